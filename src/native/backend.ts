@@ -1,0 +1,114 @@
+/**
+ * Interfaces of the hot paths. Each has a pure-TypeScript implementation in ./fallback and a C++
+ * twin in native/; callers get one through ./index.ts and never import either directly.
+ */
+
+/** Command codes the frame scanner classifies a line into (by its first word). */
+export const enum Cmd {
+  UNKNOWN = 0,
+  IDENTIFY = 1,
+  AUTH = 2,
+  SUB = 3,
+  PUB = 4,
+  MPUB = 5,
+  DPUB = 6,
+  RDY = 7,
+  FIN = 8,
+  REQ = 9,
+  TOUCH = 10,
+  CLS = 11,
+  NOP = 12,
+}
+
+/** Status of one scanned command record. */
+export const enum ScanStatus {
+  /** Line (and body, if the command has one) complete. */
+  COMPLETE = 0,
+  /** Declared body size is ≤ 0 or above the command's limit; scanning stopped. */
+  BAD_SIZE = 1,
+  /** No newline within the 16 KiB line limit; scanning stopped. */
+  LINE_TOO_LONG = 2,
+}
+
+/** int32 slots per record in a records array. */
+export const RECORD_STRIDE = 8;
+/** Record slot: command code (Cmd). */
+export const R_CODE = 0;
+/** Record slot: status (ScanStatus). */
+export const R_STATUS = 1;
+/** Record slot: which buffer the offsets refer to (a FrameParser source id). */
+export const R_SRC = 2;
+/** Record slot: offset of the line's first byte. */
+export const R_LINE_START = 3;
+/** Record slot: offset just past the line, excluding `\n` and an optional `\r`. */
+export const R_LINE_END = 4;
+/** Record slot: offset of the body (after the int32 size), or -1. */
+export const R_BODY_START = 5;
+/** Record slot: body length in bytes, or -1 when the command has no body. */
+export const R_BODY_LEN = 6;
+/** Record slot: the declared int32 size (also for BAD_SIZE records). */
+export const R_SIZE = 7;
+
+/** Slots of the scanner's state array, written by every scan() call. */
+export const S_CONSUMED = 0;
+/** State slot: stage of the incomplete command at S_CONSUMED (0 none, 1 line, 2 size, 3 body, 4 stopped). */
+export const S_STAGE = 1;
+/** State slot: total bytes the incomplete command needs from its start, or -1 while its line is incomplete. */
+export const S_NEED = 2;
+/** State slot: command code of the incomplete command once its line is complete. */
+export const S_CODE = 3;
+/** State slot: length of the incomplete command's line including the newline, once complete. */
+export const S_LINE_LEN = 4;
+/** Number of slots in a state array. */
+export const STATE_SLOTS = 5;
+
+/** Stage values of S_STAGE. */
+export const STAGE_NONE = 0;
+export const STAGE_LINE = 1;
+export const STAGE_SIZE = 2;
+export const STAGE_BODY = 3;
+export const STAGE_STOPPED = 4;
+
+/** Longest command line nsqd reads, newline included (Go's 16 KiB bufio.Reader). */
+export const MAX_LINE_LENGTH = 16384;
+
+/**
+ * Scans a contiguous byte range for complete V2 protocol commands and writes one record per
+ * command into `records` (RECORD_STRIDE slots each), stopping at the first incomplete command,
+ * at a BAD_SIZE or LINE_TOO_LONG record, or when `records` is full. `state` receives where it
+ * stopped. Size limits are checked before any body byte is needed, so a huge declared size
+ * never makes the caller buffer it. One call per socket read; never one per message.
+ */
+export interface FrameScanner {
+  /** Returns the number of records written. */
+  scan(buf: Uint8Array, start: number, end: number, records: Int32Array, state: Int32Array): number;
+}
+
+/** Limits a scanner enforces on declared body sizes. */
+export interface ScanLimits {
+  /** --max-msg-size: largest PUB/DPUB body. */
+  maxMsgSize: number;
+  /** --max-body-size: largest MPUB/IDENTIFY/AUTH body. */
+  maxBodySize: number;
+}
+
+/**
+ * Writes message frames ([size][type 2][timestamp][attempts][id][body]) into an output buffer,
+ * many per call.
+ */
+export interface FrameEncoder {
+  /**
+   * Encode `count` messages whose payloads (26-byte header + body) are `payloads[i]`, each with
+   * attempts `attempts[i]`, into `out` from `offset`; returns the offset after the last frame.
+   * The caller guarantees `out` has room.
+   */
+  encode(out: Uint8Array, offset: number, payloads: readonly Uint8Array[], attempts: Uint16Array, count: number): number;
+}
+
+/** Factory the backend provides for every hot path. */
+export interface Backend {
+  /** Whether this backend is the C++ addon. */
+  readonly native: boolean;
+  /** A scanner enforcing `limits`. */
+  createFrameScanner(limits: ScanLimits): FrameScanner;
+}

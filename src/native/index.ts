@@ -1,0 +1,30 @@
+/**
+ * The only module that chooses between the C++ addon and the TypeScript twins.
+ * NSQ_NATIVE=auto (default) uses the addon when it loads, 1 requires it, 0 forces the twins.
+ */
+import type { Backend } from './backend.js';
+import { fallbackBackend } from './fallback/index.js';
+
+export type { Backend } from './backend.js';
+
+/** Why the addon is not in use, or '' when it is. */
+export let nativeLoadError = 'native addon not built yet';
+
+function choose(): Backend {
+  const mode = (process.env.NSQ_NATIVE ?? 'auto').toLowerCase();
+  if (mode === '1' || mode === 'true') {
+    throw new Error(`NSQ_NATIVE=1 but the native addon cannot be loaded: ${nativeLoadError}`);
+  }
+  return fallbackBackend;
+}
+
+/** The backend every hot path uses. */
+export const backend: Backend = choose();
+
+/** Whether the C++ addon is in use. */
+export const nativeEnabled: boolean = backend.native;
+
+/** One line for the start-up log saying which backend runs and why. */
+export function backendDescription(): string {
+  return nativeEnabled ? 'native addon (C++)' : `TypeScript fallback (${nativeLoadError})`;
+}

@@ -1,0 +1,395 @@
+import type { Socket } from 'node:net';
+import { FRAME_TYPE_ERROR, FRAME_TYPE_MESSAGE, FRAME_TYPE_RESPONSE, HEARTBEAT } from '../protocol/frames.js';
+import type { Channel, Consumer } from './channel.js';
+import type { NsqdContext } from './context.js';
+import { CLIENT_TIMEOUT_MS, DEFAULT_OUTPUT_BUFFER_SIZE } from './options.js';
+
+/** Client states as reported in /stats. */
+export const STATE_INIT = 0;
+export const STATE_DISCONNECTED = 1;
+export const STATE_CONNECTED = 2;
+export const STATE_SUBSCRIBED = 3;
+export const STATE_CLOSING = 4;
+
+/** Per-client statistics in nsqd's JSON field order. */
+export interface ClientStats {
+  client_id: string;
+  hostname: string;
+  version: string;
+  remote_address: string;
+  state: number;
+  ready_count: number;
+  in_flight_count: number;
+  message_count: number;
+  finish_count: number;
+  requeue_count: number;
+  connect_ts: number;
+  sample_rate: number;
+  deflate: boolean;
+  snappy: boolean;
+  user_agent: string;
+  authed?: boolean;
+  auth_identity?: string;
+  auth_identity_url?: string;
+  pub_counts?: { topic: string; count: number }[];
+  tls: boolean;
+  tls_cipher_suite: string;
+  tls_version: string;
+  tls_negotiated_protocol: string;
+  tls_negotiated_protocol_is_mutual: boolean;
+}
+
+/** A byte sink under the protocol: the socket, or a TLS/compression layer over it. */
+export interface Transport {
+  /** Queue bytes; false when the layer below is backed up (wait for onDrain). */
+  write(b: Buffer): boolean;
+}
+
+/**
+ * One V2 TCP connection: identity, negotiated settings, RDY/in-flight counters, the output
+ * buffer (message frames batched into few socket writes, flushed when the client stops being
+ * ready, when the buffer fills, and after output_buffer_timeout) and its timers (heartbeat,
+ * read deadline of 2 × heartbeat, write deadline of 1 × heartbeat).
+ */
+export class ClientV2 implements Consumer {
+  readonly id: number;
+  readonly socket: Socket;
+  readonly remoteAddress: string;
+  readonly connectTs: number;
+  clientId: string;
+  hostname: string;
+  userAgent = '';
+  state = STATE_INIT;
+  heartbeatIntervalMs = CLIENT_TIMEOUT_MS / 2;
+  msgTimeoutMs: number;
+  outputBufferSize = DEFAULT_OUTPUT_BUFFER_SIZE;
+  outputBufferTimeoutMs: number;
+  sampleRate = 0;
+  readyCount = 0;
+  inFlightCount = 0;
+  messageCount = 0;
+  finishCount = 0;
+  requeueCount = 0;
+  /** Messages published per topic, in first-publish order. */
+  readonly pubCounts = new Map<string, number>();
+  channel: Channel | null = null;
+  tls = false;
+  deflate = false;
+  snappy = false;
+  closed = false;
+  /** Called once when the connection is gone (cleanup in the owner). */
+  onClosed: (() => void) | null = null;
+  /** Where frames go; replaced when TLS or compression is negotiated. */
+  transport: Transport;
+  private readonly ctx: NsqdContext;
+  private out: Buffer | null = null;
+  private outLen = 0;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private writeBlocked = false;
+  private writeDeadline: NodeJS.Timeout | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private readDeadlineTimer: NodeJS.Timeout | null = null;
+  private lastReadAt = performance.now();
+
+  constructor(id: number, socket: Socket, ctx: NsqdContext) {
+    this.id = id;
+    this.socket = socket;
+    this.ctx = ctx;
+    const ip = socket.remoteAddress ?? '';
+    this.remoteAddress = ip.includes(':') ? `[${ip}]:${socket.remotePort}` : `${ip}:${socket.remotePort}`;
+    if (socket.remoteAddress === undefined) this.remoteAddress = '@';
+    this.clientId = ip;
+    this.hostname = ip;
+    this.connectTs = Math.floor(Date.now() / 1000);
+    this.msgTimeoutMs = ctx.opts.msgTimeout;
+    this.outputBufferTimeoutMs = ctx.opts.outputBufferTimeout;
+    this.transport = socket;
+    socket.on('drain', () => this.onDrain());
+    this.startHeartbeat();
+    this.armReadDeadline();
+  }
+
+  /** `host:port` plus client id, for log lines. */
+  toString(): string {
+    return this.remoteAddress;
+  }
+
+  // --- readiness and counters (nsqd's clientV2 methods) ---
+
+  isReadyForMessages(): boolean {
+    const ch = this.channel;
+    if (ch === null || ch.paused || this.writeBlocked) return false;
+    return this.readyCount > 0 && this.inFlightCount < this.readyCount;
+  }
+
+  /** RDY: a new in-flight window. */
+  setReadyCount(count: number): void {
+    this.readyCount = count;
+    this.readyStateChanged();
+  }
+
+  /** CLS: stop receiving, keep finishing. */
+  startClose(): void {
+    this.readyCount = 0;
+    this.state = STATE_CLOSING;
+    this.readyStateChanged();
+  }
+
+  finishedMessage(): void {
+    this.finishCount++;
+    this.inFlightCount--;
+    this.readyStateChanged();
+  }
+
+  requeuedMessage(): void {
+    this.requeueCount++;
+    this.inFlightCount--;
+    this.readyStateChanged();
+  }
+
+  timedOutMessage(): void {
+    this.inFlightCount--;
+    this.readyStateChanged();
+  }
+
+  emptyInFlight(): void {
+    this.inFlightCount = 0;
+    this.readyStateChanged();
+  }
+
+  /** Count a publish for /stats pub_counts. */
+  publishedMessage(topic: string, count: number): void {
+    this.pubCounts.set(topic, (this.pubCounts.get(topic) ?? 0) + count);
+  }
+
+  private readyStateChanged(): void {
+    if (this.channel === null) return;
+    if (this.isReadyForMessages()) this.ctx.schedulePump(this.channel);
+    else this.flush();
+  }
+
+  // --- output ---
+
+  /** Send a response frame (type 0) and flush. */
+  sendResponse(data: string | Uint8Array): void {
+    this.sendFrame(FRAME_TYPE_RESPONSE, data);
+  }
+
+  /** Send an error frame (type 1) and flush; text is a binary (latin1) string. */
+  sendError(text: string): void {
+    this.sendFrame(FRAME_TYPE_ERROR, Buffer.from(text, 'latin1'));
+  }
+
+  private sendFrame(type: number, data: string | Uint8Array): void {
+    if (this.closed) return;
+    const body = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+    const frameLen = 8 + body.length;
+    const out = this.reserve(frameLen);
+    if (out === null) {
+      const b = Buffer.allocUnsafe(frameLen);
+      writeFrameHeader(b, 0, 4 + body.length, type);
+      b.set(body, 8);
+      this.writeRaw(b);
+    } else {
+      writeFrameHeader(out, this.outLen, 4 + body.length, type);
+      out.set(body, this.outLen + 8);
+      this.outLen += frameLen;
+    }
+    this.flush();
+  }
+
+  /** Channel → client: count it in flight and buffer its frame. */
+  sendMessage(payload: Buffer): void {
+    this.inFlightCount++;
+    this.messageCount++;
+    if (this.closed) return;
+    const frameLen = 8 + payload.length;
+    const out = this.reserve(frameLen);
+    if (out === null) {
+      const b = Buffer.allocUnsafe(frameLen);
+      writeFrameHeader(b, 0, 4 + payload.length, FRAME_TYPE_MESSAGE);
+      payload.copy(b, 8);
+      this.writeRaw(b);
+    } else {
+      const at = this.outLen;
+      writeFrameHeader(out, at, 4 + payload.length, FRAME_TYPE_MESSAGE);
+      payload.copy(out, at + 8);
+      this.outLen = at + frameLen;
+    }
+    if (!this.isReadyForMessages()) this.flush();
+    else if (this.outLen > 0 && this.flushTimer === null && this.outputBufferTimeoutMs > 0) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = null;
+        this.flush();
+      }, this.outputBufferTimeoutMs);
+    }
+  }
+
+  /**
+   * Room for `len` bytes in the output buffer (flushing first if they do not fit), or null when
+   * the frame is larger than the buffer and must be written on its own.
+   */
+  private reserve(len: number): Buffer | null {
+    const cap = this.outputBufferSize;
+    if (this.outLen + len > cap && this.outLen > 0) this.flush();
+    if (len > cap) return null;
+    if (this.out === null || this.out.length < cap) this.out = Buffer.allocUnsafe(Math.max(cap, 64));
+    return this.out;
+  }
+
+  /** Write buffered frames to the transport. */
+  flush(): void {
+    if (this.flushTimer !== null) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
+    if (this.outLen === 0 || this.closed) return;
+    const b = this.out!.subarray(0, this.outLen);
+    this.out = null;
+    this.outLen = 0;
+    this.writeRaw(b);
+  }
+
+  private writeRaw(b: Buffer): void {
+    if (this.transport.write(b)) return;
+    if (!this.writeBlocked) {
+      this.writeBlocked = true;
+      if (this.heartbeatIntervalMs > 0) {
+        this.writeDeadline = setTimeout(() => {
+          this.ctx.logger.error(`PROTOCOL(V2): [${this}] write deadline exceeded, closing`);
+          this.destroy();
+        }, this.heartbeatIntervalMs);
+      }
+    }
+  }
+
+  /** Whether frames are waiting for the socket to drain (then reading pauses, as nsqd blocks). */
+  get isWriteBlocked(): boolean {
+    return this.writeBlocked;
+  }
+
+  private onDrain(): void {
+    if (!this.writeBlocked) return;
+    this.writeBlocked = false;
+    if (this.writeDeadline !== null) clearTimeout(this.writeDeadline);
+    this.writeDeadline = null;
+    if (this.socket.isPaused() && !this.closed) this.socket.resume();
+    if (this.channel !== null && this.isReadyForMessages()) this.ctx.schedulePump(this.channel);
+  }
+
+  // --- timers ---
+
+  /** (Re)start heartbeats at the current interval; none when disabled (-1). */
+  startHeartbeat(): void {
+    if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+    if (this.heartbeatIntervalMs > 0) {
+      this.heartbeatTimer = setInterval(() => this.sendResponse(HEARTBEAT), this.heartbeatIntervalMs);
+    }
+  }
+
+  /** A command was read: the read deadline restarts from now. */
+  commandRead(): void {
+    this.lastReadAt = performance.now();
+  }
+
+  /** (Re)arm the read deadline check: 2 × heartbeat interval without a command closes. */
+  armReadDeadline(): void {
+    if (this.readDeadlineTimer !== null) clearTimeout(this.readDeadlineTimer);
+    this.readDeadlineTimer = null;
+    if (this.heartbeatIntervalMs <= 0 || this.closed) return;
+    const limit = 2 * this.heartbeatIntervalMs;
+    const wait = Math.max(1, limit - (performance.now() - this.lastReadAt));
+    this.readDeadlineTimer = setTimeout(() => {
+      this.readDeadlineTimer = null;
+      if (performance.now() - this.lastReadAt >= limit) {
+        this.ctx.logger.error(`PROTOCOL(V2): [${this}] IOLoop error - failed to read command - i/o timeout`);
+        this.destroy();
+        return;
+      }
+      this.armReadDeadline();
+    }, wait);
+  }
+
+  // --- closing ---
+
+  /** Flush, then close the connection (after a fatal error or a channel deletion). */
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.clearTimers();
+    this.socket.end(() => this.socket.destroy());
+    // A peer that never reads must not keep a half-closed socket forever.
+    setTimeout(() => this.socket.destroy(), 5000).unref();
+    this.onClosed?.();
+  }
+
+  /** Drop the connection now. */
+  destroy(): void {
+    this.closed = true;
+    this.clearTimers();
+    this.socket.destroy();
+    this.onClosed?.();
+  }
+
+  /** The socket went away (EOF, reset): forget timers. */
+  socketClosed(): void {
+    this.closed = true;
+    this.clearTimers();
+    this.onClosed?.();
+  }
+
+  private clearTimers(): void {
+    if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
+    if (this.readDeadlineTimer !== null) clearTimeout(this.readDeadlineTimer);
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    if (this.writeDeadline !== null) clearTimeout(this.writeDeadline);
+    this.heartbeatTimer = this.readDeadlineTimer = this.flushTimer = this.writeDeadline = null;
+  }
+
+  /** /stats entry for this client. */
+  stats(topicFilter: string | null): ClientStats {
+    const s: Partial<ClientStats> = {
+      client_id: this.clientId,
+      hostname: this.hostname,
+      version: 'V2',
+      remote_address: this.remoteAddress,
+      state: this.state,
+      ready_count: this.readyCount,
+      in_flight_count: this.inFlightCount,
+      message_count: this.messageCount,
+      finish_count: this.finishCount,
+      requeue_count: this.requeueCount,
+      connect_ts: this.connectTs,
+      sample_rate: this.sampleRate,
+      deflate: this.deflate,
+      snappy: this.snappy,
+      user_agent: this.userAgent,
+    };
+    // nsqd reports at most one pub_counts entry: the first topic (matching the filter).
+    for (const [topic, count] of this.pubCounts) {
+      if (topicFilter !== null && topic !== topicFilter) continue;
+      s.pub_counts = [{ topic, count }];
+      break;
+    }
+    s.tls = this.tls;
+    s.tls_cipher_suite = '';
+    s.tls_version = '';
+    s.tls_negotiated_protocol = '';
+    s.tls_negotiated_protocol_is_mutual = false;
+    return s as ClientStats;
+  }
+}
+
+/** [size int32 BE][frame type int32 BE] at out[at]. */
+export function writeFrameHeader(out: Uint8Array, at: number, size: number, type: number): void {
+  out[at] = size >>> 24;
+  out[at + 1] = (size >>> 16) & 0xff;
+  out[at + 2] = (size >>> 8) & 0xff;
+  out[at + 3] = size & 0xff;
+  out[at + 4] = 0;
+  out[at + 5] = 0;
+  out[at + 6] = 0;
+  out[at + 7] = type;
+}

@@ -1,0 +1,39 @@
+import type { Logger } from '../internal/log.js';
+import type { Backend } from '../native/backend.js';
+import type { BackendQueue } from './backend-queue.js';
+import type { NsqdOptions } from './options.js';
+import type { Topic } from './topic.js';
+
+/** What happened to a topic or channel, for nsqlookupd registration and nsqd.dat. */
+export interface Notification {
+  kind: 'topic-created' | 'topic-deleted' | 'channel-created' | 'channel-deleted';
+  topic: string;
+  channel?: string;
+  ephemeral: boolean;
+}
+
+/**
+ * The narrow view of the Nsqd root that topics, channels and clients get, so that no part
+ * imports nsqd.ts (no import cycle) and data flows one way.
+ */
+export interface NsqdContext {
+  readonly opts: NsqdOptions;
+  readonly logger: Logger;
+  readonly backend: Backend;
+  /** True while topics and channels are re-created from nsqd.dat. */
+  readonly isLoading: boolean;
+  /** The topic, created (and announced) if it does not exist. */
+  getTopic(name: string): Topic;
+  /** The topic if it exists. */
+  getExistingTopic(name: string): Topic | undefined;
+  /** Delete a topic and everything in it. */
+  deleteExistingTopic(name: string): Promise<Error | null>;
+  /** Announce a creation or deletion (lookupd registration, metadata persistence). */
+  notify(n: Notification): void;
+  /** Record the outcome of a backend write: an Error makes /ping answer NOK. */
+  setHealth(err: Error | null): void;
+  /** A backend queue for a topic (`name`) or channel (`topic:channel`). */
+  createBackendQueue(name: string, ephemeral: boolean): BackendQueue;
+  /** Run channel.pump() once, soon, after the current batch of work. */
+  schedulePump(ch: { pump(): void; pumpScheduled: boolean }): void;
+}

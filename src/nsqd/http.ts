@@ -1,0 +1,326 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { hostname } from 'node:os';
+import { parseLogLevel } from '../internal/log.js';
+import { ReqParams, Router, readBody, respondText, respondV1, respondV1Error } from '../internal/http.js';
+import { toNanos } from '../internal/duration.js';
+import { ClientError } from '../protocol/errors.js';
+import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
+import type { ClientV2 } from './client-v2.js';
+import type { Nsqd } from './nsqd.js';
+import { nsqdFlagSpecs } from './options.js';
+import { parseMpubBody } from './protocol-v2.js';
+import { memStats, statsText, topicStats, watchGc, type StatsDocument, type TopicStats } from './stats.js';
+import type { BodyRef, Topic } from './topic.js';
+
+const BOOL_PARAMS: Record<string, boolean> = { true: true, '1': true, false: false, '0': false };
+
+/** An HTTP error outcome: status and the `message` text. */
+class HttpError {
+  constructor(readonly status: number, readonly message: string) {}
+}
+
+type Outcome = string | Buffer | object | number | boolean | null | HttpError;
+
+function params(req: IncomingMessage): ReqParams | HttpError {
+  const p = ReqParams.parse(req);
+  return p instanceof Error ? new HttpError(400, 'INVALID_REQUEST') : p;
+}
+
+/** nsqd's HTTP API (spec section 5) on NSQ's V1 response conventions. */
+export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: ServerResponse) => void {
+  watchGc();
+  const router = new Router();
+  const v1 = (fn: (req: IncomingMessage, p: Record<string, string>) => Outcome | Promise<Outcome>) =>
+    async (req: IncomingMessage, res: ServerResponse, p: Record<string, string>): Promise<void> => {
+      const out = await fn(req, p);
+      if (out instanceof HttpError) respondV1Error(res, out.status, out.message);
+      else respondV1(res, 200, out);
+    };
+
+  router.add('GET', '/ping', (_req, res) => {
+    if (nsqd.isHealthy()) respondText(res, 200, 'OK');
+    else respondText(res, 500, nsqd.getHealth());
+  });
+
+  router.add('GET', '/info', v1(() => ({
+    version: '1.3.0',
+    broadcast_address: nsqd.opts.broadcastAddress,
+    hostname: hostname(),
+    http_port: nsqd.httpPort,
+    tcp_port: nsqd.tcpPort,
+    start_time: nsqd.startTime,
+    max_heartbeat_interval: toNanos(nsqd.opts.maxHeartbeatInterval),
+    max_output_buffer_size: nsqd.opts.maxOutputBufferSize,
+    max_output_buffer_timeout: toNanos(nsqd.opts.maxOutputBufferTimeout),
+    max_deflate_level: nsqd.opts.maxDeflateLevel,
+  })));
+
+  const topicFromQuery = (req: IncomingMessage): { p: ReqParams; topic: Topic } | HttpError => {
+    const p = params(req);
+    if (p instanceof HttpError) return p;
+    if (!p.has('topic')) return new HttpError(400, 'MISSING_ARG_TOPIC');
+    const name = p.get('topic')!;
+    if (!isValidTopicName(name)) return new HttpError(400, 'INVALID_TOPIC');
+    return { p, topic: nsqd.getTopic(name) };
+  };
+
+  router.add('POST', '/pub', v1(async (req) => {
+    const max = nsqd.opts.maxMsgSize;
+    if (Number(req.headers['content-length'] ?? 0) > max) return new HttpError(413, 'MSG_TOO_BIG');
+    let body: Buffer;
+    try {
+      body = await readBody(req, max + 1);
+    } catch {
+      return new HttpError(500, 'INTERNAL_ERROR');
+    }
+    if (body.length === max + 1) return new HttpError(413, 'MSG_TOO_BIG');
+    if (body.length === 0) return new HttpError(400, 'MSG_EMPTY');
+    const t = topicFromQuery(req);
+    if (t instanceof HttpError) return t;
+    let deferMs = 0;
+    if (t.p.has('defer')) {
+      const ds = t.p.get('defer')!;
+      if (!/^[+-]?[0-9]+$/.test(ds)) return new HttpError(400, 'INVALID_DEFER');
+      deferMs = Number(ds);
+      if (deferMs < 0 || deferMs > nsqd.opts.maxReqTimeout) return new HttpError(400, 'INVALID_DEFER');
+    }
+    const err = t.topic.putMessages([{ buf: body, start: 0, len: body.length }], deferMs);
+    if (err !== null) return new HttpError(503, 'EXITING');
+    return 'OK';
+  }));
+
+  router.add('POST', '/mpub', v1(async (req) => {
+    const o = nsqd.opts;
+    if (Number(req.headers['content-length'] ?? 0) > o.maxBodySize) return new HttpError(413, 'BODY_TOO_BIG');
+    const t = topicFromQuery(req);
+    if (t instanceof HttpError) return t;
+    let binary = false;
+    if (t.p.has('binary')) {
+      const v = t.p.get('binary')!;
+      binary = BOOL_PARAMS[v] ?? true;
+      if (BOOL_PARAMS[v] === undefined) nsqd.logger.warn(`deprecated value '${v}' used for /mpub binary param`);
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(req, o.maxBodySize + 1);
+    } catch {
+      return new HttpError(500, 'INTERNAL_ERROR');
+    }
+    let msgs: BodyRef[];
+    if (binary) {
+      if (body.length === o.maxBodySize + 1) return new HttpError(413, 'BODY_TOO_BIG');
+      const parsed = parseMpubBody(body, 0, body.length, o.maxMsgSize, o.maxBodySize);
+      if (parsed instanceof ClientError) return new HttpError(413, parsed.code.slice(2));
+      msgs = parsed;
+    } else {
+      if (body.length === o.maxBodySize + 1) return new HttpError(413, 'BODY_TOO_BIG');
+      msgs = [];
+      let start = 0;
+      while (start < body.length) {
+        let nl = body.indexOf(0x0a, start);
+        if (nl < 0) nl = body.length;
+        const len = nl - start;
+        if (len > 0) {
+          if (len > o.maxMsgSize) return new HttpError(413, 'MSG_TOO_BIG');
+          msgs.push({ buf: body, start, len });
+        }
+        start = nl + 1;
+      }
+    }
+    const err = t.topic.putMessages(msgs, 0);
+    if (err !== null) return new HttpError(503, 'EXITING');
+    return 'OK';
+  }));
+
+  router.add('GET', '/stats', v1((req) => {
+    const p = params(req);
+    if (p instanceof HttpError) return p;
+    const topicName = p.get('topic') ?? '';
+    const channelName = p.get('channel') ?? '';
+    const includeClients = BOOL_PARAMS[p.get('include_clients') ?? ''] ?? true;
+    const includeMem = BOOL_PARAMS[p.get('include_mem') ?? ''] ?? true;
+    const doc = statsDocument(nsqd, topicName, channelName, includeClients, includeMem);
+    if (p.get('format') !== 'json') return statsText(doc, Date.now() - nsqd.startTime * 1000);
+    return doc;
+  }));
+
+  router.add('POST', '/topic/create', v1((req) => {
+    const t = topicFromQuery(req);
+    return t instanceof HttpError ? t : null;
+  }));
+
+  router.add('POST', '/topic/delete', v1(async (req) => {
+    const p = params(req);
+    if (p instanceof HttpError) return p;
+    if (!p.has('topic')) return new HttpError(400, 'MISSING_ARG_TOPIC');
+    const err = await nsqd.deleteExistingTopic(p.get('topic')!);
+    if (err !== null) return new HttpError(404, 'TOPIC_NOT_FOUND');
+    await nsqd.schedulePersist();
+    return null;
+  }));
+
+  router.add('POST', '/topic/empty', v1((req) => {
+    const p = params(req);
+    if (p instanceof HttpError) return p;
+    if (!p.has('topic')) return new HttpError(400, 'MISSING_ARG_TOPIC');
+    const name = p.get('topic')!;
+    if (!isValidTopicName(name)) return new HttpError(400, 'INVALID_TOPIC');
+    const topic = nsqd.getExistingTopic(name);
+    if (topic === undefined) return new HttpError(404, 'TOPIC_NOT_FOUND');
+    return topic.empty() === null ? null : new HttpError(500, 'INTERNAL_ERROR');
+  }));
+
+  for (const action of ['pause', 'unpause'] as const) {
+    router.add('POST', `/topic/${action}`, v1((req) => {
+      const p = params(req);
+      if (p instanceof HttpError) return p;
+      if (!p.has('topic')) return new HttpError(400, 'MISSING_ARG_TOPIC');
+      const topic = nsqd.getExistingTopic(p.get('topic')!);
+      if (topic === undefined) return new HttpError(404, 'TOPIC_NOT_FOUND');
+      topic.setPaused(action === 'pause');
+      nsqd.persistMetadata();
+      return null;
+    }));
+  }
+
+  const existingTopicChannel = (req: IncomingMessage): { topic: Topic; channel: string } | HttpError => {
+    const p = params(req);
+    if (p instanceof HttpError) return p;
+    if (!p.has('topic')) return new HttpError(400, 'MISSING_ARG_TOPIC');
+    const topicName = p.get('topic')!;
+    if (!isValidTopicName(topicName)) return new HttpError(400, 'INVALID_ARG_TOPIC');
+    if (!p.has('channel')) return new HttpError(400, 'MISSING_ARG_CHANNEL');
+    const channel = p.get('channel')!;
+    if (!isValidChannelName(channel)) return new HttpError(400, 'INVALID_ARG_CHANNEL');
+    const topic = nsqd.getExistingTopic(topicName);
+    if (topic === undefined) return new HttpError(404, 'TOPIC_NOT_FOUND');
+    return { topic, channel };
+  };
+
+  router.add('POST', '/channel/create', v1(async (req) => {
+    const tc = existingTopicChannel(req);
+    if (tc instanceof HttpError) return tc;
+    tc.topic.getChannel(tc.channel);
+    await nsqd.schedulePersist();
+    return null;
+  }));
+
+  router.add('POST', '/channel/delete', v1(async (req) => {
+    const tc = existingTopicChannel(req);
+    if (tc instanceof HttpError) return tc;
+    const err = await tc.topic.deleteExistingChannel(tc.channel);
+    if (err !== null) return new HttpError(404, 'CHANNEL_NOT_FOUND');
+    await nsqd.schedulePersist();
+    return null;
+  }));
+
+  router.add('POST', '/channel/empty', v1((req) => {
+    const tc = existingTopicChannel(req);
+    if (tc instanceof HttpError) return tc;
+    const ch = tc.topic.getExistingChannel(tc.channel);
+    if (ch === undefined) return new HttpError(404, 'CHANNEL_NOT_FOUND');
+    return ch.empty() === null ? null : new HttpError(500, 'INTERNAL_ERROR');
+  }));
+
+  for (const action of ['pause', 'unpause'] as const) {
+    router.add('POST', `/channel/${action}`, v1((req) => {
+      const tc = existingTopicChannel(req);
+      if (tc instanceof HttpError) return tc;
+      const ch = tc.topic.getExistingChannel(tc.channel);
+      if (ch === undefined) return new HttpError(404, 'CHANNEL_NOT_FOUND');
+      ch.setPaused(action === 'pause');
+      nsqd.persistMetadata();
+      return null;
+    }));
+  }
+
+  const config = v1(async (req, p) => {
+    const opt = p.opt!;
+    if (req.method === 'PUT') {
+      const readMax = nsqd.opts.maxMsgSize + 1;
+      let body: Buffer;
+      try {
+        body = await readBody(req, readMax);
+      } catch {
+        return new HttpError(500, 'INTERNAL_ERROR');
+      }
+      if (body.length === readMax || body.length === 0) return new HttpError(413, 'INVALID_VALUE');
+      switch (opt) {
+        case 'nsqlookupd_tcp_addresses': {
+          let v: unknown;
+          try {
+            v = JSON.parse(body.toString('utf8'));
+          } catch {
+            return new HttpError(400, 'INVALID_VALUE');
+          }
+          if (v !== null && (!Array.isArray(v) || !v.every((s) => typeof s === 'string'))) return new HttpError(400, 'INVALID_VALUE');
+          nsqd.setLookupdAddresses((v ?? []) as string[]);
+          break;
+        }
+        case 'log_level': {
+          const l = parseLogLevel(body.toString('utf8'));
+          if (l === undefined) return new HttpError(400, 'INVALID_VALUE');
+          nsqd.opts.logLevel = l;
+          nsqd.logger.level = l;
+          break;
+        }
+        default:
+          return new HttpError(400, 'INVALID_OPTION');
+      }
+    }
+    const v = configValue(nsqd, opt);
+    return v === undefined ? new HttpError(400, 'INVALID_OPTION') : v;
+  });
+  router.add('GET', '/config/:opt', config);
+  router.add('PUT', '/config/:opt', config);
+
+  return (req, res) => router.handle(req, res);
+}
+
+/** An option by its config-file name, rendered as nsqd renders it (durations in ns). */
+function configValue(nsqd: Nsqd, name: string): Outcome | undefined {
+  for (const spec of nsqdFlagSpecs()) {
+    if (spec.noConfig) continue;
+    const cfg = spec.cfg ?? spec.name.replace(/-/g, '_');
+    if (cfg !== name) continue;
+    const v = (nsqd.opts as unknown as Record<string, unknown>)[spec.key];
+    if (spec.kind === 'duration') return toNanos(v as number);
+    return v as Outcome;
+  }
+  return undefined;
+}
+
+/** The /stats document with nsqd's filters. */
+export function statsDocument(nsqd: Nsqd, topicName: string, channelName: string, includeClients: boolean, includeMem: boolean): StatsDocument {
+  const filter = topicName === '' ? null : topicName;
+  const clientStats = (c: ClientV2) => c.stats(filter);
+  let topics: TopicStats[] | null;
+  let list: Topic[];
+  if (topicName === '') list = [...nsqd.topics.values()];
+  else {
+    const t = nsqd.getExistingTopic(topicName);
+    list = t === undefined ? [] : [t];
+  }
+  if (topicName !== '' && list.length === 0) topics = null;
+  else {
+    list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    topics = [];
+    for (const t of list) {
+      if (channelName !== '' && t.getExistingChannel(channelName) === undefined) continue;
+      topics.push(topicStats(t, channelName === '' ? null : channelName, includeClients, clientStats, nsqd.opts.e2eProcessingLatencyPercentiles));
+    }
+  }
+  let producers: ReturnType<ClientV2['stats']>[] | null = null;
+  if (includeClients) {
+    for (const c of nsqd.clients.values()) {
+      if (c.pubCounts.size === 0) continue;
+      (producers ??= []).push(c.stats(filter));
+    }
+  }
+  const doc: StatsDocument = { version: '1.3.0', health: nsqd.getHealth(), start_time: nsqd.startTime, topics, producers };
+  if (includeMem) {
+    const withMem: StatsDocument = { version: doc.version, health: doc.health, start_time: doc.start_time, topics, memory: memStats(), producers };
+    return withMem;
+  }
+  return doc;
+}

@@ -1,0 +1,157 @@
+import { ClientError, FatalClientError } from '../protocol/errors.js';
+import type { ClientV2 } from './client-v2.js';
+import type { NsqdContext } from './context.js';
+
+type FieldKind = 'string' | 'int' | 'int32' | 'bool';
+
+/** IDENTIFY body fields nsqd decodes, by lower-cased JSON key. */
+const FIELDS: Record<string, FieldKind> = {
+  client_id: 'string',
+  hostname: 'string',
+  heartbeat_interval: 'int',
+  output_buffer_size: 'int',
+  output_buffer_timeout: 'int',
+  feature_negotiation: 'bool',
+  tls_v1: 'bool',
+  deflate: 'bool',
+  deflate_level: 'int',
+  snappy: 'bool',
+  sample_rate: 'int32',
+  user_agent: 'string',
+  msg_timeout: 'int',
+};
+
+/** The decoded IDENTIFY body with Go's zero values for absent fields. */
+export interface IdentifyData {
+  client_id: string;
+  hostname: string;
+  heartbeat_interval: number;
+  output_buffer_size: number;
+  output_buffer_timeout: number;
+  feature_negotiation: boolean;
+  tls_v1: boolean;
+  deflate: boolean;
+  deflate_level: number;
+  snappy: boolean;
+  sample_rate: number;
+  user_agent: string;
+  msg_timeout: number;
+}
+
+/**
+ * Decode like Go's encoding/json into nsqd's identifyDataV2: keys match case-insensitively,
+ * unknown keys are ignored, null leaves the zero value, and a wrong type is an error.
+ */
+export function decodeIdentify(body: Uint8Array): IdentifyData | null {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+  } catch {
+    return null;
+  }
+  const d: IdentifyData = {
+    client_id: '', hostname: '', heartbeat_interval: 0, output_buffer_size: 0, output_buffer_timeout: 0,
+    feature_negotiation: false, tls_v1: false, deflate: false, deflate_level: 0, snappy: false,
+    sample_rate: 0, user_agent: '', msg_timeout: 0,
+  };
+  if (raw === null) return d;
+  if (typeof raw !== 'object' || Array.isArray(raw)) return null;
+  for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
+    const k = key.toLowerCase();
+    const kind = FIELDS[k];
+    if (kind === undefined || value === null) continue;
+    switch (kind) {
+      case 'string':
+        if (typeof value !== 'string') return null;
+        break;
+      case 'bool':
+        if (typeof value !== 'boolean') return null;
+        break;
+      case 'int':
+        if (typeof value !== 'number' || !Number.isInteger(value)) return null;
+        break;
+      case 'int32':
+        if (typeof value !== 'number' || !Number.isInteger(value) || value < -2147483648 || value > 2147483647) return null;
+        break;
+    }
+    (d as unknown as Record<string, unknown>)[k] = value;
+  }
+  return d;
+}
+
+/**
+ * IDENTIFY: store identity, validate and apply settings in nsqd's order (heartbeat, output
+ * buffer timeout then size, sample rate, msg timeout), then answer `OK` or, with
+ * feature_negotiation, the JSON of negotiated settings.
+ */
+export function identify(client: ClientV2, ctx: NsqdContext, body: Uint8Array): string | ClientError {
+  const d = decodeIdentify(body);
+  if (d === null) return new FatalClientError('E_BAD_BODY', 'IDENTIFY failed to decode JSON body');
+  const o = ctx.opts;
+  ctx.logger.info(`[${client}] IDENTIFY: ${JSON.stringify(d)}`);
+  client.clientId = d.client_id;
+  client.hostname = d.hostname;
+  client.userAgent = d.user_agent;
+
+  const hb = d.heartbeat_interval;
+  if (hb === -1) client.heartbeatIntervalMs = 0;
+  else if (hb !== 0) {
+    if (hb >= 1000 && hb <= o.maxHeartbeatInterval) client.heartbeatIntervalMs = hb;
+    else return new FatalClientError('E_BAD_BODY', `IDENTIFY heartbeat interval (${hb}) is invalid`);
+  }
+
+  const obt = d.output_buffer_timeout;
+  if (obt === -1) client.outputBufferTimeoutMs = 0;
+  else if (obt !== 0) {
+    if (obt >= o.minOutputBufferTimeout && obt <= o.maxOutputBufferTimeout) client.outputBufferTimeoutMs = obt;
+    else return new FatalClientError('E_BAD_BODY', `IDENTIFY output buffer timeout (${obt}) is invalid`);
+  }
+  const obs = d.output_buffer_size;
+  if (obs === -1) {
+    client.outputBufferSize = 1;
+    client.outputBufferTimeoutMs = 0;
+  } else if (obs !== 0) {
+    if (obs >= 64 && obs <= o.maxOutputBufferSize) client.outputBufferSize = obs;
+    else return new FatalClientError('E_BAD_BODY', `IDENTIFY output buffer size (${obs}) is invalid`);
+  }
+  if (obs !== 0) client.flush();
+
+  if (d.sample_rate < 0 || d.sample_rate > 99) {
+    return new FatalClientError('E_BAD_BODY', `IDENTIFY sample rate (${d.sample_rate}) is invalid`);
+  }
+  client.sampleRate = d.sample_rate;
+
+  const mt = d.msg_timeout;
+  if (mt !== 0) {
+    if (mt >= 1000 && mt <= o.maxMsgTimeout) client.msgTimeoutMs = mt;
+    else return new FatalClientError('E_BAD_BODY', `IDENTIFY msg timeout (${mt}) is invalid`);
+  }
+
+  client.startHeartbeat();
+  client.armReadDeadline();
+
+  if (!d.feature_negotiation) return 'OK';
+
+  const tlsV1 = false; // TLS arrives with its own issue: no certificate can be loaded yet.
+  const deflate = false;
+  const snappy = false;
+  let deflateLevel = 6;
+  if (deflate && d.deflate_level > 0) deflateLevel = d.deflate_level;
+  if (o.maxDeflateLevel < deflateLevel) deflateLevel = o.maxDeflateLevel;
+  if (deflate && snappy) return new FatalClientError('E_IDENTIFY_FAILED', 'cannot enable both deflate and snappy compression');
+  return JSON.stringify({
+    max_rdy_count: o.maxRdyCount,
+    version: '1.3.0',
+    max_msg_timeout: Math.floor(o.maxMsgTimeout),
+    msg_timeout: Math.floor(client.msgTimeoutMs),
+    tls_v1: tlsV1,
+    deflate,
+    deflate_level: deflateLevel,
+    max_deflate_level: o.maxDeflateLevel,
+    snappy,
+    sample_rate: client.sampleRate,
+    auth_required: o.authHttpAddresses.length > 0,
+    output_buffer_size: client.outputBufferSize,
+    output_buffer_timeout: Math.floor(client.outputBufferTimeoutMs),
+  });
+}

@@ -1,0 +1,45 @@
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomInt } from 'node:crypto';
+
+/** nsqd.dat as nsqd 1.3 writes it. */
+export interface Metadata {
+  topics: { name: string; paused: boolean; channels: { name: string; paused: boolean }[] | null }[] | null;
+  version: string;
+}
+
+/** Path of nsqd.dat inside a data path ('' means the working directory). */
+export function metadataFile(dataPath: string): string {
+  return dataPath === '' ? 'nsqd.dat' : join(dataPath, 'nsqd.dat');
+}
+
+/** Read nsqd.dat; null when it does not exist; throws nsqd's start-up error text on bad JSON. */
+export function readMetadata(file: string): Metadata | null {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new Error(`failed to read metadata from ${file} - ${(err as Error).message}`);
+  }
+  try {
+    const m = JSON.parse(text) as Metadata;
+    if (m === null || typeof m !== 'object') throw new Error('not an object');
+    return m;
+  } catch (err) {
+    throw new Error(`failed to parse metadata in ${file} - ${(err as Error).message}`);
+  }
+}
+
+/** Write a file atomically: `<file>.<rand>.tmp` (0600), fsync, rename over. */
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  const tmp = `${file}.${randomInt(2 ** 31)}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+}

@@ -1,0 +1,309 @@
+import { mkdirSync } from 'node:fs';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import { hostname } from 'node:os';
+import { Logger } from '../internal/log.js';
+import { backend as defaultBackend, backendDescription, type Backend } from '../native/index.js';
+import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
+import { DummyBackendQueue, MemoryOverflowQueue, type BackendQueue } from './backend-queue.js';
+import type { Channel } from './channel.js';
+import type { ClientV2 } from './client-v2.js';
+import type { Notification, NsqdContext } from './context.js';
+import { createHttpHandler } from './http.js';
+import { boundAddress, boundPort, listen, parseListenAddress } from './listen.js';
+import { metadataFile, readMetadata, writeFileAtomic, type Metadata } from './metadata.js';
+import { defaultNsqdOptions, QUEUE_SCAN_INTERVAL_MS, validateNsqdOptions, type NsqdOptions } from './options.js';
+import { ProtocolV2, type ProtocolHost } from './protocol-v2.js';
+import { Topic } from './topic.js';
+
+/** nsqd's version string. */
+export const VERSION = '1.3.0';
+
+/** Construction options: any subset of NsqdOptions plus an optional logger. */
+export type NsqdInit = Partial<NsqdOptions> & { logger?: Logger };
+
+/**
+ * The nsqd daemon as a library: `const n = new Nsqd({...}); await n.start(); ... await n.close()`.
+ * Owns topics, the TCP and HTTP servers and the queue-scan loop; the parts see it through
+ * NsqdContext.
+ */
+export class Nsqd implements NsqdContext, ProtocolHost {
+  readonly opts: NsqdOptions;
+  readonly logger: Logger;
+  readonly backend: Backend;
+  readonly topics = new Map<string, Topic>();
+  readonly clients = new Map<number, ClientV2>();
+  isLoading = false;
+  /** Unix seconds when start() ran. */
+  startTime = 0;
+  private health: Error | null = null;
+  private clientIdSequence = 0;
+  private tcpServer: TcpServer | null = null;
+  private httpServer: HttpServer | null = null;
+  private readonly sockets = new Set<Socket>();
+  private scanTimer: NodeJS.Timeout | null = null;
+  private pumpQueue: { pump(): void; pumpScheduled: boolean }[] = [];
+  private pumpQueued = false;
+  private persistPending: Promise<void> | null = null;
+  private closing = false;
+  private readonly protocol: ProtocolV2;
+
+  constructor(init: NsqdInit = {}) {
+    const { logger, ...opts } = init;
+    this.opts = { ...defaultNsqdOptions(), ...opts };
+    this.logger = logger ?? new Logger({ prefix: this.opts.logPrefix, level: this.opts.logLevel, json: this.opts.logJson });
+    const invalid = validateNsqdOptions(this.opts);
+    if (invalid !== '') throw new Error(invalid);
+    this.backend = defaultBackend;
+    this.protocol = new ProtocolV2(this);
+  }
+
+  /** Actual TCP port (after start), -1 for a unix socket. */
+  get tcpPort(): number {
+    return this.tcpServer === null ? 0 : boundPort(this.tcpServer);
+  }
+
+  /** Actual HTTP port (after start), -1 for a unix socket, 0 when HTTP is off. */
+  get httpPort(): number {
+    return this.httpServer === null ? 0 : boundPort(this.httpServer);
+  }
+
+  /** `OK` or `NOK - <error>`, as /ping and /stats report it. */
+  getHealth(): string {
+    return this.health === null ? 'OK' : `NOK - ${this.health.message}`;
+  }
+
+  /** Whether the last backend write succeeded. */
+  isHealthy(): boolean {
+    return this.health === null;
+  }
+
+  setHealth(err: Error | null): void {
+    if (err === null && this.health === null) return;
+    this.health = err;
+  }
+
+  /** Load metadata, open listeners and start the loops. */
+  async start(): Promise<void> {
+    this.startTime = Math.floor(Date.now() / 1000);
+    const o = this.opts;
+    this.logger.info(`nsqd v${VERSION} (built w/${process.version})`);
+    this.logger.info(`ID: ${o.nodeId}`);
+    this.logger.info(`hot paths: ${backendDescription()}`);
+    if (o.dataPath !== '') mkdirSync(o.dataPath, { recursive: true });
+    this.loadMetadata();
+    this.persistMetadata();
+
+    const tcp = createTcpServer({ noDelay: true }, (socket) => this.onConnection(socket));
+    try {
+      await listen(tcp, parseListenAddress(o.tcpAddress));
+    } catch (err) {
+      throw new Error(`listen (${o.tcpAddress}) failed - ${(err as Error).message}`);
+    }
+    this.tcpServer = tcp;
+    this.logger.info(`TCP: listening on ${boundAddress(tcp)}`);
+    if (o.httpAddress !== '') {
+      const http = createHttpServer(createHttpHandler(this));
+      http.keepAliveTimeout = 65_000;
+      try {
+        await listen(http, parseListenAddress(o.httpAddress));
+      } catch (err) {
+        tcp.close();
+        throw new Error(`listen (${o.httpAddress}) failed - ${(err as Error).message}`);
+      }
+      this.httpServer = http;
+      this.logger.info(`HTTP: listening on ${boundAddress(http)}`);
+    }
+    this.scanTimer = setInterval(() => this.queueScan(), QUEUE_SCAN_INTERVAL_MS);
+  }
+
+  private onConnection(socket: Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    this.protocol.handle(socket);
+  }
+
+  /** Stop: listeners, clients, metadata, then every topic persists its messages. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.logger.info('NSQ: closing');
+    const tcpClosed = this.tcpServer === null ? Promise.resolve() : new Promise<void>((r) => this.tcpServer!.close(() => r()));
+    for (const c of [...this.clients.values()]) c.close();
+    for (const s of this.sockets) s.destroy();
+    if (this.httpServer !== null) {
+      this.httpServer.closeAllConnections();
+      await new Promise<void>((r) => this.httpServer!.close(() => r()));
+    }
+    await tcpClosed;
+    if (this.scanTimer !== null) clearInterval(this.scanTimer);
+    this.scanTimer = null;
+    if (this.persistPending !== null) await this.persistPending;
+    this.persistMetadata();
+    await Promise.all([...this.topics.values()].map((t) => t.exit(false)));
+    this.logger.info('NSQ: closed');
+  }
+
+  // --- ProtocolHost ---
+
+  nextClientId(): number {
+    return ++this.clientIdSequence;
+  }
+
+  addClient(client: ClientV2): void {
+    this.clients.set(client.id, client);
+  }
+
+  removeClient(client: ClientV2): void {
+    this.clients.delete(client.id);
+  }
+
+  // --- topics ---
+
+  getTopic(name: string): Topic {
+    let t = this.topics.get(name);
+    if (t !== undefined) return t;
+    t = new Topic(name, this, (topic) => void this.deleteExistingTopic(topic.name));
+    this.topics.set(name, t);
+    this.logger.info(`TOPIC(${name}): created`);
+    if (this.isLoading) return t;
+    this.notify({ kind: 'topic-created', topic: name, ephemeral: t.ephemeral });
+    t.start();
+    return t;
+  }
+
+  getExistingTopic(name: string): Topic | undefined {
+    return this.topics.get(name);
+  }
+
+  async deleteExistingTopic(name: string): Promise<Error | null> {
+    const t = this.topics.get(name);
+    if (t === undefined) return new Error('topic does not exist');
+    // Remove first so a racing PUB re-creates a fresh topic instead of hitting the dying one.
+    this.topics.delete(name);
+    await t.exit(true);
+    return null;
+  }
+
+  createBackendQueue(_name: string, ephemeral: boolean): BackendQueue {
+    return ephemeral ? new DummyBackendQueue() : new MemoryOverflowQueue();
+  }
+
+  notify(n: Notification): void {
+    if (this.isLoading) return;
+    if (!n.ephemeral) this.schedulePersist();
+  }
+
+  schedulePump(ch: { pump(): void; pumpScheduled: boolean }): void {
+    if (ch.pumpScheduled) return;
+    ch.pumpScheduled = true;
+    this.pumpQueue.push(ch);
+    if (!this.pumpQueued) {
+      this.pumpQueued = true;
+      queueMicrotask(this.runPumps);
+    }
+  }
+
+  private readonly runPumps = (): void => {
+    this.pumpQueued = false;
+    const q = this.pumpQueue;
+    this.pumpQueue = [];
+    for (let i = 0; i < q.length; i++) q[i]!.pump();
+  };
+
+  /** Every channel of every topic. */
+  *allChannels(): Generator<Channel> {
+    for (const t of this.topics.values()) yield* t.channelList;
+  }
+
+  /** nsqd's queue-scan loop: requeue timed-out in-flight messages, release due deferred ones. */
+  private queueScan(): void {
+    const now = performance.now();
+    for (const t of this.topics.values()) {
+      for (const ch of t.channelList) {
+        if (ch.exiting) continue;
+        if (ch.inFlight.size > 0) ch.processInFlightQueue(now);
+        if (ch.deferred.size > 0) ch.processDeferredQueue(now);
+      }
+    }
+  }
+
+  // --- metadata (nsqd.dat) ---
+
+  private loadMetadata(): void {
+    const file = metadataFile(this.opts.dataPath);
+    const m = readMetadata(file);
+    if (m === null) return;
+    this.isLoading = true;
+    try {
+      for (const tm of m.topics ?? []) {
+        if (!isValidTopicName(tm.name)) {
+          this.logger.warn(`skipping creation of invalid topic ${tm.name}`);
+          continue;
+        }
+        const t = this.getTopic(tm.name);
+        if (tm.paused) t.setPaused(true);
+        for (const cm of tm.channels ?? []) {
+          if (!isValidChannelName(cm.name)) {
+            this.logger.warn(`skipping creation of invalid channel ${cm.name}`);
+            continue;
+          }
+          const ch = t.getChannel(cm.name);
+          if (cm.paused) ch.setPaused(true);
+        }
+      }
+    } finally {
+      this.isLoading = false;
+    }
+    for (const t of this.topics.values()) t.start();
+  }
+
+  /** The current nsqd.dat document. */
+  metadata(): Metadata {
+    const topics: NonNullable<Metadata['topics']> = [];
+    for (const t of this.topics.values()) {
+      if (t.ephemeral) continue;
+      const channels: { name: string; paused: boolean }[] = [];
+      for (const ch of t.channelList) if (!ch.ephemeral) channels.push({ name: ch.name, paused: ch.paused });
+      topics.push({ name: t.name, paused: t.paused, channels: channels.length > 0 ? channels : null });
+    }
+    return { topics: topics.length > 0 ? topics : null, version: VERSION };
+  }
+
+  /** Write nsqd.dat now. */
+  persistMetadata(): void {
+    const file = metadataFile(this.opts.dataPath);
+    try {
+      writeFileAtomic(file, JSON.stringify(this.metadata()));
+    } catch (err) {
+      this.logger.error(`failed to persist metadata - ${(err as Error).message}`);
+    }
+  }
+
+  /** Coalesce metadata writes: one write for all changes made in this turn; resolves when written. */
+  schedulePersist(): Promise<void> {
+    if (this.persistPending !== null) return this.persistPending;
+    this.persistPending = new Promise<void>((resolve) => {
+      setImmediate(() => {
+        this.persistPending = null;
+        if (!this.closing) this.persistMetadata();
+        resolve();
+      });
+    });
+    return this.persistPending;
+  }
+
+  /** Replace the nsqlookupd TCP addresses (PUT /config/nsqlookupd_tcp_addresses). */
+  setLookupdAddresses(addresses: string[]): void {
+    this.opts.nsqlookupdTcpAddresses = [...addresses];
+  }
+
+  /** The OS hostname (for /info). */
+  hostname(): string {
+    return hostname();
+  }
+}

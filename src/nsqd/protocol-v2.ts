@@ -1,0 +1,549 @@
+import type { Socket } from 'node:net';
+import {
+  Cmd,
+  RECORD_STRIDE,
+  R_BODY_LEN,
+  R_BODY_START,
+  R_CODE,
+  R_LINE_END,
+  R_LINE_START,
+  R_SIZE,
+  R_SRC,
+  R_STATUS,
+  STAGE_BODY,
+  STAGE_SIZE,
+  ScanStatus,
+} from '../native/backend.js';
+import { ClientError, FatalClientError } from '../protocol/errors.js';
+import { FrameParser } from '../protocol/frame-parser.js';
+import { encodeFrame, FRAME_TYPE_ERROR, MAGIC_V2 } from '../protocol/frames.js';
+import { MSG_ID_LENGTH } from '../protocol/message.js';
+import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
+import { goQuote } from '../protocol/quote.js';
+import { ClientV2, STATE_CLOSING, STATE_INIT, STATE_SUBSCRIBED } from './client-v2.js';
+import type { NsqdContext } from './context.js';
+import { identify } from './identify.js';
+import { CLIENT_TIMEOUT_MS, TLS_NOT_REQUIRED } from './options.js';
+import type { BodyRef } from './topic.js';
+
+/** What a command handler returns: a response frame, an error, nothing, or later one of those. */
+export type CommandResult = string | Buffer | ClientError | null;
+
+/** What ProtocolV2 needs beyond the shared context. */
+export interface ProtocolHost extends NsqdContext {
+  /** Register a new connection; returns its id. */
+  addClient(client: ClientV2): void;
+  removeClient(client: ClientV2): void;
+  nextClientId(): number;
+}
+
+const SP = 0x20;
+
+function indexOfSpace(buf: Uint8Array, from: number, end: number): number {
+  for (let i = from; i < end; i++) if (buf[i] === SP) return i;
+  return -1;
+}
+
+/** Split a line on every single space (Go's bytes.Split), as binary strings. */
+function splitParams(buf: Uint8Array, start: number, end: number): string[] {
+  return Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString('latin1', start, end).split(' ');
+}
+
+/**
+ * nsqd's ByteToBase10: ASCII digits only (empty → 0), accumulated as uint64 with wrap-around,
+ * then read as int64. Returns null for any other byte.
+ */
+export function parseBase10(s: string): bigint | null {
+  let n = 0n;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return null;
+    n = n * 10n + BigInt(c - 0x30);
+  }
+  return BigInt.asIntN(64, BigInt.asUintN(64, n));
+}
+
+/** Fast path of parseBase10 for short digit runs in a buffer; -1 on a non-digit, -2 when too long. */
+function parseSmallBase10(buf: Uint8Array, start: number, end: number): number {
+  if (end - start > 15) return -2;
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    if (c < 0x30 || c > 0x39) return -1;
+    n = n * 10 + (c - 0x30);
+  }
+  return n;
+}
+
+/** Go's time.Duration(ms) * time.Millisecond with int64 wrap-around, back in ms. */
+function msDurationWrap(ms: bigint): number {
+  return Number(BigInt.asIntN(64, ms * 1_000_000n)) / 1e6;
+}
+
+/**
+ * The V2 protocol: reads the magic, then runs each connection's command loop over the
+ * FrameParser's records and executes commands with nsqd's exact checks and error texts.
+ */
+export class ProtocolV2 {
+  private readonly host: ProtocolHost;
+
+  constructor(host: ProtocolHost) {
+    this.host = host;
+  }
+
+  /** Take a freshly accepted socket. */
+  handle(socket: Socket): void {
+    socket.setNoDelay(true);
+    let head: Buffer | null = null;
+    const timer = setTimeout(() => socket.destroy(), CLIENT_TIMEOUT_MS);
+    const onData = (chunk: Buffer): void => {
+      head = head === null ? chunk : Buffer.concat([head, chunk]);
+      if (head.length < 4) return;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('error', onEarlyError);
+      socket.off('close', onEarlyClose);
+      if (!head.subarray(0, 4).equals(MAGIC_V2)) {
+        this.host.logger.error(`client(${socket.remoteAddress}:${socket.remotePort}) bad protocol magic '${head.toString('latin1', 0, 4)}'`);
+        socket.end(encodeFrame(FRAME_TYPE_ERROR, 'E_BAD_PROTOCOL'), () => socket.destroy());
+        return;
+      }
+      const loop = new IOLoop(this.host, socket);
+      if (head.length > 4) loop.onData(head.subarray(4));
+    };
+    const onEarlyError = (): void => {
+      clearTimeout(timer);
+      socket.destroy();
+    };
+    const onEarlyClose = (): void => clearTimeout(timer);
+    socket.on('data', onData);
+    socket.on('error', onEarlyError);
+    socket.on('close', onEarlyClose);
+  }
+}
+
+/** One connection's read loop (nsqd's protocolV2.IOLoop) plus its command handlers. */
+class IOLoop {
+  private readonly host: ProtocolHost;
+  private readonly socket: Socket;
+  readonly client: ClientV2;
+  private readonly parser: FrameParser;
+  private recordCount = 0;
+  private recordIndex = 0;
+  private busy = false;
+
+  constructor(host: ProtocolHost, socket: Socket) {
+    this.host = host;
+    this.socket = socket;
+    const o = host.opts;
+    this.parser = new FrameParser(host.backend.createFrameScanner({ maxMsgSize: o.maxMsgSize, maxBodySize: o.maxBodySize }));
+    this.client = new ClientV2(host.nextClientId(), socket, host);
+    this.client.onClosed = () => this.cleanup();
+    host.addClient(this.client);
+    host.logger.info(`TCP: new client(${this.client.remoteAddress})`);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onEnd());
+    socket.on('error', (err) => {
+      this.host.logger.debug(`PROTOCOL(V2): [${this.client}] socket error - ${err.message}`);
+    });
+    socket.on('close', () => this.client.socketClosed());
+  }
+
+  private cleanup(): void {
+    const c = this.client;
+    if (c.channel !== null) c.channel.removeClient(c);
+    this.host.removeClient(c);
+  }
+
+  onData(chunk: Buffer): void {
+    if (this.client.closed) return;
+    this.parser.feed(chunk);
+    this.run();
+  }
+
+  /** Execute parsed commands until the chunk is used up, a command goes async, or we close. */
+  private run(): void {
+    const client = this.client;
+    const parser = this.parser;
+    for (;;) {
+      if (this.recordIndex >= this.recordCount) {
+        this.recordCount = parser.next();
+        this.recordIndex = 0;
+        if (this.recordCount === 0) break;
+      }
+      const rec = parser.records;
+      while (this.recordIndex < this.recordCount) {
+        const base = this.recordIndex * RECORD_STRIDE;
+        this.recordIndex++;
+        const status = rec[base + R_STATUS]!;
+        if (status === ScanStatus.LINE_TOO_LONG) {
+          this.host.logger.error(`PROTOCOL(V2): [${client}] IOLoop error - failed to read command - bufio: buffer full`);
+          client.destroy();
+          return;
+        }
+        client.commandRead();
+        const buf = parser.source(rec[base + R_SRC]!);
+        const result = this.exec(
+          rec[base + R_CODE]!,
+          buf,
+          rec[base + R_LINE_START]!,
+          rec[base + R_LINE_END]!,
+          status === ScanStatus.BAD_SIZE ? -1 : rec[base + R_BODY_START]!,
+          rec[base + R_BODY_LEN]!,
+          rec[base + R_SIZE]!,
+        );
+        if (!this.finish(result)) return;
+      }
+    }
+    if (parser.pendingStage >= STAGE_SIZE && !client.closed) this.precheckPending();
+    if (client.isWriteBlocked && !client.closed) this.socket.pause();
+  }
+
+  /** Send a command's outcome; false when the connection is closing. */
+  private finish(result: CommandResult): boolean {
+    const client = this.client;
+    if (result === null) return !client.closed;
+    if (result instanceof ClientError) {
+      this.host.logger.error(`[${client}] - ${result.wireText}`);
+      client.sendError(result.wireText);
+      if (result.fatal) {
+        client.close();
+        return false;
+      }
+      return true;
+    }
+    client.sendResponse(result);
+    return !client.closed;
+  }
+
+  /**
+   * A body command whose line arrived but whose size or body has not: run the checks nsqd makes
+   * before reading the body now, so a bad topic or state is answered without waiting.
+   */
+  private precheckPending(): void {
+    const p = this.parser;
+    const result = this.headerCheck(p.pendingCode, splitParams(p.source(2), 0, p.pendingLineEnd));
+    if (result !== null) this.finish(result);
+  }
+
+  private onEnd(): void {
+    // EOF in the middle of a body command is answered as nsqd answers a failed read.
+    const stage = this.parser.pendingStage;
+    const client = this.client;
+    if (!client.closed && (stage === STAGE_SIZE || stage === STAGE_BODY)) {
+      const p = this.parser;
+      const params = splitParams(p.source(2), 0, p.pendingLineEnd);
+      const result = this.headerCheck(p.pendingCode, params) ?? this.readFailure(p.pendingCode, stage);
+      if (result !== null) this.finish(result);
+    }
+    if (!client.closed) {
+      this.host.logger.info(`PROTOCOL(V2): [${client}] exiting ioloop`);
+      client.destroy();
+    }
+  }
+
+  private readFailure(code: Cmd, stage: number): ClientError | null {
+    const size = stage === STAGE_SIZE;
+    switch (code) {
+      case Cmd.IDENTIFY:
+        return new FatalClientError('E_BAD_BODY', size ? 'IDENTIFY failed to read body size' : 'IDENTIFY failed to read body');
+      case Cmd.AUTH:
+        return new FatalClientError('E_BAD_BODY', size ? 'AUTH failed to read body size' : 'AUTH failed to read body');
+      case Cmd.PUB:
+        return new FatalClientError('E_BAD_MESSAGE', size ? 'PUB failed to read message body size' : 'PUB failed to read message body');
+      case Cmd.DPUB:
+        return new FatalClientError('E_BAD_MESSAGE', size ? 'DPUB failed to read message body size' : 'DPUB failed to read message body');
+      case Cmd.MPUB:
+        return new FatalClientError('E_BAD_BODY', size ? 'MPUB failed to read body size' : 'MPUB failed to read message count');
+      default:
+        return null;
+    }
+  }
+
+  /** The TLS policy check nsqd applies to every command but IDENTIFY. */
+  private tlsPolicy(name: string): ClientError | null {
+    const c = this.client;
+    if (this.host.opts.tlsRequired !== TLS_NOT_REQUIRED && !c.tls) {
+      return new FatalClientError('E_INVALID', `cannot ${name} in current state (TLS required)`);
+    }
+    return null;
+  }
+
+  /**
+   * Checks a body command makes before its body is read (nsqd's order); null when they pass.
+   * Runs again when the complete command arrives, so it must be free of side effects other
+   * than MPUB's topic creation, which nsqd also does before reading the body.
+   */
+  private headerCheck(code: Cmd, params: string[]): ClientError | null {
+    const name = params[0]!;
+    if (code !== Cmd.IDENTIFY) {
+      const e = this.tlsPolicy(name);
+      if (e !== null) return e;
+    }
+    switch (code) {
+      case Cmd.IDENTIFY:
+        if (this.client.state !== STATE_INIT) return new FatalClientError('E_INVALID', 'cannot IDENTIFY in current state');
+        return null;
+      case Cmd.AUTH:
+        if (this.client.state !== STATE_INIT) return new FatalClientError('E_INVALID', 'cannot AUTH in current state');
+        if (params.length !== 1) return new FatalClientError('E_INVALID', 'AUTH invalid number of parameters');
+        return null;
+      case Cmd.PUB:
+        if (params.length < 2) return new FatalClientError('E_INVALID', 'PUB insufficient number of parameters');
+        if (!isValidTopicName(params[1]!)) return new FatalClientError('E_BAD_TOPIC', `PUB topic name ${goQuote(params[1]!)} is not valid`);
+        return null;
+      case Cmd.MPUB: {
+        if (params.length < 2) return new FatalClientError('E_INVALID', 'MPUB insufficient number of parameters');
+        const topic = params[1]!;
+        if (!isValidTopicName(topic)) return new FatalClientError('E_BAD_TOPIC', `E_BAD_TOPIC MPUB topic name ${goQuote(topic)} is not valid`);
+        this.host.getTopic(topic);
+        return null;
+      }
+      case Cmd.DPUB: {
+        if (params.length < 3) return new FatalClientError('E_INVALID', 'DPUB insufficient number of parameters');
+        if (!isValidTopicName(params[1]!)) return new FatalClientError('E_BAD_TOPIC', `DPUB topic name ${goQuote(params[1]!)} is not valid`);
+        const t = parseBase10(params[2]!);
+        if (t === null) return new FatalClientError('E_INVALID', `DPUB could not parse timeout ${params[2]}`);
+        const ms = msDurationWrap(t);
+        const max = this.host.opts.maxReqTimeout;
+        if (ms < 0 || ms > max) {
+          return new FatalClientError('E_INVALID', `DPUB timeout ${BigInt.asUintN(64, t)} out of range 0-${Math.floor(max)}`);
+        }
+        return null;
+      }
+      default:
+        return null;
+    }
+  }
+
+  /** Execute one command. bodyStart is -1 for a BAD_SIZE record (size holds the declared size). */
+  private exec(code: Cmd, buf: Buffer | Uint8Array, ls: number, le: number, bodyStart: number, bodyLen: number, size: number): CommandResult {
+    const client = this.client;
+    switch (code) {
+      case Cmd.FIN:
+        return this.fin(buf, ls, le);
+      case Cmd.RDY:
+        return this.rdy(buf, ls, le);
+      case Cmd.NOP:
+        return this.tlsPolicy('NOP');
+      case Cmd.PUB:
+      case Cmd.DPUB:
+        return this.pub(code, buf, ls, le, bodyStart, bodyLen, size);
+      case Cmd.MPUB:
+        return this.mpub(buf, ls, le, bodyStart, bodyLen, size);
+      case Cmd.REQ:
+      case Cmd.TOUCH:
+        return this.reqOrTouch(code, splitParams(buf, ls, le));
+      case Cmd.IDENTIFY: {
+        const params = splitParams(buf, ls, le);
+        const pre = this.headerCheck(code, params);
+        if (pre !== null) return pre;
+        if (bodyStart < 0) {
+          if (size > this.host.opts.maxBodySize) return new FatalClientError('E_BAD_BODY', `IDENTIFY body too big ${size} > ${this.host.opts.maxBodySize}`);
+          return new FatalClientError('E_BAD_BODY', `IDENTIFY invalid body size ${size}`);
+        }
+        return identify(client, this.host, buf.subarray(bodyStart, bodyStart + bodyLen));
+      }
+      case Cmd.AUTH: {
+        const params = splitParams(buf, ls, le);
+        const pre = this.headerCheck(code, params);
+        if (pre !== null) return pre;
+        if (bodyStart < 0) {
+          if (size > this.host.opts.maxBodySize) return new FatalClientError('E_BAD_BODY', `AUTH body too big ${size} > ${this.host.opts.maxBodySize}`);
+          return new FatalClientError('E_BAD_BODY', `AUTH invalid body size ${size}`);
+        }
+        return new FatalClientError('E_AUTH_DISABLED', 'AUTH disabled');
+      }
+      case Cmd.SUB:
+        return this.sub(splitParams(buf, ls, le));
+      case Cmd.CLS: {
+        const e = this.tlsPolicy('CLS');
+        if (e !== null) return e;
+        if (client.state !== STATE_SUBSCRIBED) return new FatalClientError('E_INVALID', 'cannot CLS in current state');
+        client.startClose();
+        return 'CLOSE_WAIT';
+      }
+      default: {
+        const name = splitParams(buf, ls, le)[0]!;
+        return this.tlsPolicy(name) ?? new FatalClientError('E_INVALID', `invalid command ${name}`);
+      }
+    }
+  }
+
+  private fin(buf: Uint8Array, ls: number, le: number): CommandResult {
+    const client = this.client;
+    if (this.host.opts.tlsRequired !== TLS_NOT_REQUIRED) {
+      const e = this.tlsPolicy('FIN');
+      if (e !== null) return e;
+    }
+    if (client.state !== STATE_SUBSCRIBED && client.state !== STATE_CLOSING) {
+      return new FatalClientError('E_INVALID', 'cannot FIN in current state');
+    }
+    if (le - ls < 4) return new FatalClientError('E_INVALID', 'FIN insufficient number of params');
+    const idStart = ls + 4;
+    let idEnd = indexOfSpace(buf, idStart, le);
+    if (idEnd < 0) idEnd = le;
+    if (idEnd - idStart !== MSG_ID_LENGTH) return new FatalClientError('E_INVALID', 'invalid message ID');
+    const err = client.channel!.finishMessage(client.id, buf, idStart);
+    if (err !== null) {
+      const id = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString('latin1', idStart, idEnd);
+      return new ClientError('E_FIN_FAILED', `FIN ${id} failed ${err.message}`);
+    }
+    client.finishedMessage();
+    return null;
+  }
+
+  private rdy(buf: Uint8Array, ls: number, le: number): CommandResult {
+    const client = this.client;
+    if (this.host.opts.tlsRequired !== TLS_NOT_REQUIRED) {
+      const e = this.tlsPolicy('RDY');
+      if (e !== null) return e;
+    }
+    if (client.state === STATE_CLOSING) return null;
+    if (client.state !== STATE_SUBSCRIBED) return new FatalClientError('E_INVALID', 'cannot RDY in current state');
+    let count = 1;
+    if (le - ls > 3) {
+      const from = ls + 4;
+      let to = indexOfSpace(buf, from, le);
+      if (to < 0) to = le;
+      count = parseSmallBase10(buf, from, to);
+      if (count < 0) {
+        const raw = splitParams(buf, ls, le)[1]!;
+        const big = parseBase10(raw);
+        if (big === null) return new FatalClientError('E_INVALID', `RDY could not parse count ${raw}`);
+        if (big < 0n || big > BigInt(this.host.opts.maxRdyCount)) {
+          return new FatalClientError('E_INVALID', `RDY count ${big} out of range 0-${this.host.opts.maxRdyCount}`);
+        }
+        count = Number(big);
+      }
+    }
+    if (count > this.host.opts.maxRdyCount) {
+      return new FatalClientError('E_INVALID', `RDY count ${count} out of range 0-${this.host.opts.maxRdyCount}`);
+    }
+    client.setReadyCount(count);
+    return null;
+  }
+
+  private reqOrTouch(code: Cmd, params: string[]): CommandResult {
+    const client = this.client;
+    const name = code === Cmd.REQ ? 'REQ' : 'TOUCH';
+    const e = this.tlsPolicy(name);
+    if (e !== null) return e;
+    if (client.state !== STATE_SUBSCRIBED && client.state !== STATE_CLOSING) {
+      return new FatalClientError('E_INVALID', `cannot ${name} in current state`);
+    }
+    if (params.length < (code === Cmd.REQ ? 3 : 2)) {
+      return new FatalClientError('E_INVALID', `${name} insufficient number of params`);
+    }
+    const id = params[1]!;
+    if (id.length !== MSG_ID_LENGTH) return new FatalClientError('E_INVALID', 'invalid message ID');
+    const idBuf = Buffer.from(id, 'latin1');
+    const ch = client.channel!;
+    if (code === Cmd.TOUCH) {
+      const err = ch.touchMessage(client.id, idBuf, 0, client.msgTimeoutMs);
+      if (err !== null) return new ClientError('E_TOUCH_FAILED', `TOUCH ${id} failed ${err.message}`);
+      return null;
+    }
+    const raw = params[2]!;
+    const t = parseBase10(raw);
+    if (t === null) return new FatalClientError('E_INVALID', `REQ could not parse timeout ${raw}`);
+    let ms = msDurationWrap(t);
+    const max = this.host.opts.maxReqTimeout;
+    if (ms < 0 || ms > max) {
+      const clamped = ms < 0 ? 0 : max;
+      this.host.logger.info(`[${client}] REQ timeout ${ms} out of range 0-${max}. Setting to ${clamped}`);
+      ms = clamped;
+    }
+    const err = ch.requeueMessage(client.id, idBuf, 0, ms);
+    if (err !== null) return new ClientError('E_REQ_FAILED', `REQ ${id} failed ${err.message}`);
+    client.requeuedMessage();
+    return null;
+  }
+
+  private sub(params: string[]): CommandResult {
+    const client = this.client;
+    const e = this.tlsPolicy('SUB');
+    if (e !== null) return e;
+    if (client.state !== STATE_INIT) return new FatalClientError('E_INVALID', 'cannot SUB in current state');
+    if (client.heartbeatIntervalMs <= 0) return new FatalClientError('E_INVALID', 'cannot SUB with heartbeats disabled');
+    if (params.length < 3) return new FatalClientError('E_INVALID', 'SUB insufficient number of parameters');
+    const topicName = params[1]!;
+    if (!isValidTopicName(topicName)) return new FatalClientError('E_BAD_TOPIC', `SUB topic name ${goQuote(topicName)} is not valid`);
+    const channelName = params[2]!;
+    if (!isValidChannelName(channelName)) return new FatalClientError('E_BAD_CHANNEL', `SUB channel name ${goQuote(channelName)} is not valid`);
+    const topic = this.host.getTopic(topicName);
+    const channel = topic.getChannel(channelName);
+    const err = channel.addClient(client);
+    if (err !== null) return new FatalClientError('E_SUB_FAILED', `SUB failed ${err.message}`);
+    client.state = STATE_SUBSCRIBED;
+    client.channel = channel;
+    return 'OK';
+  }
+
+  private pub(code: Cmd, buf: Uint8Array, ls: number, le: number, bodyStart: number, bodyLen: number, size: number): CommandResult {
+    const params = splitParams(buf, ls, le);
+    const pre = this.headerCheck(code, params);
+    if (pre !== null) return pre;
+    const name = code === Cmd.PUB ? 'PUB' : 'DPUB';
+    if (bodyStart < 0) {
+      if (size <= 0) return new FatalClientError('E_BAD_MESSAGE', `${name} invalid message body size ${size}`);
+      return new FatalClientError('E_BAD_MESSAGE', `${name} message too big ${size} > ${this.host.opts.maxMsgSize}`);
+    }
+    const topicName = params[1]!;
+    const deferMs = code === Cmd.DPUB ? msDurationWrap(parseBase10(params[2]!)!) : 0;
+    const topic = this.host.getTopic(topicName);
+    const err = topic.putMessages([{ buf, start: bodyStart, len: bodyLen }], deferMs);
+    if (err !== null) return new FatalClientError(code === Cmd.PUB ? 'E_PUB_FAILED' : 'E_DPUB_FAILED', `${name} failed ${err.message}`);
+    this.client.publishedMessage(topicName, 1);
+    return 'OK';
+  }
+
+  private mpub(buf: Uint8Array, ls: number, le: number, bodyStart: number, bodyLen: number, size: number): CommandResult {
+    const params = splitParams(buf, ls, le);
+    const pre = this.headerCheck(Cmd.MPUB, params);
+    if (pre !== null) return pre;
+    const o = this.host.opts;
+    if (bodyStart < 0) {
+      if (size <= 0) return new FatalClientError('E_BAD_BODY', `MPUB invalid body size ${size}`);
+      return new FatalClientError('E_BAD_BODY', `MPUB body too big ${size} > ${o.maxBodySize}`);
+    }
+    const parsed = parseMpubBody(buf, bodyStart, bodyLen, o.maxMsgSize, o.maxBodySize);
+    if (parsed instanceof ClientError) return parsed;
+    const topicName = params[1]!;
+    const topic = this.host.getTopic(topicName);
+    const err = topic.putMessages(parsed, 0);
+    if (err !== null) return new FatalClientError('E_MPUB_FAILED', `MPUB failed ${err.message}`);
+    this.client.publishedMessage(topicName, parsed.length);
+    return 'OK';
+  }
+}
+
+function readInt32(buf: Uint8Array, at: number): number {
+  return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) | 0;
+}
+
+/**
+ * Split an MPUB body ([int32 count]([int32 size][bytes])×count) into message bodies with
+ * nsqd's checks and texts. The body is the declared body_size bytes; a message running past
+ * it is reported as a failed read.
+ */
+export function parseMpubBody(buf: Uint8Array, start: number, len: number, maxMsgSize: number, maxBodySize: number): BodyRef[] | ClientError {
+  const end = start + len;
+  if (len < 4) return new FatalClientError('E_BAD_BODY', 'MPUB failed to read message count');
+  const count = readInt32(buf, start);
+  const maxMessages = Math.floor((maxBodySize - 4) / 5);
+  if (count <= 0 || count > maxMessages) return new FatalClientError('E_BAD_BODY', `MPUB invalid message count ${count}`);
+  const out: BodyRef[] = new Array(count);
+  let pos = start + 4;
+  for (let i = 0; i < count; i++) {
+    if (end - pos < 4) return new FatalClientError('E_BAD_MESSAGE', `MPUB failed to read message(${i}) body size`);
+    const size = readInt32(buf, pos);
+    pos += 4;
+    if (size <= 0) return new FatalClientError('E_BAD_MESSAGE', `MPUB invalid message(${i}) body size ${size}`);
+    if (size > maxMsgSize) return new FatalClientError('E_BAD_MESSAGE', `MPUB message too big ${size} > ${maxMsgSize}`);
+    if (end - pos < size) return new FatalClientError('E_BAD_MESSAGE', 'MPUB failed to read message body');
+    out[i] = { buf, start: pos, len: size };
+    pos += size;
+  }
+  return out;
+}

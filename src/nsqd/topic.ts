@@ -1,0 +1,252 @@
+import { isEphemeral } from '../protocol/names.js';
+import { MSG_HEADER_LENGTH, MSG_ID_OFFSET } from '../protocol/message.js';
+import { TsRingBuffer } from '../native/fallback/ring-buffer.js';
+import type { BackendQueue } from './backend-queue.js';
+import { Channel } from './channel.js';
+import type { NsqdContext } from './context.js';
+import { GuidFactory } from './guid.js';
+
+/** A message body to publish: bytes [start, start+len) of buf. */
+export interface BodyRef {
+  buf: Uint8Array;
+  start: number;
+  len: number;
+}
+
+/** Largest number of backlog messages fanned out per event-loop turn, so I/O keeps flowing. */
+const PUMP_BUDGET = 16384;
+
+/**
+ * A topic: every message published to it is copied to each of its channels. While it has no
+ * channel, or is paused, messages wait in its own memory queue and backend (the first channel
+ * receives that backlog). Owns the message id generator.
+ */
+export class Topic {
+  readonly name: string;
+  readonly ephemeral: boolean;
+  readonly memoryQueue: TsRingBuffer;
+  readonly backend: BackendQueue;
+  readonly channels = new Map<string, Channel>();
+  /** Channels in creation order, for fan-out. */
+  channelList: Channel[] = [];
+  /** Deferred (DPUB) messages waiting in the topic because it cannot fan out yet. */
+  private deferredPending: { payload: Buffer; deferMs: number }[] = [];
+  paused = false;
+  exiting = false;
+  /** Set once channel discovery is done (or metadata loaded); until then nothing fans out. */
+  started = false;
+  messageCount = 0;
+  messageBytes = 0;
+  private readonly guid: GuidFactory;
+  private readonly ctx: NsqdContext;
+  private readonly direct: boolean;
+  private scratch = Buffer.allocUnsafe(64 * 1024);
+  private readToggle = 0;
+  private pumpTimer: NodeJS.Immediate | null = null;
+  private readonly onDeleteEphemeral: (t: Topic) => void;
+
+  constructor(name: string, ctx: NsqdContext, onDeleteEphemeral: (t: Topic) => void) {
+    this.name = name;
+    this.ctx = ctx;
+    this.ephemeral = isEphemeral(name);
+    this.onDeleteEphemeral = onDeleteEphemeral;
+    this.memoryQueue = new TsRingBuffer(ctx.opts.memQueueSize);
+    this.direct = this.ephemeral || ctx.opts.memQueueSize > 0;
+    this.backend = ctx.createBackendQueue(name, this.ephemeral);
+    this.backend.onReadable = () => this.schedulePump();
+    this.guid = new GuidFactory(ctx.opts.nodeId);
+  }
+
+  /** Messages held by the topic itself: memory, deferred-in-topic and backend. */
+  depth(): number {
+    return this.memoryQueue.count + this.deferredPending.length + this.backend.depth();
+  }
+
+  private canFanOutNow(): boolean {
+    return this.started && !this.paused && this.channelList.length > 0 &&
+      this.memoryQueue.count === 0 && this.deferredPending.length === 0 && this.backend.depth() === 0;
+  }
+
+  /**
+   * Publish messages (PUB, MPUB, DPUB, HTTP): each gets a header (timestamp, attempts 0, a new
+   * id) and is fanned out or queued. All share one timestamp. On a backend error the messages
+   * before it stay queued, as in nsqd.
+   */
+  putMessages(bodies: readonly BodyRef[], deferMs: number): Error | null {
+    if (this.exiting) return new Error('exiting');
+    const nowMs = performance.timeOrigin + performance.now();
+    const ns = Math.round(nowMs * 1e6);
+    const tsHi = Math.floor(ns / 4294967296);
+    const tsLo = ns - tsHi * 4294967296;
+    const fanOut = this.canFanOutNow();
+    for (let i = 0; i < bodies.length; i++) {
+      const b = bodies[i]!;
+      const len = MSG_HEADER_LENGTH + b.len;
+      if (this.scratch.length < len) this.scratch = Buffer.allocUnsafe(Math.max(len, this.scratch.length * 2));
+      const p = this.scratch;
+      p.writeUInt32BE(tsHi >>> 0, 0);
+      p.writeUInt32BE(tsLo >>> 0, 4);
+      p[8] = 0;
+      p[9] = 0;
+      this.guid.writeNext(p, MSG_ID_OFFSET, nowMs);
+      p.set(b.buf.subarray(b.start, b.start + b.len), MSG_HEADER_LENGTH);
+      let err: Error | null = null;
+      if (fanOut) this.fanOut(p, len, deferMs);
+      else err = this.enqueue(p, len, deferMs);
+      if (err !== null) return err;
+      this.messageCount++;
+      this.messageBytes += b.len;
+    }
+    return null;
+  }
+
+  private enqueue(p: Buffer, len: number, deferMs: number): Error | null {
+    const cap = this.ctx.opts.memQueueSize;
+    if (this.direct && this.memoryQueue.count + this.deferredPending.length < cap) {
+      if (deferMs > 0) {
+        this.deferredPending.push({ payload: Buffer.from(p.subarray(0, len)), deferMs });
+        return null;
+      }
+      if (this.memoryQueue.push(p, 0, len)) return null;
+    }
+    // Deferral is lost on the backend, as in nsqd.
+    const err = this.backend.put(p.subarray(0, len));
+    this.ctx.setHealth(err);
+    if (err !== null) {
+      this.ctx.logger.error(`TOPIC(${this.name}) ERROR: failed to write message to backend - ${err.message}`);
+    }
+    return err;
+  }
+
+  private fanOut(p: Buffer, len: number, deferMs: number): void {
+    const list = this.channelList;
+    for (let i = 0; i < list.length; i++) {
+      const ch = list[i]!;
+      if (deferMs > 0) {
+        ch.putDeferred(Buffer.from(p.subarray(0, len)), deferMs);
+        continue;
+      }
+      const err = ch.put(p, 0, len);
+      if (err !== null) {
+        this.ctx.logger.error(`TOPIC(${this.name}) ERROR: failed to put msg to channel(${ch.name}) - ${err.message}`);
+      }
+    }
+  }
+
+  /** Queue a backlog drain on the next turn. */
+  schedulePump(): void {
+    if (this.pumpTimer !== null || this.exiting) return;
+    this.pumpTimer = setImmediate(() => {
+      this.pumpTimer = null;
+      this.pump();
+    });
+  }
+
+  /** Fan the topic's backlog out to its channels, a budget per turn. */
+  pump(): void {
+    if (!this.started || this.paused || this.exiting || this.channelList.length === 0) return;
+    for (let budget = PUMP_BUDGET; budget > 0; budget--) {
+      if (this.deferredPending.length > 0) {
+        const d = this.deferredPending.shift()!;
+        this.fanOut(d.payload, d.payload.length, d.deferMs);
+        continue;
+      }
+      const payload = this.takeNext();
+      if (payload === null) return;
+      this.fanOut(payload, payload.length, 0);
+    }
+    this.schedulePump();
+  }
+
+  private takeNext(): Buffer | null {
+    const mem = this.memoryQueue.count > 0;
+    if (mem && (this.readToggle ^= 1) === 1) return this.memoryQueue.shift();
+    const b = this.backend.read();
+    if (b !== null) return b;
+    return mem ? this.memoryQueue.shift() : null;
+  }
+
+  /** Begin fanning out (after channel discovery or metadata load). */
+  start(): void {
+    this.started = true;
+    this.schedulePump();
+  }
+
+  /** The channel, created (and announced) if missing. */
+  getChannel(name: string): Channel {
+    let ch = this.channels.get(name);
+    if (ch !== undefined) return ch;
+    ch = new Channel(this.name, name, this.ctx, (c) => void this.deleteExistingChannel(c.name));
+    this.channels.set(name, ch);
+    this.channelList = [...this.channelList, ch];
+    this.ctx.logger.info(`TOPIC(${this.name}): new channel(${name})`);
+    this.ctx.notify({ kind: 'channel-created', topic: this.name, channel: name, ephemeral: ch.ephemeral });
+    this.schedulePump();
+    return ch;
+  }
+
+  /** The channel if it exists. */
+  getExistingChannel(name: string): Channel | undefined {
+    return this.channels.get(name);
+  }
+
+  /** Delete a channel and its data; an ephemeral topic left without channels deletes itself. */
+  async deleteExistingChannel(name: string): Promise<Error | null> {
+    const ch = this.channels.get(name);
+    if (ch === undefined) return new Error('channel does not exist');
+    this.channels.delete(name);
+    this.channelList = this.channelList.filter((c) => c !== ch);
+    this.ctx.logger.info(`TOPIC(${this.name}): deleting channel ${name}`);
+    await ch.exit(true);
+    if (this.channels.size === 0 && this.ephemeral && !this.exiting) this.onDeleteEphemeral(this);
+    return null;
+  }
+
+  /** Drop the topic's own queued messages (channels keep theirs). */
+  empty(): Error | null {
+    this.memoryQueue.clear();
+    this.deferredPending = [];
+    return this.backend.empty();
+  }
+
+  /** Pause or resume fan-out. */
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+    if (!paused) this.schedulePump();
+  }
+
+  /**
+   * Stop the topic. Deleting removes every channel and all data; a clean shutdown closes each
+   * channel (persisting its messages) and writes the topic's memory queue to its backend.
+   */
+  async exit(deleted: boolean): Promise<void> {
+    if (this.exiting) return;
+    this.exiting = true;
+    if (this.pumpTimer !== null) clearImmediate(this.pumpTimer);
+    this.pumpTimer = null;
+    const channels = this.channelList;
+    if (deleted) {
+      this.ctx.logger.info(`TOPIC(${this.name}): deleting`);
+      this.ctx.notify({ kind: 'topic-deleted', topic: this.name, ephemeral: this.ephemeral });
+      this.channels.clear();
+      this.channelList = [];
+      await Promise.all(channels.map((c) => c.exit(true)));
+      this.empty();
+      await this.backend.delete();
+      return;
+    }
+    await Promise.all(channels.map((c) => c.exit(false)));
+    if (!this.ephemeral) {
+      let m: Buffer | null;
+      while ((m = this.memoryQueue.shift()) !== null) this.writeBackend(m);
+      for (const d of this.deferredPending) this.writeBackend(d.payload);
+      this.deferredPending = [];
+    }
+    await this.backend.close();
+  }
+
+  private writeBackend(m: Buffer): void {
+    const err = this.backend.put(m);
+    if (err !== null) this.ctx.logger.error(`TOPIC(${this.name}): failed to write message to backend - ${err.message}`);
+  }
+}

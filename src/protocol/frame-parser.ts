@@ -1,0 +1,211 @@
+import {
+  MAX_LINE_LENGTH,
+  RECORD_STRIDE,
+  R_SRC,
+  STAGE_BODY,
+  STAGE_LINE,
+  STAGE_NONE,
+  STAGE_SIZE,
+  STAGE_STOPPED,
+  STATE_SLOTS,
+  S_CODE,
+  S_CONSUMED,
+  S_LINE_LEN,
+  S_NEED,
+  S_STAGE,
+  type Cmd,
+  type FrameScanner,
+} from '../native/backend.js';
+
+/** Record source: offsets point into the chunk given to feed(). */
+export const SRC_CHUNK = 0;
+/** Record source: offsets point into the carry buffer (a command that spanned chunks). */
+export const SRC_CARRY = 1;
+/** Record source: offsets point into the partial buffer (the incomplete command at the end). */
+export const SRC_PARTIAL = 2;
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * The V2 read path: turns socket chunks into command records, many per call, using a
+ * FrameScanner (native or TypeScript) over contiguous bytes. Commands that span chunks are
+ * completed in a carry buffer, so the scanner never sees a partial command twice and
+ * correctness does not depend on how the stream is split (one byte at a time included).
+ *
+ * Use: `feed(chunk)`, then call `next()` until it returns 0; each call fills `records` with up
+ * to `capacity` commands whose offsets refer to `source(records[i*STRIDE + R_SRC])`. Records
+ * stay valid until the next feed().
+ */
+export class FrameParser {
+  /** RECORD_STRIDE int32 slots per record. */
+  readonly records: Int32Array;
+  private readonly scanner: FrameScanner;
+  private readonly state = new Int32Array(STATE_SLOTS);
+  private chunk: Uint8Array = EMPTY;
+  private pos = 0;
+  private carry: Buffer = EMPTY;
+  private partial: Buffer = Buffer.allocUnsafe(256);
+  private partialLen = 0;
+  private partialStage = STAGE_NONE;
+  private partialNeed = -1;
+  private partialCode = 0;
+  private partialLineLen = 0;
+  private stopped = false;
+
+  constructor(scanner: FrameScanner, capacity = 512) {
+    this.scanner = scanner;
+    this.records = new Int32Array(capacity * RECORD_STRIDE);
+  }
+
+  /** The buffer a record's offsets refer to. */
+  source(src: number): Uint8Array {
+    return src === SRC_CHUNK ? this.chunk : src === SRC_CARRY ? this.carry : this.partial;
+  }
+
+  /** Whether scanning stopped for good (a BAD_SIZE or LINE_TOO_LONG record was produced). */
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /**
+   * Stage of the incomplete command held back at the end of the input: 0 none, 1 inside its
+   * line, 2 awaiting its body size, 3 awaiting its body.
+   */
+  get pendingStage(): number {
+    return this.partialLen === 0 ? STAGE_NONE : this.partialStage;
+  }
+
+  /** Command code of the pending command once its line is complete (stage 2 or 3). */
+  get pendingCode(): Cmd {
+    return this.partialCode as Cmd;
+  }
+
+  /** Line end (exclusive, without `\r\n`) of the pending command in source(SRC_PARTIAL); its line starts at 0. */
+  get pendingLineEnd(): number {
+    let end = this.partialLineLen - 1;
+    if (end > 0 && this.partial[end - 1] === 0x0d) end--;
+    return end;
+  }
+
+  /** Bytes buffered for the pending command (line, size and partial body so far). */
+  get pendingBytes(): number {
+    return this.partialLen;
+  }
+
+  /** Start parsing a new chunk. */
+  feed(chunk: Uint8Array): void {
+    this.chunk = chunk;
+    this.pos = 0;
+  }
+
+  /** Parse the next batch of records from the current chunk; 0 when the chunk is used up. */
+  next(): number {
+    if (this.stopped) return 0;
+    const chunk = this.chunk;
+    const end = chunk.length;
+    let n = 0;
+    if (this.partialLen > 0) {
+      n = this.completePartial();
+      if (n > 0 || this.stopped || this.partialLen > 0) return n;
+    }
+    if (this.pos >= end) return 0;
+    const state = this.state;
+    n = this.scanner.scan(chunk, this.pos, end, this.records, state);
+    const stage = state[S_STAGE]!;
+    if (stage === STAGE_STOPPED) {
+      this.stopped = true;
+      this.pos = end;
+      return n;
+    }
+    const consumed = state[S_CONSUMED]!;
+    if (stage === STAGE_NONE) {
+      this.pos = consumed;
+      return n;
+    }
+    // An incomplete command at `consumed`: keep its bytes for the next chunk.
+    this.holdPartial(chunk, consumed, end, stage, state[S_NEED]!, state[S_CODE]!, state[S_LINE_LEN]!);
+    this.pos = end;
+    return n;
+  }
+
+  private holdPartial(chunk: Uint8Array, from: number, end: number, stage: number, need: number, code: number, lineLen: number): void {
+    const len = end - from;
+    const cap = need > 0 ? need : Math.max(len, 256);
+    if (this.partial.length < cap || this.partial === this.carry) this.partial = Buffer.allocUnsafe(Math.max(cap, 256));
+    this.partial.set(chunk.subarray(from, end), 0);
+    this.partialLen = len;
+    this.partialStage = stage;
+    this.partialNeed = need;
+    this.partialCode = code;
+    this.partialLineLen = lineLen;
+  }
+
+  private append(bytes: Uint8Array): void {
+    const needLen = this.partialLen + bytes.length;
+    if (this.partial.length < needLen) {
+      const grown = Buffer.allocUnsafe(Math.max(needLen, this.partialNeed, this.partial.length * 2));
+      grown.set(this.partial.subarray(0, this.partialLen), 0);
+      this.partial = grown;
+    }
+    this.partial.set(bytes, this.partialLen);
+    this.partialLen = needLen;
+  }
+
+  /** Move bytes of the chunk into the partial command until it completes or the chunk ends. */
+  private completePartial(): number {
+    const chunk = this.chunk;
+    const end = chunk.length;
+    const state = this.state;
+    for (;;) {
+      if (this.pos >= end) return 0;
+      if (this.partialStage === STAGE_LINE) {
+        const nl = chunk.indexOf(0x0a, this.pos);
+        if (nl === -1) {
+          this.append(chunk.subarray(this.pos, end));
+          this.pos = end;
+          if (this.partialLen < MAX_LINE_LENGTH) return 0;
+          // Let the scanner report LINE_TOO_LONG on the held bytes.
+        } else {
+          // The scanner reports LINE_TOO_LONG if the joined line exceeds the limit.
+          this.append(chunk.subarray(this.pos, nl + 1));
+          this.pos = nl + 1;
+        }
+      } else {
+        const want = this.partialNeed - this.partialLen;
+        const take = Math.min(want, end - this.pos);
+        this.append(chunk.subarray(this.pos, this.pos + take));
+        this.pos += take;
+        if (this.partialLen < this.partialNeed) return 0;
+      }
+      // Re-scan the held bytes: either a complete command, a stop, or a later stage.
+      const held = this.partial;
+      const n = this.scanner.scan(held, 0, this.partialLen, this.records, state);
+      const stage = state[S_STAGE]!;
+      if (stage === STAGE_STOPPED || n > 0) {
+        // The held command is complete; it becomes the carry and the partial buffer is fresh.
+        this.markSource(n, SRC_CARRY);
+        this.carry = held;
+        this.partial = Buffer.allocUnsafe(256);
+        this.partialLen = 0;
+        this.partialStage = STAGE_NONE;
+        if (stage === STAGE_STOPPED) this.stopped = true;
+        return n;
+      }
+      this.partialStage = stage;
+      this.partialNeed = state[S_NEED]!;
+      this.partialCode = state[S_CODE]!;
+      this.partialLineLen = state[S_LINE_LEN]!;
+      if (stage === STAGE_SIZE || stage === STAGE_BODY) {
+        if (this.partial.length < this.partialNeed) {
+          const grown = Buffer.allocUnsafe(this.partialNeed);
+          grown.set(this.partial.subarray(0, this.partialLen), 0);
+          this.partial = grown;
+        }
+      }
+    }
+  }
+
+  private markSource(n: number, src: number): void {
+    for (let i = 0; i < n; i++) this.records[i * RECORD_STRIDE + R_SRC] = src;
+  }
+}

@@ -1,0 +1,58 @@
+// Start real daemons in-process on 127.0.0.1:0 with a temporary data directory.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Logger, nullLogger } from '../../src/internal/log.js';
+import { Nsqd, type NsqdInit } from '../../src/nsqd/nsqd.js';
+
+/** A running nsqd for a test. */
+export interface TestNsqd {
+  nsqd: Nsqd;
+  tcpPort: number;
+  httpPort: number;
+  dataPath: string;
+  /** Base URL of the HTTP API. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** A fresh temporary directory. */
+export function tempDir(prefix = 'nsq-ts-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Start an nsqd on ephemeral loopback ports; TEST_LOG=1 shows its log. */
+export async function startNsqd(init: NsqdInit = {}): Promise<TestNsqd> {
+  const dataPath = init.dataPath ?? tempDir();
+  const logger = process.env.TEST_LOG ? new Logger({ prefix: '[nsqd] ', level: 1 }) : nullLogger;
+  const nsqd = new Nsqd({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', logger, ...init, dataPath });
+  await nsqd.start();
+  const ownsDir = init.dataPath === undefined;
+  return {
+    nsqd,
+    tcpPort: nsqd.tcpPort,
+    httpPort: nsqd.httpPort,
+    dataPath,
+    url: `http://127.0.0.1:${nsqd.httpPort}`,
+    async close() {
+      await nsqd.close();
+      if (ownsDir) rmSync(dataPath, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Poll `cond` every 10 ms until true, or throw after `ms`. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, ms = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** An HTTP request; body returned as text. */
+export async function http(method: string, url: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; text: string }> {
+  const res = await fetch(url, { method, body, headers });
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}
