@@ -9,6 +9,7 @@ import { DummyBackendQueue, MemoryOverflowQueue, type BackendQueue } from './bac
 import type { Channel } from './channel.js';
 import type { ClientV2 } from './client-v2.js';
 import type { Notification, NsqdContext } from './context.js';
+import { DirLock } from './dirlock.js';
 import { createHttpHandler } from './http.js';
 import { boundAddress, boundPort, listen, parseListenAddress } from './listen.js';
 import { metadataFile, readMetadata, writeFileAtomic, type Metadata } from './metadata.js';
@@ -47,6 +48,7 @@ export class Nsqd implements NsqdContext, ProtocolHost {
   private persistPending: Promise<void> | null = null;
   private closing = false;
   private readonly protocol: ProtocolV2;
+  private readonly dirLock: DirLock;
 
   constructor(init: NsqdInit = {}) {
     const { logger, ...opts } = init;
@@ -56,6 +58,7 @@ export class Nsqd implements NsqdContext, ProtocolHost {
     if (invalid !== '') throw new Error(invalid);
     this.backend = defaultBackend;
     this.protocol = new ProtocolV2(this);
+    this.dirLock = new DirLock(this.opts.dataPath);
   }
 
   /** Actual TCP port (after start), -1 for a unix socket. */
@@ -91,13 +94,22 @@ export class Nsqd implements NsqdContext, ProtocolHost {
     this.logger.info(`ID: ${o.nodeId}`);
     this.logger.info(`hot paths: ${backendDescription()}`);
     if (o.dataPath !== '') mkdirSync(o.dataPath, { recursive: true });
-    this.loadMetadata();
+    if (this.dirLock.lock() !== null) {
+      throw new Error(`--data-path=${o.dataPath === '' ? '.' : o.dataPath} in use (possibly by another instance of nsqd)`);
+    }
+    try {
+      this.loadMetadata();
+    } catch (err) {
+      this.dirLock.unlock();
+      throw err;
+    }
     this.persistMetadata();
 
     const tcp = createTcpServer({ noDelay: true }, (socket) => this.onConnection(socket));
     try {
       await listen(tcp, parseListenAddress(o.tcpAddress));
     } catch (err) {
+      this.dirLock.unlock();
       throw new Error(`listen (${o.tcpAddress}) failed - ${(err as Error).message}`);
     }
     this.tcpServer = tcp;
@@ -109,6 +121,7 @@ export class Nsqd implements NsqdContext, ProtocolHost {
         await listen(http, parseListenAddress(o.httpAddress));
       } catch (err) {
         tcp.close();
+        this.dirLock.unlock();
         throw new Error(`listen (${o.httpAddress}) failed - ${(err as Error).message}`);
       }
       this.httpServer = http;
@@ -139,12 +152,13 @@ export class Nsqd implements NsqdContext, ProtocolHost {
       this.httpServer.closeAllConnections();
       await new Promise<void>((r) => this.httpServer!.close(() => r()));
     }
-    await tcpClosed;
+    await tcpClosed.catch(() => undefined);
     if (this.scanTimer !== null) clearInterval(this.scanTimer);
     this.scanTimer = null;
     if (this.persistPending !== null) await this.persistPending;
     this.persistMetadata();
     await Promise.all([...this.topics.values()].map((t) => t.exit(false)));
+    this.dirLock.unlock();
     this.logger.info('NSQ: closed');
   }
 

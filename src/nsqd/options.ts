@@ -126,7 +126,7 @@ export function nsqdFlagSpecs(): FlagSpec[] {
   return [
     { name: 'config', key: 'config', kind: 'string', default: '', usage: 'path to a TOML config file', noConfig: true },
     { name: 'version', key: 'version', kind: 'bool', default: false, usage: 'print the version and exit', noConfig: true },
-    { name: 'log-level', key: 'logLevel', kind: 'custom', default: 2, usage: 'log level: debug, info, warn, error or fatal', parse: parseLevel, fromConfig: (v) => parseLevel(String(v)) },
+    { name: 'log-level', key: 'logLevel', kind: 'custom', default: 2, usage: 'log level: debug, info, warn, error or fatal', defaultText: 'INFO', parse: parseLevel, fromConfig: (v) => parseLevel(String(v)) },
     { name: 'log-prefix', key: 'logPrefix', kind: 'string', default: '[nsqd] ', usage: 'prefix of every log line' },
     { name: 'log-json', key: 'logJson', kind: 'bool', default: false, usage: 'write logs as JSON lines (nsq-ts extension)' },
     { name: 'verbose', key: 'verbose', kind: 'bool', default: false, usage: '[deprecated] has no effect, use --log-level', noConfig: true },

@@ -1,0 +1,212 @@
+// Conformance suite for the read path: a FrameParser over a backend's FrameScanner must turn
+// any split of the same byte stream into the same commands. Mounted once per backend.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  Cmd,
+  RECORD_STRIDE,
+  R_BODY_LEN,
+  R_BODY_START,
+  R_CODE,
+  R_LINE_END,
+  R_LINE_START,
+  R_SIZE,
+  R_SRC,
+  R_STATUS,
+  ScanStatus,
+  type Backend,
+} from '../../src/native/backend.js';
+import { FrameParser } from '../../src/protocol/frame-parser.js';
+
+/** One parsed command, decoded for comparison. */
+export interface ParsedCommand {
+  code: number;
+  status: number;
+  line: string;
+  body: string | null;
+  size: number;
+}
+
+const LIMITS = { maxMsgSize: 1024, maxBodySize: 4096 };
+
+/** Feed `chunks` through a parser; returns every command record decoded. */
+export function parseAll(backend: Backend, chunks: Uint8Array[], capacity = 512, limits = LIMITS): { cmds: ParsedCommand[]; parser: FrameParser } {
+  const parser = new FrameParser(backend.createFrameScanner(limits), capacity);
+  const cmds: ParsedCommand[] = [];
+  for (const chunk of chunks) {
+    parser.feed(chunk);
+    let n: number;
+    while ((n = parser.next()) > 0) {
+      const r = parser.records;
+      for (let i = 0; i < n; i++) {
+        const b = i * RECORD_STRIDE;
+        const src = Buffer.from(parser.source(r[b + R_SRC]!));
+        const bs = r[b + R_BODY_START]!;
+        cmds.push({
+          code: r[b + R_CODE]!,
+          status: r[b + R_STATUS]!,
+          line: src.toString('latin1', r[b + R_LINE_START]!, r[b + R_LINE_END]!),
+          body: bs < 0 ? null : src.toString('latin1', bs, bs + r[b + R_BODY_LEN]!),
+          size: r[b + R_SIZE]!,
+        });
+      }
+    }
+  }
+  return { cmds, parser };
+}
+
+function sized(line: string, body: string): Buffer {
+  const b = Buffer.from(body, 'latin1');
+  const h = Buffer.alloc(4);
+  h.writeInt32BE(b.length, 0);
+  return Buffer.concat([Buffer.from(line + '\n', 'latin1'), h, b]);
+}
+
+/** A session exercising every command and body shape. */
+export function sampleSession(): { bytes: Buffer; expected: ParsedCommand[] } {
+  const parts: Buffer[] = [];
+  const expected: ParsedCommand[] = [];
+  const add = (line: string, code: Cmd, body?: string, cr = false): void => {
+    const wireLine = cr ? line + '\r' : line;
+    parts.push(body === undefined ? Buffer.from(wireLine + '\n', 'latin1') : sized(wireLine, body));
+    expected.push({ code, status: ScanStatus.COMPLETE, line, body: body ?? null, size: body === undefined ? -1 : Buffer.byteLength(body, 'latin1') });
+  };
+  add('IDENTIFY', Cmd.IDENTIFY, '{"client_id":"x","feature_negotiation":true}');
+  add('SUB topic channel', Cmd.SUB);
+  add('RDY 10', Cmd.RDY);
+  add('PUB topic', Cmd.PUB, 'hello world');
+  add('MPUB topic', Cmd.MPUB, '\x00\x00\x00\x02\x00\x00\x00\x01a\x00\x00\x00\x02bc');
+  add('DPUB topic 1000', Cmd.DPUB, 'later');
+  add('FIN 0123456789abcdef', Cmd.FIN, undefined, true);
+  add('REQ 0123456789abcdef 100', Cmd.REQ);
+  add('TOUCH 0123456789abcdef', Cmd.TOUCH);
+  add('NOP', Cmd.NOP);
+  add('CLS', Cmd.CLS);
+  add('AUTH', Cmd.AUTH, 'secret');
+  add('', Cmd.UNKNOWN);
+  add('WHAT is this', Cmd.UNKNOWN);
+  add('PUBX t', Cmd.UNKNOWN);
+  add('pub t', Cmd.UNKNOWN);
+  add('PUB t', Cmd.PUB, 'x\ny\n');
+  return { bytes: Buffer.concat(parts), expected };
+}
+
+/** Split buf at the given cut points. */
+function splitAt(buf: Buffer, cuts: number[]): Buffer[] {
+  const out: Buffer[] = [];
+  let prev = 0;
+  for (const c of [...cuts].sort((a, b) => a - b)) {
+    out.push(buf.subarray(prev, c));
+    prev = c;
+  }
+  out.push(buf.subarray(prev));
+  return out.filter((b) => b.length > 0);
+}
+
+/** A deterministic PRNG for reproducible random splits. */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The suite, for one backend. */
+export function frameParserSuite(name: string, backend: Backend): void {
+  const t = suite(`FrameParser (${name})`);
+
+  t('a whole session in one chunk', () => {
+    const { bytes, expected } = sampleSession();
+    assert.equal(parseAll(backend, [bytes]).cmds, expected);
+  });
+
+  t('the same session one byte at a time', () => {
+    const { bytes, expected } = sampleSession();
+    const chunks = [...bytes].map((b) => Uint8Array.of(b));
+    const { cmds, parser } = parseAll(backend, chunks);
+    assert.equal(cmds, expected);
+    assert.is(parser.pendingStage, 0);
+  });
+
+  t('every two-way split of the session', () => {
+    const { bytes, expected } = sampleSession();
+    for (let cut = 1; cut < bytes.length; cut++) {
+      assert.equal(parseAll(backend, splitAt(bytes, [cut])).cmds, expected, `cut at ${cut}`);
+    }
+  });
+
+  t('500 random splits, and a small record capacity', () => {
+    const { bytes, expected } = sampleSession();
+    const r = rng(42);
+    for (let i = 0; i < 500; i++) {
+      const cuts = Array.from({ length: 1 + Math.floor(r() * 12) }, () => 1 + Math.floor(r() * (bytes.length - 1)));
+      assert.equal(parseAll(backend, splitAt(bytes, cuts), 1 + (i % 5)).cmds, expected, `split ${cuts}`);
+    }
+  });
+
+  t('many commands per call: 10,000 FINs in one chunk', () => {
+    const line = 'FIN 0123456789abcdef\n';
+    const { cmds } = parseAll(backend, [Buffer.from(line.repeat(10000))]);
+    assert.is(cmds.length, 10000);
+    assert.ok(cmds.every((c) => c.code === Cmd.FIN && c.line === 'FIN 0123456789abcdef'));
+  });
+
+  t('declared sizes are checked before the body is needed', () => {
+    for (const [line, size, code] of [
+      ['PUB t', 1025, Cmd.PUB],
+      ['DPUB t 5', 2 ** 31 - 1, Cmd.DPUB],
+      ['MPUB t', 4097, Cmd.MPUB],
+      ['IDENTIFY', 4097, Cmd.IDENTIFY],
+      ['AUTH', 0, Cmd.AUTH],
+      ['PUB t', -5, Cmd.PUB],
+    ] as const) {
+      const h = Buffer.alloc(4);
+      h.writeInt32BE(size, 0);
+      const { cmds, parser } = parseAll(backend, [Buffer.concat([Buffer.from(`NOP\n${line}\n`), h, Buffer.from('trailing bytes never parsed')])]);
+      assert.equal(cmds.map((c) => [c.code, c.status, c.size]), [[Cmd.NOP, 0, -1], [code, ScanStatus.BAD_SIZE, size]]);
+      assert.ok(parser.isStopped);
+    }
+  });
+
+  t('a size error split across chunks is found as soon as the 4 size bytes arrive', () => {
+    const h = Buffer.alloc(4);
+    h.writeInt32BE(1 << 30, 0);
+    const bytes = Buffer.concat([Buffer.from('PUB t\n'), h]);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const { cmds } = parseAll(backend, splitAt(bytes, [cut]));
+      assert.equal(cmds.map((c) => [c.code, c.status, c.size]), [[Cmd.PUB, ScanStatus.BAD_SIZE, 1 << 30]]);
+    }
+  });
+
+  t('a line longer than 16 KiB stops the parser; 16383 chars + newline do not', () => {
+    const ok = Buffer.from('X'.repeat(16383) + '\n');
+    assert.equal(parseAll(backend, [ok]).cmds.map((c) => c.status), [ScanStatus.COMPLETE]);
+    const bad = Buffer.from('X'.repeat(16384) + '\n');
+    assert.equal(parseAll(backend, [bad]).cmds.map((c) => c.status), [ScanStatus.LINE_TOO_LONG]);
+    const chunks = splitAt(Buffer.from('X'.repeat(40000)), [1000, 17000, 30000]);
+    assert.equal(parseAll(backend, chunks).cmds.map((c) => c.status), [ScanStatus.LINE_TOO_LONG]);
+  });
+
+  t('a pending body command reports its stage and line', () => {
+    const parser = new FrameParser(backend.createFrameScanner(LIMITS));
+    parser.feed(Buffer.from('PUB topic\n\x00\x00'));
+    assert.is(parser.next(), 0);
+    assert.is(parser.pendingStage, 2);
+    assert.is(parser.pendingCode, Cmd.PUB);
+    assert.is(Buffer.from(parser.source(2)).toString('latin1', 0, parser.pendingLineEnd), 'PUB topic');
+    parser.feed(Buffer.from('\x00\x05ab'));
+    assert.is(parser.next(), 0);
+    assert.is(parser.pendingStage, 3);
+    parser.feed(Buffer.from('cdeNOP\n'));
+    assert.is(parser.next(), 1);
+    assert.is(parser.pendingStage, 0);
+    assert.is(parser.next(), 1);
+    assert.is(parser.next(), 0);
+  });
+
+  t.run();
+}

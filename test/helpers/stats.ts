@@ -1,0 +1,165 @@
+// Read nsqd's state through its HTTP API (/stats?format=json) and compare JSON shapes, for
+// integration tests that should not reach into the daemon's objects.
+import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** A client entry of /stats (`clients` or `producers`). */
+export interface ClientStatsJson {
+  client_id: string;
+  hostname: string;
+  version: string;
+  remote_address: string;
+  state: number;
+  ready_count: number;
+  in_flight_count: number;
+  message_count: number;
+  finish_count: number;
+  requeue_count: number;
+  connect_ts: number;
+  sample_rate: number;
+  user_agent: string;
+  pub_counts?: { topic: string; count: number }[];
+  [k: string]: unknown;
+}
+
+/** An e2e_processing_latency object of /stats. */
+export interface E2eJson {
+  count: number;
+  percentiles: { quantile: number; value: number }[] | null;
+}
+
+/** A channel entry of /stats. */
+export interface ChannelStatsJson {
+  channel_name: string;
+  depth: number;
+  backend_depth: number;
+  in_flight_count: number;
+  deferred_count: number;
+  message_count: number;
+  requeue_count: number;
+  timeout_count: number;
+  client_count: number;
+  clients: ClientStatsJson[] | null;
+  paused: boolean;
+  e2e_processing_latency: E2eJson;
+}
+
+/** A topic entry of /stats. */
+export interface TopicStatsJson {
+  topic_name: string;
+  channels: ChannelStatsJson[];
+  depth: number;
+  backend_depth: number;
+  message_count: number;
+  message_bytes: number;
+  paused: boolean;
+  e2e_processing_latency: E2eJson;
+}
+
+/** The /stats?format=json document. */
+export interface StatsJson {
+  version: string;
+  health: string;
+  start_time: number;
+  topics: TopicStatsJson[] | null;
+  memory?: Record<string, number>;
+  producers: ClientStatsJson[] | null;
+}
+
+/** GET /stats?format=json[&query]; throws on a non-200 answer. */
+export async function getStats(url: string, query = ''): Promise<StatsJson> {
+  const res = await fetch(`${url}/stats?format=json${query === '' ? '' : `&${query}`}`);
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`/stats answered ${res.status}: ${text}`);
+  return JSON.parse(text) as StatsJson;
+}
+
+/** The stats of one topic, or undefined when /stats does not list it. */
+export async function topicStats(url: string, topic: string): Promise<TopicStatsJson | undefined> {
+  const doc = await getStats(url);
+  return (doc.topics ?? []).find((t) => t.topic_name === topic);
+}
+
+/** The stats of one channel, or undefined when /stats does not list it. */
+export async function channelStats(url: string, topic: string, channel: string): Promise<ChannelStatsJson | undefined> {
+  const t = await topicStats(url, topic);
+  return t?.channels.find((c) => c.channel_name === channel);
+}
+
+/** Like channelStats but throws when the channel is missing. */
+export async function mustChannel(url: string, topic: string, channel: string): Promise<ChannelStatsJson> {
+  const c = await channelStats(url, topic, channel);
+  if (c === undefined) throw new Error(`channel ${topic}/${channel} not in /stats`);
+  return c;
+}
+
+/** Like topicStats but throws when the topic is missing. */
+export async function mustTopic(url: string, topic: string): Promise<TopicStatsJson> {
+  const t = await topicStats(url, topic);
+  if (t === undefined) throw new Error(`topic ${topic} not in /stats`);
+  return t;
+}
+
+/**
+ * The ordered key structure of a JSON value: objects become `[key, shape][]` in their key order,
+ * arrays the shapes of their elements, scalars their JSON type (`number`, `string`, `boolean`,
+ * `null`). Two documents with equal shapes have the same fields in the same order.
+ */
+export function jsonShape(v: unknown): unknown {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return v.map(jsonShape);
+  if (typeof v === 'object') return Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, jsonShape(x)]);
+  return typeof v;
+}
+
+/** Absolute path of a recorded Go response under /work/shared/fixtures/http-samples (or FIXTURES_DIR). */
+export function fixturePath(name: string): string {
+  const dir = process.env.FIXTURES_DIR ?? join(fileURLToPath(new URL('../../..', import.meta.url)), 'shared', 'fixtures');
+  return join(dir, 'http-samples', name);
+}
+
+/** The text of a recorded Go response. */
+export function readFixture(name: string): string {
+  return readFileSync(fixturePath(name), 'utf8');
+}
+
+/** A raw HTTP answer: status, lower-cased headers, body text. */
+export interface RawHttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+/**
+ * An HTTP request over node:http. With `chunked`, the body is sent with
+ * `Transfer-Encoding: chunked` and no Content-Length (so the server must look at the body itself).
+ */
+export function rawHttp(method: string, url: string, body?: Buffer | string, opts: { chunked?: boolean; headers?: Record<string, string> } = {}): Promise<RawHttpResponse> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    const buf = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body) : body;
+    if (buf !== undefined && !opts.chunked) headers['Content-Length'] = String(buf.length);
+    if (opts.chunked) headers['Transfer-Encoding'] = 'chunked';
+    const req = request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (d: Buffer) => chunks.push(d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.setTimeout(10_000, () => req.destroy(new Error(`HTTP ${method} ${url} timed out`)));
+    if (buf !== undefined) {
+      if (opts.chunked) {
+        // several chunks, so the body is really streamed
+        const step = Math.max(1, Math.ceil(buf.length / 3));
+        for (let i = 0; i < buf.length; i += step) req.write(buf.subarray(i, i + step));
+      } else {
+        req.write(buf);
+      }
+    }
+    req.end();
+  });
+}
