@@ -17,7 +17,7 @@ export interface RouterOptions {
   onError?: (err: unknown, req: IncomingMessage) => void;
 }
 
-const V1_HEADER = 'X-NSQ-Content-Type';
+const V1_HEADER = 'X-Nsq-Content-Type';
 const V1_HEADER_VALUE = 'nsq; version=1.0';
 const JSON_TYPE = 'application/json; charset=utf-8';
 const TEXT_TYPE = 'text/plain; charset=utf-8';

@@ -28,6 +28,12 @@ export const enum ScanStatus {
   BAD_SIZE = 1,
   /** No newline within the 16 KiB line limit; scanning stopped. */
   LINE_TOO_LONG = 2,
+  /** MPUB message count ≤ 0 or above (max-body-size − 4) / 5 (R_SIZE holds it); scanning stopped. */
+  BAD_COUNT = 3,
+  /** MPUB message size ≤ 0 or above max-msg-size (R_SIZE holds it, R_BODY_LEN the index); scanning stopped. */
+  BAD_MSG_SIZE = 4,
+  /** MPUB messages run past max-body-size bytes (R_BODY_LEN holds how far); scanning stopped. */
+  TOO_BIG = 5,
 }
 
 /** int32 slots per record in a records array. */
@@ -59,8 +65,10 @@ export const S_NEED = 2;
 export const S_CODE = 3;
 /** State slot: length of the incomplete command's line including the newline, once complete. */
 export const S_LINE_LEN = 4;
+/** State slot: for an incomplete MPUB, the index of the message being read. */
+export const S_INDEX = 5;
 /** Number of slots in a state array. */
-export const STATE_SLOTS = 5;
+export const STATE_SLOTS = 6;
 
 /** Stage values of S_STAGE. */
 export const STAGE_NONE = 0;
@@ -68,6 +76,10 @@ export const STAGE_LINE = 1;
 export const STAGE_SIZE = 2;
 export const STAGE_BODY = 3;
 export const STAGE_STOPPED = 4;
+/** MPUB stages: reading the message count, message S_INDEX's size, or its body. */
+export const STAGE_MPUB_COUNT = 5;
+export const STAGE_MPUB_MSG_SIZE = 6;
+export const STAGE_MPUB_MSG_BODY = 7;
 
 /** Longest command line nsqd reads, newline included (Go's 16 KiB bufio.Reader). */
 export const MAX_LINE_LENGTH = 16384;
@@ -75,9 +87,11 @@ export const MAX_LINE_LENGTH = 16384;
 /**
  * Scans a contiguous byte range for complete V2 protocol commands and writes one record per
  * command into `records` (RECORD_STRIDE slots each), stopping at the first incomplete command,
- * at a BAD_SIZE or LINE_TOO_LONG record, or when `records` is full. `state` receives where it
- * stopped. Size limits are checked before any body byte is needed, so a huge declared size
- * never makes the caller buffer it. One call per socket read; never one per message.
+ * at an error record, or when `records` is full. `state` receives where it stopped. Size limits
+ * are checked before any body byte is needed, so a huge declared size never makes the caller
+ * buffer it. MPUB is walked message by message as nsqd reads it (its body_size is only
+ * range-checked); its record's body is the count plus the messages, however long that is, up to
+ * max-body-size. One call per socket read; never one per message.
  */
 export interface FrameScanner {
   /** Returns the number of records written. */

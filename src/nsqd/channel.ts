@@ -1,10 +1,9 @@
 import { isEphemeral } from '../protocol/names.js';
-import { MSG_ATTEMPTS_OFFSET } from '../protocol/message.js';
-import { TsRingBuffer } from '../native/fallback/ring-buffer.js';
+import { RECORD_HEADER, RecordRing, type Chunk } from '../native/fallback/ring-buffer.js';
 import { E2eLatency } from '../internal/quantile.js';
 import type { BackendQueue } from './backend-queue.js';
 import type { NsqdContext } from './context.js';
-import { MessageTable } from './message-table.js';
+import { FRAME_ATTEMPTS_OFFSET, MessageTable } from './message-table.js';
 
 /** What a channel needs of a subscribed client (nsqd's Consumer). */
 export interface Consumer {
@@ -15,8 +14,8 @@ export interface Consumer {
   readonly msgTimeoutMs: number;
   /** RDY window open, not paused, socket not backed up. */
   isReadyForMessages(): boolean;
-  /** Write a message frame to the client (buffered); the channel has already tracked it. */
-  sendMessage(payload: Buffer): void;
+  /** Write a stored message frame (frame[off, off+8+len)) to the client, buffered; counts it in flight. */
+  sendMessage(frame: Buffer, off: number, len: number): void;
   /** In-flight message of this client timed out. */
   timedOutMessage(): void;
   /** The channel dropped all in-flight messages (empty). */
@@ -28,16 +27,32 @@ export interface Consumer {
 /** Monotonic milliseconds for deadlines. */
 export const monotonicNow = (): number => performance.now();
 
+/** A standalone stored frame (8-byte frame header + payload) copied from payload bytes. */
+export function frameOf(src: Uint8Array, start: number, len: number): Buffer {
+  const f = Buffer.allocUnsafe(RECORD_HEADER + len);
+  f.writeUInt32BE(len + 4, 0);
+  f.writeUInt32BE(2, 4);
+  f.set(src.subarray(start, start + len), RECORD_HEADER);
+  return f;
+}
+
+/** Payload length of the stored frame at frame[off]. */
+export function framePayloadLength(frame: Uint8Array, off: number): number {
+  return (((frame[off]! << 24) | (frame[off + 1]! << 16) | (frame[off + 2]! << 8) | frame[off + 3]!) >>> 0) - 4;
+}
+
 /**
  * A channel of a topic: its own copy of every message, load-balanced over its subscribers.
- * Holds a bounded memory queue (byte ring), a backend queue for overflow, the in-flight table
- * (RDY window, msg_timeout, FIN/REQ/TOUCH) and the deferred table (REQ with delay, DPUB).
+ * Holds a bounded memory queue (a RecordRing of ready frames), a backend queue for overflow,
+ * the in-flight table (RDY window, msg_timeout, FIN/REQ/TOUCH) and the deferred table (REQ with
+ * delay, DPUB). In-flight messages are not copied out of the ring: the table points at their
+ * bytes and releases the chunk when the message is finished, requeued or timed out.
  */
 export class Channel {
   readonly topicName: string;
   readonly name: string;
   readonly ephemeral: boolean;
-  readonly memoryQueue: TsRingBuffer;
+  readonly memoryQueue: RecordRing;
   readonly backend: BackendQueue;
   readonly inFlight = new MessageTable();
   readonly deferred = new MessageTable();
@@ -54,12 +69,6 @@ export class Channel {
   timeoutCount = 0;
   /** Set by NsqdContext.schedulePump. */
   pumpScheduled = false;
-  /**
-   * Whether a message may go straight to a ready client without being queued. Not with
-   * --mem-queue-size=0 on a durable channel: there every message passes through the backend,
-   * as in nsqd.
-   */
-  private readonly direct: boolean;
   private readonly ctx: NsqdContext;
   private readonly onEmptyEphemeral: (ch: Channel) => void;
 
@@ -70,8 +79,7 @@ export class Channel {
     this.ephemeral = isEphemeral(name);
     this.onEmptyEphemeral = onEmptyEphemeral;
     const o = ctx.opts;
-    this.memoryQueue = new TsRingBuffer(o.memQueueSize);
-    this.direct = this.ephemeral || o.memQueueSize > 0;
+    this.memoryQueue = new RecordRing(o.memQueueSize);
     this.backend = ctx.createBackendQueue(`${topicName}:${name}`, this.ephemeral);
     this.backend.onReadable = () => this.ctx.schedulePump(this);
     this.e2e = o.e2eProcessingLatencyPercentiles.length > 0
@@ -88,24 +96,15 @@ export class Channel {
   put(src: Uint8Array, start: number, len: number): Error | null {
     if (this.exiting) return new Error('exiting');
     this.messageCount++;
-    if (this.direct && !this.paused && this.memoryQueue.count === 0 && this.backend.depth() === 0) {
-      const client = this.nextReadyClient();
-      if (client !== null) {
-        const payload = Buffer.allocUnsafe(len);
-        payload.set(src.subarray(start, start + len), 0);
-        this.deliver(client, payload);
-        return null;
-      }
-    }
     const err = this.enqueue(src, start, len);
     if (err === null && this.clients.length > 0) this.ctx.schedulePump(this);
     return err;
   }
 
-  /** Accept a message the topic fanned out with a delay. */
-  putDeferred(payload: Buffer, deferMs: number): void {
+  /** Accept a message the topic fanned out with a delay (`frame` is a standalone frame). */
+  putDeferred(frame: Buffer, deferMs: number): void {
     this.messageCount++;
-    this.deferred.add(payload, 0, monotonicNow() + deferMs, 0);
+    this.deferred.add(frame, 0, null, 0, monotonicNow() + deferMs, 0);
   }
 
   /** Put a payload on the memory queue, or the backend when memory is full. */
@@ -117,10 +116,6 @@ export class Channel {
       this.ctx.logger.error(`CHANNEL(${this.name}): failed to write message to backend - ${err.message}`);
     }
     return err;
-  }
-
-  private requeuePayload(payload: Buffer): Error | null {
-    return this.enqueue(payload, 0, payload.length);
   }
 
   /** Next client able to take a message, round-robin; null if none. */
@@ -141,38 +136,60 @@ export class Channel {
     return null;
   }
 
-  /** Take the next queued payload: memory and backend alternate when both have data. */
-  private takeNext(): Buffer | null {
-    const mem = this.memoryQueue.count > 0;
-    if (mem && (this.readToggle ^= 1) === 1) return this.memoryQueue.shift();
-    const b = this.backend.read();
-    if (b !== null) return b;
-    return mem ? this.memoryQueue.shift() : null;
-  }
-
-  /** Hand a message to a client: attempts+1, track in flight, write the frame. */
-  private deliver(client: Consumer, payload: Buffer): void {
-    if (client.sampleRate > 0 && Math.floor(Math.random() * 100) > client.sampleRate) return;
-    const attempts = ((payload[MSG_ATTEMPTS_OFFSET]! << 8) | payload[MSG_ATTEMPTS_OFFSET + 1]!) + 1;
-    payload[MSG_ATTEMPTS_OFFSET] = (attempts >> 8) & 0xff;
-    payload[MSG_ATTEMPTS_OFFSET + 1] = attempts & 0xff;
-    const now = monotonicNow();
-    // A duplicate id is sent untracked, as nsqd does (its StartInFlightTimeout error is ignored).
-    this.inFlight.add(payload, client.id, now + client.msgTimeoutMs, now);
-    client.sendMessage(payload);
-  }
-
   /** Deliver queued messages while some client is ready. */
   pump(): void {
     this.pumpScheduled = false;
     if (this.paused || this.exiting || this.clients.length === 0) return;
-    while (this.memoryQueue.count > 0 || this.backend.depth() > 0) {
+    const now = monotonicNow();
+    const mem = this.memoryQueue;
+    while (mem.count > 0 || this.backend.depth() > 0) {
       const client = this.nextReadyClient();
       if (client === null) return;
-      const payload = this.takeNext();
-      if (payload === null) return;
-      this.deliver(client, payload);
+      // Memory and backend alternate when both have messages (nsqd selects between them).
+      if (mem.count > 0 && ((this.readToggle ^= 1) === 1 || this.backend.depth() === 0)) {
+        const chunk = mem.shift()!;
+        this.deliver(client, chunk.buf, mem.offset, mem.length, chunk, now);
+        continue;
+      }
+      const payload = this.backend.read();
+      if (payload === null) {
+        if (mem.count === 0) return;
+        continue;
+      }
+      this.deliver(client, frameOf(payload, 0, payload.length), 0, payload.length, null, now);
     }
+  }
+
+  /** Hand a message to a client: attempts+1, track in flight, write the frame. */
+  private deliver(client: Consumer, frame: Buffer, off: number, len: number, chunk: Chunk | null, now: number): void {
+    if (client.sampleRate > 0 && Math.floor(Math.random() * 100) > client.sampleRate) {
+      if (chunk !== null) this.memoryQueue.release(chunk);
+      return;
+    }
+    const a = off + FRAME_ATTEMPTS_OFFSET;
+    const attempts = ((frame[a]! << 8) | frame[a + 1]!) + 1;
+    frame[a] = (attempts >> 8) & 0xff;
+    frame[a + 1] = attempts & 0xff;
+    const slot = this.inFlight.add(frame, off, chunk, client.id, now + client.msgTimeoutMs, now);
+    client.sendMessage(frame, off, len);
+    // A duplicate id goes out untracked, as in nsqd (its StartInFlightTimeout error is ignored).
+    if (slot < 0 && chunk !== null) this.memoryQueue.release(chunk);
+  }
+
+  /** Drop an in-flight or deferred slot, releasing its ring chunk. */
+  private drop(table: MessageTable, slot: number): void {
+    const chunk = table.chunk(slot);
+    table.remove(slot);
+    if (chunk !== null) this.memoryQueue.release(chunk);
+  }
+
+  /** Put a held message back on the queue (memory, else backend), then drop its slot. */
+  private requeueSlot(table: MessageTable, slot: number): Error | null {
+    const frame = table.frame(slot);
+    const off = table.offset(slot);
+    const err = this.enqueue(frame, off + RECORD_HEADER, framePayloadLength(frame, off));
+    this.drop(table, slot);
+    return err;
   }
 
   /** Register a subscriber; an Error when exiting or over --max-channel-consumers. */
@@ -197,38 +214,50 @@ export class Channel {
     if (this.clients.length === 0 && this.ephemeral && !this.exiting) this.onEmptyEphemeral(this);
   }
 
-  /** FIN: an Error carries the reason text nsqd uses. */
-  finishMessage(clientId: number, id: Uint8Array, idOff: number): Error | null {
+  private ownedSlot(clientId: number, id: Uint8Array, idOff: number): number | Error {
     const slot = this.inFlight.find(id, idOff);
     if (slot < 0) return new Error('ID not in flight');
     if (this.inFlight.clientId(slot) !== clientId) return new Error('client does not own message');
-    const msg = this.inFlight.remove(slot);
-    if (this.e2e !== null) this.e2e.insert(Date.now() * 1e6 - readTimestampNs(msg));
+    return slot;
+  }
+
+  /** FIN: an Error carries the reason text nsqd uses. */
+  finishMessage(clientId: number, id: Uint8Array, idOff: number): Error | null {
+    const slot = this.ownedSlot(clientId, id, idOff);
+    if (typeof slot !== 'number') return slot;
+    if (this.e2e !== null) {
+      this.e2e.insert(Date.now() * 1e6 - readTimestampNs(this.inFlight.frame(slot), this.inFlight.offset(slot) + RECORD_HEADER));
+    }
+    this.drop(this.inFlight, slot);
     return null;
   }
 
   /** REQ: back on the queue now (timeout 0) or after `timeoutMs` via the deferred table. */
   requeueMessage(clientId: number, id: Uint8Array, idOff: number, timeoutMs: number): Error | null {
-    const slot = this.inFlight.find(id, idOff);
-    if (slot < 0) return new Error('ID not in flight');
-    if (this.inFlight.clientId(slot) !== clientId) return new Error('client does not own message');
-    const msg = this.inFlight.remove(slot);
+    const slot = this.ownedSlot(clientId, id, idOff);
+    if (typeof slot !== 'number') return slot;
     this.requeueCount++;
     if (timeoutMs === 0) {
-      if (this.exiting) return new Error('exiting');
-      const err = this.requeuePayload(msg);
+      if (this.exiting) {
+        this.drop(this.inFlight, slot);
+        return new Error('exiting');
+      }
+      const err = this.requeueSlot(this.inFlight, slot);
       if (err === null) this.ctx.schedulePump(this);
       return err;
     }
-    if (this.deferred.add(msg, clientId, monotonicNow() + timeoutMs, 0) < 0) return new Error('ID already deferred');
+    const frame = this.inFlight.frame(slot);
+    const off = this.inFlight.offset(slot);
+    const copy = frameOf(frame, off + RECORD_HEADER, framePayloadLength(frame, off));
+    this.drop(this.inFlight, slot);
+    if (this.deferred.add(copy, 0, null, clientId, monotonicNow() + timeoutMs, 0) < 0) return new Error('ID already deferred');
     return null;
   }
 
   /** TOUCH: reset the deadline to now + msg timeout, capped at delivery + --max-msg-timeout. */
   touchMessage(clientId: number, id: Uint8Array, idOff: number, msgTimeoutMs: number): Error | null {
-    const slot = this.inFlight.find(id, idOff);
-    if (slot < 0) return new Error('ID not in flight');
-    if (this.inFlight.clientId(slot) !== clientId) return new Error('client does not own message');
+    const slot = this.ownedSlot(clientId, id, idOff);
+    if (typeof slot !== 'number') return slot;
     let deadline = monotonicNow() + msgTimeoutMs;
     const horizon = this.inFlight.start(slot) + this.ctx.opts.maxMsgTimeout;
     if (deadline >= horizon) deadline = horizon;
@@ -239,16 +268,13 @@ export class Channel {
   /** Requeue in-flight messages whose deadline passed; true if any did. */
   processInFlightQueue(now: number): boolean {
     let dirty = false;
-    const t = this.inFlight;
-    while (t.size > 0 && t.peekTime() <= now) {
-      const slot = t.peekSlot();
-      const clientId = t.clientId(slot);
-      const msg = t.remove(slot);
+    let slot: number;
+    while ((slot = this.inFlight.due(now)) >= 0) {
       dirty = true;
       this.timeoutCount++;
-      const client = this.clientsById.get(clientId);
+      const client = this.clientsById.get(this.inFlight.clientId(slot));
       if (client !== undefined) client.timedOutMessage();
-      this.requeuePayload(msg);
+      this.requeueSlot(this.inFlight, slot);
     }
     if (dirty) this.ctx.schedulePump(this);
     return dirty;
@@ -257,11 +283,10 @@ export class Channel {
   /** Move deferred messages whose time came onto the queue; true if any did. */
   processDeferredQueue(now: number): boolean {
     let dirty = false;
-    const t = this.deferred;
-    while (t.size > 0 && t.peekTime() <= now) {
-      const msg = t.remove(t.peekSlot());
+    let slot: number;
+    while ((slot = this.deferred.due(now)) >= 0) {
       dirty = true;
-      this.requeuePayload(msg);
+      this.requeueSlot(this.deferred, slot);
     }
     if (dirty) this.ctx.schedulePump(this);
     return dirty;
@@ -269,6 +294,7 @@ export class Channel {
 
   /** Drop queued, in-flight and deferred messages (HTTP /channel/empty). */
   empty(): Error | null {
+    for (const slot of this.inFlight.slots()) this.drop(this.inFlight, slot);
     this.inFlight.clear();
     this.deferred.clear();
     for (const c of this.clients) c.emptyInFlight();
@@ -305,21 +331,31 @@ export class Channel {
 
   private flushToBackend(): void {
     if (this.ephemeral) return;
-    let msg: Buffer | null;
-    while ((msg = this.memoryQueue.shift()) !== null) this.writeBackend(msg);
-    for (const m of this.inFlight.drain()) this.writeBackend(m);
-    for (const m of this.deferred.drain()) this.writeBackend(m);
+    const mem = this.memoryQueue;
+    let chunk: Chunk | null;
+    while ((chunk = mem.shift()) !== null) {
+      this.writeBackend(chunk.buf.subarray(mem.offset + RECORD_HEADER, mem.offset + RECORD_HEADER + mem.length));
+      mem.release(chunk);
+    }
+    for (const table of [this.inFlight, this.deferred]) {
+      for (const slot of table.slots()) {
+        const frame = table.frame(slot);
+        const off = table.offset(slot);
+        this.writeBackend(frame.subarray(off + RECORD_HEADER, off + RECORD_HEADER + framePayloadLength(frame, off)));
+        this.drop(table, slot);
+      }
+    }
   }
 
-  private writeBackend(msg: Buffer): void {
-    const err = this.backend.put(msg);
+  private writeBackend(payload: Uint8Array): void {
+    const err = this.backend.put(payload);
     if (err !== null) this.ctx.logger.error(`failed to write message to backend - ${err.message}`);
   }
 }
 
-/** The int64 BE nanosecond timestamp of a payload, as a float (µs precision is plenty for latency). */
-export function readTimestampNs(payload: Uint8Array): number {
-  const hi = ((payload[0]! << 24) | (payload[1]! << 16) | (payload[2]! << 8) | payload[3]!) | 0;
-  const lo = ((payload[4]! << 24) | (payload[5]! << 16) | (payload[6]! << 8) | payload[7]!) >>> 0;
+/** The int64 BE nanosecond timestamp at payload[at], as a float (µs precision is plenty for latency). */
+export function readTimestampNs(buf: Uint8Array, at: number): number {
+  const hi = ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) | 0;
+  const lo = ((buf[at + 4]! << 24) | (buf[at + 5]! << 16) | (buf[at + 6]! << 8) | buf[at + 7]!) >>> 0;
   return hi * 4294967296 + lo;
 }

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
-import { FRAME_TYPE_ERROR, FRAME_TYPE_MESSAGE, FRAME_TYPE_RESPONSE, HEARTBEAT } from '../protocol/frames.js';
+import { FRAME_TYPE_ERROR, FRAME_TYPE_RESPONSE, HEARTBEAT } from '../protocol/frames.js';
+import type { AuthState } from './auth.js';
 import type { Channel, Consumer } from './channel.js';
 import type { NsqdContext } from './context.js';
 import { CLIENT_TIMEOUT_MS, DEFAULT_OUTPUT_BUFFER_SIZE } from './options.js';
@@ -77,6 +78,10 @@ export class ClientV2 implements Consumer {
   deflate = false;
   snappy = false;
   closed = false;
+  /** The secret given with AUTH (kept to re-query when the answer expires). */
+  authSecret = '';
+  /** The auth server's answer, or null before AUTH. */
+  authState: AuthState | null = null;
   /** Called once when the connection is gone (cleanup in the owner). */
   onClosed: (() => void) | null = null;
   /** Where frames go; replaced when TLS or compression is negotiated. */
@@ -157,6 +162,11 @@ export class ClientV2 implements Consumer {
     this.readyStateChanged();
   }
 
+  /** Whether AUTH produced at least one authorization. */
+  hasAuthorizations(): boolean {
+    return this.authState !== null && this.authState.authorizations.length > 0;
+  }
+
   /** Count a publish for /stats pub_counts. */
   publishedMessage(topic: string, count: number): void {
     this.pubCounts.set(topic, (this.pubCounts.get(topic) ?? 0) + count);
@@ -170,9 +180,9 @@ export class ClientV2 implements Consumer {
 
   // --- output ---
 
-  /** Send a response frame (type 0) and flush. */
+  /** Send a response frame (type 0) and flush; a string is sent as UTF-8. */
   sendResponse(data: string | Uint8Array): void {
-    this.sendFrame(FRAME_TYPE_RESPONSE, data);
+    this.sendFrame(FRAME_TYPE_RESPONSE, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
   }
 
   /** Send an error frame (type 1) and flush; text is a binary (latin1) string. */
@@ -198,23 +208,18 @@ export class ClientV2 implements Consumer {
     this.flush();
   }
 
-  /** Channel → client: count it in flight and buffer its frame. */
-  sendMessage(payload: Buffer): void {
+  /** Channel → client: count it in flight and buffer its stored frame frame[off, off+8+len). */
+  sendMessage(frame: Buffer, off: number, len: number): void {
     this.inFlightCount++;
     this.messageCount++;
     if (this.closed) return;
-    const frameLen = 8 + payload.length;
+    const frameLen = 8 + len;
     const out = this.reserve(frameLen);
     if (out === null) {
-      const b = Buffer.allocUnsafe(frameLen);
-      writeFrameHeader(b, 0, 4 + payload.length, FRAME_TYPE_MESSAGE);
-      payload.copy(b, 8);
-      this.writeRaw(b);
+      this.writeRaw(Buffer.from(frame.subarray(off, off + frameLen)));
     } else {
-      const at = this.outLen;
-      writeFrameHeader(out, at, 4 + payload.length, FRAME_TYPE_MESSAGE);
-      payload.copy(out, at + 8);
-      this.outLen = at + frameLen;
+      frame.copy(out, this.outLen, off, off + frameLen);
+      this.outLen += frameLen;
     }
     if (!this.isReadyForMessages()) this.flush();
     else if (this.outLen > 0 && this.flushTimer === null && this.outputBufferTimeoutMs > 0) {
@@ -367,6 +372,9 @@ export class ClientV2 implements Consumer {
       snappy: this.snappy,
       user_agent: this.userAgent,
     };
+    if (this.hasAuthorizations()) s.authed = true;
+    if (this.authState !== null && this.authState.identity !== '') s.auth_identity = this.authState.identity;
+    if (this.authState !== null && this.authState.identityUrl !== '') s.auth_identity_url = this.authState.identityUrl;
     // nsqd reports at most one pub_counts entry: the first topic (matching the filter).
     for (const [topic, count] of this.pubCounts) {
       if (topicFilter !== null && topic !== topicFilter) continue;

@@ -254,7 +254,7 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
             return new HttpError(400, 'INVALID_VALUE');
           }
           if (v !== null && (!Array.isArray(v) || !v.every((s) => typeof s === 'string'))) return new HttpError(400, 'INVALID_VALUE');
-          nsqd.setLookupdAddresses((v ?? []) as string[]);
+          nsqd.setLookupdAddresses(v as string[] | null);
           break;
         }
         case 'log_level': {
@@ -285,6 +285,8 @@ function configValue(nsqd: Nsqd, name: string): Outcome | undefined {
     if (cfg !== name) continue;
     const v = (nsqd.opts as unknown as Record<string, unknown>)[spec.key];
     if (spec.kind === 'duration') return toNanos(v as number);
+    // Go's nil slice (after PUT null) marshals as JSON null, not as an empty body.
+    if (spec.key === 'nsqlookupdTcpAddresses' && nsqd.lookupdAddressesNil) return { toJSON: () => null };
     return v as Outcome;
   }
   return undefined;

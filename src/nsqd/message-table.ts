@@ -1,7 +1,9 @@
-import { MSG_ID_OFFSET } from '../protocol/message.js';
+import type { Chunk } from '../native/fallback/ring-buffer.js';
 
-const EMPTY = 0;
-const TOMBSTONE = -1;
+/** Offset of the 16 id bytes inside a stored frame ([size][type][ts 8][attempts 2][id 16]...). */
+export const FRAME_ID_OFFSET = 18;
+/** Offset of the attempts field inside a stored frame. */
+export const FRAME_ATTEMPTS_OFFSET = 16;
 
 function hashId(b: Uint8Array, o: number): number {
   const w0 = (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
@@ -19,57 +21,58 @@ function sameId(a: Uint8Array, ao: number, b: Uint8Array, bo: number): boolean {
 }
 
 /**
- * Messages keyed by their 16-byte id with a min-heap on a time (NSQ's in-flight and deferred
- * priority queues in one structure): O(1) lookup by id without building strings, O(log n)
- * insert, remove and reschedule, and one heap over typed arrays instead of a timer per message.
- * A message is its payload Buffer (26-byte header + body).
+ * Messages keyed by their 16-byte id with a min-heap on a time: nsqd's in-flight and deferred
+ * priority queues in one structure. A message is a stored frame: bytes at `frame(slot)` from
+ * `offset(slot)`, optionally inside a RecordRing chunk (`chunk(slot)`) that must be released when
+ * the message leaves. Lookups by id need no strings (open addressing over the id bytes, deletion
+ * by backward shift, so no tombstones pile up). The heap deletes lazily: removing or
+ * rescheduling a message only bumps its generation, stale heap entries are skipped when they
+ * surface and compacted when they outnumber live ones. With deadlines that mostly increase
+ * (now + msg_timeout), insertion is O(1) on average and FIN is O(1).
  */
 export class MessageTable {
-  private msgs: (Buffer | null)[] = [];
+  private frames: (Buffer | null)[] = [];
+  private offsets = new Int32Array(16);
+  private chunks: (Chunk | null)[] = [];
   private clientIds = new Int32Array(16);
   private times = new Float64Array(16);
   private starts = new Float64Array(16);
-  private heapPos = new Int32Array(16);
-  private heap = new Int32Array(16);
-  private heapLen = 0;
+  private gens = new Int32Array(16);
   private free = new Int32Array(16);
   private freeLen = 0;
   private slotCount = 0;
-  private buckets = new Int32Array(32);
-  private bucketsUsed = 0;
+  private buckets = new Int32Array(64);
   private live = 0;
+  private heapSlot = new Int32Array(64);
+  private heapGen = new Int32Array(64);
+  private heapTime = new Float64Array(64);
+  private heapLen = 0;
 
   /** Number of messages held. */
   get size(): number {
     return this.live;
   }
 
-  /** Earliest time in the heap, or Infinity when empty. */
-  peekTime(): number {
-    return this.heapLen === 0 ? Infinity : this.times[this.heap[0]!]!;
+  frame(slot: number): Buffer {
+    return this.frames[slot]!;
   }
 
-  /** Slot with the earliest time (table must be non-empty). */
-  peekSlot(): number {
-    return this.heap[0]!;
+  offset(slot: number): number {
+    return this.offsets[slot]!;
   }
 
-  /** Payload of a slot. */
-  message(slot: number): Buffer {
-    return this.msgs[slot]!;
+  chunk(slot: number): Chunk | null {
+    return this.chunks[slot]!;
   }
 
-  /** Client id stored with a slot. */
   clientId(slot: number): number {
     return this.clientIds[slot]!;
   }
 
-  /** Time (deadline or due time) of a slot. */
   time(slot: number): number {
     return this.times[slot]!;
   }
 
-  /** Start time stored with a slot (the delivery time for in-flight messages). */
   start(slot: number): number {
     return this.starts[slot]!;
   }
@@ -80,112 +83,63 @@ export class MessageTable {
     let i = hashId(buf, off) & mask;
     for (;;) {
       const b = this.buckets[i]!;
-      if (b === EMPTY) return -1;
-      if (b > 0) {
-        const slot = b - 1;
-        if (sameId(this.msgs[slot]!, MSG_ID_OFFSET, buf, off)) return slot;
-      }
+      if (b === 0) return -1;
+      const slot = b - 1;
+      if (sameId(this.frames[slot]!, this.offsets[slot]! + FRAME_ID_OFFSET, buf, off)) return slot;
       i = (i + 1) & mask;
     }
   }
 
-  /** Add a message; returns its slot, or -1 when a message with the same id is present. */
-  add(msg: Buffer, clientId: number, time: number, start: number): number {
-    if ((this.bucketsUsed + 1) * 2 > this.buckets.length) this.rehash();
+  /** Add a message; its slot, or -1 when a message with the same id is already held. */
+  add(frame: Buffer, offset: number, chunk: Chunk | null, clientId: number, time: number, start: number): number {
+    if ((this.live + 1) * 2 > this.buckets.length) this.resize(this.buckets.length * 2);
     const mask = this.buckets.length - 1;
-    let i = hashId(msg, MSG_ID_OFFSET) & mask;
-    let insertAt = -1;
+    const idOff = offset + FRAME_ID_OFFSET;
+    let i = hashId(frame, idOff) & mask;
     for (;;) {
       const b = this.buckets[i]!;
-      if (b === EMPTY) break;
-      if (b === TOMBSTONE) {
-        if (insertAt < 0) insertAt = i;
-      } else if (sameId(this.msgs[b - 1]!, MSG_ID_OFFSET, msg, MSG_ID_OFFSET)) {
-        return -1;
-      }
+      if (b === 0) break;
+      const s = b - 1;
+      if (sameId(this.frames[s]!, this.offsets[s]! + FRAME_ID_OFFSET, frame, idOff)) return -1;
       i = (i + 1) & mask;
     }
-    if (insertAt < 0) {
-      insertAt = i;
-      this.bucketsUsed++;
-    }
-    const slot = this.allocSlot();
-    this.buckets[insertAt] = slot + 1;
-    this.msgs[slot] = msg;
+    const slot = this.freeLen > 0 ? this.free[--this.freeLen]! : this.newSlot();
+    this.buckets[i] = slot + 1;
+    this.frames[slot] = frame;
+    this.offsets[slot] = offset;
+    this.chunks[slot] = chunk;
     this.clientIds[slot] = clientId;
     this.times[slot] = time;
     this.starts[slot] = start;
-    this.heapPush(slot);
     this.live++;
+    this.heapPush(slot, this.gens[slot]!, time);
     return slot;
   }
 
-  /** Remove a slot and return its message. */
-  remove(slot: number): Buffer {
-    const msg = this.msgs[slot]!;
+  /** Remove a slot (its frame, offset and chunk stay readable until the next add). */
+  remove(slot: number): void {
     const mask = this.buckets.length - 1;
-    let i = hashId(msg, MSG_ID_OFFSET) & mask;
+    let i = hashId(this.frames[slot]!, this.offsets[slot]! + FRAME_ID_OFFSET) & mask;
     while (this.buckets[i] !== slot + 1) i = (i + 1) & mask;
-    this.buckets[i] = TOMBSTONE;
-    this.heapRemove(slot);
-    this.msgs[slot] = null;
-    this.releaseSlot(slot);
-    this.live--;
-    return msg;
-  }
-
-  /** Give a slot a new time (and keep its place in the heap right). */
-  reschedule(slot: number, time: number): void {
-    const old = this.times[slot]!;
-    this.times[slot] = time;
-    const pos = this.heapPos[slot]!;
-    if (time < old) this.siftUp(pos);
-    else this.siftDown(pos);
-  }
-
-  /** Remove every message, returning them in heap order of nothing in particular. */
-  drain(): Buffer[] {
-    const out: Buffer[] = [];
-    for (let s = 0; s < this.slotCount; s++) {
-      const m = this.msgs[s];
-      if (m) out.push(m);
+    // Backward-shift deletion: pull later entries of the probe run into the gap.
+    let gap = i;
+    let j = (i + 1) & mask;
+    for (;;) {
+      const b = this.buckets[j]!;
+      if (b === 0) break;
+      const s = b - 1;
+      const home = hashId(this.frames[s]!, this.offsets[s]! + FRAME_ID_OFFSET) & mask;
+      // Move b into the gap unless its home lies cyclically in (gap, j].
+      const inRange = gap <= j ? home > gap && home <= j : home > gap || home <= j;
+      if (!inRange) {
+        this.buckets[gap] = b;
+        gap = j;
+      }
+      j = (j + 1) & mask;
     }
-    this.clear();
-    return out;
-  }
-
-  /** Slots currently held, in no particular order (a snapshot). */
-  slots(): number[] {
-    const out: number[] = [];
-    for (let s = 0; s < this.slotCount; s++) if (this.msgs[s]) out.push(s);
-    return out;
-  }
-
-  /** Forget every message. */
-  clear(): void {
-    this.msgs = [];
-    this.clientIds = new Int32Array(16);
-    this.times = new Float64Array(16);
-    this.starts = new Float64Array(16);
-    this.heapPos = new Int32Array(16);
-    this.heap = new Int32Array(16);
-    this.heapLen = 0;
-    this.free = new Int32Array(16);
-    this.freeLen = 0;
-    this.slotCount = 0;
-    this.buckets = new Int32Array(32);
-    this.bucketsUsed = 0;
-    this.live = 0;
-  }
-
-  private allocSlot(): number {
-    if (this.freeLen > 0) return this.free[--this.freeLen]!;
-    const slot = this.slotCount++;
-    if (slot >= this.clientIds.length) this.growSlots();
-    return slot;
-  }
-
-  private releaseSlot(slot: number): void {
+    this.buckets[gap] = 0;
+    this.gens[slot] = (this.gens[slot]! + 1) | 0;
+    this.live--;
     if (this.freeLen === this.free.length) {
       const f = new Int32Array(this.free.length * 2);
       f.set(this.free);
@@ -194,90 +148,174 @@ export class MessageTable {
     this.free[this.freeLen++] = slot;
   }
 
-  private growSlots(): void {
-    const n = this.clientIds.length * 2;
-    const grow = <T extends Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
-      const b = make(n);
-      b.set(a);
-      return b;
-    };
-    this.clientIds = grow(this.clientIds, (k) => new Int32Array(k));
-    this.times = grow(this.times, (k) => new Float64Array(k));
-    this.starts = grow(this.starts, (k) => new Float64Array(k));
-    this.heapPos = grow(this.heapPos, (k) => new Int32Array(k));
-    this.heap = grow(this.heap, (k) => new Int32Array(k));
+  /** Give a slot a new time. */
+  reschedule(slot: number, time: number): void {
+    this.gens[slot] = (this.gens[slot]! + 1) | 0;
+    this.times[slot] = time;
+    this.heapPush(slot, this.gens[slot]!, time);
   }
 
-  private rehash(): void {
-    const size = Math.max(32, this.live * 4 > this.buckets.length ? this.buckets.length * 2 : this.buckets.length);
+  /** The slot with the earliest time if it is ≤ now, else -1 (the slot stays held). */
+  due(now: number): number {
+    while (this.heapLen > 0) {
+      const slot = this.heapSlot[0]!;
+      if (this.heapGen[0] !== this.gens[slot]) {
+        this.heapPop();
+        continue;
+      }
+      if (this.heapTime[0]! > now) return -1;
+      this.heapPop();
+      return slot;
+    }
+    return -1;
+  }
+
+  /** Every held slot, in no particular order (a snapshot). */
+  slots(): number[] {
+    const out: number[] = [];
+    const mask = this.buckets.length;
+    for (let i = 0; i < mask; i++) {
+      const b = this.buckets[i]!;
+      if (b !== 0) out.push(b - 1);
+    }
+    return out;
+  }
+
+  /** Forget every message (callers release chunks first if they hold any). */
+  clear(): void {
+    this.frames = [];
+    this.chunks = [];
+    this.offsets = new Int32Array(16);
+    this.clientIds = new Int32Array(16);
+    this.times = new Float64Array(16);
+    this.starts = new Float64Array(16);
+    this.gens = new Int32Array(16);
+    this.free = new Int32Array(16);
+    this.freeLen = 0;
+    this.slotCount = 0;
+    this.buckets = new Int32Array(64);
+    this.live = 0;
+    this.heapLen = 0;
+  }
+
+  private newSlot(): number {
+    const slot = this.slotCount++;
+    if (slot >= this.offsets.length) {
+      const n = this.offsets.length * 2;
+      const g32 = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
+        const b = new Int32Array(n);
+        b.set(a);
+        return b;
+      };
+      const g64 = (a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => {
+        const b = new Float64Array(n);
+        b.set(a);
+        return b;
+      };
+      this.offsets = g32(this.offsets);
+      this.clientIds = g32(this.clientIds);
+      this.gens = g32(this.gens);
+      this.times = g64(this.times);
+      this.starts = g64(this.starts);
+    }
+    this.frames.push(null);
+    this.chunks.push(null);
+    return slot;
+  }
+
+  private resize(size: number): void {
     const buckets = new Int32Array(size);
     const mask = size - 1;
-    for (let s = 0; s < this.slotCount; s++) {
-      const m = this.msgs[s];
-      if (!m) continue;
-      let i = hashId(m, MSG_ID_OFFSET) & mask;
-      while (buckets[i] !== EMPTY) i = (i + 1) & mask;
-      buckets[i] = s + 1;
+    const old = this.buckets;
+    for (let k = 0; k < old.length; k++) {
+      const b = old[k]!;
+      if (b === 0) continue;
+      const s = b - 1;
+      let i = hashId(this.frames[s]!, this.offsets[s]! + FRAME_ID_OFFSET) & mask;
+      while (buckets[i] !== 0) i = (i + 1) & mask;
+      buckets[i] = b;
     }
     this.buckets = buckets;
-    this.bucketsUsed = this.live;
   }
 
-  private heapPush(slot: number): void {
-    const pos = this.heapLen++;
-    this.heap[pos] = slot;
-    this.heapPos[slot] = pos;
-    this.siftUp(pos);
-  }
-
-  private heapRemove(slot: number): void {
-    const pos = this.heapPos[slot]!;
-    const last = --this.heapLen;
-    if (pos !== last) {
-      const moved = this.heap[last]!;
-      this.heap[pos] = moved;
-      this.heapPos[moved] = pos;
-      this.siftDown(pos);
-      this.siftUp(this.heapPos[moved]!);
+  private heapPush(slot: number, gen: number, time: number): void {
+    if (this.heapLen > 1024 && this.heapLen > 3 * this.live) this.compact();
+    if (this.heapLen === this.heapSlot.length) {
+      const n = this.heapLen * 2;
+      const s = new Int32Array(n);
+      s.set(this.heapSlot);
+      const g = new Int32Array(n);
+      g.set(this.heapGen);
+      const t = new Float64Array(n);
+      t.set(this.heapTime);
+      this.heapSlot = s;
+      this.heapGen = g;
+      this.heapTime = t;
     }
-    this.heapPos[slot] = -1;
-  }
-
-  private siftUp(pos: number): void {
-    const heap = this.heap;
-    const times = this.times;
-    const slot = heap[pos]!;
-    const t = times[slot]!;
+    const hs = this.heapSlot;
+    const hg = this.heapGen;
+    const ht = this.heapTime;
+    let pos = this.heapLen++;
     while (pos > 0) {
       const parent = (pos - 1) >> 1;
-      const ps = heap[parent]!;
-      if (times[ps]! <= t) break;
-      heap[pos] = ps;
-      this.heapPos[ps] = pos;
+      if (ht[parent]! <= time) break;
+      hs[pos] = hs[parent]!;
+      hg[pos] = hg[parent]!;
+      ht[pos] = ht[parent]!;
       pos = parent;
     }
-    heap[pos] = slot;
-    this.heapPos[slot] = pos;
+    hs[pos] = slot;
+    hg[pos] = gen;
+    ht[pos] = time;
   }
 
-  private siftDown(pos: number): void {
-    const heap = this.heap;
-    const times = this.times;
-    const n = this.heapLen;
-    const slot = heap[pos]!;
-    const t = times[slot]!;
+  private heapPop(): void {
+    const n = --this.heapLen;
+    if (n === 0) return;
+    const hs = this.heapSlot;
+    const hg = this.heapGen;
+    const ht = this.heapTime;
+    const slot = hs[n]!;
+    const gen = hg[n]!;
+    const time = ht[n]!;
+    let pos = 0;
     for (;;) {
       let child = 2 * pos + 1;
       if (child >= n) break;
-      const right = child + 1;
-      if (right < n && times[heap[right]!]! < times[heap[child]!]!) child = right;
-      const cs = heap[child]!;
-      if (times[cs]! >= t) break;
-      heap[pos] = cs;
-      this.heapPos[cs] = pos;
+      if (child + 1 < n && ht[child + 1]! < ht[child]!) child++;
+      if (ht[child]! >= time) break;
+      hs[pos] = hs[child]!;
+      hg[pos] = hg[child]!;
+      ht[pos] = ht[child]!;
       pos = child;
     }
-    heap[pos] = slot;
-    this.heapPos[slot] = pos;
+    hs[pos] = slot;
+    hg[pos] = gen;
+    ht[pos] = time;
+  }
+
+  /** Drop stale heap entries: rebuild from the live slots. */
+  private compact(): void {
+    const live = this.slots();
+    this.heapLen = 0;
+    for (const s of live) {
+      // Push without recursion into compact (heapLen stays ≤ live).
+      const hs = this.heapSlot;
+      const hg = this.heapGen;
+      const ht = this.heapTime;
+      const time = this.times[s]!;
+      let pos = this.heapLen++;
+      while (pos > 0) {
+        const parent = (pos - 1) >> 1;
+        if (ht[parent]! <= time) break;
+        hs[pos] = hs[parent]!;
+        hg[pos] = hg[parent]!;
+        ht[pos] = ht[parent]!;
+        pos = parent;
+      }
+      hs[pos] = s;
+      hg[pos] = this.gens[s]!;
+      ht[pos] = time;
+    }
   }
 }

@@ -311,9 +311,13 @@ export class Nsqd implements NsqdContext, ProtocolHost {
     return this.persistPending;
   }
 
+  /** True after PUT /config/nsqlookupd_tcp_addresses with `null` (Go then holds a nil slice). */
+  lookupdAddressesNil = false;
+
   /** Replace the nsqlookupd TCP addresses (PUT /config/nsqlookupd_tcp_addresses). */
-  setLookupdAddresses(addresses: string[]): void {
-    this.opts.nsqlookupdTcpAddresses = [...addresses];
+  setLookupdAddresses(addresses: string[] | null): void {
+    this.lookupdAddressesNil = addresses === null;
+    this.opts.nsqlookupdTcpAddresses = [...(addresses ?? [])];
   }
 
   /** The OS hostname (for /info). */

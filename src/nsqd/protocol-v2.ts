@@ -10,8 +10,10 @@ import {
   R_SIZE,
   R_SRC,
   R_STATUS,
-  STAGE_BODY,
+  STAGE_MPUB_COUNT,
+  STAGE_MPUB_MSG_SIZE,
   STAGE_SIZE,
+  STAGE_STOPPED,
   ScanStatus,
 } from '../native/backend.js';
 import { ClientError, FatalClientError } from '../protocol/errors.js';
@@ -20,14 +22,18 @@ import { encodeFrame, FRAME_TYPE_ERROR, MAGIC_V2 } from '../protocol/frames.js';
 import { MSG_ID_LENGTH } from '../protocol/message.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import { goQuote } from '../protocol/quote.js';
+import { goJSON } from '../internal/http.js';
+import { isAllowed, queryAnyAuthd } from './auth.js';
 import { ClientV2, STATE_CLOSING, STATE_INIT, STATE_SUBSCRIBED } from './client-v2.js';
 import type { NsqdContext } from './context.js';
 import { identify } from './identify.js';
 import { CLIENT_TIMEOUT_MS, TLS_NOT_REQUIRED } from './options.js';
 import type { BodyRef } from './topic.js';
 
-/** What a command handler returns: a response frame, an error, nothing, or later one of those. */
-export type CommandResult = string | Buffer | ClientError | null;
+/** What a command handler returns now: a response frame, an error, or nothing. */
+export type SyncResult = string | Buffer | ClientError | null;
+/** What a command handler returns: a result now, or later (AUTH and auth refreshes). */
+export type CommandResult = SyncResult | Promise<SyncResult>;
 
 /** What ProtocolV2 needs beyond the shared context. */
 export interface ProtocolHost extends NsqdContext {
@@ -130,7 +136,9 @@ class IOLoop {
   private readonly parser: FrameParser;
   private recordCount = 0;
   private recordIndex = 0;
+  /** A command is waiting on I/O (auth server): input waits here, reading is paused. */
   private busy = false;
+  private backlog: Buffer[] = [];
 
   constructor(host: ProtocolHost, socket: Socket) {
     this.host = host;
@@ -157,11 +165,15 @@ class IOLoop {
 
   onData(chunk: Buffer): void {
     if (this.client.closed) return;
+    if (this.busy) {
+      this.backlog.push(chunk);
+      return;
+    }
     this.parser.feed(chunk);
     this.run();
   }
 
-  /** Execute parsed commands until the chunk is used up, a command goes async, or we close. */
+  /** Execute parsed commands until the input is used up, a command goes async, or we close. */
   private run(): void {
     const client = this.client;
     const parser = this.parser;
@@ -169,7 +181,12 @@ class IOLoop {
       if (this.recordIndex >= this.recordCount) {
         this.recordCount = parser.next();
         this.recordIndex = 0;
-        if (this.recordCount === 0) break;
+        if (this.recordCount === 0) {
+          const more = this.backlog.shift();
+          if (more === undefined) break;
+          parser.feed(more);
+          continue;
+        }
       }
       const rec = parser.records;
       while (this.recordIndex < this.recordCount) {
@@ -185,13 +202,18 @@ class IOLoop {
         const buf = parser.source(rec[base + R_SRC]!);
         const result = this.exec(
           rec[base + R_CODE]!,
+          status,
           buf,
           rec[base + R_LINE_START]!,
           rec[base + R_LINE_END]!,
-          status === ScanStatus.BAD_SIZE ? -1 : rec[base + R_BODY_START]!,
+          rec[base + R_BODY_START]!,
           rec[base + R_BODY_LEN]!,
           rec[base + R_SIZE]!,
         );
+        if (result instanceof Promise) {
+          this.wait(result);
+          return;
+        }
         if (!this.finish(result)) return;
       }
     }
@@ -199,8 +221,22 @@ class IOLoop {
     if (client.isWriteBlocked && !client.closed) this.socket.pause();
   }
 
+  /** Hold input until an async command finishes, then carry on where it stopped. */
+  private wait(result: Promise<SyncResult>): void {
+    this.busy = true;
+    this.socket.pause();
+    result
+      .catch((err: unknown) => new FatalClientError('E_INVALID', `internal error ${(err as Error).message}`))
+      .then((r) => {
+        this.busy = false;
+        if (!this.finish(r)) return;
+        this.run();
+        if (!this.busy && !this.client.closed && !this.client.isWriteBlocked) this.socket.resume();
+      });
+  }
+
   /** Send a command's outcome; false when the connection is closing. */
-  private finish(result: CommandResult): boolean {
+  private finish(result: SyncResult): boolean {
     const client = this.client;
     if (result === null) return !client.closed;
     if (result instanceof ClientError) {
@@ -223,17 +259,19 @@ class IOLoop {
   private precheckPending(): void {
     const p = this.parser;
     const result = this.headerCheck(p.pendingCode, splitParams(p.source(2), 0, p.pendingLineEnd));
-    if (result !== null) this.finish(result);
+    // An auth refresh (async) is left for when the whole command is here.
+    if (result !== null && !(result instanceof Promise)) this.finish(result);
   }
 
   private onEnd(): void {
     // EOF in the middle of a body command is answered as nsqd answers a failed read.
     const stage = this.parser.pendingStage;
     const client = this.client;
-    if (!client.closed && (stage === STAGE_SIZE || stage === STAGE_BODY)) {
+    if (!client.closed && stage >= STAGE_SIZE && stage !== STAGE_STOPPED) {
       const p = this.parser;
       const params = splitParams(p.source(2), 0, p.pendingLineEnd);
-      const result = this.headerCheck(p.pendingCode, params) ?? this.readFailure(p.pendingCode, stage);
+      const pre = this.headerCheck(p.pendingCode, params);
+      const result = pre instanceof Promise || pre === null ? this.readFailure(p.pendingCode, stage, p.pendingIndex) : pre;
       if (result !== null) this.finish(result);
     }
     if (!client.closed) {
@@ -242,7 +280,7 @@ class IOLoop {
     }
   }
 
-  private readFailure(code: Cmd, stage: number): ClientError | null {
+  private readFailure(code: Cmd, stage: number, index: number): ClientError | null {
     const size = stage === STAGE_SIZE;
     switch (code) {
       case Cmd.IDENTIFY:
@@ -254,7 +292,16 @@ class IOLoop {
       case Cmd.DPUB:
         return new FatalClientError('E_BAD_MESSAGE', size ? 'DPUB failed to read message body size' : 'DPUB failed to read message body');
       case Cmd.MPUB:
-        return new FatalClientError('E_BAD_BODY', size ? 'MPUB failed to read body size' : 'MPUB failed to read message count');
+        switch (stage) {
+          case STAGE_SIZE:
+            return new FatalClientError('E_BAD_BODY', 'MPUB failed to read body size');
+          case STAGE_MPUB_COUNT:
+            return new FatalClientError('E_BAD_BODY', 'MPUB failed to read message count');
+          case STAGE_MPUB_MSG_SIZE:
+            return new FatalClientError('E_BAD_MESSAGE', `MPUB failed to read message(${index}) body size`);
+          default:
+            return new FatalClientError('E_BAD_MESSAGE', 'MPUB failed to read message body');
+        }
       default:
         return null;
     }
@@ -274,7 +321,7 @@ class IOLoop {
    * Runs again when the complete command arrives, so it must be free of side effects other
    * than MPUB's topic creation, which nsqd also does before reading the body.
    */
-  private headerCheck(code: Cmd, params: string[]): ClientError | null {
+  private headerCheck(code: Cmd, params: string[]): ClientError | null | Promise<ClientError | null> {
     const name = params[0]!;
     if (code !== Cmd.IDENTIFY) {
       const e = this.tlsPolicy(name);
@@ -296,6 +343,8 @@ class IOLoop {
         if (params.length < 2) return new FatalClientError('E_INVALID', 'MPUB insufficient number of parameters');
         const topic = params[1]!;
         if (!isValidTopicName(topic)) return new FatalClientError('E_BAD_TOPIC', `E_BAD_TOPIC MPUB topic name ${goQuote(topic)} is not valid`);
+        const auth = this.checkAuth('MPUB', topic, '');
+        if (auth !== null) return auth;
         this.host.getTopic(topic);
         return null;
       }
@@ -316,8 +365,8 @@ class IOLoop {
     }
   }
 
-  /** Execute one command. bodyStart is -1 for a BAD_SIZE record (size holds the declared size). */
-  private exec(code: Cmd, buf: Buffer | Uint8Array, ls: number, le: number, bodyStart: number, bodyLen: number, size: number): CommandResult {
+  /** Execute one command record (status COMPLETE or one of the scanner's size errors). */
+  private exec(code: Cmd, status: number, buf: Buffer | Uint8Array, ls: number, le: number, bodyStart: number, bodyLen: number, size: number): CommandResult {
     const client = this.client;
     switch (code) {
       case Cmd.FIN:
@@ -328,9 +377,9 @@ class IOLoop {
         return this.tlsPolicy('NOP');
       case Cmd.PUB:
       case Cmd.DPUB:
-        return this.pub(code, buf, ls, le, bodyStart, bodyLen, size);
+        return this.pub(code, status, buf, ls, le, bodyStart, bodyLen, size);
       case Cmd.MPUB:
-        return this.mpub(buf, ls, le, bodyStart, bodyLen, size);
+        return this.mpub(status, buf, ls, le, bodyStart, bodyLen, size);
       case Cmd.REQ:
       case Cmd.TOUCH:
         return this.reqOrTouch(code, splitParams(buf, ls, le));
@@ -338,7 +387,7 @@ class IOLoop {
         const params = splitParams(buf, ls, le);
         const pre = this.headerCheck(code, params);
         if (pre !== null) return pre;
-        if (bodyStart < 0) {
+        if (status !== ScanStatus.COMPLETE) {
           if (size > this.host.opts.maxBodySize) return new FatalClientError('E_BAD_BODY', `IDENTIFY body too big ${size} > ${this.host.opts.maxBodySize}`);
           return new FatalClientError('E_BAD_BODY', `IDENTIFY invalid body size ${size}`);
         }
@@ -348,11 +397,11 @@ class IOLoop {
         const params = splitParams(buf, ls, le);
         const pre = this.headerCheck(code, params);
         if (pre !== null) return pre;
-        if (bodyStart < 0) {
+        if (status !== ScanStatus.COMPLETE) {
           if (size > this.host.opts.maxBodySize) return new FatalClientError('E_BAD_BODY', `AUTH body too big ${size} > ${this.host.opts.maxBodySize}`);
           return new FatalClientError('E_BAD_BODY', `AUTH invalid body size ${size}`);
         }
-        return new FatalClientError('E_AUTH_DISABLED', 'AUTH disabled');
+        return this.auth(Buffer.from(buf.subarray(bodyStart, bodyStart + bodyLen)).toString('latin1'));
       }
       case Cmd.SUB:
         return this.sub(splitParams(buf, ls, le));
@@ -368,6 +417,54 @@ class IOLoop {
         return this.tlsPolicy(name) ?? new FatalClientError('E_INVALID', `invalid command ${name}`);
       }
     }
+  }
+
+  /**
+   * nsqd's CheckAuth: with auth enabled, SUB and publishes need a prior AUTH and a matching
+   * authorization; an expired answer is fetched again first (the only async case).
+   */
+  private checkAuth(cmd: string, topic: string, channel: string): ClientError | null | Promise<ClientError | null> {
+    if (this.host.opts.authHttpAddresses.length === 0) return null;
+    const c = this.client;
+    if (!c.hasAuthorizations()) return new FatalClientError('E_AUTH_FIRST', `AUTH required before ${cmd}`);
+    const decide = (): ClientError | null =>
+      isAllowed(c.authState!, topic, channel) ? null : new FatalClientError('E_UNAUTHORIZED', `AUTH failed for ${cmd} on ${goQuote(topic)} ${goQuote(channel)}`);
+    if (Date.now() < c.authState!.expires) return decide();
+    return this.refreshAuth().then((err) => err ?? decide());
+  }
+
+  private async refreshAuth(): Promise<ClientError | null> {
+    const c = this.client;
+    try {
+      c.authState = await queryAnyAuthd(this.authSettings(), this.authRequest(c.authSecret));
+      return null;
+    } catch (err) {
+      this.host.logger.warn(`PROTOCOL(V2): [${c}] Auth Failed ${(err as Error).message}`);
+      return new FatalClientError('E_AUTH_FAILED', 'AUTH failed');
+    }
+  }
+
+  private authSettings(): { addresses: string[]; connectTimeoutMs: number; requestTimeoutMs: number; rootCaFile: string } {
+    const o = this.host.opts;
+    return { addresses: o.authHttpAddresses, connectTimeoutMs: o.httpClientConnectTimeout, requestTimeoutMs: o.httpClientRequestTimeout, rootCaFile: o.tlsRootCaFile };
+  }
+
+  private authRequest(secret: string): { remoteIp: string; tls: boolean; commonName: string; secret: string } {
+    return { remoteIp: this.socket.remoteAddress ?? '', tls: this.client.tls, commonName: '', secret };
+  }
+
+  /** AUTH after its body checks: already set, disabled, then the auth server. */
+  private auth(secret: string): CommandResult {
+    const c = this.client;
+    if (c.hasAuthorizations()) return new FatalClientError('E_INVALID', 'AUTH already set');
+    if (this.host.opts.authHttpAddresses.length === 0) return new FatalClientError('E_AUTH_DISABLED', 'AUTH disabled');
+    c.authSecret = secret;
+    return this.refreshAuth().then((err) => {
+      if (err !== null) return err;
+      if (!c.hasAuthorizations()) return new FatalClientError('E_UNAUTHORIZED', 'AUTH no authorizations found');
+      const st = c.authState!;
+      return goJSON({ identity: st.identity, identity_url: st.identityUrl, permission_count: st.authorizations.length });
+    });
   }
 
   private fin(buf: Uint8Array, ls: number, le: number): CommandResult {
@@ -471,6 +568,14 @@ class IOLoop {
     if (!isValidTopicName(topicName)) return new FatalClientError('E_BAD_TOPIC', `SUB topic name ${goQuote(topicName)} is not valid`);
     const channelName = params[2]!;
     if (!isValidChannelName(channelName)) return new FatalClientError('E_BAD_CHANNEL', `SUB channel name ${goQuote(channelName)} is not valid`);
+    const auth = this.checkAuth('SUB', topicName, channelName);
+    if (auth instanceof Promise) return auth.then((e) => e ?? this.subscribe(topicName, channelName));
+    if (auth !== null) return auth;
+    return this.subscribe(topicName, channelName);
+  }
+
+  private subscribe(topicName: string, channelName: string): SyncResult {
+    const client = this.client;
     const topic = this.host.getTopic(topicName);
     const channel = topic.getChannel(channelName);
     const err = channel.addClient(client);
@@ -480,15 +585,27 @@ class IOLoop {
     return 'OK';
   }
 
-  private pub(code: Cmd, buf: Uint8Array, ls: number, le: number, bodyStart: number, bodyLen: number, size: number): CommandResult {
+  private pub(code: Cmd, status: number, buf: Uint8Array, ls: number, le: number, bodyStart: number, bodyLen: number, size: number): CommandResult {
     const params = splitParams(buf, ls, le);
     const pre = this.headerCheck(code, params);
     if (pre !== null) return pre;
     const name = code === Cmd.PUB ? 'PUB' : 'DPUB';
-    if (bodyStart < 0) {
+    if (status !== ScanStatus.COMPLETE) {
       if (size <= 0) return new FatalClientError('E_BAD_MESSAGE', `${name} invalid message body size ${size}`);
       return new FatalClientError('E_BAD_MESSAGE', `${name} message too big ${size} > ${this.host.opts.maxMsgSize}`);
     }
+    const topicName = params[1]!;
+    const auth = this.checkAuth(name, topicName, '');
+    if (auth instanceof Promise) {
+      const body = Buffer.from(buf.subarray(bodyStart, bodyStart + bodyLen));
+      return auth.then((e) => e ?? this.publishOne(code, params, body, 0, bodyLen));
+    }
+    if (auth !== null) return auth;
+    return this.publishOne(code, params, buf, bodyStart, bodyLen);
+  }
+
+  private publishOne(code: Cmd, params: string[], buf: Uint8Array, bodyStart: number, bodyLen: number): SyncResult {
+    const name = code === Cmd.PUB ? 'PUB' : 'DPUB';
     const topicName = params[1]!;
     const deferMs = code === Cmd.DPUB ? msDurationWrap(parseBase10(params[2]!)!) : 0;
     const topic = this.host.getTopic(topicName);
@@ -498,14 +615,31 @@ class IOLoop {
     return 'OK';
   }
 
-  private mpub(buf: Uint8Array, ls: number, le: number, bodyStart: number, bodyLen: number, size: number): CommandResult {
+  private mpub(status: number, buf: Uint8Array, ls: number, le: number, bodyStart: number, bodyLen: number, size: number): CommandResult {
     const params = splitParams(buf, ls, le);
     const pre = this.headerCheck(Cmd.MPUB, params);
+    if (pre instanceof Promise) {
+      const body = Buffer.from(buf.subarray(Math.max(bodyStart, 0), Math.max(bodyStart, 0) + Math.max(bodyLen, 0)));
+      return pre.then((e) => e ?? this.mpubBody(params, status, body, 0, bodyLen, size));
+    }
     if (pre !== null) return pre;
+    return this.mpubBody(params, status, buf, bodyStart, bodyLen, size);
+  }
+
+  private mpubBody(params: string[], status: number, buf: Uint8Array, bodyStart: number, bodyLen: number, size: number): SyncResult {
     const o = this.host.opts;
-    if (bodyStart < 0) {
-      if (size <= 0) return new FatalClientError('E_BAD_BODY', `MPUB invalid body size ${size}`);
-      return new FatalClientError('E_BAD_BODY', `MPUB body too big ${size} > ${o.maxBodySize}`);
+    switch (status) {
+      case ScanStatus.BAD_SIZE:
+        if (size <= 0) return new FatalClientError('E_BAD_BODY', `MPUB invalid body size ${size}`);
+        return new FatalClientError('E_BAD_BODY', `MPUB body too big ${size} > ${o.maxBodySize}`);
+      case ScanStatus.BAD_COUNT:
+        return new FatalClientError('E_BAD_BODY', `MPUB invalid message count ${size}`);
+      case ScanStatus.BAD_MSG_SIZE:
+        if (size <= 0) return new FatalClientError('E_BAD_MESSAGE', `MPUB invalid message(${bodyLen}) body size ${size}`);
+        return new FatalClientError('E_BAD_MESSAGE', `MPUB message too big ${size} > ${o.maxMsgSize}`);
+      case ScanStatus.TOO_BIG:
+        // Not an nsqd error: its messages ran past --max-body-size, which nsqd would buffer unbounded.
+        return new FatalClientError('E_BAD_BODY', `MPUB body too big ${bodyLen} > ${o.maxBodySize}`);
     }
     const parsed = parseMpubBody(buf, bodyStart, bodyLen, o.maxMsgSize, o.maxBodySize);
     if (parsed instanceof ClientError) return parsed;

@@ -1,8 +1,8 @@
 import { isEphemeral } from '../protocol/names.js';
 import { MSG_HEADER_LENGTH, MSG_ID_OFFSET } from '../protocol/message.js';
-import { TsRingBuffer } from '../native/fallback/ring-buffer.js';
+import { RECORD_HEADER, RecordRing } from '../native/fallback/ring-buffer.js';
 import type { BackendQueue } from './backend-queue.js';
-import { Channel } from './channel.js';
+import { Channel, frameOf } from './channel.js';
 import type { NsqdContext } from './context.js';
 import { GuidFactory } from './guid.js';
 
@@ -24,13 +24,13 @@ const PUMP_BUDGET = 16384;
 export class Topic {
   readonly name: string;
   readonly ephemeral: boolean;
-  readonly memoryQueue: TsRingBuffer;
+  readonly memoryQueue: RecordRing;
   readonly backend: BackendQueue;
   readonly channels = new Map<string, Channel>();
   /** Channels in creation order, for fan-out. */
   channelList: Channel[] = [];
   /** Deferred (DPUB) messages waiting in the topic because it cannot fan out yet. */
-  private deferredPending: { payload: Buffer; deferMs: number }[] = [];
+  private deferredPending: { frame: Buffer; deferMs: number }[] = [];
   paused = false;
   exiting = false;
   /** Set once channel discovery is done (or metadata loaded); until then nothing fans out. */
@@ -50,7 +50,7 @@ export class Topic {
     this.ctx = ctx;
     this.ephemeral = isEphemeral(name);
     this.onDeleteEphemeral = onDeleteEphemeral;
-    this.memoryQueue = new TsRingBuffer(ctx.opts.memQueueSize);
+    this.memoryQueue = new RecordRing(ctx.opts.memQueueSize);
     this.direct = this.ephemeral || ctx.opts.memQueueSize > 0;
     this.backend = ctx.createBackendQueue(name, this.ephemeral);
     this.backend.onReadable = () => this.schedulePump();
@@ -91,7 +91,7 @@ export class Topic {
       this.guid.writeNext(p, MSG_ID_OFFSET, nowMs);
       p.set(b.buf.subarray(b.start, b.start + b.len), MSG_HEADER_LENGTH);
       let err: Error | null = null;
-      if (fanOut) this.fanOut(p, len, deferMs);
+      if (fanOut) this.fanOut(p, 0, len, deferMs);
       else err = this.enqueue(p, len, deferMs);
       if (err !== null) return err;
       this.messageCount++;
@@ -104,7 +104,7 @@ export class Topic {
     const cap = this.ctx.opts.memQueueSize;
     if (this.direct && this.memoryQueue.count + this.deferredPending.length < cap) {
       if (deferMs > 0) {
-        this.deferredPending.push({ payload: Buffer.from(p.subarray(0, len)), deferMs });
+        this.deferredPending.push({ frame: frameOf(p, 0, len), deferMs });
         return null;
       }
       if (this.memoryQueue.push(p, 0, len)) return null;
@@ -118,15 +118,16 @@ export class Topic {
     return err;
   }
 
-  private fanOut(p: Buffer, len: number, deferMs: number): void {
+  /** Copy payload src[start, start+len) to every channel (deferred ones as their own frame). */
+  private fanOut(src: Buffer, start: number, len: number, deferMs: number): void {
     const list = this.channelList;
     for (let i = 0; i < list.length; i++) {
       const ch = list[i]!;
       if (deferMs > 0) {
-        ch.putDeferred(Buffer.from(p.subarray(0, len)), deferMs);
+        ch.putDeferred(frameOf(src, start, len), deferMs);
         continue;
       }
-      const err = ch.put(p, 0, len);
+      const err = ch.put(src, start, len);
       if (err !== null) {
         this.ctx.logger.error(`TOPIC(${this.name}) ERROR: failed to put msg to channel(${ch.name}) - ${err.message}`);
       }
@@ -145,25 +146,28 @@ export class Topic {
   /** Fan the topic's backlog out to its channels, a budget per turn. */
   pump(): void {
     if (!this.started || this.paused || this.exiting || this.channelList.length === 0) return;
+    const mem = this.memoryQueue;
     for (let budget = PUMP_BUDGET; budget > 0; budget--) {
       if (this.deferredPending.length > 0) {
         const d = this.deferredPending.shift()!;
-        this.fanOut(d.payload, d.payload.length, d.deferMs);
+        this.fanOut(d.frame, RECORD_HEADER, d.frame.length - RECORD_HEADER, d.deferMs);
         continue;
       }
-      const payload = this.takeNext();
-      if (payload === null) return;
-      this.fanOut(payload, payload.length, 0);
+      // Memory and backend alternate when both have messages.
+      if (mem.count > 0 && ((this.readToggle ^= 1) === 1 || this.backend.depth() === 0)) {
+        const chunk = mem.shift()!;
+        this.fanOut(chunk.buf, mem.offset + RECORD_HEADER, mem.length, 0);
+        mem.release(chunk);
+        continue;
+      }
+      const payload = this.backend.read();
+      if (payload === null) {
+        if (mem.count === 0) return;
+        continue;
+      }
+      this.fanOut(payload, 0, payload.length, 0);
     }
     this.schedulePump();
-  }
-
-  private takeNext(): Buffer | null {
-    const mem = this.memoryQueue.count > 0;
-    if (mem && (this.readToggle ^= 1) === 1) return this.memoryQueue.shift();
-    const b = this.backend.read();
-    if (b !== null) return b;
-    return mem ? this.memoryQueue.shift() : null;
   }
 
   /** Begin fanning out (after channel discovery or metadata load). */
@@ -237,15 +241,19 @@ export class Topic {
     }
     await Promise.all(channels.map((c) => c.exit(false)));
     if (!this.ephemeral) {
-      let m: Buffer | null;
-      while ((m = this.memoryQueue.shift()) !== null) this.writeBackend(m);
-      for (const d of this.deferredPending) this.writeBackend(d.payload);
+      const mem = this.memoryQueue;
+      let chunk;
+      while ((chunk = mem.shift()) !== null) {
+        this.writeBackend(chunk.buf.subarray(mem.offset + RECORD_HEADER, mem.offset + RECORD_HEADER + mem.length));
+        mem.release(chunk);
+      }
+      for (const d of this.deferredPending) this.writeBackend(d.frame.subarray(RECORD_HEADER));
       this.deferredPending = [];
     }
     await this.backend.close();
   }
 
-  private writeBackend(m: Buffer): void {
+  private writeBackend(m: Uint8Array): void {
     const err = this.backend.put(m);
     if (err !== null) this.ctx.logger.error(`TOPIC(${this.name}): failed to write message to backend - ${err.message}`);
   }

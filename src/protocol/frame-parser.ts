@@ -2,14 +2,14 @@ import {
   MAX_LINE_LENGTH,
   RECORD_STRIDE,
   R_SRC,
-  STAGE_BODY,
   STAGE_LINE,
+  STAGE_MPUB_COUNT,
   STAGE_NONE,
-  STAGE_SIZE,
   STAGE_STOPPED,
   STATE_SLOTS,
   S_CODE,
   S_CONSUMED,
+  S_INDEX,
   S_LINE_LEN,
   S_NEED,
   S_STAGE,
@@ -50,6 +50,7 @@ export class FrameParser {
   private partialNeed = -1;
   private partialCode = 0;
   private partialLineLen = 0;
+  private partialIndex = 0;
   private stopped = false;
 
   constructor(scanner: FrameScanner, capacity = 512) {
@@ -69,13 +70,19 @@ export class FrameParser {
 
   /**
    * Stage of the incomplete command held back at the end of the input: 0 none, 1 inside its
-   * line, 2 awaiting its body size, 3 awaiting its body.
+   * line, 2 awaiting its body size, 3 awaiting its body; for MPUB 5 awaiting the message count,
+   * 6 awaiting message `pendingIndex`'s size, 7 awaiting its body.
    */
   get pendingStage(): number {
     return this.partialLen === 0 ? STAGE_NONE : this.partialStage;
   }
 
-  /** Command code of the pending command once its line is complete (stage 2 or 3). */
+  /** For a pending MPUB, the index of the message being read. */
+  get pendingIndex(): number {
+    return this.partialIndex;
+  }
+
+  /** Command code of the pending command once its line is complete (stage ≥ 2). */
   get pendingCode(): Cmd {
     return this.partialCode as Cmd;
   }
@@ -123,12 +130,12 @@ export class FrameParser {
       return n;
     }
     // An incomplete command at `consumed`: keep its bytes for the next chunk.
-    this.holdPartial(chunk, consumed, end, stage, state[S_NEED]!, state[S_CODE]!, state[S_LINE_LEN]!);
+    this.holdPartial(chunk, consumed, end, stage, state[S_NEED]!, state[S_CODE]!, state[S_LINE_LEN]!, state[S_INDEX]!);
     this.pos = end;
     return n;
   }
 
-  private holdPartial(chunk: Uint8Array, from: number, end: number, stage: number, need: number, code: number, lineLen: number): void {
+  private holdPartial(chunk: Uint8Array, from: number, end: number, stage: number, need: number, code: number, lineLen: number, index: number): void {
     const len = end - from;
     const cap = need > 0 ? need : Math.max(len, 256);
     if (this.partial.length < cap || this.partial === this.carry) this.partial = Buffer.allocUnsafe(Math.max(cap, 256));
@@ -138,6 +145,7 @@ export class FrameParser {
     this.partialNeed = need;
     this.partialCode = code;
     this.partialLineLen = lineLen;
+    this.partialIndex = index;
   }
 
   private append(bytes: Uint8Array): void {
@@ -175,7 +183,8 @@ export class FrameParser {
         const take = Math.min(want, end - this.pos);
         this.append(chunk.subarray(this.pos, this.pos + take));
         this.pos += take;
-        if (this.partialLen < this.partialNeed) return 0;
+        // An MPUB is rescanned on every arrival: its messages may end before the declared size.
+        if (this.partialLen < this.partialNeed && this.partialStage < STAGE_MPUB_COUNT) return 0;
       }
       // Re-scan the held bytes: either a complete command, a stop, or a later stage.
       const held = this.partial;
@@ -185,22 +194,30 @@ export class FrameParser {
         // The held command is complete; it becomes the carry and the partial buffer is fresh.
         this.markSource(n, SRC_CARRY);
         this.carry = held;
+        const consumed = state[S_CONSUMED]!;
+        const heldLen = this.partialLen;
         this.partial = Buffer.allocUnsafe(256);
         this.partialLen = 0;
         this.partialStage = STAGE_NONE;
-        if (stage === STAGE_STOPPED) this.stopped = true;
+        if (stage === STAGE_STOPPED) {
+          this.stopped = true;
+        } else if (consumed < heldLen) {
+          // More was held than the command needed (an MPUB whose body_size overstated its
+          // messages): those bytes come before the rest of the chunk.
+          this.chunk = Buffer.concat([held.subarray(consumed, heldLen), chunk.subarray(this.pos)]);
+          this.pos = 0;
+        }
         return n;
       }
       this.partialStage = stage;
       this.partialNeed = state[S_NEED]!;
       this.partialCode = state[S_CODE]!;
       this.partialLineLen = state[S_LINE_LEN]!;
-      if (stage === STAGE_SIZE || stage === STAGE_BODY) {
-        if (this.partial.length < this.partialNeed) {
-          const grown = Buffer.allocUnsafe(this.partialNeed);
-          grown.set(this.partial.subarray(0, this.partialLen), 0);
-          this.partial = grown;
-        }
+      this.partialIndex = state[S_INDEX]!;
+      if (stage !== STAGE_LINE && this.partial.length < this.partialNeed) {
+        const grown = Buffer.allocUnsafe(this.partialNeed);
+        grown.set(this.partial.subarray(0, this.partialLen), 0);
+        this.partial = grown;
       }
     }
   }

@@ -1,5 +1,6 @@
 /**
- * Go's %q of a byte string given as a binary (latin1) string: the bytes are read as UTF-8;
+ * Go's %q of a byte string given as a binary (latin1) string, returned as a binary string: the
+ * bytes are read as UTF-8;
  * printable runes stay, `"` and `\` are escaped, control runes use \a \b \f \n \r \t \v or
  * \xNN / \uNNNN / \UNNNNNNNN, and bytes that are not valid UTF-8 become \xNN.
  */
@@ -20,7 +21,8 @@ export function goQuote(binary: string): string {
       i++;
       continue;
     }
-    out += isPrintable(cp) ? String.fromCodePoint(cp) : runeEscape(cp);
+    // Printable runes stay as their UTF-8 bytes (this returns a binary string too).
+    out += isPrintable(cp) ? binary.slice(i, i + size) : runeEscape(cp);
     i += size;
   }
   return out + '"';

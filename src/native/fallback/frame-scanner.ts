@@ -12,11 +12,15 @@ import {
   R_STATUS,
   STAGE_BODY,
   STAGE_LINE,
+  STAGE_MPUB_COUNT,
+  STAGE_MPUB_MSG_BODY,
+  STAGE_MPUB_MSG_SIZE,
   STAGE_NONE,
   STAGE_SIZE,
   STAGE_STOPPED,
   S_CODE,
   S_CONSUMED,
+  S_INDEX,
   S_LINE_LEN,
   S_NEED,
   S_STAGE,
@@ -80,12 +84,20 @@ export function bodyLimit(code: Cmd, limits: ScanLimits): number {
   }
 }
 
+function readInt32(buf: Uint8Array, at: number): number {
+  return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) | 0;
+}
+
 /** Pure-TypeScript FrameScanner: indexOf for newlines, byte compares for command words. */
 export class TsFrameScanner implements FrameScanner {
-  private readonly limits: ScanLimits;
+  private readonly maxMsgSize: number;
+  private readonly maxBodySize: number;
+  private readonly maxMessages: number;
 
   constructor(limits: ScanLimits) {
-    this.limits = { maxMsgSize: limits.maxMsgSize, maxBodySize: limits.maxBodySize };
+    this.maxMsgSize = limits.maxMsgSize;
+    this.maxBodySize = limits.maxBodySize;
+    this.maxMessages = Math.floor((limits.maxBodySize - 4) / 5);
   }
 
   scan(buf: Uint8Array, start: number, end: number, records: Int32Array, state: Int32Array): number {
@@ -94,107 +106,102 @@ export class TsFrameScanner implements FrameScanner {
     let pos = start;
     while (pos < end) {
       if (n === capacity) break;
-      let nl = buf.indexOf(NL, pos);
+      const nl = buf.indexOf(NL, pos);
       if (nl === -1 || nl >= end) {
-        if (end - pos >= MAX_LINE_LENGTH) return this.stop(records, n, ScanStatus.LINE_TOO_LONG, Cmd.UNKNOWN, pos, end, state);
-        state[S_CONSUMED] = pos;
-        state[S_STAGE] = STAGE_LINE;
-        state[S_NEED] = -1;
-        state[S_CODE] = Cmd.UNKNOWN;
-        state[S_LINE_LEN] = 0;
-        return n;
+        if (end - pos >= MAX_LINE_LENGTH) return this.stop(records, n, ScanStatus.LINE_TOO_LONG, Cmd.UNKNOWN, pos, pos, -1, -1, end, state);
+        return this.incomplete(state, pos, STAGE_LINE, -1, Cmd.UNKNOWN, 0, 0, n);
       }
-      if (nl - pos + 1 > MAX_LINE_LENGTH) return this.stop(records, n, ScanStatus.LINE_TOO_LONG, Cmd.UNKNOWN, pos, end, state);
+      if (nl - pos + 1 > MAX_LINE_LENGTH) return this.stop(records, n, ScanStatus.LINE_TOO_LONG, Cmd.UNKNOWN, pos, pos, -1, -1, end, state);
       let lineEnd = nl;
       if (lineEnd > pos && buf[lineEnd - 1] === CR) lineEnd--;
       let wordEnd = pos;
       while (wordEnd < lineEnd && buf[wordEnd] !== SP) wordEnd++;
       const code = classifyCommand(buf, pos, wordEnd);
-      const limit = bodyLimit(code, this.limits);
-      const base = n * RECORD_STRIDE;
+      const limit = code === Cmd.PUB || code === Cmd.DPUB ? this.maxMsgSize
+        : code === Cmd.MPUB || code === Cmd.IDENTIFY || code === Cmd.AUTH ? this.maxBodySize : 0;
       if (limit === 0) {
-        records[base + R_CODE] = code;
-        records[base + R_STATUS] = ScanStatus.COMPLETE;
-        records[base + R_SRC] = 0;
-        records[base + R_LINE_START] = pos;
-        records[base + R_LINE_END] = lineEnd;
-        records[base + R_BODY_START] = -1;
-        records[base + R_BODY_LEN] = -1;
-        records[base + R_SIZE] = -1;
-        n++;
+        this.record(records, n++, code, ScanStatus.COMPLETE, pos, lineEnd, -1, -1, -1);
         pos = nl + 1;
         continue;
       }
       const lineLen = nl + 1 - pos;
       const sizeAt = nl + 1;
-      if (end - sizeAt < 4) {
-        state[S_CONSUMED] = pos;
-        state[S_STAGE] = STAGE_SIZE;
-        state[S_NEED] = lineLen + 4;
-        state[S_CODE] = code;
-        state[S_LINE_LEN] = lineLen;
-        return n;
-      }
-      const size = ((buf[sizeAt]! << 24) | (buf[sizeAt + 1]! << 16) | (buf[sizeAt + 2]! << 8) | buf[sizeAt + 3]!) | 0;
+      if (end - sizeAt < 4) return this.incomplete(state, pos, STAGE_SIZE, lineLen + 4, code, lineLen, 0, n);
+      const size = readInt32(buf, sizeAt);
       if (size <= 0 || size > limit) {
-        records[base + R_CODE] = code;
-        records[base + R_STATUS] = ScanStatus.BAD_SIZE;
-        records[base + R_SRC] = 0;
-        records[base + R_LINE_START] = pos;
-        records[base + R_LINE_END] = lineEnd;
-        records[base + R_BODY_START] = -1;
-        records[base + R_BODY_LEN] = -1;
-        records[base + R_SIZE] = size;
-        state[S_CONSUMED] = end;
-        state[S_STAGE] = STAGE_STOPPED;
-        state[S_NEED] = -1;
-        state[S_CODE] = code;
-        state[S_LINE_LEN] = lineLen;
-        return n + 1;
+        return this.stop(records, n, ScanStatus.BAD_SIZE, code, pos, lineEnd, -1, size, end, state);
       }
       const bodyAt = sizeAt + 4;
-      if (end - bodyAt < size) {
-        state[S_CONSUMED] = pos;
-        state[S_STAGE] = STAGE_BODY;
-        state[S_NEED] = lineLen + 4 + size;
-        state[S_CODE] = code;
-        state[S_LINE_LEN] = lineLen;
-        return n;
+      if (code !== Cmd.MPUB) {
+        if (end - bodyAt < size) return this.incomplete(state, pos, STAGE_BODY, lineLen + 4 + size, code, lineLen, 0, n);
+        this.record(records, n++, code, ScanStatus.COMPLETE, pos, lineEnd, bodyAt, size, size);
+        pos = bodyAt + size;
+        continue;
       }
-      records[base + R_CODE] = code;
-      records[base + R_STATUS] = ScanStatus.COMPLETE;
-      records[base + R_SRC] = 0;
-      records[base + R_LINE_START] = pos;
-      records[base + R_LINE_END] = lineEnd;
-      records[base + R_BODY_START] = bodyAt;
-      records[base + R_BODY_LEN] = size;
-      records[base + R_SIZE] = size;
-      n++;
-      pos = bodyAt + size;
+      // MPUB: nsqd reads the count and each message from the stream; body_size was only range-checked.
+      const declared = lineLen + 4 + size;
+      const maxEnd = bodyAt + this.maxBodySize;
+      if (end - bodyAt < 4) return this.incomplete(state, pos, STAGE_MPUB_COUNT, Math.max(declared, bodyAt + 4 - pos), code, lineLen, 0, n);
+      const count = readInt32(buf, bodyAt);
+      if (count <= 0 || count > this.maxMessages) {
+        return this.stop(records, n, ScanStatus.BAD_COUNT, code, pos, lineEnd, -1, count, end, state);
+      }
+      let p = bodyAt + 4;
+      let i = 0;
+      for (; i < count; i++) {
+        if (p + 4 > maxEnd) return this.stop(records, n, ScanStatus.TOO_BIG, code, pos, lineEnd, p + 4 - bodyAt, size, end, state);
+        if (end - p < 4) return this.incomplete(state, pos, STAGE_MPUB_MSG_SIZE, this.mpubNeed(declared, p + 4 - pos, end - pos, maxEnd - pos), code, lineLen, i, n);
+        const msz = readInt32(buf, p);
+        if (msz <= 0 || msz > this.maxMsgSize) {
+          return this.stop(records, n, ScanStatus.BAD_MSG_SIZE, code, pos, lineEnd, i, msz, end, state);
+        }
+        p += 4;
+        if (p + msz > maxEnd) return this.stop(records, n, ScanStatus.TOO_BIG, code, pos, lineEnd, p + msz - bodyAt, size, end, state);
+        if (end - p < msz) return this.incomplete(state, pos, STAGE_MPUB_MSG_BODY, this.mpubNeed(declared, p + msz - pos, end - pos, maxEnd - pos), code, lineLen, i, n);
+        p += msz;
+      }
+      this.record(records, n++, code, ScanStatus.COMPLETE, pos, lineEnd, bodyAt, p - bodyAt, size);
+      pos = p;
     }
-    state[S_CONSUMED] = pos;
-    state[S_STAGE] = STAGE_NONE;
-    state[S_NEED] = 0;
-    state[S_CODE] = Cmd.UNKNOWN;
-    state[S_LINE_LEN] = 0;
-    return n;
+    return this.incomplete(state, pos, STAGE_NONE, 0, Cmd.UNKNOWN, 0, 0, n);
   }
 
-  private stop(records: Int32Array, n: number, status: ScanStatus, code: Cmd, pos: number, end: number, state: Int32Array): number {
+  /**
+   * Bytes to wait for before scanning an incomplete MPUB again: at least its declared size (the
+   * usual case, one rescan), at least the next checkpoint, and past the declared size twice what
+   * is held, so a body_size smaller than the messages costs O(n log n), not O(n²).
+   */
+  private mpubNeed(declared: number, checkpoint: number, held: number, max: number): number {
+    let need = Math.max(declared, checkpoint);
+    if (held >= declared) need = Math.max(need, Math.min(2 * held, max));
+    return need;
+  }
+
+  private record(records: Int32Array, n: number, code: number, status: number, ls: number, le: number, bs: number, bl: number, size: number): void {
     const base = n * RECORD_STRIDE;
     records[base + R_CODE] = code;
     records[base + R_STATUS] = status;
     records[base + R_SRC] = 0;
-    records[base + R_LINE_START] = pos;
-    records[base + R_LINE_END] = pos;
-    records[base + R_BODY_START] = -1;
-    records[base + R_BODY_LEN] = -1;
-    records[base + R_SIZE] = -1;
-    state[S_CONSUMED] = end;
-    state[S_STAGE] = STAGE_STOPPED;
-    state[S_NEED] = -1;
+    records[base + R_LINE_START] = ls;
+    records[base + R_LINE_END] = le;
+    records[base + R_BODY_START] = bs;
+    records[base + R_BODY_LEN] = bl;
+    records[base + R_SIZE] = size;
+  }
+
+  private incomplete(state: Int32Array, consumed: number, stage: number, need: number, code: number, lineLen: number, index: number, n: number): number {
+    state[S_CONSUMED] = consumed;
+    state[S_STAGE] = stage;
+    state[S_NEED] = need;
     state[S_CODE] = code;
-    state[S_LINE_LEN] = 0;
+    state[S_LINE_LEN] = lineLen;
+    state[S_INDEX] = index;
+    return n;
+  }
+
+  private stop(records: Int32Array, n: number, status: number, code: number, ls: number, le: number, bodyLen: number, size: number, end: number, state: Int32Array): number {
+    this.record(records, n, code, status, ls, le, -1, bodyLen, size);
+    this.incomplete(state, end, STAGE_STOPPED, -1, code, 0, 0, n);
     return n + 1;
   }
 }

@@ -1,25 +1,51 @@
-const INITIAL_BYTES = 64 * 1024;
-
 /**
- * Bounded FIFO of message payloads stored as [int32 length][payload] records in one growable
- * byte ring, so a queued message costs its bytes plus 4, not a JS object. Bounded by a record
- * count (--mem-queue-size); the byte ring grows to fit and shrinks back when it empties.
+ * Queued messages as ready-to-send V2 message frames ([int32 size][int32 type 2][payload]) in a
+ * list of byte chunks: a queued message costs its bytes plus 8, not a JS object, and delivering
+ * it is one copy of the frame. Chunks grow geometrically up to MAX_CHUNK and are recycled, so
+ * growing never copies what is queued. A popped record stays where it is: the caller holds a
+ * reference (chunk + offset) until it is done with the message and then releases it; a chunk is
+ * reused once every record in it was popped and released.
  */
-export class TsRingBuffer {
-  private buf: Buffer;
+
+/** Bytes before the payload in a stored record (the frame header). */
+export const RECORD_HEADER = 8;
+const MIN_CHUNK = 16 * 1024;
+const MAX_CHUNK = 1024 * 1024;
+
+/** One block of records; `refs` counts records popped and not yet released. */
+export class Chunk {
+  readonly buf: Buffer;
+  /** Write position. */
+  w = 0;
+  /** Read position. */
+  r = 0;
+  /** Popped, unreleased records. */
+  refs = 0;
+  /** Set once the queue has moved past this chunk (no more writes or reads). */
+  retired = false;
+
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+}
+
+/** A FIFO of message records, bounded by a record count. */
+export class RecordRing {
+  /** Most records held at once (--mem-queue-size). */
+  readonly maxCount: number;
+  private chunks: Chunk[] = [];
   private head = 0;
-  private tail = 0;
-  /** Where the records before the wrap end (valid while wrapped). */
-  private wrapEnd = 0;
-  private wrapped = false;
   private n = 0;
   private payloadBytes = 0;
-  /** Most records held at once. */
-  readonly maxCount: number;
+  private spare: Chunk | null = null;
+  private nextSize = MIN_CHUNK;
+  /** Offset of the frame of the record returned by the last shift(). */
+  offset = 0;
+  /** Payload length of the record returned by the last shift(). */
+  length = 0;
 
   constructor(maxCount: number) {
     this.maxCount = maxCount;
-    this.buf = Buffer.allocUnsafe(maxCount > 0 ? INITIAL_BYTES : 0);
   }
 
   /** Records held. */
@@ -32,104 +58,105 @@ export class TsRingBuffer {
     return this.payloadBytes;
   }
 
-  /** Whether another record can be pushed. */
-  get full(): boolean {
-    return this.n >= this.maxCount;
-  }
-
-  /** Append src[start, start+len); false when the ring already holds maxCount records. */
-  push(src: Uint8Array, start: number, len: number): boolean {
-    if (this.n >= this.maxCount) return false;
-    const need = 4 + len;
-    let at = this.reserve(need);
-    if (at < 0) {
-      this.grow(need);
-      at = this.reserve(need);
+  /** Append payload src[start, start+len) as a frame; false when full (unless `force`). */
+  push(src: Uint8Array, start: number, len: number, force = false): boolean {
+    if (this.n >= this.maxCount && !force) return false;
+    const need = RECORD_HEADER + len;
+    let tail = this.chunks[this.chunks.length - 1];
+    if (tail === undefined || tail.buf.length - tail.w < need) tail = this.addChunk(need);
+    const b = tail.buf;
+    const w = tail.w;
+    const size = len + 4;
+    b[w] = size >>> 24;
+    b[w + 1] = (size >>> 16) & 0xff;
+    b[w + 2] = (size >>> 8) & 0xff;
+    b[w + 3] = size & 0xff;
+    b[w + 4] = 0;
+    b[w + 5] = 0;
+    b[w + 6] = 0;
+    b[w + 7] = 2;
+    if (len <= 64) {
+      for (let i = 0; i < len; i++) b[w + 8 + i] = src[start + i]!;
+    } else {
+      b.set(start === 0 && len === src.length ? src : src.subarray(start, start + len), w + 8);
     }
-    const buf = this.buf;
-    buf[at] = len >>> 24;
-    buf[at + 1] = (len >>> 16) & 0xff;
-    buf[at + 2] = (len >>> 8) & 0xff;
-    buf[at + 3] = len & 0xff;
-    buf.set(src.subarray(start, start + len), at + 4);
-    this.tail = at + need;
+    tail.w = w + need;
     this.n++;
     this.payloadBytes += len;
     return true;
   }
 
-  /** Remove the oldest record and return its payload as a new Buffer; null when empty. */
-  shift(): Buffer | null {
-    if (this.n === 0) return null;
-    if (this.wrapped && this.head === this.wrapEnd) {
-      this.head = 0;
-      this.wrapped = false;
+  private addChunk(need: number): Chunk {
+    let c: Chunk;
+    if (this.spare !== null && this.spare.buf.length >= need) {
+      c = this.spare;
+      this.spare = null;
+      c.w = c.r = c.refs = 0;
+      c.retired = false;
+    } else {
+      const size = Math.max(need, this.nextSize);
+      c = new Chunk(size);
+      if (this.nextSize < MAX_CHUNK) this.nextSize *= 2;
     }
-    const buf = this.buf;
-    const at = this.head;
-    const len = ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
-    const out = Buffer.allocUnsafe(len);
-    buf.copy(out, 0, at + 4, at + 4 + len);
-    this.head = at + 4 + len;
+    this.chunks.push(c);
+    return c;
+  }
+
+  /**
+   * Pop the oldest record without copying: returns its chunk (with refs+1) and sets `offset` (of
+   * the frame) and `length` (of the payload); null when empty. Release the chunk when done.
+   */
+  shift(): Chunk | null {
+    if (this.n === 0) return null;
+    let c = this.chunks[this.head]!;
+    while (c.r === c.w) {
+      this.retire(c);
+      c = this.chunks[++this.head]!;
+    }
+    const b = c.buf;
+    const r = c.r;
+    const len = (((b[r]! << 24) | (b[r + 1]! << 16) | (b[r + 2]! << 8) | b[r + 3]!) >>> 0) - 4;
+    this.offset = r;
+    this.length = len;
+    c.r = r + RECORD_HEADER + len;
+    c.refs++;
     this.n--;
     this.payloadBytes -= len;
-    if (this.n === 0) this.reset();
-    return out;
+    if (this.head > 32 && this.head * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.head);
+      this.head = 0;
+    }
+    if (this.n === 0) {
+      // Everything popped: the tail chunk will take no more reads, start fresh next push.
+      for (let i = this.head; i < this.chunks.length; i++) this.retire(this.chunks[i]!);
+      this.chunks = [];
+      this.head = 0;
+      this.nextSize = MIN_CHUNK;
+    }
+    return c;
   }
 
-  /** Drop every record. */
+  /** A popped record is done with: its chunk may be reused. */
+  release(c: Chunk): void {
+    if (--c.refs === 0 && c.retired) this.recycle(c);
+  }
+
+  private retire(c: Chunk): void {
+    c.retired = true;
+    if (c.refs === 0) this.recycle(c);
+  }
+
+  private recycle(c: Chunk): void {
+    if (c.buf.length <= MAX_CHUNK && (this.spare === null || this.spare.buf.length < c.buf.length)) this.spare = c;
+  }
+
+  /** Drop every queued record (popped ones stay valid until released). */
   clear(): void {
+    for (let i = this.head; i < this.chunks.length; i++) this.chunks[i]!.retired = true;
+    this.chunks = [];
+    this.head = 0;
     this.n = 0;
     this.payloadBytes = 0;
-    this.reset();
-  }
-
-  private reset(): void {
-    this.head = 0;
-    this.tail = 0;
-    this.wrapped = false;
-    this.wrapEnd = 0;
-    if (this.buf.length > 4 * INITIAL_BYTES) this.buf = Buffer.allocUnsafe(INITIAL_BYTES);
-  }
-
-  /** Offset where `need` bytes fit contiguously, or -1. */
-  private reserve(need: number): number {
-    const size = this.buf.length;
-    if (!this.wrapped) {
-      if (this.tail + need <= size) return this.tail;
-      // Wrap to the front if the space before head is enough.
-      if (need < this.head) {
-        this.wrapEnd = this.tail;
-        this.wrapped = true;
-        return 0;
-      }
-      return -1;
-    }
-    if (this.tail + need < this.head) return this.tail;
-    return -1;
-  }
-
-  private grow(need: number): void {
-    const used = this.usedBytes();
-    let size = Math.max(INITIAL_BYTES, this.buf.length * 2);
-    while (size < used + need) size *= 2;
-    const next = Buffer.allocUnsafe(size);
-    let w = 0;
-    if (this.wrapped) {
-      w += this.buf.copy(next, w, this.head, this.wrapEnd);
-      w += this.buf.copy(next, w, 0, this.tail);
-    } else {
-      w += this.buf.copy(next, w, this.head, this.tail);
-    }
-    this.buf = next;
-    this.head = 0;
-    this.tail = w;
-    this.wrapped = false;
-    this.wrapEnd = 0;
-  }
-
-  private usedBytes(): number {
-    return this.wrapped ? this.wrapEnd - this.head + this.tail : this.tail - this.head;
+    this.nextSize = MIN_CHUNK;
   }
 }
-

@@ -1,0 +1,85 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+
+/** A finished outbound HTTP request. */
+export interface HttpResult {
+  status: number;
+  body: Buffer;
+}
+
+/** Options of an outbound request (NSQ's --http-client-* flags). */
+export interface HttpClientOptions {
+  /** Connect timeout in ms (--http-client-connect-timeout). */
+  connectTimeoutMs: number;
+  /** Whole-request timeout in ms (--http-client-request-timeout). */
+  requestTimeoutMs: number;
+  /** Extra CA certificates (PEM) for https URLs (--tls-root-ca-file). */
+  ca?: string | Buffer;
+  /** Request headers. */
+  headers?: Record<string, string>;
+  /** HTTP method; GET by default. */
+  method?: string;
+  /** Request body. */
+  body?: string | Buffer;
+}
+
+/** NSQ's Accept header for its V1 HTTP API. */
+export const NSQ_ACCEPT = 'application/vnd.nsq; version=1.0';
+
+/** One HTTP(S) request with NSQ's connect and request timeouts; rejects on network errors and timeouts. */
+export function httpRequestRaw(url: string, opts: HttpClientOptions): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const make = u.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = make(u, { method: opts.method ?? 'GET', headers: opts.headers, ca: opts.ca, timeout: opts.connectTimeoutMs });
+    let done = false;
+    const fail = (err: Error): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(total);
+      req.destroy();
+      reject(err);
+    };
+    const total = setTimeout(() => fail(new Error(`request to ${url} timed out after ${opts.requestTimeoutMs} ms`)), opts.requestTimeoutMs);
+    req.on('socket', (s) => {
+      s.once('connect', () => req.setTimeout(0));
+    });
+    req.on('timeout', () => fail(new Error(`connect to ${u.host} timed out after ${opts.connectTimeoutMs} ms`)));
+    req.on('error', fail);
+    req.on('response', (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (d: Buffer) => parts.push(d));
+      res.on('error', fail);
+      res.on('end', () => {
+        if (done) return;
+        done = true;
+        clearTimeout(total);
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts) });
+      });
+    });
+    req.end(opts.body);
+  });
+}
+
+/** Go's url.QueryEscape: everything but [A-Za-z0-9-_.~] percent-encoded, space as '+'. */
+export function goQueryEscape(s: string): string {
+  let out = '';
+  for (const b of Buffer.from(s, 'utf8')) {
+    if ((b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2d || b === 0x5f || b === 0x2e || b === 0x7e) {
+      out += String.fromCharCode(b);
+    } else if (b === 0x20) {
+      out += '+';
+    } else {
+      out += '%' + b.toString(16).toUpperCase().padStart(2, '0');
+    }
+  }
+  return out;
+}
+
+/** Go's url.Values.Encode(): keys sorted, `k=v` joined with '&'. */
+export function goEncodeQuery(values: Record<string, string>): string {
+  return Object.keys(values)
+    .sort()
+    .map((k) => `${goQueryEscape(k)}=${goQueryEscape(values[k]!)}`)
+    .join('&');
+}
