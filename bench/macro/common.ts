@@ -176,6 +176,10 @@ export interface LoadResult {
   heartbeats: number;
   /** Why the run stopped (reader: `expect` reached or `runfor` elapsed). */
   stoppedBy: string;
+  /** CLOCK_MONOTONIC µs (the clock of V8's .cpuprofile timestamps) when the clock started. */
+  startMonoUs: number;
+  /** CLOCK_MONOTONIC µs when the run stopped. */
+  endMonoUs: number;
   /** Rate in msgs/s over each successive ~TIMELINE_MS slice of the run (stalls show as dips). */
   timeline: number[];
 }
@@ -206,6 +210,11 @@ export function startTimeline(read: () => number): { slices: number[]; stop: () 
       if (performance.now() - lastAt >= TIMELINE_MS / 5) sample();
     },
   };
+}
+
+/** CLOCK_MONOTONIC now in µs; comparable across processes and with .cpuprofile timestamps. */
+export function monoUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
 }
 
 /** Median of a list of numbers (mean of the two middle ones for an even count). */

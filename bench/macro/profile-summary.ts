@@ -1,9 +1,11 @@
 /**
  * Summarise a V8 `.cpuprofile` (from `node --cpu-prof`): self time per function and per file,
  * top first. Sample i is charged the gap to the next sample (timeDeltas[i + 1]), as DevTools does.
+ * An optional window (CLOCK_MONOTONIC µs, the clock of the profile's own timestamps on Linux)
+ * keeps only the samples taken inside one bench phase, leaving out start-up and shutdown.
  *
- *   node --import tsx bench/macro/profile-summary.ts <file.cpuprofile> [--top=30]
- * run.ts calls summariseProfile() itself after a `--cpu-prof` run.
+ *   node --import tsx bench/macro/profile-summary.ts <file.cpuprofile> [--top=30] [--from=µs --to=µs]
+ * run.ts calls summariseProfile() itself after a `--cpu-prof` run, once per phase.
  */
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
@@ -40,6 +42,10 @@ export interface ProfileRow {
 /** Self time per function and per file of one profile. */
 export interface ProfileSummary {
   file: string;
+  /** What the window covers (e.g. `publish`), or `whole run`. */
+  label: string;
+  /** Samples counted. */
+  samples: number;
   totalMs: number;
   /** Total minus (idle): what the thread actually spent working. */
   busyMs: number;
@@ -57,14 +63,26 @@ function shortUrl(url: string): string {
   return url;
 }
 
-/** Read and aggregate a .cpuprofile file. */
-export function summariseProfile(file: string): ProfileSummary {
+/** A slice of the profile's timeline, CLOCK_MONOTONIC µs. */
+export interface ProfileWindow {
+  label: string;
+  fromUs: number;
+  toUs: number;
+}
+
+/** Read and aggregate a .cpuprofile file, optionally only the samples inside `window`. */
+export function summariseProfile(file: string, window?: ProfileWindow): ProfileSummary {
   const prof = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map<number, ProfileNode>();
   for (const n of prof.nodes) byId.set(n.id, n);
   const selfUs = new Map<number, number>();
   const { samples, timeDeltas } = prof;
+  let t = prof.startTime;
+  let counted = 0;
   for (let i = 0; i < samples.length; i++) {
+    t += timeDeltas[i] ?? 0;
+    if (window !== undefined && (t < window.fromUs || t > window.toUs)) continue;
+    counted++;
     const dt = i + 1 < timeDeltas.length ? timeDeltas[i + 1]! : 0;
     selfUs.set(samples[i]!, (selfUs.get(samples[i]!) ?? 0) + Math.max(0, dt));
   }
@@ -86,15 +104,15 @@ export function summariseProfile(file: string): ProfileSummary {
     [...m]
       .map(([name, us]) => ({ name, selfMs: us / 1000, percent: total > 0 ? (100 * us) / total : 0 }))
       .sort((a, b) => b.selfMs - a.selfMs);
-  return { file, totalMs: total / 1000, busyMs: (total - idle) / 1000, functions: rows(fn), files: rows(files) };
+  return { file, label: window?.label ?? 'whole run', samples: counted, totalMs: total / 1000, busyMs: (total - idle) / 1000, functions: rows(fn), files: rows(files) };
 }
 
 /** Text rendering of a summary with the top `top` functions and files. */
 export function formatProfileSummary(s: ProfileSummary, top = 25): string {
   const line = (r: ProfileRow): string => `${r.selfMs.toFixed(1).padStart(10)} ms ${r.percent.toFixed(1).padStart(5)}%  ${r.name}`;
   return [
-    `profile ${s.file}`,
-    `sampled ${s.totalMs.toFixed(0)} ms, busy (not idle) ${s.busyMs.toFixed(0)} ms`,
+    `profile ${s.file} (${s.label})`,
+    `${s.samples} samples over ${s.totalMs.toFixed(0)} ms, busy (not idle) ${s.busyMs.toFixed(0)} ms`,
     `top ${top} functions by self time:`,
     ...s.functions.slice(0, top).map(line),
     `self time by file:`,
@@ -103,10 +121,18 @@ export function formatProfileSummary(s: ProfileSummary, top = 25): string {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values, positionals } = parseArgs({ options: { top: { type: 'string', default: '30' } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({
+    options: { top: { type: 'string', default: '30' }, from: { type: 'string' }, to: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
   if (positionals.length === 0) {
     process.stderr.write('usage: profile-summary.ts <file.cpuprofile> [--top=30]\n');
     process.exit(2);
   }
-  for (const f of positionals) process.stdout.write(formatProfileSummary(summariseProfile(f), Number(values.top)) + '\n');
+  const window =
+    values.from === undefined && values.to === undefined
+      ? undefined
+      : { label: 'window', fromUs: Number(values.from ?? -Infinity), toUs: Number(values.to ?? Infinity) };
+  for (const f of positionals) process.stdout.write(formatProfileSummary(summariseProfile(f, window), Number(values.top)) + '\n');
 }

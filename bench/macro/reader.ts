@@ -27,6 +27,7 @@ import {
   parseDurationMs,
   parsePositiveInt,
   startTimeline,
+  monoUs,
   type LoadResult,
 } from './common.js';
 
@@ -232,6 +233,8 @@ await Promise.all(workers.map((w) => w.whenSubscribed()));
 let stoppedBy = '';
 let startNs = 0n;
 let endNs = 0n;
+let startMonoUs = 0;
+let endMonoUs = 0;
 let startCpu: NodeJS.CpuUsage = { user: 0, system: 0 };
 let cpuAtStop: NodeJS.CpuUsage = { user: 0, system: 0 };
 let resolveStopped!: () => void;
@@ -241,6 +244,7 @@ function stop(why: string): void {
   if (stopped) return;
   stopped = true;
   endNs = process.hrtime.bigint();
+  endMonoUs = monoUs();
   cpuAtStop = process.cpuUsage(startCpu);
   stoppedBy = why;
   resolveStopped();
@@ -248,6 +252,7 @@ function stop(why: string): void {
 
 startCpu = process.cpuUsage();
 startNs = process.hrtime.bigint();
+startMonoUs = monoUs();
 lastFrameAt = performance.now();
 const timeline = startTimeline(() => total);
 for (const w of workers) w.start();
@@ -272,6 +277,8 @@ const result: LoadResult = {
   errors,
   heartbeats,
   stoppedBy,
+  startMonoUs,
+  endMonoUs,
   timeline: timeline.slices,
 };
 process.stderr.write(

@@ -8,6 +8,7 @@
  *        [--writers=4] [--readers=4] [--rdy=2500] [--runs=1]
  *        [--phases=publish,drain,sink,source] [--cpu-prof] [--nsqd=dist/apps/nsqd.js]
  *        [--nsqd-arg=--flag=value ...] [--mem-queue-size=100000000] [--out=bench/results]
+ *        [--stall-timeout=5s] [--keep-backlog]
  *
  * NSQ_NATIVE (auto|1|0) is passed through to nsqd. `--nsqd=/path/to/nsqd` (not ending in .js)
  * runs that executable instead, e.g. Go's nsqd, with the same flags.
@@ -19,8 +20,10 @@
  *   sink     the same writer -> ceiling-sink.ts (parse the frame, skip the body, reply OK)
  *   source   the same reader <- ceiling-source.ts (pre-encoded frames, refilled as FINs arrive)
  * Prints a table (median over --runs) and writes bench/results/macro-<timestamp>.json and .txt.
- * With --cpu-prof, nsqd runs under `node --cpu-prof` and the profile's top self-time functions
- * are printed and saved too (profile-summary.ts).
+ * With --cpu-prof, nsqd runs under `node --cpu-prof` and the top self-time functions of the
+ * samples taken during publish and during drain (not start-up or shutdown) are printed and saved
+ * too (profile-summary.ts). Before nsqd is stopped the topic is deleted, because nsqd writes its
+ * in-memory backlog to disk on exit; --keep-backlog skips that and so times that flush.
  * Exits non-zero when a phase fails (error frame, refused or dropped connection, a stalled
  * drain, a timeout); every child process and socket is closed either way.
  */
@@ -64,6 +67,7 @@ const { values } = parseArgs({
     'nsqd-arg': { type: 'string', multiple: true, default: [] },
     'mem-queue-size': { type: 'string', default: '100000000' },
     'stall-timeout': { type: 'string', default: '5s' },
+    'keep-backlog': { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench/results' },
   },
   strict: true,
@@ -87,12 +91,15 @@ const cfg = {
   nsqdArgs: values['nsqd-arg']!,
   memQueueSize: values['mem-queue-size']!,
   stallTimeout: values['stall-timeout']!,
+  keepBacklog: values['keep-backlog']!,
   out: isAbsolute(values.out!) ? values.out! : join(REPO_ROOT, values.out!),
 };
 for (const p of cfg.phases) if (!PHASES.includes(p)) throw new Error(`--phases: unknown phase ${p} (know ${PHASES.join(', ')})`);
 if (cfg.phases.includes('drain') && !cfg.phases.includes('publish')) throw new Error('--phases: drain needs publish (it drains the backlog publish leaves)');
 
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+/** nsqd data folders still in use, removed on every exit path. */
+const dataPaths = new Set<string>();
 
 // ---------------------------------------------------------------------------------------------
 // Servers
@@ -152,14 +159,14 @@ function startServer(name: string, cmd: string, args: string[], wantHttp: boolea
   });
 }
 
-/** SIGTERM a server and wait for it (SIGKILL after 20s); returns how it ended. */
+/** SIGTERM a server and wait for it (SIGKILL after 60s); returns how it ended. */
 async function stopServer(srv: Server): Promise<string> {
   if (srv.child.exitCode !== null || srv.child.signalCode !== null) {
     return `had already exited (${srv.child.exitCode ?? srv.child.signalCode})`;
   }
   srv.child.kill('SIGTERM');
-  const r = await waitExit(srv.child, 20_000);
-  if (r.killed) return 'did not exit within 20s of SIGTERM; killed';
+  const r = await waitExit(srv.child, 60_000);
+  if (r.killed) return 'did not exit within 60s of SIGTERM; killed';
   return r.code === 0 ? 'exit 0' : `exit ${r.code ?? r.signal}`;
 }
 
@@ -233,6 +240,9 @@ interface PhaseResult {
   heartbeats: number;
   /** msgs/s over each TIMELINE_MS slice. */
   timeline: number[];
+  /** When the load generator's clock ran, CLOCK_MONOTONIC µs (to cut the CPU profile). */
+  startMonoUs: number;
+  endMonoUs: number;
 }
 
 interface RunResult {
@@ -248,6 +258,8 @@ interface RunResult {
     checks: string[];
     problems: string[];
     exit: string;
+    /** Seconds from SIGTERM to exit. */
+    shutdownSeconds: number | null;
     profile: string | null;
   } | null;
   ceilingPeakRssBytes: { sink?: number | null; source?: number | null };
@@ -266,6 +278,8 @@ function phaseResult(load: LoadResult, serverCpu: number | null): PhaseResult {
     errors: load.errors,
     heartbeats: load.heartbeats,
     timeline: load.timeline,
+    startMonoUs: load.startMonoUs,
+    endMonoUs: load.endMonoUs,
   };
 }
 
@@ -298,6 +312,7 @@ async function runOnce(runIndex: number, profDir: string | null, result: RunResu
 
   if (ph.includes('publish')) {
     const dataPath = mkdtempSync(join(tmpdir(), 'nsq-ts-macro-'));
+    dataPaths.add(dataPath);
     const srv = await startNsqd(dataPath, profDir);
     const n: NonNullable<RunResult['nsqd']> = {
       info: srv.info,
@@ -308,6 +323,7 @@ async function runOnce(runIndex: number, profDir: string | null, result: RunResu
       checks: [],
       problems: srv.problems,
       exit: '',
+      shutdownSeconds: null,
       profile: null,
     };
     result.nsqd = n;
@@ -369,8 +385,21 @@ async function runOnce(runIndex: number, profDir: string | null, result: RunResu
       }
     } finally {
       n.peakRssBytes = peakRssBytes(srv.pid);
+      if (!cfg.keepBacklog) {
+        // nsqd writes its in-memory backlog to disk on exit (as Go nsqd does): gigabytes after a
+        // long publish. Delete the topic first so shutdown measures nothing of the sort.
+        try {
+          const res = await fetch(`http://127.0.0.1:${srv.httpPort}/topic/delete?topic=sub_bench`, { method: 'POST', signal: AbortSignal.timeout(30_000) });
+          if (!res.ok) n.checks.push(`POST /topic/delete: HTTP ${res.status}`);
+        } catch (err) {
+          n.checks.push(`POST /topic/delete failed: ${(err as Error).message}`);
+        }
+      }
+      const t0 = performance.now();
       n.exit = await stopServer(srv);
+      n.shutdownSeconds = (performance.now() - t0) / 1000;
       rmSync(dataPath, { recursive: true, force: true });
+      dataPaths.delete(dataPath);
     }
     if (n.exit !== 'exit 0') n.checks.push(`nsqd ${n.exit} on SIGTERM`);
     if (profDir !== null) {
@@ -462,6 +491,7 @@ function table(s: Summary): string {
 let failed = false;
 const onSignal = (): void => {
   killAllChildren();
+  for (const d of dataPaths) rmSync(d, { recursive: true, force: true });
   process.exit(130);
 };
 process.on('SIGINT', onSignal);
@@ -480,12 +510,21 @@ try {
     await runOnce(i, profDir, r);
   }
   if (profDir !== null) {
-    profiles = runs.map((r) => r.nsqd?.profile).filter((p): p is string => typeof p === 'string').map((p) => summariseProfile(p));
+    for (const r of runs) {
+      const file = r.nsqd?.profile;
+      if (typeof file !== 'string') continue;
+      for (const phase of ['publish', 'drain'] as const) {
+        const p = r.phases[phase];
+        if (p !== undefined) profiles.push(summariseProfile(file, { label: phase, fromUs: p.startMonoUs, toUs: p.endMonoUs }));
+      }
+    }
   }
 } catch (err) {
   failed = true;
   failure = (err as Error).message;
   killAllChildren();
+} finally {
+  for (const d of dataPaths) rmSync(d, { recursive: true, force: true });
 }
 
 const summary = summarise(runs);
@@ -503,7 +542,10 @@ const lines: string[] = [
 ];
 const nsqdRuns = runs.map((r) => r.nsqd).filter((n): n is NonNullable<RunResult['nsqd']> => n !== null);
 if (nsqdRuns.length > 0) {
-  lines.push(`nsqd peak RSS (VmHWM): ${mib(median(nsqdRuns.map((n) => n.peakRssBytes ?? NaN)))}; RSS after publish: ${mib(median(nsqdRuns.map((n) => n.rssAfterPublishBytes ?? NaN)))}`);
+  lines.push(
+    `nsqd peak RSS (VmHWM): ${mib(median(nsqdRuns.map((n) => n.peakRssBytes ?? NaN)))}; RSS after publish: ${mib(median(nsqdRuns.map((n) => n.rssAfterPublishBytes ?? NaN)))}; ` +
+      `shutdown (SIGTERM to exit${cfg.keepBacklog ? ', backlog kept' : ', after deleting the topic'}): ${median(nsqdRuns.map((n) => n.shutdownSeconds ?? NaN)).toFixed(2)} s`,
+  );
 }
 const sinkRss = runs.map((r) => r.ceilingPeakRssBytes.sink).filter((x): x is number => typeof x === 'number');
 const sourceRss = runs.map((r) => r.ceilingPeakRssBytes.source).filter((x): x is number => typeof x === 'number');

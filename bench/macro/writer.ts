@@ -20,6 +20,7 @@ import {
   parseDurationMs,
   parsePositiveInt,
   startTimeline,
+  monoUs,
   type LoadResult,
 } from './common.js';
 
@@ -162,11 +163,13 @@ await Promise.all(workers.map((w) => w.whenIdentified()));
 
 startCpu = process.cpuUsage();
 startNs = process.hrtime.bigint();
+const startMonoUs = monoUs();
 endAt = performance.now() + runforMs;
 const timeline = startTimeline(() => acked);
 for (const w of workers) w.start();
 await Promise.all(workers.map((w) => w.finished));
 const seconds = Number(process.hrtime.bigint() - startNs) / 1e9;
+const endMonoUs = monoUs();
 const cpu = process.cpuUsage(startCpu);
 timeline.stop();
 
@@ -179,6 +182,8 @@ const result: LoadResult = {
   errors: [],
   heartbeats,
   stoppedBy: 'runfor',
+  startMonoUs,
+  endMonoUs,
   timeline: timeline.slices,
 };
 process.stderr.write(

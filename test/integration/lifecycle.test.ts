@@ -704,6 +704,200 @@ test('1.5 message ids: 10,000 MPUB\'d ids are 16 lowercase hex chars, unique, in
   }));
 
 // ---------------------------------------------------------------------------------------------
+// more lifecycle edges
+
+test('RDY lowered below the in-flight count: nothing new until in-flight drops below it', () =>
+  withNsqd({}, async (d, open) => {
+    const c = await consumer(open, 'rdy2', 'c', { rdy: 3 });
+    const p = await open();
+    await p.mpub('rdy2', ['a', 'b', 'c', 'd', 'e']);
+    const got = await readN(c, 3);
+    c.cmd('RDY 1');
+    c.cmd(`FIN ${got[0]!.id}`);
+    await c.expectNothing(300); // 2 in flight >= RDY 1
+    c.cmd(`FIN ${got[1]!.id}`);
+    await c.expectNothing(300); // 1 in flight >= RDY 1
+    c.cmd(`FIN ${got[2]!.id}`);
+    const next = await c.readMessage();
+    await c.expectNothing(300);
+    assert.equal(bodies([...got, next]).sort(), ['a', 'b', 'c', 'd']);
+    const ch = await mustChannel(d.url, 'rdy2', 'c');
+    assert.is(ch.in_flight_count, 1);
+    assert.is(ch.depth, 1);
+  }));
+
+test('3.3 after a timeout the message belongs to its new owner: the old owner\'s FIN gets E_FIN_FAILED ... client does not own message', () =>
+  withNsqd({}, async (d, open) => {
+    const a = await consumer(open, 'own', 'c', { identify: { msg_timeout: 1000 }, rdy: 1 });
+    const p = await open();
+    await p.pub('own', 'm');
+    const m1 = await a.readMessage();
+    a.cmd('RDY 0');
+    const b = await consumer(open, 'own', 'c', { rdy: 1 });
+    const m2 = await b.readMessage(6000);
+    assert.is(m2.id, m1.id);
+    assert.is(m2.attempts, 2);
+    a.cmd(`FIN ${m1.id}`);
+    await a.expectError(`E_FIN_FAILED FIN ${m1.id} failed client does not own message`);
+    a.cmd(`TOUCH ${m1.id}`);
+    await a.expectError(`E_TOUCH_FAILED TOUCH ${m1.id} failed client does not own message`);
+    a.cmd(`REQ ${m1.id} 0`);
+    await a.expectError(`E_REQ_FAILED REQ ${m1.id} failed client does not own message`);
+    b.cmd(`FIN ${m2.id}`);
+    const ch = await waitChannel(d, 'own', 'c', (x) => x.in_flight_count === 0, 'b finished');
+    assert.is(ch.timeout_count, 1);
+    assert.is(ch.requeue_count, 0);
+    const a2 = ch.clients!.find((x) => x.remote_address === `127.0.0.1:${a.socket.localPort}`)!;
+    assert.is(a2.in_flight_count, 0, 'the timeout released the old owner\'s in-flight slot');
+    assert.is(a2.finish_count, 0);
+  }));
+
+test('3.3 a message that times out on a paused channel goes back to depth and waits for unpause', () =>
+  withNsqd({}, async (d, open) => {
+    const c = await consumer(open, 'tpz', 'c', { identify: { msg_timeout: 1000 }, rdy: 1 });
+    const p = await open();
+    await p.pub('tpz', 'm');
+    const m1 = await c.readMessage();
+    await post(`${d.url}/channel/pause?topic=tpz&channel=c`);
+    const ch = await waitChannel(d, 'tpz', 'c', (x) => x.timeout_count === 1, 'timed out', 6000);
+    assert.is(ch.depth, 1);
+    assert.is(ch.in_flight_count, 0);
+    await c.expectNothing(200);
+    await post(`${d.url}/channel/unpause?topic=tpz&channel=c`);
+    const m2 = await c.readMessage();
+    assert.is(m2.id, m1.id);
+    assert.is(m2.attempts, 2);
+  }));
+
+test('3.7 an ephemeral channel created over HTTP is deleted once a client has come and gone', () =>
+  withNsqd({}, async (d, open) => {
+    await post(`${d.url}/topic/create?topic=eh`);
+    await post(`${d.url}/channel/create?topic=eh&channel=${enc('h#ephemeral')}`);
+    const c = await consumer(open, 'eh', 'h#ephemeral');
+    c.close();
+    await waitFor(async () => (await channelStats(d.url, 'eh', 'h#ephemeral')) === undefined, 5000, 'ephemeral channel deleted');
+    assert.ok(await topicStats(d.url, 'eh'), 'a durable topic stays without channels');
+  }));
+
+test('3.1/3.8 a paused topic reads nothing; on unpause its backlog goes to every channel that exists then', () =>
+  withNsqd({}, async (d, open) => {
+    await post(`${d.url}/topic/create?topic=pz`);
+    await post(`${d.url}/topic/pause?topic=pz`);
+    const p = await open();
+    for (let i = 0; i < 3; i++) await p.pub('pz', `z${i}`);
+    const a = await consumer(open, 'pz', 'a', { rdy: 10 });
+    const b = await consumer(open, 'pz', 'b', { rdy: 10 });
+    await a.expectNothing(300);
+    await b.expectNothing(0);
+    assert.is((await mustTopic(d.url, 'pz')).depth, 3);
+    await post(`${d.url}/topic/unpause?topic=pz`);
+    assert.equal(bodies(await readN(a, 3)).sort(), ['z0', 'z1', 'z2']);
+    assert.equal(bodies(await readN(b, 3)).sort(), ['z0', 'z1', 'z2']);
+  }));
+
+test('3.8 topic empty leaves its channels untouched', () =>
+  withNsqd({}, async (d, open) => {
+    await consumer(open, 'tk', 'c', { rdy: 0 });
+    const p = await open();
+    await p.pub('tk', 'in-channel-1');
+    await p.pub('tk', 'in-channel-2');
+    await waitChannel(d, 'tk', 'c', (x) => x.depth === 2, 'channel depth 2');
+    await post(`${d.url}/topic/pause?topic=tk`);
+    for (let i = 0; i < 3; i++) await p.pub('tk', `in-topic-${i}`);
+    assert.is((await mustTopic(d.url, 'tk')).depth, 3);
+    await post(`${d.url}/topic/empty?topic=tk`);
+    const t = await mustTopic(d.url, 'tk');
+    assert.is(t.depth, 0);
+    assert.is(t.paused, true, 'empty does not unpause');
+    assert.is(t.channels[0]!.depth, 2);
+    await post(`${d.url}/topic/unpause?topic=tk`);
+    await sleep(200);
+    assert.is((await mustChannel(d.url, 'tk', 'c')).depth, 2, 'emptied messages never reach the channel');
+  }));
+
+test('3.8 channel empty resets the in-flight count of every client of the channel', () =>
+  withNsqd({}, async (d, open) => {
+    const a = await consumer(open, 'ce2', 'c', { rdy: 1 });
+    const b = await consumer(open, 'ce2', 'c', { rdy: 1 });
+    const p = await open();
+    await p.mpub('ce2', ['1', '2', '3', '4']);
+    await a.readMessage();
+    await b.readMessage();
+    await waitChannel(d, 'ce2', 'c', (x) => x.in_flight_count === 2 && x.depth === 2, '2 in flight, 2 queued');
+    await post(`${d.url}/channel/empty?topic=ce2&channel=c`);
+    const ch = await mustChannel(d.url, 'ce2', 'c');
+    assert.is(ch.in_flight_count, 0);
+    assert.is(ch.depth, 0);
+    assert.equal(ch.clients!.map((x) => x.in_flight_count), [0, 0]);
+    await p.mpub('ce2', ['5', '6']);
+    const got = [await a.readMessage(), await b.readMessage()];
+    assert.equal(bodies(got).sort(), ['5', '6']);
+  }));
+
+test('3.1/3.4 DPUB to a topic without channels waits in the topic, then is deferred on the channel created later', () =>
+  withNsqd({}, async (d, open) => {
+    const p = await open();
+    const sent = BigInt(Date.now()) * 1_000_000n;
+    p.cmd('DPUB dn 1500', 'x');
+    await p.expectResponse('OK');
+    const t = await mustTopic(d.url, 'dn');
+    assert.is(t.depth, 1);
+    assert.is(t.message_count, 1);
+    const c = await consumer(open, 'dn', 'c', { rdy: 1 });
+    const ch = await waitChannel(d, 'dn', 'c', (x) => x.deferred_count === 1, 'deferred on the new channel', 1200);
+    assert.is(ch.depth, 0);
+    assert.is(ch.in_flight_count, 0);
+    assert.is((await mustTopic(d.url, 'dn')).depth, 0);
+    const m = await c.readMessage(6000);
+    assert.is(m.attempts, 1);
+    assert.ok(m.timestamp >= sent - 2_000_000_000n && m.timestamp <= sent + 1_000_000_000n, 'timestamp is the publish time, not the due time');
+  }));
+
+test('3.1 when a topic loses its last channel it keeps new messages for the next first channel', () =>
+  withNsqd({}, async (d, open) => {
+    await post(`${d.url}/topic/create?topic=lone`);
+    await post(`${d.url}/channel/create?topic=lone&channel=c`);
+    await post(`${d.url}/channel/delete?topic=lone&channel=c`);
+    const p = await open();
+    await p.pub('lone', 'a');
+    await p.pub('lone', 'b');
+    const t = await mustTopic(d.url, 'lone');
+    assert.is(t.depth, 2);
+    assert.equal(t.channels, []);
+    const c = await consumer(open, 'lone', 'c2', { rdy: 5 });
+    assert.equal(bodies(await readN(c, 2)).sort(), ['a', 'b']);
+  }));
+
+test('3.3 --msg-timeout is the in-flight timeout of a client that did not IDENTIFY one', () =>
+  withNsqd({ msgTimeout: 1000 }, async (d, open) => {
+    const c = await consumer(open, 'dflt', 'c', { rdy: 1 });
+    const p = await open();
+    await p.pub('dflt', 'm');
+    const m1 = await c.readMessage();
+    const m2 = await c.readMessage(6000);
+    assert.is(m2.id, m1.id);
+    assert.is(m2.attempts, 2);
+    assert.is((await mustChannel(d.url, 'dflt', 'c')).timeout_count, 1);
+  }));
+
+test('3.7 an ephemeral channel re-created after deletion starts empty', () =>
+  withNsqd({}, async (d, open) => {
+    const a = await consumer(open, 'er', 'c#ephemeral', { rdy: 0 });
+    const p = await open();
+    await p.mpub('er', ['1', '2', '3']);
+    await waitChannel(d, 'er', 'c#ephemeral', (x) => x.depth === 3, 'depth 3');
+    a.close();
+    await waitFor(async () => (await channelStats(d.url, 'er', 'c#ephemeral')) === undefined, 5000, 'deleted');
+    const b = await consumer(open, 'er', 'c#ephemeral', { rdy: 5 });
+    await b.expectNothing(300);
+    const ch = await mustChannel(d.url, 'er', 'c#ephemeral');
+    assert.is(ch.depth, 0);
+    assert.is(ch.message_count, 0);
+    await p.pub('er', 'fresh');
+    assert.is((await b.readMessage()).body.toString(), 'fresh');
+  }));
+
+// ---------------------------------------------------------------------------------------------
 // stats sanity used above: /stats lists topics sorted by name
 
 test('/stats lists topics and channels sorted by name', () =>

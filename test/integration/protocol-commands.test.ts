@@ -13,7 +13,7 @@ import {
   topicStats,
   withNsqd,
 } from '../helpers/protocol-checks.js';
-import { mpubBody, sized } from '../helpers/wire.js';
+import { decodeMessage, mpubBody, sized } from '../helpers/wire.js';
 
 /** §2.2 example: the IDENTIFY response for default settings, byte for byte. */
 const DEFAULT_IDENTIFY_JSON =
@@ -222,6 +222,14 @@ test('§2.2 server with --deflate=false --snappy=false negotiates neither; conne
     const c = await open();
     const r = await c.identify({ feature_negotiation: true, deflate: true, deflate_level: 9, snappy: true });
     assert.is(r, DEFAULT_IDENTIFY_JSON);
+    await expectAlive(c);
+  });
+});
+
+test('§2.2 tls_v1 is not negotiated without a server certificate; the connection stays plaintext', async () => {
+  await withNsqd({}, async (_d, open) => {
+    const c = await open();
+    assert.is(await c.identify({ feature_negotiation: true, tls_v1: true }), DEFAULT_IDENTIFY_JSON);
     await expectAlive(c);
   });
 });
@@ -574,6 +582,38 @@ test('§2.8 TOUCH gives no response and keeps the message in flight past msg_tim
     assert.is(again.id, m.id);
     assert.is(again.attempts, 2);
     assert.is((await channelStats(d, 'touch', 'c'))?.timeout_count, 1);
+  });
+});
+
+test('§2.8 TOUCH never extends a message beyond delivery + --max-msg-timeout', async () => {
+  await withNsqd({ maxMsgTimeout: 2000 }, async (d, open) => {
+    const p = await open();
+    await p.pub('horizon', 'h');
+    const c = await open();
+    assert.is(await c.identify({ msg_timeout: 1000 }), 'OK');
+    await c.sub('horizon', 'c');
+    c.cmd('RDY 1');
+    const m = await c.readMessage();
+    const deadline = Date.now() + 10000;
+    // keep touching (every 300 ms, well inside msg_timeout) until the horizon forces a timeout
+    while ((await channelStats(d, 'horizon', 'c'))?.timeout_count !== 1) {
+      assert.ok(Date.now() < deadline, 'the message timed out despite TOUCH');
+      c.cmd(`TOUCH ${m.id}`);
+      await sleep(300);
+    }
+    // a TOUCH racing the timeout may have failed (non-fatally); then the redelivery follows
+    for (;;) {
+      const f = await c.readFrame(10000);
+      if (f.type === 1) {
+        assert.is(f.data.toString(), `E_TOUCH_FAILED TOUCH ${m.id} failed ID not in flight`);
+        continue;
+      }
+      assert.is(f.type, 2);
+      const again = decodeMessage(f.data);
+      assert.is(again.id, m.id);
+      assert.is(again.attempts, 2);
+      break;
+    }
   });
 });
 
