@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { FRAME_TYPE_ERROR, FRAME_TYPE_RESPONSE, HEARTBEAT } from '../protocol/frames.js';
 import type { AuthState } from './auth.js';
@@ -40,11 +41,8 @@ export interface ClientStats {
   tls_negotiated_protocol_is_mutual: boolean;
 }
 
-/** A byte sink under the protocol: the socket, or a TLS/compression layer over it. */
-export interface Transport {
-  /** Queue bytes; false when the layer below is backed up (wait for onDrain). */
-  write(b: Buffer): boolean;
-}
+/** Writes frames to the layer under the protocol; false when the stream below is backed up. */
+export type Transport = (b: Buffer) => boolean;
 
 /**
  * One V2 TCP connection: identity, negotiated settings, RDY/in-flight counters, the output
@@ -84,8 +82,14 @@ export class ClientV2 implements Consumer {
   authState: AuthState | null = null;
   /** Called once when the connection is gone (cleanup in the owner). */
   onClosed: (() => void) | null = null;
-  /** Where frames go; replaced when TLS or compression is negotiated. */
-  transport: Transport;
+  /** Where frames go; replaced when compression is negotiated. */
+  private transport: Transport;
+  /** The byte stream at the bottom: the socket, or the TLS socket over it. */
+  private lower: Duplex;
+  /** TLS details for /stats once upgraded. */
+  tlsVersion = '';
+  tlsCipherSuite = '';
+  tlsCommonName = '';
   private readonly ctx: NsqdContext;
   private out: Buffer | null = null;
   private outLen = 0;
@@ -108,8 +112,9 @@ export class ClientV2 implements Consumer {
     this.connectTs = Math.floor(Date.now() / 1000);
     this.msgTimeoutMs = ctx.opts.msgTimeout;
     this.outputBufferTimeoutMs = ctx.opts.outputBufferTimeout;
-    this.transport = socket;
-    socket.on('drain', () => this.onDrain());
+    this.lower = socket;
+    this.transport = (b) => socket.write(b);
+    socket.on('drain', this.onDrain);
     this.startHeartbeat();
     this.armReadDeadline();
   }
@@ -256,7 +261,12 @@ export class ClientV2 implements Consumer {
   }
 
   private writeRaw(b: Buffer): void {
-    if (this.transport.write(b)) return;
+    if (!this.transport(b)) this.markBlocked();
+  }
+
+  /** The stream below refused more bytes: stop taking messages until it drains. */
+  markBlocked(): void {
+    if (this.closed) return;
     if (!this.writeBlocked) {
       this.writeBlocked = true;
       if (this.heartbeatIntervalMs > 0) {
@@ -273,14 +283,39 @@ export class ClientV2 implements Consumer {
     return this.writeBlocked;
   }
 
-  private onDrain(): void {
+  /** Write through a new layer (snappy or deflate encoder). */
+  setTransport(t: Transport): void {
+    this.flush();
+    this.transport = t;
+  }
+
+  /** Put a new stream at the bottom (the TLS socket): writes and drain events now use it. */
+  setLower(stream: Duplex): void {
+    this.lower.off('drain', this.onDrain);
+    this.lower = stream;
+    stream.on('drain', this.onDrain);
+    this.transport = (b) => stream.write(b);
+  }
+
+  /** The stream at the bottom (for layers that write to it). */
+  get lowerStream(): Duplex {
+    return this.lower;
+  }
+
+  private readonly onDrain = (): void => {
     if (!this.writeBlocked) return;
     this.writeBlocked = false;
     if (this.writeDeadline !== null) clearTimeout(this.writeDeadline);
     this.writeDeadline = null;
-    if (this.socket.isPaused() && !this.closed) this.socket.resume();
+    this.onResume?.();
     if (this.channel !== null && this.isReadyForMessages()) this.ctx.schedulePump(this.channel);
-  }
+  };
+
+  /** A compression layer's hook to push out what it holds before the stream ends. */
+  beforeEnd: ((done: () => void) => void) | null = null;
+
+  /** Called when a backed-up stream drains (the read loop resumes reading). */
+  onResume: (() => void) | null = null;
 
   // --- timers ---
 
@@ -324,7 +359,15 @@ export class ClientV2 implements Consumer {
     this.flush();
     this.closed = true;
     this.clearTimers();
-    this.socket.end(() => this.socket.destroy());
+    const lower = this.lower;
+    const end = (): void => {
+      lower.end(() => {
+        lower.destroy();
+        this.socket.destroy();
+      });
+    };
+    if (this.beforeEnd !== null) this.beforeEnd(end);
+    else end();
     // A peer that never reads must not keep a half-closed socket forever.
     setTimeout(() => this.socket.destroy(), 5000).unref();
     this.onClosed?.();
@@ -334,6 +377,7 @@ export class ClientV2 implements Consumer {
   destroy(): void {
     this.closed = true;
     this.clearTimers();
+    this.lower.destroy();
     this.socket.destroy();
     this.onClosed?.();
   }
@@ -382,10 +426,11 @@ export class ClientV2 implements Consumer {
       break;
     }
     s.tls = this.tls;
-    s.tls_cipher_suite = '';
-    s.tls_version = '';
+    s.tls_cipher_suite = this.tlsCipherSuite;
+    s.tls_version = this.tlsVersion;
     s.tls_negotiated_protocol = '';
-    s.tls_negotiated_protocol_is_mutual = false;
+    // Go reports NegotiatedProtocolIsMutual (always true since Go 1.?) only with TLS.
+    s.tls_negotiated_protocol_is_mutual = this.tls;
     return s as ClientStats;
   }
 }

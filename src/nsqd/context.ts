@@ -22,6 +22,10 @@ export interface NsqdContext {
   readonly backend: Backend;
   /** True while topics and channels are re-created from nsqd.dat. */
   readonly isLoading: boolean;
+  /** Whether --tls-cert and --tls-key are loaded, so clients may negotiate tls_v1. */
+  readonly tlsEnabled: boolean;
+  /** Server TLS options for upgrading a client connection (null without cert and key). */
+  readonly tlsServerOptions: import('node:tls').TlsOptions | null;
   /** The topic, created (and announced) if it does not exist. */
   getTopic(name: string): Topic;
   /** The topic if it exists. */

@@ -8,7 +8,7 @@ import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import type { ClientV2 } from './client-v2.js';
 import type { Nsqd } from './nsqd.js';
 import { nsqdFlagSpecs } from './options.js';
-import { parseMpubBody } from './protocol-v2.js';
+import { parseMpubBody } from './commands-v2.js';
 import { memStats, statsText, topicStats, watchGc, type StatsDocument, type TopicStats } from './stats.js';
 import type { BodyRef, Topic } from './topic.js';
 

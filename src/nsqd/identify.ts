@@ -79,12 +79,22 @@ export function decodeIdentify(body: Uint8Array): IdentifyData | null {
   return d;
 }
 
+/** What IDENTIFY negotiated: the JSON to send first, then the upgrades to perform in order. */
+export interface IdentifyUpgrade {
+  json: string;
+  tls: boolean;
+  snappy: boolean;
+  deflate: boolean;
+  deflateLevel: number;
+}
+
 /**
  * IDENTIFY: store identity, validate and apply settings in nsqd's order (heartbeat, output
  * buffer timeout then size, sample rate, msg timeout), then answer `OK` or, with
- * feature_negotiation, the JSON of negotiated settings.
+ * feature_negotiation, the negotiated settings (the caller sends the JSON, then upgrades the
+ * connection to TLS, snappy or deflate).
  */
-export function identify(client: ClientV2, ctx: NsqdContext, body: Uint8Array): string | ClientError {
+export function identify(client: ClientV2, ctx: NsqdContext, body: Uint8Array): string | ClientError | IdentifyUpgrade {
   const d = decodeIdentify(body);
   if (d === null) return new FatalClientError('E_BAD_BODY', 'IDENTIFY failed to decode JSON body');
   const o = ctx.opts;
@@ -132,19 +142,19 @@ export function identify(client: ClientV2, ctx: NsqdContext, body: Uint8Array): 
 
   if (!d.feature_negotiation) return 'OK';
 
-  const tlsV1 = false; // TLS arrives with its own issue: no certificate can be loaded yet.
-  const deflate = false;
-  const snappy = false;
+  const tls = ctx.tlsEnabled && d.tls_v1;
+  const deflate = o.deflate && d.deflate;
+  const snappy = o.snappy && d.snappy;
   let deflateLevel = 6;
   if (deflate && d.deflate_level > 0) deflateLevel = d.deflate_level;
   if (o.maxDeflateLevel < deflateLevel) deflateLevel = o.maxDeflateLevel;
   if (deflate && snappy) return new FatalClientError('E_IDENTIFY_FAILED', 'cannot enable both deflate and snappy compression');
-  return JSON.stringify({
+  const json = JSON.stringify({
     max_rdy_count: o.maxRdyCount,
     version: '1.3.0',
     max_msg_timeout: Math.floor(o.maxMsgTimeout),
     msg_timeout: Math.floor(client.msgTimeoutMs),
-    tls_v1: tlsV1,
+    tls_v1: tls,
     deflate,
     deflate_level: deflateLevel,
     max_deflate_level: o.maxDeflateLevel,
@@ -154,4 +164,5 @@ export function identify(client: ClientV2, ctx: NsqdContext, body: Uint8Array): 
     output_buffer_size: client.outputBufferSize,
     output_buffer_timeout: Math.floor(client.outputBufferTimeoutMs),
   });
+  return { json, tls, snappy, deflate, deflateLevel };
 }

@@ -1,5 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TlsOptions } from 'node:tls';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { Logger } from '../internal/log.js';
@@ -13,7 +15,7 @@ import { DirLock } from './dirlock.js';
 import { createHttpHandler } from './http.js';
 import { boundAddress, boundPort, listen, parseListenAddress } from './listen.js';
 import { metadataFile, readMetadata, writeFileAtomic, type Metadata } from './metadata.js';
-import { defaultNsqdOptions, QUEUE_SCAN_INTERVAL_MS, validateNsqdOptions, type NsqdOptions } from './options.js';
+import { defaultNsqdOptions, QUEUE_SCAN_INTERVAL_MS, TLS_REQUIRED, validateNsqdOptions, type NsqdOptions } from './options.js';
 import { ProtocolV2, type ProtocolHost } from './protocol-v2.js';
 import { Topic } from './topic.js';
 
@@ -41,6 +43,9 @@ export class Nsqd implements NsqdContext, ProtocolHost {
   private clientIdSequence = 0;
   private tcpServer: TcpServer | null = null;
   private httpServer: HttpServer | null = null;
+  private httpsServer: HttpServer | null = null;
+  /** Server TLS options from --tls-cert/--tls-key (null when not both set). */
+  readonly tlsServerOptions: TlsOptions | null;
   private readonly sockets = new Set<Socket>();
   private scanTimer: NodeJS.Timeout | null = null;
   private pumpQueue: { pump(): void; pumpScheduled: boolean }[] = [];
@@ -59,6 +64,17 @@ export class Nsqd implements NsqdContext, ProtocolHost {
     this.backend = defaultBackend;
     this.protocol = new ProtocolV2(this);
     this.dirLock = new DirLock(this.opts.dataPath);
+    this.tlsServerOptions = buildTlsOptions(this.opts);
+  }
+
+  /** Whether clients may negotiate TLS. */
+  get tlsEnabled(): boolean {
+    return this.tlsServerOptions !== null;
+  }
+
+  /** Actual HTTPS port (after start), 0 when HTTPS is off. */
+  get httpsPort(): number {
+    return this.httpsServer === null ? 0 : boundPort(this.httpsServer);
   }
 
   /** Actual TCP port (after start), -1 for a unix socket. */
@@ -105,29 +121,38 @@ export class Nsqd implements NsqdContext, ProtocolHost {
     }
     this.persistMetadata();
 
-    const tcp = createTcpServer({ noDelay: true }, (socket) => this.onConnection(socket));
     try {
-      await listen(tcp, parseListenAddress(o.tcpAddress));
-    } catch (err) {
-      this.dirLock.unlock();
-      throw new Error(`listen (${o.tcpAddress}) failed - ${(err as Error).message}`);
-    }
-    this.tcpServer = tcp;
-    this.logger.info(`TCP: listening on ${boundAddress(tcp)}`);
-    if (o.httpAddress !== '') {
-      const http = createHttpServer(createHttpHandler(this));
-      http.keepAliveTimeout = 65_000;
-      try {
-        await listen(http, parseListenAddress(o.httpAddress));
-      } catch (err) {
-        tcp.close();
-        this.dirLock.unlock();
-        throw new Error(`listen (${o.httpAddress}) failed - ${(err as Error).message}`);
+      const tcp = createTcpServer({ noDelay: true }, (socket) => this.onConnection(socket));
+      await this.listenOn('TCP', tcp, o.tcpAddress);
+      this.tcpServer = tcp;
+      const handler = createHttpHandler(this);
+      if (this.tlsServerOptions !== null && o.httpsAddress !== '') {
+        const https = createHttpsServer(this.tlsServerOptions, handler);
+        await this.listenOn('HTTPS', https, o.httpsAddress);
+        this.httpsServer = https;
       }
-      this.httpServer = http;
-      this.logger.info(`HTTP: listening on ${boundAddress(http)}`);
+      if (o.httpAddress !== '') {
+        // With --tls-required=true plain HTTP only says where HTTPS is.
+        const http = createHttpServer(o.tlsRequired === TLS_REQUIRED ? tlsRequiredHandler(() => this.httpsPort) : handler);
+        http.keepAliveTimeout = 65_000;
+        await this.listenOn('HTTP', http, o.httpAddress);
+        this.httpServer = http;
+      }
+    } catch (err) {
+      for (const srv of [this.tcpServer, this.httpsServer, this.httpServer]) srv?.close();
+      this.dirLock.unlock();
+      throw err;
     }
     this.scanTimer = setInterval(() => this.queueScan(), QUEUE_SCAN_INTERVAL_MS);
+  }
+
+  private async listenOn(name: string, server: TcpServer, address: string): Promise<void> {
+    try {
+      await listen(server, parseListenAddress(address));
+    } catch (err) {
+      throw new Error(`listen (${address}) failed - ${(err as Error).message}`);
+    }
+    this.logger.info(`${name}: listening on ${boundAddress(server)}`);
   }
 
   private onConnection(socket: Socket): void {
@@ -148,9 +173,10 @@ export class Nsqd implements NsqdContext, ProtocolHost {
     const tcpClosed = this.tcpServer === null ? Promise.resolve() : new Promise<void>((r) => this.tcpServer!.close(() => r()));
     for (const c of [...this.clients.values()]) c.close();
     for (const s of this.sockets) s.destroy();
-    if (this.httpServer !== null) {
-      this.httpServer.closeAllConnections();
-      await new Promise<void>((r) => this.httpServer!.close(() => r()));
+    for (const srv of [this.httpServer, this.httpsServer]) {
+      if (srv === null) continue;
+      srv.closeAllConnections();
+      await new Promise<void>((r) => srv.close(() => r()));
     }
     await tcpClosed.catch(() => undefined);
     if (this.scanTimer !== null) clearInterval(this.scanTimer);
@@ -324,4 +350,38 @@ export class Nsqd implements NsqdContext, ProtocolHost {
   hostname(): string {
     return hostname();
   }
+}
+
+/** TLS options for client upgrades and HTTPS from --tls-* flags; null without cert and key. */
+function buildTlsOptions(o: NsqdOptions): TlsOptions | null {
+  if (o.tlsCert === '' || o.tlsKey === '') return null;
+  const versions: Record<number, 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'> = { 0x0301: 'TLSv1', 0x0302: 'TLSv1.1', 0x0303: 'TLSv1.2', 0x0304: 'TLSv1.3' };
+  const opts: TlsOptions = {
+    cert: readFileSync(o.tlsCert),
+    key: readFileSync(o.tlsKey),
+    minVersion: versions[o.tlsMinVersion] ?? 'TLSv1',
+  };
+  if (o.tlsRootCaFile !== '') opts.ca = readFileSync(o.tlsRootCaFile);
+  if (o.tlsClientAuthPolicy === 'require') {
+    opts.requestCert = true;
+    opts.rejectUnauthorized = false;
+  } else if (o.tlsClientAuthPolicy === 'require-verify') {
+    opts.requestCert = true;
+    opts.rejectUnauthorized = true;
+  }
+  return opts;
+}
+
+/** Plain HTTP under --tls-required=true: every request gets nsqd's 403 pointing at HTTPS. */
+function tlsRequiredHandler(httpsPort: () => number): (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void {
+  return (req, res) => {
+    req.resume();
+    const body = `{"message": "TLS_REQUIRED", "https_port": ${httpsPort()}}`;
+    res.writeHead(403, {
+      'X-Nsq-Content-Type': 'nsq; version=1.0',
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': String(Buffer.byteLength(body)),
+    });
+    res.end(body);
+  };
 }

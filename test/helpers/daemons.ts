@@ -25,7 +25,7 @@ export function tempDir(prefix = 'nsq-ts-test-'): string {
 export async function startNsqd(init: NsqdInit = {}): Promise<TestNsqd> {
   const dataPath = init.dataPath ?? tempDir();
   const logger = process.env.TEST_LOG ? new Logger({ prefix: '[nsqd] ', level: 1 }) : nullLogger;
-  const nsqd = new Nsqd({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', logger, ...init, dataPath });
+  const nsqd = new Nsqd({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', httpsAddress: '127.0.0.1:0', logger, ...init, dataPath });
   await nsqd.start();
   const ownsDir = init.dataPath === undefined;
   return {

@@ -1,0 +1,227 @@
+// IDENTIFY upgrades (spec §2.2): TLS, snappy and deflate, checked with the third-party client
+// nsqjs (publish and consume through each layer) and on the wire (the OK arrives through the
+// new layer), plus --tls-required and client certificate policies.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { connect as tlsConnect } from 'node:tls';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import nsq, { type Message } from 'nsqjs';
+import { http, startNsqd, waitFor, type TestNsqd } from '../helpers/daemons.js';
+import { WireConn, sized, withTimeout } from '../helpers/wire.js';
+import { TLS_REQUIRED, TLS_REQUIRED_EXCEPT_HTTP } from '../../src/nsqd/options.js';
+
+const certs = fileURLToPath(new URL('../fixtures/certs/', import.meta.url));
+const tlsOpts = { tlsCert: join(certs, 'server.pem'), tlsKey: join(certs, 'server.key') };
+const ca = readFileSync(join(certs, 'ca.pem'));
+
+interface ChannelClient {
+  tls: boolean;
+  tls_version: string;
+  tls_cipher_suite: string;
+  tls_negotiated_protocol_is_mutual: boolean;
+  deflate: boolean;
+  snappy: boolean;
+}
+
+/** GET over HTTPS with the test CA (plain HTTP is closed under --tls-required=true). */
+async function httpsGet(port: number, path: string): Promise<string> {
+  const { request } = await import('node:https');
+  return new Promise<string>((res, rej) => {
+    // The client certificate satisfies --tls-client-auth-policy, which HTTPS enforces too.
+    const cert = readFileSync(join(certs, 'client.pem'));
+    const key = readFileSync(join(certs, 'client.key'));
+    const req = request({ host: '127.0.0.1', port, path, ca, cert, key, servername: 'localhost' }, (r) => {
+      let s = '';
+      r.on('data', (c: Buffer) => (s += c));
+      r.on('end', () => res(s));
+    });
+    req.on('error', rej);
+    req.end();
+  });
+}
+
+async function consumerStats(d: TestNsqd, topic: string): Promise<ChannelClient[]> {
+  const path = `/stats?format=json&topic=${topic}`;
+  const text = d.nsqd.httpsPort > 0 ? await httpsGet(d.nsqd.httpsPort, path) : (await http('GET', `${d.url}${path}`)).text;
+  const s = JSON.parse(text) as { topics: { channels: { clients: ChannelClient[] }[] }[] };
+  return s.topics[0]?.channels[0]?.clients ?? [];
+}
+
+/** Publish n messages with an nsqjs Writer and consume them with an nsqjs Reader, both using `opts`. */
+async function roundTrip(d: TestNsqd, topic: string, opts: Record<string, unknown>, n: number): Promise<ChannelClient[]> {
+  const w = new nsq.Writer('127.0.0.1', d.tcpPort, opts);
+  await withTimeout(new Promise<void>((res, rej) => {
+    w.once('ready', () => res());
+    w.once('error', rej);
+    w.connect();
+  }), 5000, 'writer ready');
+  const bodies = Array.from({ length: n }, (_, i) => `m-${i}-${'x'.repeat(i % 300)}`);
+  for (let i = 0; i < n; i += 100) {
+    await new Promise<void>((res, rej) => w.publish(topic, bodies.slice(i, i + 100), (err) => (err ? rej(err) : res())));
+  }
+  const r = new nsq.Reader(topic, 'ch', { nsqdTCPAddresses: [`127.0.0.1:${d.tcpPort}`], maxInFlight: 50, ...opts });
+  const seen = new Set<string>();
+  let statsDuringRun: ChannelClient[] = [];
+  try {
+    await withTimeout(new Promise<void>((res, rej) => {
+      r.on('error', rej);
+      r.on('message', (m: Message) => {
+        seen.add(m.body.toString());
+        m.finish();
+        if (seen.size === n) res();
+      });
+      r.connect();
+    }), 20000, `${n} messages`);
+    statsDuringRun = await consumerStats(d, topic);
+  } finally {
+    r.close();
+    w.close();
+  }
+  assert.is(seen.size, n);
+  for (const b of bodies) assert.ok(seen.has(b), `missing ${b.slice(0, 20)}`);
+  return statsDuringRun;
+}
+
+test('deflate: nsqjs publishes and consumes 2,000 messages through raw DEFLATE', async () => {
+  const d = await startNsqd();
+  try {
+    const clients = await roundTrip(d, 'deflated', { deflate: true, deflateLevel: 3 }, 2000);
+    assert.is(clients.length, 1);
+    assert.is(clients[0]!.deflate, true);
+    assert.is(clients[0]!.snappy, false);
+  } finally {
+    await d.close();
+  }
+});
+
+test('snappy: nsqjs (snappystream) publishes and consumes 2,000 messages through snappy frames', async () => {
+  const d = await startNsqd();
+  try {
+    const clients = await roundTrip(d, 'snappied', { snappy: true }, 2000);
+    assert.is(clients[0]!.snappy, true);
+    assert.is(clients[0]!.deflate, false);
+  } finally {
+    await d.close();
+  }
+});
+
+test('TLS: nsqjs over TLS, then TLS with deflate; /stats reports the version and cipher', async () => {
+  const d = await startNsqd(tlsOpts);
+  try {
+    const clients = await roundTrip(d, 'secure', { tls: true, ca }, 500);
+    assert.is(clients[0]!.tls, true);
+    assert.match(clients[0]!.tls_version, /^TLS1\.[23]$/);
+    assert.match(clients[0]!.tls_cipher_suite, /^TLS_/);
+    assert.is(clients[0]!.tls_negotiated_protocol_is_mutual, true);
+    const both = await roundTrip(d, 'secure-deflate', { tls: true, ca, deflate: true }, 500);
+    assert.is(both[0]!.tls && both[0]!.deflate, true);
+    const snappy = await roundTrip(d, 'secure-snappy', { tls: true, ca, snappy: true }, 500);
+    assert.is(snappy[0]!.tls && snappy[0]!.snappy, true);
+  } finally {
+    await d.close();
+  }
+});
+
+test('the JSON answer is plain and the OK after it comes through the TLS layer', async () => {
+  const d = await startNsqd(tlsOpts);
+  try {
+    const c = await WireConn.open(d.tcpPort);
+    const json = JSON.parse(await c.identify({ feature_negotiation: true, tls_v1: true })) as { tls_v1: boolean };
+    assert.is(json.tls_v1, true);
+    const raw = c.socket;
+    raw.removeAllListeners('data');
+    const t = tlsConnect({ socket: raw, ca, servername: 'localhost' });
+    const got = await withTimeout(new Promise<Buffer>((res) => t.once('data', (b: Buffer) => res(b))), 5000, 'OK over TLS');
+    assert.equal([...got], [0, 0, 0, 6, 0, 0, 0, 0, 0x4f, 0x4b]);
+    t.write(Buffer.concat([Buffer.from('PUB t\n'), sized('over tls')]));
+    const ok = await withTimeout(new Promise<Buffer>((res) => t.once('data', (b: Buffer) => res(b))), 5000, 'PUB OK');
+    assert.equal([...ok], [0, 0, 0, 6, 0, 0, 0, 0, 0x4f, 0x4b]);
+    t.destroy();
+  } finally {
+    await d.close();
+  }
+});
+
+test('negotiating both deflate and snappy is E_IDENTIFY_FAILED; with --snappy=false only deflate is granted', async () => {
+  const d = await startNsqd();
+  try {
+    const c = await WireConn.open(d.tcpPort);
+    c.cmd('IDENTIFY', JSON.stringify({ feature_negotiation: true, deflate: true, snappy: true }));
+    await c.expectError('E_IDENTIFY_FAILED cannot enable both deflate and snappy compression');
+    await c.expectClosed();
+  } finally {
+    await d.close();
+  }
+  const e = await startNsqd({ snappy: false });
+  try {
+    const c = await WireConn.open(e.tcpPort);
+    const json = JSON.parse(await c.identify({ feature_negotiation: true, deflate: true, snappy: true, deflate_level: 9 })) as Record<string, unknown>;
+    assert.is(json.snappy, false);
+    assert.is(json.deflate, true);
+    assert.is(json.deflate_level, 6, 'clamped to --max-deflate-level');
+    c.close();
+  } finally {
+    await e.close();
+  }
+});
+
+test('--tls-required=true: commands before TLS are refused, plain HTTP answers 403 with the https_port', async () => {
+  const d = await startNsqd({ ...tlsOpts, tlsRequired: TLS_REQUIRED, httpsAddress: '127.0.0.1:0' });
+  try {
+    const c = await WireConn.open(d.tcpPort);
+    c.cmd('PUB t', 'x');
+    await c.expectError('E_INVALID cannot PUB in current state (TLS required)');
+    await c.expectClosed();
+    const res = await http('GET', `${d.url}/ping`);
+    assert.is(res.status, 403);
+    assert.is(res.text, `{"message": "TLS_REQUIRED", "https_port": ${d.nsqd.httpsPort}}`);
+    assert.is(res.headers.get('x-nsq-content-type'), 'nsq; version=1.0');
+    const clients = await roundTrip(d, 'required', { tls: true, ca }, 100);
+    assert.is(clients[0]!.tls, true);
+  } finally {
+    await d.close();
+  }
+  const e = await startNsqd({ ...tlsOpts, tlsRequired: TLS_REQUIRED_EXCEPT_HTTP });
+  try {
+    assert.is((await http('GET', `${e.url}/ping`)).status, 200, 'tcp-https leaves plain HTTP open');
+  } finally {
+    await e.close();
+  }
+});
+
+test('--tls-client-auth-policy=require-verify: a CA-signed client certificate is needed', async () => {
+  const d = await startNsqd({ ...tlsOpts, tlsClientAuthPolicy: 'require-verify', tlsRootCaFile: join(certs, 'ca.pem') });
+  try {
+    const withCert = await roundTrip(d, 'mutual', {
+      tls: true,
+      ca,
+      cert: readFileSync(join(certs, 'client.pem')),
+      key: readFileSync(join(certs, 'client.key')),
+    }, 50);
+    assert.is(withCert[0]!.tls, true);
+    const c = await WireConn.open(d.tcpPort);
+    await c.identify({ feature_negotiation: true, tls_v1: true });
+    const raw = c.socket;
+    raw.removeAllListeners('data');
+    const t = tlsConnect({ socket: raw, ca, servername: 'localhost' });
+    t.on('error', () => undefined);
+    await withTimeout(new Promise<void>((res) => t.once('close', () => res())), 5000, 'server to drop a client without a certificate');
+  } finally {
+    await d.close();
+  }
+});
+
+test('HTTPS serves the same API when a certificate is configured', async () => {
+  const d = await startNsqd({ ...tlsOpts, httpsAddress: '127.0.0.1:0' });
+  try {
+    await waitFor(() => d.nsqd.httpsPort > 0);
+    const body = await httpsGet(d.nsqd.httpsPort, '/ping');
+    assert.is(body, 'OK');
+  } finally {
+    await d.close();
+  }
+});
+
+test.run();
