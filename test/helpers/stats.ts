@@ -114,9 +114,9 @@ export function jsonShape(v: unknown): unknown {
   return typeof v;
 }
 
-/** Absolute path of a recorded Go response under /work/shared/fixtures/http-samples (or FIXTURES_DIR). */
+/** Absolute path of a recorded Go response under test/fixtures/go-1.3.0 (or FIXTURES_DIR). */
 export function fixturePath(name: string): string {
-  const dir = process.env.FIXTURES_DIR ?? join(fileURLToPath(new URL('../../..', import.meta.url)), 'shared', 'fixtures');
+  const dir = process.env.FIXTURES_DIR ?? fileURLToPath(new URL('../fixtures/go-1.3.0', import.meta.url));
   return join(dir, 'http-samples', name);
 }
 

@@ -1,7 +1,7 @@
 // nsqd's HTTP API (spec section 5): every endpoint of the 5.2 table with its error codes, the V1
 // response conventions (X-NSQ-Content-Type, content types), /pub and /mpub modes and limits,
 // /stats formats and filters with the exact JSON field order and text layout of the recorded Go
-// responses (/work/shared/fixtures/http-samples), /info, /config, and nsqd.dat after changes.
+// responses (test/fixtures/go-1.3.0/http-samples), /info, /config, and nsqd.dat after changes.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
