@@ -101,6 +101,18 @@ export class Channel {
     return err;
   }
 
+  /**
+   * Take a topic's whole memory backlog in one move when this channel's memory queue is empty
+   * and large enough (counted as messages put, as nsqd's pump would count them one by one).
+   */
+  adoptBacklog(from: RecordRing): void {
+    if (this.exiting || this.memoryQueue.count !== 0 || from.count > this.memoryQueue.maxCount) return;
+    const n = from.transferTo(this.memoryQueue);
+    if (n === 0) return;
+    this.messageCount += n;
+    if (this.clients.length > 0) this.ctx.schedulePump(this);
+  }
+
   /** Accept a message the topic fanned out with a delay (`frame` is a standalone frame). */
   putDeferred(frame: Buffer, deferMs: number): void {
     this.messageCount++;

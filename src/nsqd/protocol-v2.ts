@@ -180,6 +180,7 @@ class IOLoop {
         }
       }
       const rec = parser.records;
+      client.commandRead();
       while (this.recordIndex < this.recordCount) {
         const base = this.recordIndex * RECORD_STRIDE;
         this.recordIndex++;
@@ -189,7 +190,6 @@ class IOLoop {
           client.destroy();
           return;
         }
-        client.commandRead();
         const result = this.commands.exec(
           rec[base + R_CODE]!,
           status,

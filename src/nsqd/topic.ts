@@ -147,6 +147,11 @@ export class Topic {
   pump(): void {
     if (!this.started || this.paused || this.exiting || this.channelList.length === 0) return;
     const mem = this.memoryQueue;
+    if (this.channelList.length === 1 && this.deferredPending.length === 0) {
+      // One channel: hand it the whole memory backlog at once, chunks and all (nsqd passes
+      // message pointers; copying each message here would double the memory for a while).
+      this.channelList[0]!.adoptBacklog(mem);
+    }
     for (let budget = PUMP_BUDGET; budget > 0; budget--) {
       if (this.deferredPending.length > 0) {
         const d = this.deferredPending.shift()!;

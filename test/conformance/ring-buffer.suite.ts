@@ -1,0 +1,137 @@
+// Conformance suite for the memory queue of message records: FIFO order, the count bound,
+// records held by reference until released, chunk reuse never corrupting a held record,
+// oversized records, clear() and transferTo(). Mounted per implementation.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { RECORD_HEADER, RecordRing, type Chunk } from '../../src/native/fallback/ring-buffer.js';
+import { rng } from './frame-parser.suite.js';
+
+/** What a ring implementation must provide (the TypeScript RecordRing's shape). */
+export type RingFactory = (maxCount: number) => RecordRing;
+
+function payload(i: number, len: number): Buffer {
+  const b = Buffer.alloc(len);
+  for (let k = 0; k < len; k++) b[k] = (i * 31 + k) & 0xff;
+  b.writeUInt32BE(i >>> 0, 0);
+  return b;
+}
+
+function read(ring: RecordRing): { chunk: Chunk; body: Buffer } | null {
+  const chunk = ring.shift();
+  if (chunk === null) return null;
+  const off = ring.offset;
+  const len = ring.length;
+  assert.is(chunk.buf.readUInt32BE(off), len + 4, 'frame size field');
+  assert.is(chunk.buf.readUInt32BE(off + 4), 2, 'frame type field');
+  return { chunk, body: chunk.buf.subarray(off + RECORD_HEADER, off + RECORD_HEADER + len) };
+}
+
+/** The suite for one implementation. */
+export function ringBufferSuite(name: string, make: RingFactory): void {
+  const t = suite(`RecordRing (${name})`);
+
+  t('FIFO order, counts and byte totals across many chunks', () => {
+    const ring = make(1_000_000);
+    const sizes = [26, 27, 200, 4096, 70_000];
+    let bytes = 0;
+    for (let i = 0; i < 5000; i++) {
+      const p = payload(i, sizes[i % sizes.length]!);
+      assert.ok(ring.push(p, 0, p.length));
+      bytes += p.length;
+    }
+    assert.is(ring.count, 5000);
+    assert.is(ring.bytes, bytes);
+    for (let i = 0; i < 5000; i++) {
+      const r = read(ring)!;
+      assert.ok(r.body.equals(payload(i, sizes[i % sizes.length]!)), `record ${i}`);
+      ring.release(r.chunk);
+    }
+    assert.is(ring.count, 0);
+    assert.is(ring.bytes, 0);
+    assert.is(ring.shift(), null);
+  });
+
+  t('bounded by maxCount unless forced', () => {
+    const ring = make(3);
+    const p = payload(1, 40);
+    assert.ok(ring.push(p, 0, 40) && ring.push(p, 0, 40) && ring.push(p, 0, 40));
+    assert.is(ring.push(p, 0, 40), false);
+    assert.ok(ring.push(p, 0, 40, true));
+    assert.is(ring.count, 4);
+    assert.is(make(0).push(p, 0, 40), false);
+  });
+
+  t('a record held across heavy reuse keeps its bytes', () => {
+    const ring = make(1_000_000);
+    const r = rng(3);
+    const held: { chunk: Chunk; body: Buffer; expect: Buffer }[] = [];
+    let next = 0;
+    for (let round = 0; round < 200; round++) {
+      const n = 1 + Math.floor(r() * 400);
+      for (let k = 0; k < n; k++) {
+        const p = payload(next++, 26 + Math.floor(r() * 3000));
+        ring.push(p, 0, p.length);
+      }
+      let got;
+      while ((got = read(ring)) !== null) {
+        const expect = Buffer.from(got.body);
+        if (r() < 0.05) held.push({ ...got, expect });
+        else ring.release(got.chunk);
+      }
+      // Release some held ones; the rest must still be intact after all this churn.
+      while (held.length > 20) {
+        const h = held.shift()!;
+        assert.ok(h.body.equals(h.expect), 'held record changed before release');
+        ring.release(h.chunk);
+      }
+    }
+    for (const h of held) assert.ok(h.body.equals(h.expect), 'held record changed');
+  });
+
+  t('push copies from an offset of a larger buffer', () => {
+    const ring = make(10);
+    const big = Buffer.concat([Buffer.from('xxxx'), payload(7, 100), Buffer.from('yyyy')]);
+    ring.push(big, 4, 100);
+    ring.push(big, 4, 20);
+    assert.ok(read(ring)!.body.equals(payload(7, 100)));
+    assert.ok(read(ring)!.body.equals(payload(7, 100).subarray(0, 20)));
+  });
+
+  t('clear() drops queued records; popped ones stay valid until released', () => {
+    const ring = make(100);
+    for (let i = 0; i < 10; i++) ring.push(payload(i, 50), 0, 50);
+    const first = read(ring)!;
+    const copy = Buffer.from(first.body);
+    ring.clear();
+    assert.is(ring.count, 0);
+    assert.is(ring.shift(), null);
+    for (let i = 0; i < 1000; i++) ring.push(payload(1000 + i, 50), 0, 50);
+    assert.ok(first.body.equals(copy));
+    ring.release(first.chunk);
+  });
+
+  t('transferTo moves the whole backlog without copying and leaves the source empty', () => {
+    const a = make(1_000_000);
+    const b = make(1_000_000);
+    for (let i = 0; i < 20_000; i++) a.push(payload(i, 200), 0, 200);
+    const first = read(a)!;
+    a.release(first.chunk);
+    assert.is(a.transferTo(b), 19_999);
+    assert.is(a.count, 0);
+    assert.is(b.count, 19_999);
+    assert.is(b.bytes, 19_999 * 200);
+    a.push(payload(-1, 30), 0, 30);
+    for (let i = 1; i < 20_000; i++) {
+      const r = read(b)!;
+      assert.ok(r.body.equals(payload(i, 200)), `record ${i}`);
+      b.release(r.chunk);
+    }
+    assert.ok(read(a)!.body.equals(payload(-1, 30)));
+    b.push(payload(5, 10), 0, 10);
+    a.push(payload(6, 10), 0, 10);
+    assert.is(b.transferTo(a), 0, 'no transfer into a non-empty ring');
+    assert.is(b.count, 1);
+  });
+
+  t.run();
+}
