@@ -107,16 +107,59 @@ export interface ScanLimits {
 }
 
 /**
- * Writes message frames ([size][type 2][timestamp][attempts][id][body]) into an output buffer,
- * many per call.
+ * Writes message frames into one output buffer per flush: the stored frames of a flush are
+ * copied in one call, not one call per message.
  */
 export interface FrameEncoder {
   /**
-   * Encode `count` messages whose payloads (26-byte header + body) are `payloads[i]`, each with
-   * attempts `attempts[i]`, into `out` from `offset`; returns the offset after the last frame.
-   * The caller guarantees `out` has room.
+   * Copy `count` frames, frame i being sources[index[i]][offsets[i], offsets[i] + lengths[i]),
+   * into out from outOffset. Returns the offset after the last frame, or -1 (nothing promised
+   * written) when a frame lies outside its source or out has no room.
    */
-  encode(out: Uint8Array, offset: number, payloads: readonly Uint8Array[], attempts: Uint16Array, count: number): number;
+  gather(out: Uint8Array, outOffset: number, sources: readonly Uint8Array[], index: Int32Array, offsets: Int32Array, lengths: Int32Array, count: number): number;
+}
+
+/**
+ * The RingBuffer's byte work on one chunk of records ([int32 size = len + 4][int32 type 2]
+ * [payload]): many records written or listed per call.
+ */
+export interface RecordCodec {
+  /**
+   * Write payloads src[starts[i], starts[i] + lens[i]) for i in [first, first + count) as
+   * records into dest from destPos, stopping before the first that does not fit. Returns how
+   * many were written, or -1 on out-of-range arguments.
+   */
+  pushRecords(dest: Uint8Array, destPos: number, src: Uint8Array, starts: Int32Array, lens: Int32Array, first: number, count: number): number;
+  /**
+   * List up to `max` records of buf in [readPos, writePos): outOffsets gets each frame's
+   * offset, outLens each payload length. Returns the count, or -1 when a size is corrupt.
+   */
+  scanRecords(buf: Uint8Array, readPos: number, writePos: number, max: number, outOffsets: Int32Array, outLens: Int32Array): number;
+}
+
+/** One batch of segment-file writes (op i writes data[offsets[i], +lengths[i]) at positions[i] of fds[i]). */
+export interface WriteBatch {
+  fds: Int32Array;
+  positions: Float64Array;
+  data: Uint8Array;
+  offsets: Int32Array;
+  lengths: Int32Array;
+  /** Per op: bit 0 fdatasync its file after the batch's writes, bit 1 fsync. */
+  flags: Uint8Array;
+  count: number;
+}
+
+/** Runs write batches off the main thread: all writes in order, then one sync per file asked. */
+export interface IoExecutor {
+  /** `done(errno, completed)`: errno 0 on success; completed = ops whose writes finished. */
+  execute(batch: WriteBatch, done: (errno: number, completed: number) => void): void;
+}
+
+/** Exclusive lock of a data directory (nsqd's dirlock). */
+export interface DirLocker {
+  /** A handle ≥ 0, or -errno (EWOULDBLOCK when another process holds it). */
+  lock(path: string): number;
+  unlock(handle: number): void;
 }
 
 /** Factory the backend provides for every hot path. */
@@ -125,4 +168,8 @@ export interface Backend {
   readonly native: boolean;
   /** A scanner enforcing `limits`. */
   createFrameScanner(limits: ScanLimits): FrameScanner;
+  readonly frameEncoder: FrameEncoder;
+  readonly records: RecordCodec;
+  readonly io: IoExecutor;
+  readonly dirLocker: DirLocker;
 }

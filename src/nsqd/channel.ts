@@ -79,7 +79,7 @@ export class Channel {
     this.ephemeral = isEphemeral(name);
     this.onEmptyEphemeral = onEmptyEphemeral;
     const o = ctx.opts;
-    this.memoryQueue = new RecordRing(o.memQueueSize);
+    this.memoryQueue = new RecordRing(o.memQueueSize, ctx.backend.records);
     this.backend = ctx.createBackendQueue(`${topicName}:${name}`, this.ephemeral);
     this.backend.onReadable = () => this.ctx.schedulePump(this);
     this.e2e = o.e2eProcessingLatencyPercentiles.length > 0
@@ -98,6 +98,21 @@ export class Channel {
     this.messageCount++;
     const err = this.enqueue(src, start, len);
     if (err === null && this.clients.length > 0) this.ctx.schedulePump(this);
+    return err;
+  }
+
+  /**
+   * Accept many payloads (src[starts[i], +lens[i]) for i < count) from the topic: as many as fit
+   * go to the memory queue in one batch, the rest to the backend.
+   */
+  putBatch(src: Uint8Array, starts: Int32Array, lens: Int32Array, count: number): Error | null {
+    if (this.exiting) return new Error('exiting');
+    this.messageCount += count;
+    let err: Error | null = null;
+    for (let i = this.memoryQueue.pushBatch(src, starts, lens, 0, count); i < count && err === null; i++) {
+      err = this.enqueue(src, starts[i]!, lens[i]!);
+    }
+    if (this.clients.length > 0) this.ctx.schedulePump(this);
     return err;
   }
 

@@ -12,7 +12,9 @@ import type { Channel } from './channel.js';
 import type { ClientV2 } from './client-v2.js';
 import type { Notification, NsqdContext } from './context.js';
 import { DirLock } from './dirlock.js';
-import { createHttpHandler } from './http.js';
+import { createHttpHandler, statsDocument as buildStatsDocument } from './http.js';
+import type { StatsDocument } from './stats.js';
+import { StatsdPusher } from './statsd.js';
 import { boundAddress, boundPort, listen, parseListenAddress } from './listen.js';
 import { metadataFile, readMetadata, writeFileAtomic, type Metadata } from './metadata.js';
 import { defaultNsqdOptions, QUEUE_SCAN_INTERVAL_MS, TLS_REQUIRED, validateNsqdOptions, type NsqdOptions } from './options.js';
@@ -54,6 +56,7 @@ export class Nsqd implements NsqdContext, ProtocolHost {
   private closing = false;
   private readonly protocol: ProtocolV2;
   private readonly dirLock: DirLock;
+  private readonly statsd: StatsdPusher;
 
   constructor(init: NsqdInit = {}) {
     const { logger, ...opts } = init;
@@ -63,8 +66,14 @@ export class Nsqd implements NsqdContext, ProtocolHost {
     if (invalid !== '') throw new Error(invalid);
     this.backend = defaultBackend;
     this.protocol = new ProtocolV2(this);
-    this.dirLock = new DirLock(this.opts.dataPath);
+    this.dirLock = new DirLock(this.opts.dataPath, this.backend.dirLocker);
     this.tlsServerOptions = buildTlsOptions(this.opts);
+    this.statsd = new StatsdPusher(this);
+  }
+
+  /** The stats document the statsd pusher sends: no clients, memory when --statsd-mem-stats. */
+  statsDocument(): StatsDocument {
+    return buildStatsDocument(this, '', '', false, this.opts.statsdMemStats);
   }
 
   /** Whether clients may negotiate TLS. */
@@ -144,6 +153,7 @@ export class Nsqd implements NsqdContext, ProtocolHost {
       throw err;
     }
     this.scanTimer = setInterval(() => this.queueScan(), QUEUE_SCAN_INTERVAL_MS);
+    this.statsd.start();
   }
 
   private async listenOn(name: string, server: TcpServer, address: string): Promise<void> {
@@ -170,6 +180,7 @@ export class Nsqd implements NsqdContext, ProtocolHost {
     if (this.closing) return;
     this.closing = true;
     this.logger.info('NSQ: closing');
+    this.statsd.stop();
     const tcpClosed = this.tcpServer === null ? Promise.resolve() : new Promise<void>((r) => this.tcpServer!.close(() => r()));
     for (const c of [...this.clients.values()]) c.close();
     for (const s of this.sockets) s.destroy();

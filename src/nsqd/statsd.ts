@@ -83,7 +83,7 @@ const EPHEMERAL_SUFFIX = '#ephemeral';
 export function formatFixed0(x: number): string {
   if (!Number.isFinite(x)) return x > 0 ? '+Inf' : x < 0 ? '-Inf' : 'NaN';
   const floor = Math.floor(x);
-  // Exact for any double: floor and x share an exponent range, so the difference is representable.
+  // Exact for x >= 0 (Sterbenz), so a tie is seen only when the binary value is exactly n + 0.5.
   const frac = x - floor;
   let n = floor;
   if (frac > 0.5 || (frac === 0.5 && floor % 2 !== 0)) n = floor + 1;

@@ -41,6 +41,10 @@ export class Topic {
   private readonly ctx: NsqdContext;
   private readonly direct: boolean;
   private scratch = Buffer.allocUnsafe(64 * 1024);
+  private starts = new Int32Array(256);
+  private lens = new Int32Array(256);
+  private batchOffsets = new Int32Array(256);
+  private batchLens = new Int32Array(256);
   private readToggle = 0;
   private pumpTimer: NodeJS.Immediate | null = null;
   private readonly onDeleteEphemeral: (t: Topic) => void;
@@ -50,7 +54,7 @@ export class Topic {
     this.ctx = ctx;
     this.ephemeral = isEphemeral(name);
     this.onDeleteEphemeral = onDeleteEphemeral;
-    this.memoryQueue = new RecordRing(ctx.opts.memQueueSize);
+    this.memoryQueue = new RecordRing(ctx.opts.memQueueSize, ctx.backend.records);
     this.direct = this.ephemeral || ctx.opts.memQueueSize > 0;
     this.backend = ctx.createBackendQueue(name, this.ephemeral);
     this.backend.onReadable = () => this.schedulePump();
@@ -69,48 +73,97 @@ export class Topic {
 
   /**
    * Publish messages (PUB, MPUB, DPUB, HTTP): each gets a header (timestamp, attempts 0, a new
-   * id) and is fanned out or queued. All share one timestamp. On a backend error the messages
-   * before it stay queued, as in nsqd.
+   * id) in one staging buffer, then the batch is fanned out (one batch copy per channel) or
+   * queued. All share one timestamp. On a backend error the messages before it stay queued, as
+   * in nsqd.
    */
   putMessages(bodies: readonly BodyRef[], deferMs: number): Error | null {
     if (this.exiting) return new Error('exiting');
+    const count = bodies.length;
+    if (count === 0) return null;
     const nowMs = performance.timeOrigin + performance.now();
     const ns = Math.round(nowMs * 1e6);
-    const tsHi = Math.floor(ns / 4294967296);
-    const tsLo = ns - tsHi * 4294967296;
-    const fanOut = this.canFanOutNow();
-    for (let i = 0; i < bodies.length; i++) {
-      const b = bodies[i]!;
-      const len = MSG_HEADER_LENGTH + b.len;
-      if (this.scratch.length < len) this.scratch = Buffer.allocUnsafe(Math.max(len, this.scratch.length * 2));
-      const p = this.scratch;
-      p.writeUInt32BE(tsHi >>> 0, 0);
-      p.writeUInt32BE(tsLo >>> 0, 4);
-      p[8] = 0;
-      p[9] = 0;
-      this.guid.writeNext(p, MSG_ID_OFFSET, nowMs);
-      p.set(b.buf.subarray(b.start, b.start + b.len), MSG_HEADER_LENGTH);
-      let err: Error | null = null;
-      if (fanOut) this.fanOut(p, 0, len, deferMs);
-      else err = this.enqueue(p, len, deferMs);
-      if (err !== null) return err;
-      this.messageCount++;
-      this.messageBytes += b.len;
+    const tsHi = Math.floor(ns / 4294967296) >>> 0;
+    const tsLo = (ns - Math.floor(ns / 4294967296) * 4294967296) >>> 0;
+    let total = 0;
+    for (let i = 0; i < count; i++) total += MSG_HEADER_LENGTH + bodies[i]!.len;
+    if (this.scratch.length < total) this.scratch = Buffer.allocUnsafe(Math.max(total, this.scratch.length * 2));
+    if (this.starts.length < count) {
+      this.starts = new Int32Array(Math.max(count, this.starts.length * 2));
+      this.lens = new Int32Array(this.starts.length);
     }
+    const p = this.scratch;
+    const starts = this.starts;
+    const lens = this.lens;
+    let pos = 0;
+    let bytes = 0;
+    for (let i = 0; i < count; i++) {
+      const b = bodies[i]!;
+      p[pos] = tsHi >>> 24;
+      p[pos + 1] = (tsHi >>> 16) & 0xff;
+      p[pos + 2] = (tsHi >>> 8) & 0xff;
+      p[pos + 3] = tsHi & 0xff;
+      p[pos + 4] = tsLo >>> 24;
+      p[pos + 5] = (tsLo >>> 16) & 0xff;
+      p[pos + 6] = (tsLo >>> 8) & 0xff;
+      p[pos + 7] = tsLo & 0xff;
+      p[pos + 8] = 0;
+      p[pos + 9] = 0;
+      this.guid.writeNext(p, pos + MSG_ID_OFFSET, nowMs);
+      Buffer.prototype.copy.call(b.buf, p, pos + MSG_HEADER_LENGTH, b.start, b.start + b.len);
+      starts[i] = pos;
+      lens[i] = MSG_HEADER_LENGTH + b.len;
+      pos += MSG_HEADER_LENGTH + b.len;
+      bytes += b.len;
+    }
+    if (this.canFanOutNow()) {
+      this.fanOutBatch(p, starts, lens, count, deferMs);
+    } else {
+      for (let i = 0; i < count; i++) {
+        const err = this.enqueue(p, starts[i]!, lens[i]!, deferMs);
+        if (err !== null) {
+          this.countPublished(i, bodies);
+          return err;
+        }
+      }
+    }
+    this.messageCount += count;
+    this.messageBytes += bytes;
     return null;
   }
 
-  private enqueue(p: Buffer, len: number, deferMs: number): Error | null {
+  private countPublished(n: number, bodies: readonly BodyRef[]): void {
+    this.messageCount += n;
+    for (let i = 0; i < n; i++) this.messageBytes += bodies[i]!.len;
+  }
+
+  /** Copy a batch of payloads to every channel (deferred ones each as its own frame). */
+  private fanOutBatch(src: Buffer, starts: Int32Array, lens: Int32Array, count: number, deferMs: number): void {
+    const list = this.channelList;
+    for (let c = 0; c < list.length; c++) {
+      const ch = list[c]!;
+      if (deferMs > 0) {
+        for (let i = 0; i < count; i++) ch.putDeferred(frameOf(src, starts[i]!, lens[i]!), deferMs);
+        continue;
+      }
+      const err = ch.putBatch(src, starts, lens, count);
+      if (err !== null) {
+        this.ctx.logger.error(`TOPIC(${this.name}) ERROR: failed to put msg to channel(${ch.name}) - ${err.message}`);
+      }
+    }
+  }
+
+  private enqueue(p: Buffer, start: number, len: number, deferMs: number): Error | null {
     const cap = this.ctx.opts.memQueueSize;
     if (this.direct && this.memoryQueue.count + this.deferredPending.length < cap) {
       if (deferMs > 0) {
-        this.deferredPending.push({ frame: frameOf(p, 0, len), deferMs });
+        this.deferredPending.push({ frame: frameOf(p, start, len), deferMs });
         return null;
       }
-      if (this.memoryQueue.push(p, 0, len)) return null;
+      if (this.memoryQueue.push(p, start, len)) return null;
     }
     // Deferral is lost on the backend, as in nsqd.
-    const err = this.backend.put(p.subarray(0, len));
+    const err = this.backend.put(p.subarray(start, start + len));
     this.ctx.setHealth(err);
     if (err !== null) {
       this.ctx.logger.error(`TOPIC(${this.name}) ERROR: failed to write message to backend - ${err.message}`);
@@ -160,9 +213,13 @@ export class Topic {
       }
       // Memory and backend alternate when both have messages.
       if (mem.count > 0 && ((this.readToggle ^= 1) === 1 || this.backend.depth() === 0)) {
-        const chunk = mem.shift()!;
-        this.fanOut(chunk.buf, mem.offset + RECORD_HEADER, mem.length, 0);
+        const offs = this.batchOffsets;
+        const chunk = mem.shiftBatch(offs.length, offs, this.batchLens)!;
+        const k = mem.batchCount;
+        for (let i = 0; i < k; i++) offs[i] = offs[i]! + RECORD_HEADER;
+        this.fanOutBatch(chunk.buf, offs, this.batchLens, k, 0);
         mem.release(chunk);
+        budget -= k - 1;
         continue;
       }
       const payload = this.backend.read();

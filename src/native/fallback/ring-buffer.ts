@@ -1,3 +1,6 @@
+import type { RecordCodec } from '../backend.js';
+import { tsRecordCodec } from './record-codec.js';
+
 /**
  * Queued messages as ready-to-send V2 message frames ([int32 size][int32 type 2][payload]) in a
  * list of byte chunks: a queued message costs its bytes plus 8, not a JS object, and delivering
@@ -51,9 +54,66 @@ export class RecordRing {
   offset = 0;
   /** Payload length of the record returned by the last shift(). */
   length = 0;
+  /** Records listed by the last shiftBatch(). */
+  batchCount = 0;
+  private readonly codec: RecordCodec;
 
-  constructor(maxCount: number) {
+  /** A ring holding at most `maxCount` records; `codec` does the batch byte work (native or TS). */
+  constructor(maxCount: number, codec: RecordCodec = tsRecordCodec) {
     this.maxCount = maxCount;
+    this.codec = codec;
+  }
+
+  /**
+   * Append payloads src[starts[i], starts[i] + lens[i]) for i in [first, first + count), as many
+   * as the count bound allows (all when `force`); returns how many were stored.
+   */
+  pushBatch(src: Uint8Array, starts: Int32Array, lens: Int32Array, first: number, count: number, force = false): number {
+    const room = force ? count : Math.min(count, this.maxCount - this.n);
+    let done = 0;
+    while (done < room) {
+      let tail = this.chunks[this.chunks.length - 1];
+      const nextLen = lens[first + done]!;
+      if (tail === undefined || tail.buf.length - tail.w < RECORD_HEADER + nextLen) tail = this.addChunk(RECORD_HEADER + nextLen);
+      const k = this.codec.pushRecords(tail.buf, tail.w, src, starts, lens, first + done, room - done);
+      if (k <= 0) throw new RangeError('pushRecords rejected its arguments');
+      let w = tail.w;
+      let bytes = 0;
+      for (let i = first + done; i < first + done + k; i++) {
+        w += RECORD_HEADER + lens[i]!;
+        bytes += lens[i]!;
+      }
+      tail.w = w;
+      this.n += k;
+      this.payloadBytes += bytes;
+      done += k;
+    }
+    return done;
+  }
+
+  /**
+   * Pop up to `max` of the oldest records from one chunk without copying: fills offsets (of
+   * frames) and lens (of payloads), sets batchCount, and returns their chunk with one reference
+   * for the whole batch (release it once), or null when empty.
+   */
+  shiftBatch(max: number, offsets: Int32Array, lens: Int32Array): Chunk | null {
+    if (this.n === 0) return null;
+    let c = this.chunks[this.head]!;
+    while (c.r === c.w) {
+      this.retire(c);
+      c = this.chunks[++this.head]!;
+    }
+    const k = this.codec.scanRecords(c.buf, c.r, c.w, Math.min(max, this.n), offsets, lens);
+    if (k <= 0) throw new RangeError('scanRecords found a corrupt record');
+    let bytes = 0;
+    for (let i = 0; i < k; i++) bytes += lens[i]!;
+    c.r = offsets[k - 1]! + RECORD_HEADER + lens[k - 1]!;
+    c.refs++;
+    this.n -= k;
+    this.payloadBytes -= bytes;
+    this.batchCount = k;
+    this.afterShift();
+    return c;
   }
 
   /** Records held. */
@@ -135,6 +195,11 @@ export class RecordRing {
     c.refs++;
     this.n--;
     this.payloadBytes -= len;
+    this.afterShift();
+    return c;
+  }
+
+  private afterShift(): void {
     if (this.head > 32 && this.head * 2 > this.chunks.length) {
       this.chunks = this.chunks.slice(this.head);
       this.head = 0;
@@ -146,7 +211,6 @@ export class RecordRing {
       this.head = 0;
       this.nextSize = MIN_CHUNK;
     }
-    return c;
   }
 
   /** A popped record is done with: its chunk may be reused. */

@@ -1,0 +1,166 @@
+#include "frame_parser.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace nsq {
+namespace {
+
+Cmd Classify(const uint8_t* p, size_t n) {
+  switch (n) {
+    case 3:
+      if (std::memcmp(p, "FIN", 3) == 0) return kFin;
+      if (std::memcmp(p, "RDY", 3) == 0) return kRdy;
+      if (std::memcmp(p, "REQ", 3) == 0) return kReq;
+      if (std::memcmp(p, "PUB", 3) == 0) return kPub;
+      if (std::memcmp(p, "SUB", 3) == 0) return kSub;
+      if (std::memcmp(p, "NOP", 3) == 0) return kNop;
+      if (std::memcmp(p, "CLS", 3) == 0) return kCls;
+      return kUnknown;
+    case 4:
+      if (std::memcmp(p, "MPUB", 4) == 0) return kMpub;
+      if (std::memcmp(p, "DPUB", 4) == 0) return kDpub;
+      if (std::memcmp(p, "AUTH", 4) == 0) return kAuth;
+      return kUnknown;
+    case 5:
+      return std::memcmp(p, "TOUCH", 5) == 0 ? kTouch : kUnknown;
+    case 8:
+      return std::memcmp(p, "IDENTIFY", 8) == 0 ? kIdentify : kUnknown;
+    default:
+      return kUnknown;
+  }
+}
+
+int32_t ReadInt32(const uint8_t* p) {
+  uint32_t v = (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
+  return static_cast<int32_t>(v);
+}
+
+class Scanner {
+ public:
+  Scanner(const uint8_t* buf, size_t end, int32_t* records, size_t capacity, int32_t* state, const ScanLimits& l)
+      : buf_(buf), end_(end), records_(records), capacity_(capacity), state_(state), limits_(l) {
+    max_messages_ = (l.max_body_size - 4) / 5;
+  }
+
+  int32_t Run(size_t pos) {
+    size_t n = 0;
+    while (pos < end_) {
+      if (n == capacity_) break;
+      const uint8_t* nlp = static_cast<const uint8_t*>(std::memchr(buf_ + pos, '\n', end_ - pos));
+      if (nlp == nullptr) {
+        if (static_cast<int64_t>(end_ - pos) >= kMaxLineLength) return Stop(n, kLineTooLong, kUnknown, pos, pos, -1, -1);
+        return Incomplete(pos, kStageLine, -1, kUnknown, 0, 0, n);
+      }
+      size_t nl = static_cast<size_t>(nlp - buf_);
+      if (static_cast<int64_t>(nl - pos + 1) > kMaxLineLength) return Stop(n, kLineTooLong, kUnknown, pos, pos, -1, -1);
+      size_t line_end = nl;
+      if (line_end > pos && buf_[line_end - 1] == '\r') line_end--;
+      size_t word_end = pos;
+      while (word_end < line_end && buf_[word_end] != ' ') word_end++;
+      Cmd code = Classify(buf_ + pos, word_end - pos);
+      int64_t limit = 0;
+      if (code == kPub || code == kDpub) limit = limits_.max_msg_size;
+      else if (code == kMpub || code == kIdentify || code == kAuth) limit = limits_.max_body_size;
+      if (limit == 0) {
+        Record(n++, code, kComplete, pos, line_end, -1, -1, -1);
+        pos = nl + 1;
+        continue;
+      }
+      const int64_t line_len = static_cast<int64_t>(nl + 1 - pos);
+      const size_t size_at = nl + 1;
+      if (end_ - size_at < 4) return Incomplete(pos, kStageSize, line_len + 4, code, line_len, 0, n);
+      const int32_t size = ReadInt32(buf_ + size_at);
+      if (size <= 0 || size > limit) return Stop(n, kBadSize, code, pos, line_end, -1, size);
+      const size_t body_at = size_at + 4;
+      if (code != kMpub) {
+        if (end_ - body_at < static_cast<size_t>(size)) return Incomplete(pos, kStageBody, line_len + 4 + size, code, line_len, 0, n);
+        Record(n++, code, kComplete, pos, line_end, body_at, size, size);
+        pos = body_at + size;
+        continue;
+      }
+      // MPUB: walk the messages as nsqd reads them; body_size is only range-checked.
+      const int64_t declared = line_len + 4 + size;
+      const int64_t max_end = static_cast<int64_t>(body_at) + limits_.max_body_size;
+      const int64_t rel = static_cast<int64_t>(pos);
+      if (end_ - body_at < 4) {
+        return Incomplete(pos, kStageMpubCount, std::max<int64_t>(declared, static_cast<int64_t>(body_at) + 4 - rel), code, line_len, 0, n);
+      }
+      const int32_t count = ReadInt32(buf_ + body_at);
+      if (count <= 0 || count > max_messages_) return Stop(n, kBadCount, code, pos, line_end, -1, count);
+      int64_t p = static_cast<int64_t>(body_at) + 4;
+      const int64_t e = static_cast<int64_t>(end_);
+      for (int32_t i = 0; i < count; i++) {
+        if (p + 4 > max_end) return Stop(n, kTooBig, code, pos, line_end, static_cast<int32_t>(p + 4 - static_cast<int64_t>(body_at)), size);
+        if (e - p < 4) return Incomplete(pos, kStageMpubMsgSize, MpubNeed(declared, p + 4 - rel, e - rel, max_end - rel), code, line_len, i, n);
+        const int32_t msz = ReadInt32(buf_ + p);
+        if (msz <= 0 || msz > limits_.max_msg_size) return Stop(n, kBadMsgSize, code, pos, line_end, i, msz);
+        p += 4;
+        if (p + msz > max_end) return Stop(n, kTooBig, code, pos, line_end, static_cast<int32_t>(p + msz - static_cast<int64_t>(body_at)), size);
+        if (e - p < msz) return Incomplete(pos, kStageMpubMsgBody, MpubNeed(declared, p + msz - rel, e - rel, max_end - rel), code, line_len, i, n);
+        p += msz;
+      }
+      Record(n++, code, kComplete, pos, line_end, body_at, static_cast<int32_t>(p - static_cast<int64_t>(body_at)), size);
+      pos = static_cast<size_t>(p);
+    }
+    return Incomplete(pos, kStageNone, 0, kUnknown, 0, 0, n);
+  }
+
+ private:
+  static int64_t MpubNeed(int64_t declared, int64_t checkpoint, int64_t held, int64_t max) {
+    int64_t need = std::max(declared, checkpoint);
+    if (held >= declared) need = std::max(need, std::min(2 * held, max));
+    return need;
+  }
+
+  void Record(size_t n, int32_t code, int32_t status, size_t ls, size_t le, int64_t bs, int64_t bl, int64_t size) {
+    int32_t* r = records_ + n * kRecordStride;
+    r[kRCode] = code;
+    r[kRStatus] = status;
+    r[kRSrc] = 0;
+    r[kRLineStart] = static_cast<int32_t>(ls);
+    r[kRLineEnd] = static_cast<int32_t>(le);
+    r[kRBodyStart] = static_cast<int32_t>(bs);
+    r[kRBodyLen] = static_cast<int32_t>(bl);
+    r[kRSize] = static_cast<int32_t>(size);
+  }
+
+  int32_t Incomplete(size_t consumed, int32_t stage, int64_t need, int32_t code, int64_t line_len, int32_t index, size_t n) {
+    state_[kSConsumed] = static_cast<int32_t>(consumed);
+    state_[kSStage] = stage;
+    state_[kSNeed] = static_cast<int32_t>(need);
+    state_[kSCode] = code;
+    state_[kSLineLen] = static_cast<int32_t>(line_len);
+    state_[kSIndex] = index;
+    return static_cast<int32_t>(n);
+  }
+
+  int32_t Stop(size_t n, int32_t status, int32_t code, size_t ls, size_t le, int64_t body_len, int64_t size) {
+    Record(n, code, status, ls, le, -1, body_len, size);
+    Incomplete(end_, kStageStopped, -1, code, 0, 0, n);
+    return static_cast<int32_t>(n + 1);
+  }
+
+  const uint8_t* buf_;
+  size_t end_;
+  int32_t* records_;
+  size_t capacity_;
+  int32_t* state_;
+  ScanLimits limits_;
+  int64_t max_messages_;
+};
+
+}  // namespace
+
+int32_t Scan(const uint8_t* buf, size_t len, size_t start, size_t end, int32_t* records, size_t records_len,
+             int32_t* state, size_t state_len, const ScanLimits& limits) {
+  if (buf == nullptr && len != 0) return -1;
+  if (start > end || end > len || state_len < static_cast<size_t>(kStateSlots)) return -1;
+  if (end > static_cast<size_t>(INT32_MAX)) return -1;
+  size_t capacity = records_len / kRecordStride;
+  if (capacity == 0) return -1;
+  Scanner s(buf, end, records, capacity, state, limits);
+  return s.Run(start);
+}
+
+}  // namespace nsq

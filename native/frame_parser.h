@@ -1,0 +1,36 @@
+// Scans V2 protocol commands out of a contiguous byte range (the C++ twin of
+// src/native/fallback/frame-scanner.ts; the record and state layouts are those of
+// src/native/backend.ts). Pure function: no allocation, every access bounds-checked.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace nsq {
+
+// Record slots (RECORD_STRIDE int32 per command).
+constexpr int kRecordStride = 8;
+constexpr int kRCode = 0, kRStatus = 1, kRSrc = 2, kRLineStart = 3, kRLineEnd = 4, kRBodyStart = 5, kRBodyLen = 6, kRSize = 7;
+// State slots.
+constexpr int kStateSlots = 6;
+constexpr int kSConsumed = 0, kSStage = 1, kSNeed = 2, kSCode = 3, kSLineLen = 4, kSIndex = 5;
+// Stages.
+constexpr int kStageNone = 0, kStageLine = 1, kStageSize = 2, kStageBody = 3, kStageStopped = 4;
+constexpr int kStageMpubCount = 5, kStageMpubMsgSize = 6, kStageMpubMsgBody = 7;
+// Statuses.
+constexpr int kComplete = 0, kBadSize = 1, kLineTooLong = 2, kBadCount = 3, kBadMsgSize = 4, kTooBig = 5;
+// Command codes.
+enum Cmd : int32_t { kUnknown = 0, kIdentify, kAuth, kSub, kPub, kMpub, kDpub, kRdy, kFin, kReq, kTouch, kCls, kNop };
+
+constexpr int64_t kMaxLineLength = 16384;
+
+struct ScanLimits {
+  int64_t max_msg_size;
+  int64_t max_body_size;
+};
+
+// Scans buf[start, end) (end <= len). Writes up to records_len / kRecordStride records and the
+// state; returns the record count, or -1 when the arguments are inconsistent.
+int32_t Scan(const uint8_t* buf, size_t len, size_t start, size_t end, int32_t* records, size_t records_len,
+             int32_t* state, size_t state_len, const ScanLimits& limits);
+
+}  // namespace nsq

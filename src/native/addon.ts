@@ -1,0 +1,85 @@
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { Backend, DirLocker, FrameEncoder, IoExecutor, RecordCodec, ScanLimits, WriteBatch } from './backend.js';
+import { tsFrameEncoder } from './fallback/frame-encoder.js';
+import { tsRecordCodec } from './fallback/record-codec.js';
+
+/** ABI version of the addon this code speaks to (native/binding.cc kAbiVersion). */
+export const ADDON_ABI_VERSION = 1;
+
+/** The raw exports of native/binding.cc. */
+interface Addon {
+  abiVersion: number;
+  scan(buf: Uint8Array, start: number, end: number, records: Int32Array, state: Int32Array, maxMsgSize: number, maxBodySize: number): number;
+  gather(out: Uint8Array, outOffset: number, sources: readonly Uint8Array[], index: Int32Array, offsets: Int32Array, lengths: Int32Array, count: number): number;
+  pushRecords(dest: Uint8Array, destPos: number, src: Uint8Array, starts: Int32Array, lens: Int32Array, first: number, count: number): number;
+  scanRecords(buf: Uint8Array, readPos: number, writePos: number, max: number, outOffsets: Int32Array, outLens: Int32Array): number;
+  executeBatch(fds: Int32Array, positions: Float64Array, data: Uint8Array, offsets: Int32Array, lengths: Int32Array, flags: Uint8Array, count: number, cb: (errno: number, done: number) => void): void;
+  lockDirectory(path: string): number;
+  unlockDirectory(fd: number): void;
+}
+
+const FUNCTIONS = ['scan', 'gather', 'pushRecords', 'scanRecords', 'executeBatch', 'lockDirectory', 'unlockDirectory'] as const;
+
+/**
+ * Below these batch sizes the TypeScript twin is faster than crossing into C++ (measured by
+ * bench/micro; see README). Above them one native call does the whole batch.
+ */
+export const NATIVE_GATHER_MIN_FRAMES = 4;
+export const NATIVE_PUSH_MIN_RECORDS = 4;
+
+/** Load the addon with node-gyp-build from the package root and check its shape; throws why not. */
+export function loadAddon(): Addon {
+  const require = createRequire(import.meta.url);
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const load = require('node-gyp-build') as (dir: string) => unknown;
+  const addon = load(root) as Partial<Addon> | null;
+  if (addon === null || typeof addon !== 'object') throw new Error('node-gyp-build returned no module');
+  for (const f of FUNCTIONS) {
+    if (typeof addon[f] !== 'function') throw new Error(`addon lacks ${f}()`);
+  }
+  if (addon.abiVersion !== ADDON_ABI_VERSION) {
+    throw new Error(`addon ABI ${String(addon.abiVersion)}, expected ${ADDON_ABI_VERSION} (rebuild with npm run build:native)`);
+  }
+  return addon as Addon;
+}
+
+/** The C++ backend over a loaded addon. */
+export function nativeBackend(addon: Addon): Backend {
+  const frameEncoder: FrameEncoder = {
+    gather(out, outOffset, sources, index, offsets, lengths, count) {
+      if (count < NATIVE_GATHER_MIN_FRAMES) return tsFrameEncoder.gather(out, outOffset, sources, index, offsets, lengths, count);
+      return addon.gather(out, outOffset, sources, index, offsets, lengths, count);
+    },
+  };
+  const records: RecordCodec = {
+    pushRecords(dest, destPos, src, starts, lens, first, count) {
+      if (count < NATIVE_PUSH_MIN_RECORDS) return tsRecordCodec.pushRecords(dest, destPos, src, starts, lens, first, count);
+      return addon.pushRecords(dest, destPos, src, starts, lens, first, count);
+    },
+    scanRecords(buf, readPos, writePos, max, outOffsets, outLens) {
+      return addon.scanRecords(buf, readPos, writePos, max, outOffsets, outLens);
+    },
+  };
+  const io: IoExecutor = {
+    execute(b: WriteBatch, done) {
+      addon.executeBatch(b.fds, b.positions, b.data, b.offsets, b.lengths, b.flags, b.count, done);
+    },
+  };
+  const dirLocker: DirLocker = {
+    lock: (path) => addon.lockDirectory(path),
+    unlock: (fd) => addon.unlockDirectory(fd),
+  };
+  return {
+    native: true,
+    createFrameScanner(limits: ScanLimits) {
+      const max = limits.maxMsgSize;
+      const body = limits.maxBodySize;
+      return { scan: (buf, start, end, rec, state) => addon.scan(buf, start, end, rec, state, max, body) };
+    },
+    frameEncoder,
+    records,
+    io,
+    dirLocker,
+  };
+}
