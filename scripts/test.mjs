@@ -7,6 +7,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
+import { createRequire } from 'node:module';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const filters = process.argv.slice(2);
@@ -27,12 +28,25 @@ const files = findTests(join(root, 'test')).filter(
   (f) => filters.length === 0 || filters.some((s) => relative(root, f).includes(s)),
 );
 
-function runFile(file) {
+/** Whether the C++ addon loads here (then the suite runs once per backend). */
+function addonAvailable() {
+  try {
+    const require = createRequire(import.meta.url);
+    const addon = require('node-gyp-build')(root);
+    return typeof addon?.scan === 'function';
+  } catch {
+    return false;
+  }
+}
+
+function runFile(file, mode) {
   return new Promise((resolve) => {
     const started = Date.now();
+    const env = { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' };
+    if (mode !== undefined) env.NSQ_NATIVE = mode;
     const child = spawn(process.execPath, ['--import', 'tsx', file], {
       cwd: root,
-      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -62,22 +76,43 @@ function runFile(file) {
   });
 }
 
-const results = [];
-let next = 0;
-async function worker() {
-  while (next < files.length) {
-    const file = files[next++];
-    const r = await runFile(file);
-    results.push(r);
-    const status = r.failed === 0 ? 'ok  ' : 'FAIL';
-    process.stdout.write(`${status} ${relative(root, r.file)} (${r.passed} passed, ${r.failed} failed, ${(r.ms / 1000).toFixed(1)}s)\n`);
-    if (r.failed > 0 || process.env.TEST_VERBOSE) process.stdout.write(r.out.replace(/^/gm, '    ') + '\n');
+async function runAll(mode) {
+  const results = [];
+  let next = 0;
+  const label = mode === undefined ? '' : ` [NSQ_NATIVE=${mode}]`;
+  async function worker() {
+    while (next < files.length) {
+      const file = files[next++];
+      const r = await runFile(file, mode);
+      results.push(r);
+      const status = r.failed === 0 ? 'ok  ' : 'FAIL';
+      process.stdout.write(`${status} ${relative(root, r.file)}${label} (${r.passed} passed, ${r.failed} failed, ${(r.ms / 1000).toFixed(1)}s)\n`);
+      if (r.failed > 0 || process.env.TEST_VERBOSE) process.stdout.write(r.out.replace(/^/gm, '    ') + '\n');
+    }
   }
+  await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+  return results;
 }
-await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
 
-const passed = results.reduce((a, r) => a + r.passed, 0);
-const failed = results.reduce((a, r) => a + r.failed, 0);
-const mode = process.env.NSQ_NATIVE !== undefined ? ` (NSQ_NATIVE=${process.env.NSQ_NATIVE})` : '';
-process.stdout.write(`\n${files.length} files${mode}\n${passed} passed, ${failed} failed\n`);
+// With NSQ_NATIVE unset, the whole suite runs once on the native addon (when it loads here) and
+// once on the TypeScript twins; setting NSQ_NATIVE runs it once in that mode.
+let modes;
+if (process.env.NSQ_NATIVE !== undefined) modes = [undefined];
+else if (addonAvailable()) modes = ['1', '0'];
+else {
+  process.stdout.write('native addon not built here: running on the TypeScript backend only\n');
+  modes = ['0'];
+}
+let passed = 0;
+let failed = 0;
+const summary = [];
+for (const mode of modes) {
+  const results = await runAll(mode);
+  const p = results.reduce((a, r) => a + r.passed, 0);
+  const f = results.reduce((a, r) => a + r.failed, 0);
+  summary.push(`${files.length} files${mode === undefined ? (process.env.NSQ_NATIVE !== undefined ? ` (NSQ_NATIVE=${process.env.NSQ_NATIVE})` : '') : ` with NSQ_NATIVE=${mode}`}: ${p} passed, ${f} failed`);
+  passed += p;
+  failed += f;
+}
+process.stdout.write(`\n${summary.join('\n')}\n${passed} passed, ${failed} failed\n`);
 process.exitCode = failed > 0 || files.length === 0 ? 1 : 0;

@@ -93,6 +93,14 @@ export class ClientV2 implements Consumer {
   private readonly ctx: NsqdContext;
   private out: Buffer | null = null;
   private outLen = 0;
+  /** Message frames queued for the next gather into `out` (see sendMessage). */
+  private pendSources: Buffer[] = [];
+  private pendLast: Buffer | null = null;
+  private pendIndex = new Int32Array(64);
+  private pendOffsets = new Int32Array(64);
+  private pendLengths = new Int32Array(64);
+  private pendCount = 0;
+  private pendBytes = 0;
   private flushTimer: NodeJS.Timeout | null = null;
   private writeBlocked = false;
   private writeDeadline: NodeJS.Timeout | null = null;
@@ -213,21 +221,26 @@ export class ClientV2 implements Consumer {
     this.flush();
   }
 
-  /** Channel → client: count it in flight and buffer its stored frame frame[off, off+8+len). */
+  /**
+   * Channel → client: count it in flight and queue its stored frame frame[off, off+8+len). The
+   * bytes are gathered into the output buffer in one FrameEncoder call per batch (before this
+   * turn of the event loop ends, so before anything can finish or requeue the message and free
+   * its bytes), not copied one message at a time.
+   */
   sendMessage(frame: Buffer, off: number, len: number): void {
     this.inFlightCount++;
     this.messageCount++;
     if (this.closed) return;
     const frameLen = 8 + len;
-    const out = this.reserve(frameLen);
-    if (out === null) {
+    const cap = this.outputBufferSize;
+    if (this.outLen + this.pendBytes + frameLen > cap && this.outLen + this.pendBytes > 0) this.flush();
+    if (frameLen > cap) {
       this.writeRaw(Buffer.from(frame.subarray(off, off + frameLen)));
     } else {
-      frame.copy(out, this.outLen, off, off + frameLen);
-      this.outLen += frameLen;
+      this.pend(frame, off, frameLen);
     }
     if (!this.isReadyForMessages()) this.flush();
-    else if (this.outLen > 0 && this.flushTimer === null && this.outputBufferTimeoutMs > 0) {
+    else if (this.flushTimer === null && this.outputBufferTimeoutMs > 0) {
       this.flushTimer = setTimeout(() => {
         this.flushTimer = null;
         this.flush();
@@ -235,11 +248,60 @@ export class ClientV2 implements Consumer {
     }
   }
 
+  private pend(frame: Buffer, off: number, frameLen: number): void {
+    let n = this.pendCount;
+    if (n === this.pendOffsets.length) {
+      const grow = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
+        const b = new Int32Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.pendIndex = grow(this.pendIndex);
+      this.pendOffsets = grow(this.pendOffsets);
+      this.pendLengths = grow(this.pendLengths);
+    }
+    if (frame !== this.pendLast) {
+      this.pendLast = frame;
+      this.pendSources.push(frame);
+    }
+    this.pendIndex[n] = this.pendSources.length - 1;
+    this.pendOffsets[n] = off;
+    this.pendLengths[n] = frameLen;
+    this.pendCount = ++n;
+    this.pendBytes += frameLen;
+    if (n === 1) queueMicrotask(this.commit);
+  }
+
+  /** Gather the queued frames into the output buffer (one FrameEncoder call). */
+  private readonly commit = (): void => {
+    const n = this.pendCount;
+    if (n === 0) return;
+    const cap = Math.max(this.outputBufferSize, this.outLen + this.pendBytes, 64);
+    if (this.out === null) this.out = Buffer.allocUnsafe(cap);
+    else if (this.out.length < this.outLen + this.pendBytes) {
+      const grown = Buffer.allocUnsafe(cap);
+      this.out.copy(grown, 0, 0, this.outLen);
+      this.out = grown;
+    }
+    const end = this.ctx.backend.frameEncoder.gather(this.out, this.outLen, this.pendSources, this.pendIndex, this.pendOffsets, this.pendLengths, n);
+    this.pendCount = 0;
+    this.pendBytes = 0;
+    this.pendSources.length = 0;
+    this.pendLast = null;
+    if (end < 0) {
+      this.ctx.logger.error(`PROTOCOL(V2): [${this}] internal error gathering message frames, closing`);
+      this.destroy();
+      return;
+    }
+    this.outLen = end;
+  };
+
   /**
    * Room for `len` bytes in the output buffer (flushing first if they do not fit), or null when
    * the frame is larger than the buffer and must be written on its own.
    */
   private reserve(len: number): Buffer | null {
+    this.commit();
     const cap = this.outputBufferSize;
     if (this.outLen + len > cap && this.outLen > 0) this.flush();
     if (len > cap) return null;
@@ -253,6 +315,7 @@ export class ClientV2 implements Consumer {
       clearTimeout(this.flushTimer);
       this.flushTimer = null;
     }
+    this.commit();
     if (this.outLen === 0 || this.closed) return;
     const b = this.out!.subarray(0, this.outLen);
     this.out = null;

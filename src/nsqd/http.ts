@@ -53,6 +53,8 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
     max_output_buffer_size: nsqd.opts.maxOutputBufferSize,
     max_output_buffer_timeout: toNanos(nsqd.opts.maxOutputBufferTimeout),
     max_deflate_level: nsqd.opts.maxDeflateLevel,
+    // nsq-ts: whether the C++ addon runs the hot paths (clients ignore unknown fields).
+    native: nsqd.backend.native,
   })));
 
   const topicFromQuery = (req: IncomingMessage): { p: ReqParams; topic: Topic } | HttpError => {
@@ -319,10 +321,10 @@ export function statsDocument(nsqd: Nsqd, topicName: string, channelName: string
       (producers ??= []).push(c.stats(filter));
     }
   }
-  const doc: StatsDocument = { version: '1.3.0', health: nsqd.getHealth(), start_time: nsqd.startTime, topics, producers };
-  if (includeMem) {
-    const withMem: StatsDocument = { version: doc.version, health: doc.health, start_time: doc.start_time, topics, memory: memStats(), producers };
-    return withMem;
-  }
+  // Field order is nsqd's; `native` (nsq-ts) comes last.
+  const doc: StatsDocument = { version: '1.3.0', health: nsqd.getHealth(), start_time: nsqd.startTime, topics };
+  if (includeMem) doc.memory = memStats();
+  doc.producers = producers;
+  doc.native = nsqd.backend.native;
   return doc;
 }

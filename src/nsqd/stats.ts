@@ -60,7 +60,9 @@ export interface StatsDocument {
   start_time: number;
   topics: TopicStats[] | null;
   memory?: MemStats;
-  producers: ClientStats[] | null;
+  producers?: ClientStats[] | null;
+  /** nsq-ts: whether the C++ addon runs the hot paths. */
+  native?: boolean;
 }
 
 const NO_E2E: E2eStats = { count: 0, percentiles: null };

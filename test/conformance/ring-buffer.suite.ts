@@ -133,5 +133,40 @@ export function ringBufferSuite(name: string, make: RingFactory): void {
     assert.is(b.count, 1);
   });
 
+  t('pushBatch and shiftBatch move many records per call, across chunks and up to the bound', () => {
+    const ring = make(50_000);
+    const sizes = [26, 200, 4096, 65_536];
+    const bodies = Array.from({ length: 3000 }, (_, i) => payload(i, sizes[i % 4]!));
+    const src = Buffer.concat(bodies);
+    const starts = new Int32Array(bodies.length);
+    const lens = new Int32Array(bodies.length);
+    let pos = 0;
+    bodies.forEach((b, i) => {
+      starts[i] = pos;
+      lens[i] = b.length;
+      pos += b.length;
+    });
+    assert.is(ring.pushBatch(src, starts, lens, 0, 1000), 1000);
+    assert.is(ring.pushBatch(src, starts, lens, 1000, 2000), 2000);
+    assert.is(ring.count, 3000);
+    const offs = new Int32Array(64);
+    const ls = new Int32Array(64);
+    let seen = 0;
+    while (ring.count > 0) {
+      const chunk = ring.shiftBatch(64, offs, ls)!;
+      assert.ok(ring.batchCount >= 1 && ring.batchCount <= 64);
+      for (let k = 0; k < ring.batchCount; k++) {
+        const body = chunk.buf.subarray(offs[k]! + RECORD_HEADER, offs[k]! + RECORD_HEADER + ls[k]!);
+        assert.ok(body.equals(bodies[seen]!), `record ${seen}`);
+        seen++;
+      }
+      ring.release(chunk);
+    }
+    assert.is(seen, 3000);
+    const small = make(10);
+    assert.is(small.pushBatch(src, starts, lens, 0, 25), 10, 'only as many as the bound allows');
+    assert.is(small.pushBatch(src, starts, lens, 0, 25, true), 25, 'forced');
+  });
+
   t.run();
 }

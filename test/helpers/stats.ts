@@ -73,7 +73,20 @@ export async function getStats(url: string, query = ''): Promise<StatsJson> {
   const res = await fetch(`${url}/stats?format=json${query === '' ? '' : `&${query}`}`);
   const text = await res.text();
   if (res.status !== 200) throw new Error(`/stats answered ${res.status}: ${text}`);
-  return JSON.parse(text) as StatsJson;
+  return stripNative(JSON.parse(text) as StatsJson & { native?: unknown });
+}
+
+/**
+ * nsq-ts adds `"native": true|false` as the last field of /info and /stats JSON. Check it is
+ * there, last and boolean, and return the document without it (as Go nsqd answers).
+ */
+export function stripNative<T extends object>(doc: T & { native?: unknown }): T {
+  const keys = Object.keys(doc);
+  if (keys[keys.length - 1] !== 'native' || typeof doc.native !== 'boolean') {
+    throw new Error(`expected a boolean "native" as the last field, got keys ${keys.join(',')}`);
+  }
+  const { native: _native, ...rest } = doc;
+  return rest as T;
 }
 
 /** The stats of one topic, or undefined when /stats does not list it. */

@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { NsqdInit } from '../../src/nsqd/nsqd.js';
 import { http, startNsqd, waitFor, type TestNsqd } from '../helpers/daemons.js';
-import { getStats, jsonShape, mustChannel, mustTopic, rawHttp, readFixture, topicStats, type StatsJson } from '../helpers/stats.js';
+import { getStats, jsonShape, stripNative, mustChannel, mustTopic, rawHttp, readFixture, topicStats, type StatsJson } from '../helpers/stats.js';
 import { WireConn } from '../helpers/wire.js';
 
 const V1 = 'nsq; version=1.0';
@@ -159,7 +159,7 @@ test('GET /info: field order of the Go fixture, durations in ns, real ports', ()
     assert.is(r.headers.get('x-nsq-content-type'), V1);
     assert.is(r.headers.get('content-type'), JSON_CT);
     const fixture = JSON.parse(readFixture('nsqd-info.json')) as Record<string, unknown>;
-    const doc = JSON.parse(r.text) as Record<string, unknown>;
+    const doc = stripNative(JSON.parse(r.text) as Record<string, unknown>);
     assert.equal(jsonShape(doc), jsonShape(fixture));
     assert.is(doc.hostname, hostname());
     assert.is(doc.http_port, d.httpPort);
@@ -170,9 +170,18 @@ test('GET /info: field order of the Go fixture, durations in ns, real ports', ()
     assert.is(JSON.stringify(normalized), readFixture('nsqd-info.json'));
   }));
 
+test('GET /info and /stats say which backend runs ("native", last field)', () =>
+  withNsqd({}, async (d) => {
+    const info = JSON.parse((await http('GET', `${d.url}/info`)).text) as { native: boolean };
+    const stats = JSON.parse((await http('GET', `${d.url}/stats?format=json`)).text) as { native: boolean };
+    assert.is(info.native, d.nsqd.backend.native);
+    assert.is(stats.native, d.nsqd.backend.native);
+    assert.is(d.nsqd.backend.native, process.env.NSQ_NATIVE === '1' ? true : process.env.NSQ_NATIVE === '0' ? false : d.nsqd.backend.native);
+  }));
+
 test('GET /info reflects non-default limits in ns', () =>
   withNsqd({ maxHeartbeatInterval: 5000, maxOutputBufferSize: 1000, maxOutputBufferTimeout: 2500, maxDeflateLevel: 9 }, async (d) => {
-    const doc = JSON.parse((await http('GET', `${d.url}/info`)).text) as Record<string, unknown>;
+    const doc = stripNative(JSON.parse((await http('GET', `${d.url}/info`)).text) as Record<string, unknown>);
     assert.is(doc.max_heartbeat_interval, 5_000_000_000);
     assert.is(doc.max_output_buffer_size, 1000);
     assert.is(doc.max_output_buffer_timeout, 2_500_000_000);
@@ -475,7 +484,7 @@ test('GET /stats: text by default (and for any format but "json"), JSON with for
     assert.is(r.status, 200);
     assert.is(r.headers.get('content-type'), JSON_CT);
     assert.is(r.headers.get('x-nsq-content-type'), V1);
-    const doc = JSON.parse(r.text) as StatsJson;
+    const doc = stripNative(JSON.parse(r.text) as StatsJson);
     assert.is(doc.version, '1.3.0');
     assert.is(doc.health, 'OK');
     assert.equal(Object.keys(doc), ['version', 'health', 'start_time', 'topics', 'memory', 'producers']);
@@ -500,7 +509,7 @@ test('GET /stats filters: topic (missing → "topics":null), channel (topics lac
 
       // missing topic: the whole document matches the Go fixture (volatile values aside)
       const r = await http('GET', `${d.url}/stats?format=json&topic=nope&include_clients=false`);
-      doc = JSON.parse(r.text) as StatsJson;
+      doc = stripNative(JSON.parse(r.text) as StatsJson);
       assert.is(doc.topics, null);
       const fx = JSON.parse(readFixture('nsqd-stats-missing-topic.json')) as StatsJson;
       assert.equal(jsonShape(doc), jsonShape(fx));
@@ -534,7 +543,7 @@ test('GET /stats filters: topic (missing → "topics":null), channel (topics lac
       }
       for (const q of ['include_mem=false', 'include_mem=0']) {
         const raw = (await http('GET', `${d.url}/stats?format=json&${q}`)).text;
-        doc = JSON.parse(raw) as StatsJson;
+        doc = stripNative(JSON.parse(raw) as StatsJson);
         assert.ok(!('memory' in doc), `${q}: no memory key`);
         assert.ok(!raw.includes('"memory"'), `${q}: no memory key in the text`);
         assert.equal(Object.keys(doc), ['version', 'health', 'start_time', 'topics', 'producers']);
@@ -781,7 +790,7 @@ test('GET /stats producers: pub_counts holds at most one entry (quirk 17), filte
       doc = await getStats(d.url, 'topic=q1');
       assert.equal(doc.producers![0]!.pub_counts, [{ topic: 'q1', count: 2 }]);
       const raw = (await http('GET', `${d.url}/stats?format=json&topic=q3`)).text;
-      doc = JSON.parse(raw) as StatsJson;
+      doc = stripNative(JSON.parse(raw) as StatsJson);
       assert.is(doc.producers!.length, 1, 'producers are not filtered by topic');
       assert.ok(!('pub_counts' in doc.producers![0]!), 'empty pub_counts is omitted (omitempty)');
 
@@ -805,7 +814,7 @@ test('GET /stats: HTTP publishes do not make producers; e2e without percentiles 
   withNsqd({}, async (d) => {
     await ok(d, '/pub?topic=h', 'x');
     const r = await http('GET', `${d.url}/stats?format=json`);
-    const doc = JSON.parse(r.text) as StatsJson;
+    const doc = stripNative(JSON.parse(r.text) as StatsJson);
     assert.is(doc.producers, null);
     assert.ok(r.text.includes('"e2e_processing_latency":{"count":0,"percentiles":null}'));
   }));

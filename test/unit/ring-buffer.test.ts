@@ -1,4 +1,8 @@
 import { RecordRing } from '../../src/native/fallback/ring-buffer.js';
+import { tsRecordCodec } from '../../src/native/fallback/record-codec.js';
 import { ringBufferSuite } from '../conformance/ring-buffer.suite.js';
+import { nativeForTests } from '../helpers/native.js';
 
-ringBufferSuite('typescript', (max) => new RecordRing(max));
+ringBufferSuite('typescript', (max) => new RecordRing(max, tsRecordCodec));
+const native = nativeForTests();
+if (native !== null) ringBufferSuite('native', (max) => new RecordRing(max, native.records));

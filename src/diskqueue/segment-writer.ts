@@ -1,0 +1,290 @@
+import { closeSync, constants as fsc, ftruncateSync, openSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import type { IoExecutor, WriteBatch } from '../native/backend.js';
+
+/** Where and how a SegmentWriter writes. */
+export interface SegmentWriterOptions {
+  /** Path of segment file number n. */
+  fileName: (n: number) => string;
+  /** Roll to the next file before a record would make the current one exceed this (nsqd's --max-bytes-per-file). */
+  maxBytesPerFile: number;
+  /** Segment and offset the next record goes to (resuming a queue). */
+  fileNum: number;
+  writePos: number;
+  /** Runs the write batches: the C++ addon's worker or the TypeScript twin. */
+  io: IoExecutor;
+}
+
+/** Bytes in the int32 length prefix of a record. */
+export const RECORD_LENGTH_BYTES = 4;
+
+const SYNC = 1;
+
+interface Waiter {
+  done: (err: Error | null) => void;
+  /** Index of the last op this waiter depends on. */
+  lastOp: number;
+  /** Whether it needs an fdatasync covering its bytes. */
+  durable: boolean;
+}
+
+class PendingBatch {
+  fds: number[] = [];
+  positions: number[] = [];
+  offsets: number[] = [];
+  lengths: number[] = [];
+  flags: number[] = [];
+  data: Buffer = Buffer.allocUnsafe(64 * 1024);
+  used = 0;
+  waiters: Waiter[] = [];
+  /** Where the writer stood before these ops (to roll back on failure). */
+  startFileNum = 0;
+  startWritePos = 0;
+
+  get count(): number {
+    return this.fds.length;
+  }
+
+  add(fd: number, pos: number, src: Uint8Array, start: number, len: number): number {
+    if (this.data.length - this.used < len) {
+      const grown = Buffer.allocUnsafe(Math.max(this.used + len, this.data.length * 2));
+      this.data.copy(grown, 0, 0, this.used);
+      this.data = grown;
+    }
+    Buffer.prototype.copy.call(src, this.data, this.used, start, start + len);
+    this.fds.push(fd);
+    this.positions.push(pos);
+    this.offsets.push(this.used);
+    this.lengths.push(len);
+    this.flags.push(0);
+    this.used += len;
+    return this.fds.length - 1;
+  }
+
+  toBatch(): WriteBatch {
+    return {
+      fds: Int32Array.from(this.fds),
+      positions: Float64Array.from(this.positions),
+      data: this.data,
+      offsets: Int32Array.from(this.offsets),
+      lengths: Int32Array.from(this.lengths),
+      flags: Uint8Array.from(this.flags),
+      count: this.fds.length,
+    };
+  }
+}
+
+function errnoError(code: number, what: string): Error & { code: string; errno: number } {
+  const name = Object.entries(osConstants.errno).find(([, v]) => v === code)?.[0] ?? `errno ${code}`;
+  return Object.assign(new Error(`${what}: ${name}`), { code: name, errno: -code });
+}
+
+/**
+ * Appends length-prefixed records to numbered segment files, rolling to the next file before a
+ * record would cross maxBytesPerFile (go-diskqueue's rule: never split a record, a lone record
+ * may exceed the limit), with writes and fdatasync done off the main thread in batches. Group
+ * commit: while one batch is on disk, every append and sync request waits in the next; that one
+ * batch is then written with one fdatasync per file for all of them, and each append's callback
+ * fires once its bytes are written (and, when durable, synced). A finished segment is synced
+ * before the next is written, then closed. On an I/O error the failed appends and everything
+ * queued behind them fail, the file is cut back, and the next append tries the same position
+ * again, so the writer recovers when the disk does.
+ */
+export class SegmentWriter {
+  /** Segment number the next record goes to. */
+  fileNum: number;
+  /** Offset in that segment where the next record goes. */
+  writePos: number;
+  /** Called after a segment was finished by a roll and synced: its number and final size. */
+  onRoll: ((fileNum: number, size: number) => void) | null = null;
+  private readonly opts: SegmentWriterOptions;
+  private fd = -1;
+  private fdFileNum = -1;
+  private pending: PendingBatch | null = null;
+  private inFlight = false;
+  private scheduled = false;
+  /** Files finished by a roll, to close once the batch that synced them is done. */
+  private retired: { fd: number; fileNum: number; size: number }[] = [];
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(opts: SegmentWriterOptions) {
+    this.opts = opts;
+    this.fileNum = opts.fileNum;
+    this.writePos = opts.writePos;
+  }
+
+  /** Whether no batch is queued or on disk. */
+  get idle(): boolean {
+    return !this.inFlight && this.pending === null;
+  }
+
+  /**
+   * Append the records in records[start, end) ([int32 BE length][payload]...); `done` fires in
+   * order once they are written, and fdatasync'ed when `durable`.
+   */
+  append(records: Uint8Array, start: number, end: number, durable: boolean, done: (err: Error | null) => void): void {
+    if (this.closed) {
+      queueMicrotask(() => done(new Error('segment writer closed')));
+      return;
+    }
+    const batch = this.batch();
+    let pos = start;
+    let runStart = start;
+    let lastOp = -1;
+    while (pos < end) {
+      const len = ((records[pos]! << 24) | (records[pos + 1]! << 16) | (records[pos + 2]! << 8) | records[pos + 3]!) >>> 0;
+      const total = RECORD_LENGTH_BYTES + len;
+      const at = this.writePos + (pos - runStart);
+      if (at > 0 && at + total > this.opts.maxBytesPerFile) {
+        if (pos > runStart) lastOp = this.addRun(batch, records, runStart, pos);
+        this.roll(batch);
+        runStart = pos;
+      }
+      pos += total;
+    }
+    if (pos > runStart) lastOp = this.addRun(batch, records, runStart, pos);
+    if (lastOp < 0) lastOp = batch.count - 1;
+    batch.waiters.push({ done, lastOp, durable });
+    if (durable && lastOp >= 0) batch.flags[lastOp] = batch.flags[lastOp]! | SYNC;
+    this.schedule();
+  }
+
+  /** fdatasync everything appended so far; `done` fires when it is durable. */
+  sync(done: (err: Error | null) => void): void {
+    if (this.closed) {
+      queueMicrotask(() => done(null));
+      return;
+    }
+    const batch = this.batch();
+    if (this.fd >= 0) {
+      const op = batch.add(this.fd, this.writePos, EMPTY, 0, 0);
+      batch.flags[op] = SYNC;
+      batch.waiters.push({ done, lastOp: op, durable: true });
+    } else {
+      batch.waiters.push({ done, lastOp: batch.count - 1, durable: false });
+    }
+    this.schedule();
+  }
+
+  /** Wait for everything queued, sync, and close the file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await new Promise<void>((resolve) => this.sync(() => resolve()));
+    this.closed = true;
+    await new Promise<void>((resolve) => {
+      if (this.idle) resolve();
+      else this.idleWaiters.push(resolve);
+    });
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+    for (const r of this.retired) closeSync(r.fd);
+    this.retired = [];
+  }
+
+  private batch(): PendingBatch {
+    if (this.pending === null) {
+      this.pending = new PendingBatch();
+      this.pending.startFileNum = this.fileNum;
+      this.pending.startWritePos = this.writePos;
+    }
+    return this.pending;
+  }
+
+  private currentFd(): number {
+    if (this.fd < 0 || this.fdFileNum !== this.fileNum) {
+      this.fd = openSync(this.opts.fileName(this.fileNum), fsc.O_CREAT | fsc.O_WRONLY, 0o600);
+      this.fdFileNum = this.fileNum;
+    }
+    return this.fd;
+  }
+
+  private addRun(batch: PendingBatch, src: Uint8Array, from: number, to: number): number {
+    const op = batch.add(this.currentFd(), this.writePos, src, from, to - from);
+    this.writePos += to - from;
+    return op;
+  }
+
+  /** Finish the current segment (synced with this batch) and move to the next number. */
+  private roll(batch: PendingBatch): void {
+    if (this.fd >= 0) {
+      const op = batch.add(this.fd, this.writePos, EMPTY, 0, 0);
+      batch.flags[op] = SYNC;
+      this.retired.push({ fd: this.fd, fileNum: this.fileNum, size: this.writePos });
+      this.fd = -1;
+    }
+    this.fileNum++;
+    this.writePos = 0;
+  }
+
+  private schedule(): void {
+    if (this.inFlight || this.scheduled) return;
+    this.scheduled = true;
+    // Appends made in this turn of the event loop join the same batch.
+    queueMicrotask(() => {
+      this.scheduled = false;
+      this.submit();
+    });
+  }
+
+  private submit(): void {
+    const batch = this.pending;
+    if (batch === null || this.inFlight) return;
+    this.pending = null;
+    this.inFlight = true;
+    const retired = this.retired;
+    this.retired = [];
+    if (batch.count === 0) {
+      this.complete(batch, 0, 0, retired);
+      return;
+    }
+    this.opts.io.execute(batch.toBatch(), (errno, completed) => this.complete(batch, errno, completed, retired));
+  }
+
+  private complete(batch: PendingBatch, errno: number, completed: number, retired: { fd: number; fileNum: number; size: number }[]): void {
+    this.inFlight = false;
+    if (errno === 0) {
+      for (const r of retired) {
+        closeSync(r.fd);
+        this.onRoll?.(r.fileNum, r.size);
+      }
+      for (const w of batch.waiters) w.done(null);
+    } else {
+      this.recover(batch, errno, completed, retired);
+    }
+    if (this.pending !== null) this.submit();
+    else if (this.idleWaiters.length > 0) for (const f of this.idleWaiters.splice(0)) f();
+  }
+
+  /** Fail this batch's appends (and everything queued after it) and rewind to where it began. */
+  private recover(batch: PendingBatch, errno: number, completed: number, retired: { fd: number; fileNum: number; size: number }[]): void {
+    const err = errnoError(errno, 'write failed');
+    const syncFailed = completed === batch.count;
+    const queued = this.pending;
+    this.pending = null;
+    for (const w of batch.waiters) {
+      const ok = w.lastOp < completed && !(syncFailed && w.durable);
+      w.done(ok ? null : err);
+    }
+    if (queued !== null) for (const w of queued.waiters) w.done(err);
+    // Keep only the descriptor of the segment the batch began in; cut it back to where it began.
+    const open = [...retired, ...this.retired];
+    this.retired = [];
+    const startFd = this.fd >= 0 && this.fdFileNum === batch.startFileNum ? this.fd : (open.find((r) => r.fileNum === batch.startFileNum)?.fd ?? -1);
+    if (this.fd >= 0 && this.fd !== startFd) closeSync(this.fd);
+    for (const r of open) if (r.fd !== startFd) closeSync(r.fd);
+    this.fd = startFd;
+    this.fdFileNum = startFd >= 0 ? batch.startFileNum : -1;
+    if (startFd >= 0) {
+      try {
+        ftruncateSync(startFd, batch.startWritePos);
+      } catch {
+        // The next write overwrites the tail anyway.
+      }
+    }
+    this.fileNum = batch.startFileNum;
+    this.writePos = batch.startWritePos;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
