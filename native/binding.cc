@@ -240,6 +240,9 @@ Napi::Value UnlockDirectory(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
+#ifdef NSQ_SOURCE_HASH
+  exports.Set("sourceHash", Napi::String::New(env, NSQ_SOURCE_HASH));
+#endif
   exports.Set("scan", Napi::Function::New(env, Scan, "scan"));
   exports.Set("gather", Napi::Function::New(env, Gather, "gather"));
   exports.Set("pushRecords", Napi::Function::New(env, PushRecords, "pushRecords"));

@@ -10,6 +10,8 @@ export const ADDON_ABI_VERSION = 1;
 /** The raw exports of native/binding.cc. */
 interface Addon {
   abiVersion: number;
+  /** Hash of the sources it was built from (scripts/native-hash.mjs). */
+  sourceHash?: string;
   scan(buf: Uint8Array, start: number, end: number, records: Int32Array, state: Int32Array, maxMsgSize: number, maxBodySize: number): number;
   gather(out: Uint8Array, outOffset: number, sources: readonly Uint8Array[], index: Int32Array, offsets: Int32Array, lengths: Int32Array, count: number): number;
   pushRecords(dest: Uint8Array, destPos: number, src: Uint8Array, starts: Int32Array, lens: Int32Array, first: number, count: number): number;
@@ -28,12 +30,16 @@ const FUNCTIONS = ['scan', 'gather', 'pushRecords', 'scanRecords', 'executeBatch
 export const NATIVE_GATHER_MIN_FRAMES = 4;
 export const NATIVE_PUSH_MIN_RECORDS = 4;
 
+/** Where the addon was loaded from (build/ or prebuilds/). */
+export let addonPath = '';
+
 /** Load the addon with node-gyp-build from the package root and check its shape; throws why not. */
 export function loadAddon(): Addon {
   const require = createRequire(import.meta.url);
   const root = fileURLToPath(new URL('../..', import.meta.url));
-  const load = require('node-gyp-build') as (dir: string) => unknown;
+  const load = require('node-gyp-build') as ((dir: string) => unknown) & { resolve(dir: string): string };
   const addon = load(root) as Partial<Addon> | null;
+  addonPath = load.resolve(root);
   if (addon === null || typeof addon !== 'object') throw new Error('node-gyp-build returned no module');
   for (const f of FUNCTIONS) {
     if (typeof addon[f] !== 'function') throw new Error(`addon lacks ${f}()`);
