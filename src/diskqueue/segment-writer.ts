@@ -167,6 +167,20 @@ export class SegmentWriter {
     this.schedule();
   }
 
+  /**
+   * Abandon the current segment for writing: the next record goes to file `n` at offset 0
+   * (go-diskqueue does this when the reader cannot read the write file, and on Empty).
+   */
+  skipTo(n: number): void {
+    if (this.fd >= 0) {
+      if (this.idle) closeSync(this.fd);
+      else this.retired.push({ fd: this.fd, fileNum: this.fileNum, size: this.writePos });
+      this.fd = -1;
+    }
+    this.fileNum = n;
+    this.writePos = 0;
+  }
+
   /** Wait for everything queued, sync, and close the file. */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -1,19 +1,34 @@
 /**
  * Where a topic or channel keeps messages past its memory queue, shaped like NSQ's
- * BackendQueue (Put, ReadChan, Close, Delete, Depth, Empty). Payloads are message payloads:
- * the 26-byte header then the body.
+ * BackendQueue (Put, ReadChan, Close, Delete, Depth, Empty), with what durable publishes need on
+ * top: a way to wait until puts are on disk, and acknowledgements so a durable queue only
+ * forgets a message once it was finished. Payloads are message payloads: the 26-byte header
+ * then the body.
  */
 export interface BackendQueue {
-  /** Append one payload; an Error means it was not stored (the publisher gets E_PUB_FAILED). */
+  /** Append one payload; an Error when it is refused at once (size, a full queue). */
   put(payload: Uint8Array): Error | null;
+  /**
+   * null when everything put so far is already stored; otherwise a promise that settles once
+   * it is written (and fdatasync'ed for a durable queue), with the Error of a failed write.
+   */
+  flushed(): Promise<Error | null> | null;
   /** Take the next payload if one can be had without waiting; null otherwise. */
   read(): Buffer | null;
+  /** Token of the payload last returned by read(), to ack() later; -1 when no ack is needed. */
+  readonly lastToken: number;
+  /** The message read with this token is finished: a durable queue may now forget it. */
+  ack(token: number): void;
   /** Set by the owner: called when read() may return data after it returned null. */
   onReadable: (() => void) | null;
+  /** Set by the owner: payloads (copies) whose write failed, so nothing accepted is dropped. */
+  onWriteFailed: ((payloads: Buffer[], err: Error) => void) | null;
   /** Messages stored and not yet read. */
   depth(): number;
+  /** Bytes of segment files held on disk (0 for memory queues). */
+  diskBytes(): number;
   /** Drop every stored message. */
-  empty(): Error | null;
+  empty(): Promise<Error | null>;
   /** Stop and remove all storage (topic or channel deletion). */
   delete(): Promise<void>;
   /** Stop, keeping what is stored (clean shutdown). */
@@ -21,11 +36,13 @@ export interface BackendQueue {
 }
 
 /**
- * Unbounded in-memory overflow: what non-ephemeral topics and channels use until the disk queue
- * exists, so nothing accepted is dropped. Stores payload Buffers in fixed-size blocks.
+ * Unbounded in-memory overflow, for embedding without a data path: nothing accepted is
+ * dropped, nothing survives a restart.
  */
 export class MemoryOverflowQueue implements BackendQueue {
   onReadable: (() => void) | null = null;
+  onWriteFailed: ((payloads: Buffer[], err: Error) => void) | null = null;
+  readonly lastToken = -1;
   private blocks: Buffer[][] = [];
   private readIndex = 0;
   private count = 0;
@@ -39,6 +56,10 @@ export class MemoryOverflowQueue implements BackendQueue {
     }
     last.push(Buffer.from(payload));
     this.count++;
+    return null;
+  }
+
+  flushed(): null {
     return null;
   }
 
@@ -60,11 +81,17 @@ export class MemoryOverflowQueue implements BackendQueue {
     return msg;
   }
 
+  ack(_token: number): void {}
+
   depth(): number {
     return this.count;
   }
 
-  empty(): Error | null {
+  diskBytes(): number {
+    return 0;
+  }
+
+  async empty(): Promise<Error | null> {
     this.blocks = [];
     this.readIndex = 0;
     this.count = 0;
@@ -72,7 +99,7 @@ export class MemoryOverflowQueue implements BackendQueue {
   }
 
   async delete(): Promise<void> {
-    this.empty();
+    await this.empty();
   }
 
   async close(): Promise<void> {
@@ -83,16 +110,25 @@ export class MemoryOverflowQueue implements BackendQueue {
 /** NSQ's dummy backend for ephemeral topics and channels: accepts and forgets. */
 export class DummyBackendQueue implements BackendQueue {
   onReadable: (() => void) | null = null;
+  onWriteFailed: ((payloads: Buffer[], err: Error) => void) | null = null;
+  readonly lastToken = -1;
   put(_payload: Uint8Array): Error | null {
+    return null;
+  }
+  flushed(): null {
     return null;
   }
   read(): Buffer | null {
     return null;
   }
+  ack(_token: number): void {}
   depth(): number {
     return 0;
   }
-  empty(): Error | null {
+  diskBytes(): number {
+    return 0;
+  }
+  async empty(): Promise<Error | null> {
     return null;
   }
   async delete(): Promise<void> {}

@@ -69,6 +69,11 @@ export class Channel {
   timeoutCount = 0;
   /** Set by NsqdContext.schedulePump. */
   pumpScheduled = false;
+  /**
+   * --durable-publish: every message lives in the disk queue (no memory queue) until finished;
+   * the in-flight and deferred tables remember each message's disk token and ack it then.
+   */
+  readonly durable: boolean;
   private readonly ctx: NsqdContext;
   private readonly onEmptyEphemeral: (ch: Channel) => void;
 
@@ -79,9 +84,16 @@ export class Channel {
     this.ephemeral = isEphemeral(name);
     this.onEmptyEphemeral = onEmptyEphemeral;
     const o = ctx.opts;
-    this.memoryQueue = new RecordRing(o.memQueueSize, ctx.backend.records);
+    this.durable = o.durablePublish && !this.ephemeral;
+    this.memoryQueue = new RecordRing(this.durable ? 0 : o.memQueueSize, ctx.backend.records);
     this.backend = ctx.createBackendQueue(`${topicName}:${name}`, this.ephemeral);
     this.backend.onReadable = () => this.ctx.schedulePump(this);
+    // A write that failed (disk full, I/O error) must not lose what was accepted: keep it in memory.
+    this.backend.onWriteFailed = (payloads, err) => {
+      this.ctx.setHealth(err);
+      for (const p of payloads) this.memoryQueue.push(p, 0, p.length, true);
+      if (this.clients.length > 0) this.ctx.schedulePump(this);
+    };
     this.e2e = o.e2eProcessingLatencyPercentiles.length > 0
       ? new E2eLatency(o.e2eProcessingLatencyPercentiles, o.e2eProcessingLatencyWindowTime)
       : null;
@@ -134,6 +146,13 @@ export class Channel {
     this.deferred.add(frame, 0, null, 0, monotonicNow() + deferMs, 0);
   }
 
+  /** Accept a batch of deferred payloads from the topic. */
+  putDeferredBatch(src: Buffer, starts: Int32Array, lens: Int32Array, count: number, deferMs: number): Error | null {
+    if (this.exiting) return new Error('exiting');
+    for (let i = 0; i < count; i++) this.putDeferred(frameOf(src, starts[i]!, lens[i]!), deferMs);
+    return null;
+  }
+
   /** Put a payload on the memory queue, or the backend when memory is full. */
   private enqueue(src: Uint8Array, start: number, len: number): Error | null {
     if (this.memoryQueue.push(src, start, len)) return null;
@@ -183,21 +202,23 @@ export class Channel {
         if (mem.count === 0) return;
         continue;
       }
-      this.deliver(client, frameOf(payload, 0, payload.length), 0, payload.length, null, now);
+      this.deliver(client, frameOf(payload, 0, payload.length), 0, payload.length, null, now, this.backend.lastToken);
     }
   }
 
   /** Hand a message to a client: attempts+1, track in flight, write the frame. */
-  private deliver(client: Consumer, frame: Buffer, off: number, len: number, chunk: Chunk | null, now: number): void {
+  private deliver(client: Consumer, frame: Buffer, off: number, len: number, chunk: Chunk | null, now: number, token = -1): void {
     if (client.sampleRate > 0 && Math.floor(Math.random() * 100) > client.sampleRate) {
+      // Sampled out: consumed, as in nsqd.
       if (chunk !== null) this.memoryQueue.release(chunk);
+      this.backend.ack(token);
       return;
     }
     const a = off + FRAME_ATTEMPTS_OFFSET;
     const attempts = ((frame[a]! << 8) | frame[a + 1]!) + 1;
     frame[a] = (attempts >> 8) & 0xff;
     frame[a + 1] = attempts & 0xff;
-    const slot = this.inFlight.add(frame, off, chunk, client.id, now + client.msgTimeoutMs, now);
+    const slot = this.inFlight.add(frame, off, chunk, client.id, now + client.msgTimeoutMs, now, token);
     client.sendMessage(frame, off, len);
     // A duplicate id goes out untracked, as in nsqd (its StartInFlightTimeout error is ignored).
     if (slot < 0 && chunk !== null) this.memoryQueue.release(chunk);
@@ -210,13 +231,33 @@ export class Channel {
     if (chunk !== null) this.memoryQueue.release(chunk);
   }
 
-  /** Put a held message back on the queue (memory, else backend), then drop its slot. */
+  /**
+   * Put a held message back on the queue (memory, else backend), then drop its slot. A durable
+   * message is written to the disk queue again and its old copy acked only once that is on disk.
+   */
   private requeueSlot(table: MessageTable, slot: number): Error | null {
     const frame = table.frame(slot);
     const off = table.offset(slot);
-    const err = this.enqueue(frame, off + RECORD_HEADER, framePayloadLength(frame, off));
+    const len = framePayloadLength(frame, off);
+    const token = table.token(slot);
+    if (token < 0) {
+      const err = this.enqueue(frame, off + RECORD_HEADER, len);
+      this.drop(table, slot);
+      return err;
+    }
+    const payload = frame.subarray(off + RECORD_HEADER, off + RECORD_HEADER + len);
+    const err = this.backend.put(payload);
+    if (err !== null) {
+      // Cannot rewrite it (queue full): keep it in memory; the disk copy stays until restart.
+      this.memoryQueue.push(payload, 0, len, true);
+    } else {
+      const backend = this.backend;
+      backend.flushed()?.then((e) => {
+        if (e === null) backend.ack(token);
+      });
+    }
     this.drop(table, slot);
-    return err;
+    return null;
   }
 
   /** Register a subscriber; an Error when exiting or over --max-channel-consumers. */
@@ -255,6 +296,7 @@ export class Channel {
     if (this.e2e !== null) {
       this.e2e.insert(Date.now() * 1e6 - readTimestampNs(this.inFlight.frame(slot), this.inFlight.offset(slot) + RECORD_HEADER));
     }
+    this.backend.ack(this.inFlight.token(slot));
     this.drop(this.inFlight, slot);
     return null;
   }
@@ -275,9 +317,10 @@ export class Channel {
     }
     const frame = this.inFlight.frame(slot);
     const off = this.inFlight.offset(slot);
+    const token = this.inFlight.token(slot);
     const copy = frameOf(frame, off + RECORD_HEADER, framePayloadLength(frame, off));
     this.drop(this.inFlight, slot);
-    if (this.deferred.add(copy, 0, null, clientId, monotonicNow() + timeoutMs, 0) < 0) return new Error('ID already deferred');
+    if (this.deferred.add(copy, 0, null, clientId, monotonicNow() + timeoutMs, 0, token) < 0) return new Error('ID already deferred');
     return null;
   }
 
@@ -320,7 +363,7 @@ export class Channel {
   }
 
   /** Drop queued, in-flight and deferred messages (HTTP /channel/empty). */
-  empty(): Error | null {
+  empty(): Promise<Error | null> {
     for (const slot of this.inFlight.slots()) this.drop(this.inFlight, slot);
     this.inFlight.clear();
     this.deferred.clear();
@@ -348,7 +391,7 @@ export class Channel {
     }
     for (const c of [...this.clients]) c.close();
     if (deleted) {
-      this.empty();
+      await this.empty();
       await this.backend.delete();
       return;
     }
@@ -366,6 +409,8 @@ export class Channel {
     }
     for (const table of [this.inFlight, this.deferred]) {
       for (const slot of table.slots()) {
+        // A durable message is still in the disk queue (unacked): it comes back on restart.
+        if (table.token(slot) >= 0) continue;
         const frame = table.frame(slot);
         const off = table.offset(slot);
         this.writeBackend(frame.subarray(off + RECORD_HEADER, off + RECORD_HEADER + framePayloadLength(frame, off)));

@@ -410,15 +410,23 @@ export class CommandsV2 {
     return this.publishOne(code, params, buf, bodyStart, bodyLen);
   }
 
-  private publishOne(code: Cmd, params: string[], buf: Uint8Array, bodyStart: number, bodyLen: number): SyncResult {
+  private publishOne(code: Cmd, params: string[], buf: Uint8Array, bodyStart: number, bodyLen: number): CommandResult {
     const name = code === Cmd.PUB ? 'PUB' : 'DPUB';
     const topicName = params[1]!;
     const deferMs = code === Cmd.DPUB ? msDurationWrap(parseBase10(params[2]!)!) : 0;
     const topic = this.host.getTopic(topicName);
-    const err = topic.putMessages([{ buf, start: bodyStart, len: bodyLen }], deferMs);
-    if (err !== null) return new FatalClientError(code === Cmd.PUB ? 'E_PUB_FAILED' : 'E_DPUB_FAILED', `${name} failed ${err.message}`);
-    this.client.publishedMessage(topicName, 1);
-    return 'OK';
+    const stored = topic.putMessages([{ buf, start: bodyStart, len: bodyLen }], deferMs);
+    return this.published(stored, code === Cmd.PUB ? 'E_PUB_FAILED' : 'E_DPUB_FAILED', name, topicName, 1);
+  }
+
+  /** OK once the topic took (and, when it went to disk, stored) the messages; else nsqd's *_FAILED. */
+  private published(stored: Error | null | Promise<Error | null>, code: string, name: string, topic: string, count: number): CommandResult {
+    const answer = (err: Error | null): SyncResult => {
+      if (err !== null) return new FatalClientError(code, `${name} failed ${err.message}`);
+      this.client.publishedMessage(topic, count);
+      return 'OK';
+    };
+    return stored instanceof Promise ? stored.then(answer) : answer(stored);
   }
 
   private mpub(status: number, buf: Uint8Array, ls: number, le: number, bodyStart: number, bodyLen: number, size: number): CommandResult {
@@ -432,7 +440,7 @@ export class CommandsV2 {
     return this.mpubBody(params, status, buf, bodyStart, bodyLen, size);
   }
 
-  private mpubBody(params: string[], status: number, buf: Uint8Array, bodyStart: number, bodyLen: number, size: number): SyncResult {
+  private mpubBody(params: string[], status: number, buf: Uint8Array, bodyStart: number, bodyLen: number, size: number): CommandResult {
     const o = this.host.opts;
     switch (status) {
       case ScanStatus.BAD_SIZE:
@@ -451,10 +459,7 @@ export class CommandsV2 {
     if (parsed instanceof ClientError) return parsed;
     const topicName = params[1]!;
     const topic = this.host.getTopic(topicName);
-    const err = topic.putMessages(parsed, 0);
-    if (err !== null) return new FatalClientError('E_MPUB_FAILED', `MPUB failed ${err.message}`);
-    this.client.publishedMessage(topicName, parsed.length);
-    return 'OK';
+    return this.published(topic.putMessages(parsed, 0), 'E_MPUB_FAILED', 'MPUB', topicName, parsed.length);
   }
 }
 

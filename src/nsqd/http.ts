@@ -86,7 +86,7 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
       deferMs = Number(ds);
       if (deferMs < 0 || deferMs > nsqd.opts.maxReqTimeout) return new HttpError(400, 'INVALID_DEFER');
     }
-    const err = t.topic.putMessages([{ buf: body, start: 0, len: body.length }], deferMs);
+    const err = await t.topic.putMessages([{ buf: body, start: 0, len: body.length }], deferMs);
     if (err !== null) return new HttpError(503, 'EXITING');
     return 'OK';
   }));
@@ -129,7 +129,7 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
         start = nl + 1;
       }
     }
-    const err = t.topic.putMessages(msgs, 0);
+    const err = await t.topic.putMessages(msgs, 0);
     if (err !== null) return new HttpError(503, 'EXITING');
     return 'OK';
   }));
@@ -161,7 +161,7 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
     return null;
   }));
 
-  router.add('POST', '/topic/empty', v1((req) => {
+  router.add('POST', '/topic/empty', v1(async (req) => {
     const p = params(req);
     if (p instanceof HttpError) return p;
     if (!p.has('topic')) return new HttpError(400, 'MISSING_ARG_TOPIC');
@@ -169,7 +169,7 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
     if (!isValidTopicName(name)) return new HttpError(400, 'INVALID_TOPIC');
     const topic = nsqd.getExistingTopic(name);
     if (topic === undefined) return new HttpError(404, 'TOPIC_NOT_FOUND');
-    return topic.empty() === null ? null : new HttpError(500, 'INTERNAL_ERROR');
+    return (await topic.empty()) === null ? null : new HttpError(500, 'INTERNAL_ERROR');
   }));
 
   for (const action of ['pause', 'unpause'] as const) {
@@ -216,12 +216,12 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
     return null;
   }));
 
-  router.add('POST', '/channel/empty', v1((req) => {
+  router.add('POST', '/channel/empty', v1(async (req) => {
     const tc = existingTopicChannel(req);
     if (tc instanceof HttpError) return tc;
     const ch = tc.topic.getExistingChannel(tc.channel);
     if (ch === undefined) return new HttpError(404, 'CHANNEL_NOT_FOUND');
-    return ch.empty() === null ? null : new HttpError(500, 'INTERNAL_ERROR');
+    return (await ch.empty()) === null ? null : new HttpError(500, 'INTERNAL_ERROR');
   }));
 
   for (const action of ['pause', 'unpause'] as const) {

@@ -41,6 +41,8 @@ export class MessageTable {
   private clientIds = new Int32Array(16);
   private times = new Float64Array(16);
   private starts = new Float64Array(16);
+  /** Backend token of each message (durable queues), or -1. */
+  private tokens = new Float64Array(16);
   private gens = new Int32Array(16);
   /** Each slot's id hash and bucket, so removal needs no hashing or probing. */
   private hashes = new Int32Array(16);
@@ -84,6 +86,11 @@ export class MessageTable {
     return this.starts[slot]!;
   }
 
+  /** The backend token stored with a slot (-1: none). */
+  token(slot: number): number {
+    return this.tokens[slot]!;
+  }
+
   /** Find the slot of the message whose id is the 16 bytes at buf[off]; -1 if absent. */
   find(buf: Uint8Array, off: number): number {
     const mask = this.buckets.length - 1;
@@ -99,7 +106,7 @@ export class MessageTable {
   }
 
   /** Add a message; its slot, or -1 when a message with the same id is already held. */
-  add(frame: Buffer, offset: number, chunk: Chunk | null, clientId: number, time: number, start: number): number {
+  add(frame: Buffer, offset: number, chunk: Chunk | null, clientId: number, time: number, start: number, token = -1): number {
     if ((this.live + 1) * 2 > this.buckets.length) this.resize(this.buckets.length * 2);
     const mask = this.buckets.length - 1;
     const idOff = offset + FRAME_ID_OFFSET;
@@ -122,6 +129,7 @@ export class MessageTable {
     this.clientIds[slot] = clientId;
     this.times[slot] = time;
     this.starts[slot] = start;
+    this.tokens[slot] = token;
     this.live++;
     this.heapPush(slot, this.gens[slot]!, time);
     return slot;
@@ -201,6 +209,7 @@ export class MessageTable {
     this.clientIds = new Int32Array(16);
     this.times = new Float64Array(16);
     this.starts = new Float64Array(16);
+    this.tokens = new Float64Array(16);
     this.gens = new Int32Array(16);
     this.hashes = new Int32Array(16);
     this.bucketOf = new Int32Array(16);
@@ -233,6 +242,7 @@ export class MessageTable {
       this.gens = g32(this.gens);
       this.times = g64(this.times);
       this.starts = g64(this.starts);
+      this.tokens = g64(this.tokens);
     }
     this.frames.push(null);
     this.chunks.push(null);

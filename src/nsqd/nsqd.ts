@@ -7,7 +7,8 @@ import { hostname } from 'node:os';
 import { Logger } from '../internal/log.js';
 import { backend as defaultBackend, backendDescription, type Backend } from '../native/index.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
-import { DummyBackendQueue, MemoryOverflowQueue, type BackendQueue } from './backend-queue.js';
+import { DiskQueue } from '../diskqueue/diskqueue.js';
+import { DummyBackendQueue, type BackendQueue } from './backend-queue.js';
 import type { Channel } from './channel.js';
 import type { ClientV2 } from './client-v2.js';
 import type { Notification, NsqdContext } from './context.js';
@@ -240,8 +241,22 @@ export class Nsqd implements NsqdContext, ProtocolHost {
     return null;
   }
 
-  createBackendQueue(_name: string, ephemeral: boolean): BackendQueue {
-    return ephemeral ? new DummyBackendQueue() : new MemoryOverflowQueue();
+  createBackendQueue(name: string, ephemeral: boolean): BackendQueue {
+    if (ephemeral) return new DummyBackendQueue();
+    const o = this.opts;
+    return new DiskQueue({
+      name,
+      dataPath: o.dataPath === '' ? '.' : o.dataPath,
+      maxBytesPerFile: o.maxBytesPerFile,
+      minMsgSize: 26,
+      maxMsgSize: o.maxMsgSize + 26,
+      syncEvery: o.syncEvery,
+      syncTimeoutMs: o.syncTimeout,
+      io: this.backend.io,
+      logger: this.logger,
+      durable: o.durablePublish,
+      maxBytes: o.maxBytesPerQueue,
+    });
   }
 
   notify(n: Notification): void {

@@ -62,6 +62,10 @@ export interface NsqdOptions {
   deflate: boolean;
   maxDeflateLevel: number;
   snappy: boolean;
+  /** nsq-ts: publishes are answered OK only once fsynced, and stay on disk until finished. */
+  durablePublish: boolean;
+  /** nsq-ts: bytes a topic's or channel's disk queue may hold before publishes are refused (0: no limit). */
+  maxBytesPerQueue: number;
 }
 
 /** Fixed client timeout: the default heartbeat interval is half of it (30 s). */
@@ -178,6 +182,8 @@ export function nsqdFlagSpecs(): FlagSpec[] {
     { name: 'deflate', key: 'deflate', kind: 'bool', default: true, usage: 'let clients negotiate deflate compression' },
     { name: 'max-deflate-level', key: 'maxDeflateLevel', kind: 'int', default: 6, usage: 'highest deflate level a client may negotiate, [1,9]' },
     { name: 'snappy', key: 'snappy', kind: 'bool', default: true, usage: 'let clients negotiate snappy compression' },
+    { name: 'durable-publish', key: 'durablePublish', kind: 'bool', default: false, usage: 'nsq-ts: answer PUB/MPUB/DPUB and /pub, /mpub only once the message is fsynced (group commit), and keep every message on disk until a consumer finishes it, so an acknowledged message survives kill -9 and power loss' },
+    { name: 'max-bytes-per-queue', key: 'maxBytesPerQueue', kind: 'int', default: 0, usage: "nsq-ts: most bytes a topic's or channel's disk queue may hold; past it publishes fail with E_PUB_FAILED/E_MPUB_FAILED (HTTP 503) and /ping reports it (0 = no limit)" },
   ];
 }
 

@@ -40,6 +40,8 @@ export class Topic {
   private readonly guid: GuidFactory;
   private readonly ctx: NsqdContext;
   private readonly direct: boolean;
+  /** --durable-publish: no memory queue; a publish is answered once it is on disk. */
+  readonly durable: boolean;
   private scratch = Buffer.allocUnsafe(64 * 1024);
   private starts = new Int32Array(256);
   private lens = new Int32Array(256);
@@ -54,8 +56,9 @@ export class Topic {
     this.ctx = ctx;
     this.ephemeral = isEphemeral(name);
     this.onDeleteEphemeral = onDeleteEphemeral;
-    this.memoryQueue = new RecordRing(ctx.opts.memQueueSize, ctx.backend.records);
-    this.direct = this.ephemeral || ctx.opts.memQueueSize > 0;
+    this.durable = ctx.opts.durablePublish && !this.ephemeral;
+    this.memoryQueue = new RecordRing(this.durable ? 0 : ctx.opts.memQueueSize, ctx.backend.records);
+    this.direct = this.ephemeral || (ctx.opts.memQueueSize > 0 && !this.durable);
     this.backend = ctx.createBackendQueue(name, this.ephemeral);
     this.backend.onReadable = () => this.schedulePump();
     this.guid = new GuidFactory(ctx.opts.nodeId);
@@ -75,9 +78,10 @@ export class Topic {
    * Publish messages (PUB, MPUB, DPUB, HTTP): each gets a header (timestamp, attempts 0, a new
    * id) in one staging buffer, then the batch is fanned out (one batch copy per channel) or
    * queued. All share one timestamp. On a backend error the messages before it stay queued, as
-   * in nsqd.
+   * in nsqd. When some went to a disk queue the answer is a promise that settles once they are
+   * written (fsynced, with --durable-publish), so the publisher's OK means stored.
    */
-  putMessages(bodies: readonly BodyRef[], deferMs: number): Error | null {
+  putMessages(bodies: readonly BodyRef[], deferMs: number): Error | null | Promise<Error | null> {
     if (this.exiting) return new Error('exiting');
     const count = bodies.length;
     if (count === 0) return null;
@@ -116,8 +120,15 @@ export class Topic {
       pos += MSG_HEADER_LENGTH + b.len;
       bytes += b.len;
     }
+    let waits: Promise<Error | null>[] | null = null;
     if (this.canFanOutNow()) {
-      this.fanOutBatch(p, starts, lens, count, deferMs);
+      const err = this.fanOutBatch(p, starts, lens, count, deferMs);
+      if (err !== null) return err;
+      // Written to channel disk queues: answer once they are stored.
+      for (const ch of this.channelList) {
+        const w = ch.backend.flushed();
+        if (w !== null) (waits ??= []).push(w);
+      }
     } else {
       for (let i = 0; i < count; i++) {
         const err = this.enqueue(p, starts[i]!, lens[i]!, deferMs);
@@ -126,10 +137,17 @@ export class Topic {
           return err;
         }
       }
+      const w = this.backend.flushed();
+      if (w !== null) waits = [w];
     }
     this.messageCount += count;
     this.messageBytes += bytes;
-    return null;
+    if (waits === null) return null;
+    return Promise.all(waits).then((errs) => {
+      const err = errs.find((e) => e !== null) ?? null;
+      this.ctx.setHealth(err);
+      return err;
+    });
   }
 
   private countPublished(n: number, bodies: readonly BodyRef[]): void {
@@ -137,20 +155,22 @@ export class Topic {
     for (let i = 0; i < n; i++) this.messageBytes += bodies[i]!.len;
   }
 
-  /** Copy a batch of payloads to every channel (deferred ones each as its own frame). */
-  private fanOutBatch(src: Buffer, starts: Int32Array, lens: Int32Array, count: number, deferMs: number): void {
+  /**
+   * Copy a batch of payloads to every channel (deferred ones each as its own frame). Returns the
+   * first channel error: with --durable-publish a refused channel write refuses the publish.
+   */
+  private fanOutBatch(src: Buffer, starts: Int32Array, lens: Int32Array, count: number, deferMs: number): Error | null {
     const list = this.channelList;
+    let first: Error | null = null;
     for (let c = 0; c < list.length; c++) {
       const ch = list[c]!;
-      if (deferMs > 0) {
-        for (let i = 0; i < count; i++) ch.putDeferred(frameOf(src, starts[i]!, lens[i]!), deferMs);
-        continue;
-      }
-      const err = ch.putBatch(src, starts, lens, count);
+      const err = deferMs > 0 ? ch.putDeferredBatch(src, starts, lens, count, deferMs) : ch.putBatch(src, starts, lens, count);
       if (err !== null) {
         this.ctx.logger.error(`TOPIC(${this.name}) ERROR: failed to put msg to channel(${ch.name}) - ${err.message}`);
+        first ??= err;
       }
     }
+    return this.durable ? first : null;
   }
 
   private enqueue(p: Buffer, start: number, len: number, deferMs: number): Error | null {
@@ -224,12 +244,32 @@ export class Topic {
       }
       const payload = this.backend.read();
       if (payload === null) {
+        // The disk queue calls onReadable when its read-ahead has more.
         if (mem.count === 0) return;
         continue;
       }
+      const token = this.backend.lastToken;
       this.fanOut(payload, 0, payload.length, 0);
+      if (token >= 0) this.ackWhenFannedOut(token);
     }
     this.schedulePump();
+  }
+
+  /** Durable: forget a topic message once every channel's copy is on disk. */
+  private ackWhenFannedOut(token: number): void {
+    const waits: Promise<Error | null>[] = [];
+    for (const ch of this.channelList) {
+      const w = ch.backend.flushed();
+      if (w !== null) waits.push(w);
+    }
+    if (waits.length === 0) {
+      this.backend.ack(token);
+      return;
+    }
+    Promise.all(waits).then((errs) => {
+      // A failed copy stays in that channel's memory; the topic copy stays on disk until restart.
+      if (errs.every((e) => e === null)) this.backend.ack(token);
+    });
   }
 
   /** Begin fanning out (after channel discovery or metadata load). */
@@ -269,7 +309,7 @@ export class Topic {
   }
 
   /** Drop the topic's own queued messages (channels keep theirs). */
-  empty(): Error | null {
+  empty(): Promise<Error | null> {
     this.memoryQueue.clear();
     this.deferredPending = [];
     return this.backend.empty();
@@ -297,7 +337,7 @@ export class Topic {
       this.channels.clear();
       this.channelList = [];
       await Promise.all(channels.map((c) => c.exit(true)));
-      this.empty();
+      await this.empty();
       await this.backend.delete();
       return;
     }

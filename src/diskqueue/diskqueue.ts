@@ -1,0 +1,600 @@
+import { closeSync, openSync, read as fsRead, statSync, unlink } from 'node:fs';
+import { rename as renameAsync, unlink as unlinkAsync } from 'node:fs/promises';
+import type { Logger } from '../internal/log.js';
+import type { IoExecutor } from '../native/backend.js';
+import type { BackendQueue } from '../nsqd/backend-queue.js';
+import { metadataFileName, readMetadata, segmentFileName, writeMetadata, type QueueMetadata } from './metadata.js';
+import { SegmentWriter } from './segment-writer.js';
+
+/** How a DiskQueue stores, syncs and forgets. */
+export interface DiskQueueOptions {
+  /** Queue name: the topic, or `topic:channel`. */
+  name: string;
+  dataPath: string;
+  /** --max-bytes-per-file */
+  maxBytesPerFile: number;
+  /** Smallest and largest record payload (nsqd: 26 and --max-msg-size + 26). */
+  minMsgSize: number;
+  maxMsgSize: number;
+  /** --sync-every: puts and reads between syncs. */
+  syncEvery: number;
+  /** --sync-timeout in ms: longest time between syncs while there is activity. */
+  syncTimeoutMs: number;
+  io: IoExecutor;
+  logger: Logger;
+  /**
+   * Durable: every write is fdatasync'ed before flushed() settles, and a message stays in the
+   * queue (its segment kept, the persisted read position behind it) until it is acked.
+   */
+  durable: boolean;
+  /** Refuse puts once the queue holds this many bytes on disk (0: no limit). */
+  maxBytes: number;
+}
+
+const READ_AHEAD_BYTES = 1 << 20;
+const READ_AHEAD_RECORDS = 4096;
+
+interface Batch {
+  data: Buffer;
+  len: number;
+  count: number;
+  promise: Promise<Error | null>;
+  resolve: (e: Error | null) => void;
+}
+
+/**
+ * A go-diskqueue v1.1.0 compatible queue: segment files `<name>.diskqueue.%06d.dat` of
+ * `[int32 length][payload]` records rolled at --max-bytes-per-file, and the metadata file
+ * `<name>.diskqueue.meta.dat` (`depth\nreadFileNum,readPos\nwriteFileNum,writePos\n`) written by
+ * tmp + fsync + rename after each sync. Writes go through a SegmentWriter (batched, off the main
+ * thread); reads are prefetched a megabyte at a time. Recovery follows go-diskqueue: a write
+ * file longer than its metadata says is finished and writing moves to the next number (the
+ * reader still gets its extra records); an unreadable segment is renamed `.bad` and skipped;
+ * a reader that catches up with the writer resets a wrong depth. File numbers never reset.
+ */
+export class DiskQueue implements BackendQueue {
+  onReadable: (() => void) | null = null;
+  onWriteFailed: ((payloads: Buffer[], err: Error) => void) | null = null;
+  lastToken = -1;
+  private readonly o: DiskQueueOptions;
+  private readonly writer: SegmentWriter;
+  private readonly metaFile: string;
+  // Persisted read position: the oldest message not yet read (or, durable, not yet acked).
+  private readFileNum = 0;
+  private readPos = 0;
+  // Position up to which writes have completed.
+  private writtenFileNum = 0;
+  private writtenPos = 0;
+  /** Messages written (or being written) and not read yet. */
+  private unread = 0;
+  /** Durable: messages read and not acked yet. */
+  private unacked = 0;
+  private bytesHeld = 0;
+  private readonly fileSizes = new Map<number, number>();
+  // The batch being gathered in this turn, and the last one handed to the writer.
+  private staging: Batch | null = null;
+  private lastSubmitted: Promise<Error | null> | null = null;
+  private inFlightBatches = 0;
+  // Reader: the next byte to fetch, prefetched records, and the open segment.
+  private cursorFileNum = 0;
+  private cursorPos = 0;
+  private pfPayloads: Buffer[] = [];
+  private pfFiles: number[] = [];
+  private pfEnds: number[] = [];
+  private pfHead = 0;
+  private fetching = false;
+  private readFd = -1;
+  private readFdFileNum = -1;
+  // Durable: tokens of read messages in read order, with the position after each.
+  private ackBase = 0;
+  private ackFiles: number[] = [];
+  private ackEnds: number[] = [];
+  private acked: boolean[] = [];
+  private ackHead = 0;
+  // Sync policy.
+  private count = 0;
+  private syncTimer: NodeJS.Timeout | null = null;
+  private syncing = false;
+  private syncAgain = false;
+  private closed = false;
+
+  constructor(o: DiskQueueOptions) {
+    this.o = o;
+    this.metaFile = metadataFileName(o.dataPath, o.name);
+    const m = readMetadata(this.metaFile);
+    let meta: QueueMetadata = { depth: 0, readFileNum: 0, readPos: 0, writeFileNum: 0, writePos: 0 };
+    if (m instanceof Error) o.logger.error(`DISKQUEUE(${o.name}) failed to retrieveMetaData - ${m.message}`);
+    else if (m !== null) meta = m;
+    // Stale metadata (writes after the last sync): finish that file, write to the next one.
+    try {
+      const size = statSync(this.fileName(meta.writeFileNum)).size;
+      if (meta.writePos < size) {
+        o.logger.warn(`DISKQUEUE(${o.name}) ${this.fileName(meta.writeFileNum)} metadata writePos ${meta.writePos} < file size of ${size}, skipping to new file`);
+        this.fileSizes.set(meta.writeFileNum, size);
+        meta.writeFileNum++;
+        meta.writePos = 0;
+      }
+    } catch {
+      // No write file yet.
+    }
+    this.readFileNum = this.cursorFileNum = meta.readFileNum;
+    this.readPos = this.cursorPos = meta.readPos;
+    this.writtenFileNum = meta.writeFileNum;
+    this.writtenPos = meta.writePos;
+    this.unread = Math.max(0, meta.depth);
+    for (let f = meta.readFileNum; f <= meta.writeFileNum; f++) {
+      try {
+        this.bytesHeld += statSync(this.fileName(f)).size;
+      } catch {
+        // Missing segments hold nothing.
+      }
+    }
+    this.writer = new SegmentWriter({
+      fileName: (n) => this.fileName(n),
+      maxBytesPerFile: o.maxBytesPerFile,
+      fileNum: meta.writeFileNum,
+      writePos: meta.writePos,
+      io: o.io,
+    });
+    this.writer.onRoll = (n, size) => this.fileSizes.set(n, size);
+    if (o.syncTimeoutMs > 0) {
+      this.syncTimer = setInterval(() => {
+        if (this.count > 0) this.requestSync();
+      }, o.syncTimeoutMs);
+      this.syncTimer.unref();
+    }
+  }
+
+  private fileName(n: number): string {
+    return segmentFileName(this.o.dataPath, this.o.name, n);
+  }
+
+  depth(): number {
+    return this.unread;
+  }
+
+  diskBytes(): number {
+    return this.bytesHeld;
+  }
+
+  /** The position reads are persisted at, and the depth persisted with it. */
+  metadata(): QueueMetadata {
+    return {
+      depth: this.unread + this.unacked,
+      readFileNum: this.readFileNum,
+      readPos: this.readPos,
+      writeFileNum: this.writtenFileNum,
+      writePos: this.writtenPos,
+    };
+  }
+
+  // --- writing ---
+
+  put(payload: Uint8Array): Error | null {
+    if (this.closed) return new Error('exiting');
+    const len = payload.length;
+    if (len < this.o.minMsgSize || len > this.o.maxMsgSize) {
+      return new Error(`invalid message write size (${len}) minMsgSize=${this.o.minMsgSize} maxMsgSize=${this.o.maxMsgSize}`);
+    }
+    let b = this.staging;
+    if (this.o.maxBytes > 0 && this.bytesHeld + (b?.len ?? 0) + 4 + len > this.o.maxBytes) {
+      return new Error(`disk queue ${this.o.name} full (${this.bytesHeld} of ${this.o.maxBytes} bytes)`);
+    }
+    if (b === null) b = this.newBatch();
+    if (b.data.length - b.len < 4 + len) {
+      const grown = Buffer.allocUnsafe(Math.max(b.data.length * 2, b.len + 4 + len));
+      b.data.copy(grown, 0, 0, b.len);
+      b.data = grown;
+    }
+    b.data.writeUInt32BE(len, b.len);
+    b.data.set(payload, b.len + 4);
+    b.len += 4 + len;
+    b.count++;
+    this.unread++;
+    this.tick();
+    return null;
+  }
+
+  private newBatch(): Batch {
+    let resolve!: (e: Error | null) => void;
+    const promise = new Promise<Error | null>((r) => (resolve = r));
+    const b: Batch = { data: Buffer.allocUnsafe(64 * 1024), len: 0, count: 0, promise, resolve };
+    this.staging = b;
+    queueMicrotask(() => this.submit());
+    return b;
+  }
+
+  flushed(): Promise<Error | null> | null {
+    if (this.staging !== null) return this.staging.promise;
+    return this.inFlightBatches > 0 ? this.lastSubmitted : null;
+  }
+
+  private submit(): void {
+    const b = this.staging;
+    if (b === null) return;
+    this.staging = null;
+    this.inFlightBatches++;
+    this.lastSubmitted = b.promise;
+    this.writer.append(b.data, 0, b.len, this.o.durable, (err) => this.written(b, err));
+    // The writer's position after this batch, known now; it becomes readable when written.
+    const endFile = this.writer.fileNum;
+    const endPos = this.writer.writePos;
+    b.promise.then((e) => {
+      if (e === null) {
+        this.writtenFileNum = endFile;
+        this.writtenPos = endPos;
+        this.onReadable?.();
+      }
+    });
+  }
+
+  private written(b: Batch, err: Error | null): void {
+    this.inFlightBatches--;
+    if (err === null) {
+      this.bytesHeld += b.len;
+      b.resolve(null);
+      return;
+    }
+    this.unread = Math.max(0, this.unread - b.count);
+    this.o.logger.error(`DISKQUEUE(${this.o.name}) failed to write - ${err.message}`);
+    b.resolve(err);
+    if (this.onWriteFailed !== null) {
+      const payloads: Buffer[] = [];
+      for (let p = 0; p < b.len; ) {
+        const len = b.data.readUInt32BE(p);
+        payloads.push(b.data.subarray(p + 4, p + 4 + len));
+        p += 4 + len;
+      }
+      this.onWriteFailed(payloads, err);
+    }
+  }
+
+  // --- sync policy ---
+
+  private tick(): void {
+    if (++this.count >= this.o.syncEvery) this.requestSync();
+  }
+
+  /** fdatasync the write file, then persist metadata (go-diskqueue's sync). */
+  private requestSync(): void {
+    this.count = 0;
+    if (this.syncing) {
+      this.syncAgain = true;
+      return;
+    }
+    this.syncing = true;
+    this.writer.sync(() => {
+      writeMetadata(this.metaFile, this.metadata())
+        .catch((e: Error) => this.o.logger.error(`DISKQUEUE(${this.o.name}) failed to sync - ${e.message}`))
+        .finally(() => {
+          this.syncing = false;
+          if (this.syncAgain && !this.closed) {
+            this.syncAgain = false;
+            this.requestSync();
+          }
+        });
+    });
+  }
+
+  // --- reading ---
+
+  read(): Buffer | null {
+    if (this.pfHead >= this.pfPayloads.length) {
+      this.fetch();
+      return null;
+    }
+    const i = this.pfHead++;
+    const payload = this.pfPayloads[i]!;
+    const file = this.pfFiles[i]!;
+    const end = this.pfEnds[i]!;
+    if (this.pfHead === this.pfPayloads.length) {
+      this.pfPayloads = [];
+      this.pfFiles = [];
+      this.pfEnds = [];
+      this.pfHead = 0;
+    }
+    this.unread--;
+    if (this.o.durable) {
+      this.lastToken = this.ackBase + this.ackFiles.length;
+      this.ackFiles.push(file);
+      this.ackEnds.push(end);
+      this.acked.push(false);
+      this.unacked++;
+    } else {
+      this.lastToken = -1;
+      this.commit(file, end);
+    }
+    this.tick();
+    this.checkTail();
+    if (this.pfPayloads.length - this.pfHead < READ_AHEAD_RECORDS / 4) this.fetch();
+    return payload;
+  }
+
+  ack(token: number): void {
+    if (token < 0) return;
+    const i = token - this.ackBase;
+    if (i < this.ackHead || i >= this.acked.length || this.acked[i]) return;
+    this.acked[i] = true;
+    this.unacked--;
+    if (i !== this.ackHead) return;
+    let h = this.ackHead;
+    while (h < this.acked.length && this.acked[h]) h++;
+    this.commit(this.ackFiles[h - 1]!, this.ackEnds[h - 1]!);
+    this.ackHead = h;
+    if (h > 1024 && h * 2 > this.acked.length) {
+      this.ackFiles = this.ackFiles.slice(h);
+      this.ackEnds = this.ackEnds.slice(h);
+      this.acked = this.acked.slice(h);
+      this.ackBase += h;
+      this.ackHead = 0;
+    }
+  }
+
+  /** Move the persisted read position; segments left behind are deleted (go-diskqueue's moveForward). */
+  private commit(file: number, end: number): void {
+    const old = this.readFileNum;
+    this.readFileNum = file;
+    this.readPos = end;
+    if (file === old) return;
+    for (let f = old; f < file; f++) this.removeSegment(f);
+    this.requestSync();
+  }
+
+  private removeSegment(f: number): void {
+    const size = this.fileSizes.get(f);
+    if (size !== undefined) this.bytesHeld = Math.max(0, this.bytesHeld - size);
+    this.fileSizes.delete(f);
+    if (this.readFdFileNum === f) this.closeReadFd();
+    unlink(this.fileName(f), (err) => {
+      if (err !== null && err.code !== 'ENOENT') this.o.logger.error(`DISKQUEUE(${this.o.name}) failed to Remove(${this.fileName(f)}) - ${err.message}`);
+    });
+  }
+
+  /** When everything is read, a depth that is not zero is wrong: reset it (go-diskqueue's checkTailCorruption). */
+  private checkTail(): void {
+    if (this.cursorFileNum < this.writtenFileNum || this.cursorPos < this.writtenPos) return;
+    if (this.pfHead < this.pfPayloads.length || this.staging !== null || this.inFlightBatches > 0) return;
+    if (this.unread !== 0) {
+      this.o.logger.error(`DISKQUEUE(${this.o.name}) ${this.unread < 0 ? 'negative' : 'positive'} depth at tail (${this.unread}), ${this.unread < 0 ? 'metadata corruption' : 'data loss'}, resetting 0...`);
+      this.unread = 0;
+      this.requestSync();
+    }
+  }
+
+  private closeReadFd(): void {
+    if (this.readFd >= 0) closeSync(this.readFd);
+    this.readFd = -1;
+    this.readFdFileNum = -1;
+  }
+
+  /** Where the readable data of a segment ends: its size when finished, the written position when current. */
+  private readableEnd(f: number): number {
+    if (f < this.writtenFileNum) {
+      let size = this.fileSizes.get(f);
+      if (size === undefined) {
+        try {
+          size = statSync(this.fileName(f)).size;
+        } catch {
+          size = 0;
+        }
+        this.fileSizes.set(f, size);
+      }
+      return size;
+    }
+    return f === this.writtenFileNum ? this.writtenPos : 0;
+  }
+
+  /** Read ahead from the cursor (one read at a time, off the main thread). */
+  private fetch(): void {
+    if (this.fetching || this.closed) return;
+    if (this.pfPayloads.length - this.pfHead >= READ_AHEAD_RECORDS) return;
+    for (;;) {
+      const end = this.readableEnd(this.cursorFileNum);
+      if (this.cursorPos < end) break;
+      if (this.cursorFileNum >= this.writtenFileNum) {
+        this.checkTail();
+        return;
+      }
+      this.cursorFileNum++;
+      this.cursorPos = 0;
+    }
+    const f = this.cursorFileNum;
+    const end = this.readableEnd(f);
+    if (this.readFdFileNum !== f) {
+      this.closeReadFd();
+      try {
+        this.readFd = openSync(this.fileName(f), 'r');
+        this.readFdFileNum = f;
+      } catch (err) {
+        this.readError(f, `open: ${(err as Error).message}`);
+        return;
+      }
+    }
+    const want = Math.min(end - this.cursorPos, READ_AHEAD_BYTES);
+    const buf = Buffer.allocUnsafe(want);
+    const at = this.cursorPos;
+    this.fetching = true;
+    fsRead(this.readFd, buf, 0, want, at, (err, n) => {
+      this.fetching = false;
+      if (this.closed || this.cursorFileNum !== f || this.cursorPos !== at) return;
+      if (err !== null) {
+        this.readError(f, err.message);
+        return;
+      }
+      this.parse(buf.subarray(0, n), f, at, end);
+    });
+  }
+
+  private parse(buf: Buffer, f: number, at: number, end: number): void {
+    let p = 0;
+    let added = 0;
+    while (buf.length - p >= 4) {
+      const len = buf.readInt32BE(p);
+      if (len < this.o.minMsgSize || len > this.o.maxMsgSize) {
+        this.readError(f, `invalid message read size (${len})`);
+        return;
+      }
+      if (buf.length - p - 4 < len) {
+        if (p === 0 && at + 4 + len > end) {
+          // The record runs past what the file holds: a torn tail.
+          this.readError(f, 'unexpected EOF');
+          return;
+        }
+        break;
+      }
+      const recEnd = at + p + 4 + len;
+      this.pfPayloads.push(buf.subarray(p + 4, p + 4 + len));
+      // The last record of a finished segment ends at the start of the next (go-diskqueue).
+      if (f < this.writtenFileNum && recEnd >= end) {
+        this.pfFiles.push(f + 1);
+        this.pfEnds.push(0);
+      } else {
+        this.pfFiles.push(f);
+        this.pfEnds.push(recEnd);
+      }
+      p += 4 + len;
+      added++;
+    }
+    if (p === 0 && buf.length >= 4) {
+      // A record larger than the read-ahead: read exactly it next time.
+      const len = buf.readInt32BE(0);
+      this.readExact(f, at, 4 + len, end);
+      return;
+    }
+    this.cursorPos = at + p;
+    if (this.cursorPos >= end && f < this.writtenFileNum) {
+      this.cursorFileNum = f + 1;
+      this.cursorPos = 0;
+    }
+    if (added > 0) this.onReadable?.();
+    else this.fetch();
+  }
+
+  private readExact(f: number, at: number, len: number, end: number): void {
+    const buf = Buffer.allocUnsafe(len);
+    this.fetching = true;
+    fsRead(this.readFd, buf, 0, len, at, (err, n) => {
+      this.fetching = false;
+      if (this.closed || this.cursorFileNum !== f || this.cursorPos !== at) return;
+      if (err !== null || n < len) {
+        this.readError(f, err?.message ?? 'unexpected EOF');
+        return;
+      }
+      this.parse(buf, f, at, end);
+    });
+  }
+
+  /**
+   * A segment cannot be read on: go-diskqueue renames it `.bad` and goes on with the next file
+   * (when it was the write file, writing moves on too). A durable queue keeps the file while
+   * messages read from it are unacked, so a restart can still deliver them.
+   */
+  private readError(f: number, why: string): void {
+    this.o.logger.error(`DISKQUEUE(${this.o.name}) reading at ${this.cursorPos} of ${this.fileName(f)} - ${why}`);
+    this.closeReadFd();
+    if (f === this.writtenFileNum) {
+      // Nothing more may be written to a file the reader cannot get through.
+      this.writer.skipTo(f + 1);
+      this.writtenFileNum = f + 1;
+      this.writtenPos = 0;
+    }
+    const bad = this.fileName(f);
+    const keep = this.o.durable && this.unacked > 0 && this.ackFiles.slice(this.ackHead).some((x) => x <= f);
+    if (!keep) {
+      this.o.logger.warn(`DISKQUEUE(${this.o.name}) jump to next file and saving bad file as ${bad}.bad`);
+      renameAsync(bad, `${bad}.bad`).catch((e: Error) => this.o.logger.error(`DISKQUEUE(${this.o.name}) failed to rename bad diskqueue file ${bad} to ${bad}.bad - ${e.message}`));
+      this.fileSizes.delete(f);
+    }
+    this.cursorFileNum = f + 1;
+    this.cursorPos = 0;
+    if (this.readFileNum === f && !keep) {
+      this.readFileNum = f + 1;
+      this.readPos = 0;
+    }
+    this.requestSync();
+    this.fetch();
+  }
+
+  // --- lifecycle ---
+
+  private async idle(): Promise<void> {
+    for (;;) {
+      const p = this.flushed();
+      if (p === null) return;
+      await p;
+    }
+  }
+
+  /** Drop everything: delete segments, move to a fresh file number, remove the metadata (go-diskqueue's Empty). */
+  async empty(): Promise<Error | null> {
+    if (this.closed) return new Error('exiting');
+    this.o.logger.info(`DISKQUEUE(${this.o.name}): emptying`);
+    await this.idle();
+    this.closeReadFd();
+    let err: Error | null = null;
+    const last = Math.max(this.writtenFileNum, this.writer.fileNum);
+    for (let f = Math.min(this.readFileNum, this.cursorFileNum); f <= last; f++) {
+      try {
+        await unlinkAsync(this.fileName(f));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') err = e as Error;
+      }
+    }
+    const next = last + 1;
+    this.writer.skipTo(next);
+    this.writtenFileNum = this.readFileNum = this.cursorFileNum = next;
+    this.writtenPos = this.readPos = this.cursorPos = 0;
+    this.pfPayloads = [];
+    this.pfFiles = [];
+    this.pfEnds = [];
+    this.pfHead = 0;
+    this.unread = 0;
+    this.unacked = 0;
+    this.ackBase += this.acked.length;
+    this.ackFiles = [];
+    this.ackEnds = [];
+    this.acked = [];
+    this.ackHead = 0;
+    this.fileSizes.clear();
+    this.bytesHeld = 0;
+    this.count = 0;
+    try {
+      await unlinkAsync(this.metaFile);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') err = e as Error;
+    }
+    return err;
+  }
+
+  /** Stop and remove every file of the queue. */
+  async delete(): Promise<void> {
+    if (this.closed) return;
+    this.o.logger.info(`DISKQUEUE(${this.o.name}): deleting`);
+    await this.empty();
+    await this.stop();
+    try {
+      await unlinkAsync(this.metaFile);
+    } catch {
+      // Already gone.
+    }
+  }
+
+  /** Stop: finish writes, sync, persist metadata (go-diskqueue's Close). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.o.logger.info(`DISKQUEUE(${this.o.name}): closing`);
+    await this.stop();
+    await writeMetadata(this.metaFile, this.metadata()).catch((e: Error) =>
+      this.o.logger.error(`DISKQUEUE(${this.o.name}) failed to sync - ${e.message}`),
+    );
+  }
+
+  private async stop(): Promise<void> {
+    await this.idle();
+    this.closed = true;
+    if (this.syncTimer !== null) clearInterval(this.syncTimer);
+    this.syncTimer = null;
+    await this.writer.close();
+    this.closeReadFd();
+  }
+}
