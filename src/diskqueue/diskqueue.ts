@@ -3,6 +3,7 @@ import { rename as renameAsync, unlink as unlinkAsync } from 'node:fs/promises';
 import type { Logger } from '../internal/log.js';
 import type { IoExecutor } from '../native/backend.js';
 import type { BackendQueue } from '../nsqd/backend-queue.js';
+import { DeferredIndex } from './deferred-index.js';
 import { metadataFileName, readMetadata, segmentFileName, writeMetadata, type QueueMetadata } from './metadata.js';
 import { SegmentWriter } from './segment-writer.js';
 
@@ -56,7 +57,11 @@ export class DiskQueue implements BackendQueue {
   onReadable: (() => void) | null = null;
   onWriteFailed: ((payloads: Buffer[], err: Error) => void) | null = null;
   lastToken = -1;
+  /** Due time (unix ms) of the payload last returned by read() when it was stored deferred; 0 otherwise. */
+  lastDue = 0;
   private readonly o: DiskQueueOptions;
+  private readonly deferredIndex: DeferredIndex;
+  private sidecarPending: Promise<Error | null> | null = null;
   private readonly writer: SegmentWriter;
   private readonly metaFile: string;
   // Persisted read position: the oldest message not yet read (or, durable, not yet acked).
@@ -137,6 +142,7 @@ export class DiskQueue implements BackendQueue {
       io: o.io,
     });
     this.writer.onRoll = (n, size) => this.fileSizes.set(n, size);
+    this.deferredIndex = new DeferredIndex(`${this.metaFile.slice(0, -'meta.dat'.length)}deferred.dat`, o.io, o.durable);
     if (o.syncTimeoutMs > 0) {
       this.syncTimer = setInterval(() => {
         if (this.count > 0) this.requestSync();
@@ -204,9 +210,39 @@ export class DiskQueue implements BackendQueue {
     return b;
   }
 
+  /**
+   * Store a payload that is deferred until `dueMs` (unix ms): the message goes into the queue
+   * and its due time into the sidecar index, so the deferral survives a restart.
+   */
+  putDeferred(payload: Uint8Array, dueMs: number): Error | null {
+    const err = this.put(payload);
+    if (err !== null) return err;
+    const p = new Promise<Error | null>((resolve) => this.deferredIndex.set(payload, 10, dueMs, resolve));
+    const prev = this.sidecarPending;
+    this.sidecarPending = prev === null ? p : Promise.all([prev, p]).then(([a, b]) => a ?? b);
+    const mine = this.sidecarPending;
+    mine.then(() => {
+      if (this.sidecarPending === mine) this.sidecarPending = null;
+    });
+    return null;
+  }
+
+  /** Forget the stored due time of a message (it became deliverable). */
+  clearDue(payload: Uint8Array): void {
+    this.deferredIndex.clear(payload, 10);
+  }
+
+  /** Remember that a stored, unacked message is deferred until dueMs (a durable REQ with delay). */
+  markDue(payload: Uint8Array, dueMs: number): void {
+    this.deferredIndex.set(payload, 10, dueMs);
+  }
+
   flushed(): Promise<Error | null> | null {
-    if (this.staging !== null) return this.staging.promise;
-    return this.inFlightBatches > 0 ? this.lastSubmitted : null;
+    const data = this.staging !== null ? this.staging.promise : this.inFlightBatches > 0 ? this.lastSubmitted : null;
+    const side = this.sidecarPending;
+    if (side === null) return data;
+    if (data === null) return side;
+    return Promise.all([data, side]).then(([a, b]) => a ?? b);
   }
 
   private submit(): void {
@@ -294,6 +330,16 @@ export class DiskQueue implements BackendQueue {
       this.pfHead = 0;
     }
     this.unread--;
+    this.lastDue = 0;
+    if (this.deferredIndex.size > 0) {
+      const due = this.deferredIndex.get(payload, 10);
+      if (due !== undefined) {
+        // Still in the future: the owner defers it. Durable queues keep the entry until the
+        // message becomes deliverable (clearDue), so a restart defers it again.
+        if (due > Date.now()) this.lastDue = due;
+        if (due <= Date.now() || !this.o.durable) this.deferredIndex.clear(payload, 10);
+      }
+    }
     if (this.o.durable) {
       this.lastToken = this.ackBase + this.ackFiles.length;
       this.ackFiles.push(file);
@@ -558,6 +604,7 @@ export class DiskQueue implements BackendQueue {
     this.fileSizes.clear();
     this.bytesHeld = 0;
     this.count = 0;
+    await this.deferredIndex.empty();
     try {
       await unlinkAsync(this.metaFile);
     } catch (e) {
@@ -595,6 +642,7 @@ export class DiskQueue implements BackendQueue {
     if (this.syncTimer !== null) clearInterval(this.syncTimer);
     this.syncTimer = null;
     await this.writer.close();
+    await this.deferredIndex.close();
     this.closeReadFd();
   }
 }

@@ -150,6 +150,22 @@ export class SegmentWriter {
     this.schedule();
   }
 
+  /**
+   * Append bytes that are not length-prefixed records (a sidecar file's fixed entries), with no
+   * roll; `done` as for append().
+   */
+  appendRaw(data: Uint8Array, durable: boolean, done: (err: Error | null) => void): void {
+    if (this.closed) {
+      queueMicrotask(() => done(new Error('segment writer closed')));
+      return;
+    }
+    const batch = this.batch();
+    const op = this.addRun(batch, data, 0, data.length);
+    batch.waiters.push({ done, lastOp: op, durable });
+    if (durable) batch.flags[op] = batch.flags[op]! | SYNC;
+    this.schedule();
+  }
+
   /** fdatasync everything appended so far; `done` fires when it is durable. */
   sync(done: (err: Error | null) => void): void {
     if (this.closed) {

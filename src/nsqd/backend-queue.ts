@@ -8,6 +8,14 @@
 export interface BackendQueue {
   /** Append one payload; an Error when it is refused at once (size, a full queue). */
   put(payload: Uint8Array): Error | null;
+  /** Append a payload deferred until dueMs (unix ms); the deferral survives a restart on disk. */
+  putDeferred(payload: Uint8Array, dueMs: number): Error | null;
+  /** Due time (unix ms) of the payload last returned by read() if it is still deferred; else 0. */
+  readonly lastDue: number;
+  /** A deferred message became deliverable: forget its stored due time. */
+  clearDue(payload: Uint8Array): void;
+  /** A stored (unacked) message was deferred until dueMs (unix ms): remember it across a restart. */
+  markDue(payload: Uint8Array, dueMs: number): void;
   /**
    * null when everything put so far is already stored; otherwise a promise that settles once
    * it is written (and fdatasync'ed for a durable queue), with the Error of a failed write.
@@ -43,6 +51,7 @@ export class MemoryOverflowQueue implements BackendQueue {
   onReadable: (() => void) | null = null;
   onWriteFailed: ((payloads: Buffer[], err: Error) => void) | null = null;
   readonly lastToken = -1;
+  readonly lastDue = 0;
   private blocks: Buffer[][] = [];
   private readIndex = 0;
   private count = 0;
@@ -58,6 +67,14 @@ export class MemoryOverflowQueue implements BackendQueue {
     this.count++;
     return null;
   }
+
+  putDeferred(payload: Uint8Array, _dueMs: number): Error | null {
+    return this.put(payload);
+  }
+
+  clearDue(_payload: Uint8Array): void {}
+
+  markDue(_payload: Uint8Array, _dueMs: number): void {}
 
   flushed(): null {
     return null;
@@ -112,9 +129,15 @@ export class DummyBackendQueue implements BackendQueue {
   onReadable: (() => void) | null = null;
   onWriteFailed: ((payloads: Buffer[], err: Error) => void) | null = null;
   readonly lastToken = -1;
+  readonly lastDue = 0;
   put(_payload: Uint8Array): Error | null {
     return null;
   }
+  putDeferred(_payload: Uint8Array, _dueMs: number): Error | null {
+    return null;
+  }
+  clearDue(_payload: Uint8Array): void {}
+  markDue(_payload: Uint8Array, _dueMs: number): void {}
   flushed(): null {
     return null;
   }

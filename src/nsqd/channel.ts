@@ -140,17 +140,27 @@ export class Channel {
     if (this.clients.length > 0) this.ctx.schedulePump(this);
   }
 
-  /** Accept a message the topic fanned out with a delay (`frame` is a standalone frame). */
-  putDeferred(frame: Buffer, deferMs: number): void {
+  /**
+   * Accept a message the topic fanned out with a delay. Durable channels store it with its due
+   * time (sidecar index) and defer it when the reader comes to it; others hold it in memory.
+   */
+  putDeferred(src: Uint8Array, start: number, len: number, deferMs: number): Error | null {
+    if (this.exiting) return new Error('exiting');
     this.messageCount++;
-    this.deferred.add(frame, 0, null, 0, monotonicNow() + deferMs, 0);
+    if (this.durable) {
+      const err = this.backend.putDeferred(src.subarray(start, start + len), Date.now() + deferMs);
+      if (err === null && this.clients.length > 0) this.ctx.schedulePump(this);
+      return err;
+    }
+    this.deferred.add(frameOf(src, start, len), 0, null, 0, monotonicNow() + deferMs, 0);
+    return null;
   }
 
   /** Accept a batch of deferred payloads from the topic. */
   putDeferredBatch(src: Buffer, starts: Int32Array, lens: Int32Array, count: number, deferMs: number): Error | null {
-    if (this.exiting) return new Error('exiting');
-    for (let i = 0; i < count; i++) this.putDeferred(frameOf(src, starts[i]!, lens[i]!), deferMs);
-    return null;
+    let first: Error | null = null;
+    for (let i = 0; i < count; i++) first ??= this.putDeferred(src, starts[i]!, lens[i]!, deferMs);
+    return first;
   }
 
   /** Put a payload on the memory queue, or the backend when memory is full. */
@@ -202,6 +212,12 @@ export class Channel {
         if (mem.count === 0) return;
         continue;
       }
+      const due = this.backend.lastDue;
+      if (due > 0) {
+        // Stored deferred (DPUB, REQ with delay, or deferred at shutdown): wait out the rest.
+        this.deferred.add(frameOf(payload, 0, payload.length), 0, null, 0, now + (due - Date.now()), 0, this.backend.lastToken);
+        continue;
+      }
       this.deliver(client, frameOf(payload, 0, payload.length), 0, payload.length, null, now, this.backend.lastToken);
     }
   }
@@ -246,6 +262,7 @@ export class Channel {
       return err;
     }
     const payload = frame.subarray(off + RECORD_HEADER, off + RECORD_HEADER + len);
+    if (table === this.deferred) this.backend.clearDue(payload);
     const err = this.backend.put(payload);
     if (err !== null) {
       // Cannot rewrite it (queue full): keep it in memory; the disk copy stays until restart.
@@ -321,6 +338,8 @@ export class Channel {
     const copy = frameOf(frame, off + RECORD_HEADER, framePayloadLength(frame, off));
     this.drop(this.inFlight, slot);
     if (this.deferred.add(copy, 0, null, clientId, monotonicNow() + timeoutMs, 0, token) < 0) return new Error('ID already deferred');
+    // Durable: it is still in the disk queue; remember the delay so a restart keeps it.
+    if (token >= 0) this.backend.markDue(copy.subarray(RECORD_HEADER), Date.now() + timeoutMs);
     return null;
   }
 
@@ -407,22 +426,28 @@ export class Channel {
       this.writeBackend(chunk.buf.subarray(mem.offset + RECORD_HEADER, mem.offset + RECORD_HEADER + mem.length));
       mem.release(chunk);
     }
+    const now = monotonicNow();
+    const wall = Date.now();
     for (const table of [this.inFlight, this.deferred]) {
       for (const slot of table.slots()) {
         // A durable message is still in the disk queue (unacked): it comes back on restart.
         if (table.token(slot) >= 0) continue;
         const frame = table.frame(slot);
         const off = table.offset(slot);
-        this.writeBackend(frame.subarray(off + RECORD_HEADER, off + RECORD_HEADER + framePayloadLength(frame, off)));
+        const payload = frame.subarray(off + RECORD_HEADER, off + RECORD_HEADER + framePayloadLength(frame, off));
+        // Deferred ones keep their due time in the queue's sidecar (nsqd loses it).
+        if (table === this.deferred) this.writeBackend(payload, wall + (table.time(slot) - now));
+        else this.writeBackend(payload);
         this.drop(table, slot);
       }
     }
   }
 
-  private writeBackend(payload: Uint8Array): void {
-    const err = this.backend.put(payload);
+  private writeBackend(payload: Uint8Array, dueMs = 0): void {
+    const err = dueMs > 0 ? this.backend.putDeferred(payload, dueMs) : this.backend.put(payload);
     if (err !== null) this.ctx.logger.error(`failed to write message to backend - ${err.message}`);
   }
+
 }
 
 /** The int64 BE nanosecond timestamp at payload[at], as a float (µs precision is plenty for latency). */

@@ -30,7 +30,7 @@ export class Topic {
   /** Channels in creation order, for fan-out. */
   channelList: Channel[] = [];
   /** Deferred (DPUB) messages waiting in the topic because it cannot fan out yet. */
-  private deferredPending: { frame: Buffer; deferMs: number }[] = [];
+  private deferredPending: { frame: Buffer; dueMs: number }[] = [];
   paused = false;
   exiting = false;
   /** Set once channel discovery is done (or metadata loaded); until then nothing fans out. */
@@ -177,13 +177,14 @@ export class Topic {
     const cap = this.ctx.opts.memQueueSize;
     if (this.direct && this.memoryQueue.count + this.deferredPending.length < cap) {
       if (deferMs > 0) {
-        this.deferredPending.push({ frame: frameOf(p, start, len), deferMs });
+        this.deferredPending.push({ frame: frameOf(p, start, len), dueMs: Date.now() + deferMs });
         return null;
       }
       if (this.memoryQueue.push(p, start, len)) return null;
     }
-    // Deferral is lost on the backend, as in nsqd.
-    const err = this.backend.put(p.subarray(start, start + len));
+    // nsqd loses the deferral on disk; the queue's sidecar index keeps it.
+    const payload = p.subarray(start, start + len);
+    const err = deferMs > 0 ? this.backend.putDeferred(payload, Date.now() + deferMs) : this.backend.put(payload);
     this.ctx.setHealth(err);
     if (err !== null) {
       this.ctx.logger.error(`TOPIC(${this.name}) ERROR: failed to write message to backend - ${err.message}`);
@@ -197,7 +198,7 @@ export class Topic {
     for (let i = 0; i < list.length; i++) {
       const ch = list[i]!;
       if (deferMs > 0) {
-        ch.putDeferred(frameOf(src, start, len), deferMs);
+        ch.putDeferred(src, start, len, deferMs);
         continue;
       }
       const err = ch.put(src, start, len);
@@ -228,7 +229,7 @@ export class Topic {
     for (let budget = PUMP_BUDGET; budget > 0; budget--) {
       if (this.deferredPending.length > 0) {
         const d = this.deferredPending.shift()!;
-        this.fanOut(d.frame, RECORD_HEADER, d.frame.length - RECORD_HEADER, d.deferMs);
+        this.fanOut(d.frame, RECORD_HEADER, d.frame.length - RECORD_HEADER, Math.max(1, d.dueMs - Date.now()));
         continue;
       }
       // Memory and backend alternate when both have messages.
@@ -249,7 +250,8 @@ export class Topic {
         continue;
       }
       const token = this.backend.lastToken;
-      this.fanOut(payload, 0, payload.length, 0);
+      const due = this.backend.lastDue;
+      this.fanOut(payload, 0, payload.length, due > 0 ? Math.max(1, due - Date.now()) : 0);
       if (token >= 0) this.ackWhenFannedOut(token);
     }
     this.schedulePump();
@@ -349,7 +351,10 @@ export class Topic {
         this.writeBackend(chunk.buf.subarray(mem.offset + RECORD_HEADER, mem.offset + RECORD_HEADER + mem.length));
         mem.release(chunk);
       }
-      for (const d of this.deferredPending) this.writeBackend(d.frame.subarray(RECORD_HEADER));
+      for (const d of this.deferredPending) {
+        const err = this.backend.putDeferred(d.frame.subarray(RECORD_HEADER), d.dueMs);
+        if (err !== null) this.ctx.logger.error(`TOPIC(${this.name}): failed to write message to backend - ${err.message}`);
+      }
       this.deferredPending = [];
     }
     await this.backend.close();
