@@ -16,7 +16,7 @@
 namespace {
 
 // Bump when the exported interface changes; the loader refuses an addon built for another.
-constexpr uint32_t kAbiVersion = 1;
+constexpr uint32_t kAbiVersion = 2;
 
 bool ThrowType(Napi::Env env, const char* msg) {
   Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
@@ -135,6 +135,28 @@ Napi::Value PushRecords(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, r);
 }
 
+// pushMessages(dest, destPos, headers, src, starts: Int32Array, lens: Int32Array, first, count): number
+Napi::Value PushMessages(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint8_t *dest = nullptr, *headers = nullptr, *src = nullptr;
+  size_t dest_len = 0, headers_len = 0, src_len = 0, starts_len = 0, lens_len = 0;
+  int32_t *starts = nullptr, *lens = nullptr;
+  int64_t dest_pos = 0, first = 0, count = 0;
+  if (!Uint8Arg(info, 0, &dest, &dest_len) || !NumberArg(info, 1, &dest_pos) || !Uint8Arg(info, 2, &headers, &headers_len) ||
+      !Uint8Arg(info, 3, &src, &src_len) || !TypedArrayArg<int32_t>(info, 4, napi_int32_array, &starts, &starts_len) ||
+      !TypedArrayArg<int32_t>(info, 5, napi_int32_array, &lens, &lens_len) || !NumberArg(info, 6, &first) ||
+      !NumberArg(info, 7, &count)) {
+    return env.Undefined();
+  }
+  if (dest_pos < 0 || first < 0 || count < 0 || static_cast<size_t>(first + count) > starts_len ||
+      static_cast<size_t>(first + count) > lens_len) {
+    return Napi::Number::New(env, -1);
+  }
+  int32_t r = nsq::PushMessages(dest, dest_len, static_cast<size_t>(dest_pos), headers, headers_len, src, src_len, starts, lens,
+                                static_cast<size_t>(first), static_cast<size_t>(count));
+  return Napi::Number::New(env, r);
+}
+
 // scanRecords(buf, readPos, writePos, max, outOffsets: Int32Array, outLens: Int32Array): number
 Napi::Value ScanRecords(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -246,6 +268,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("scan", Napi::Function::New(env, Scan, "scan"));
   exports.Set("gather", Napi::Function::New(env, Gather, "gather"));
   exports.Set("pushRecords", Napi::Function::New(env, PushRecords, "pushRecords"));
+  exports.Set("pushMessages", Napi::Function::New(env, PushMessages, "pushMessages"));
   exports.Set("scanRecords", Napi::Function::New(env, ScanRecords, "scanRecords"));
   exports.Set("executeBatch", Napi::Function::New(env, ExecuteBatch, "executeBatch"));
   exports.Set("lockDirectory", Napi::Function::New(env, LockDirectory, "lockDirectory"));

@@ -16,7 +16,8 @@ int64_t Gather(uint8_t* out, size_t out_len, size_t out_offset, const Span* sour
     const Span& src = sources[s];
     if (static_cast<size_t>(off) > src.len || static_cast<size_t>(len) > src.len - static_cast<size_t>(off)) return -1;
     if (static_cast<size_t>(len) > out_len - pos) return -1;
-    std::memcpy(out + pos, src.data + off, static_cast<size_t>(len));
+    // memcpy with a null pointer is undefined even for 0 bytes (an empty Uint8Array has none).
+    if (len > 0) std::memcpy(out + pos, src.data + off, static_cast<size_t>(len));
     pos += static_cast<size_t>(len);
   }
   return static_cast<int64_t>(pos);

@@ -13,6 +13,14 @@ namespace nsq {
 int32_t PushRecords(uint8_t* dest, size_t dest_len, size_t dest_pos, const uint8_t* src, size_t src_len,
                     const int32_t* starts, const int32_t* lens, size_t first, size_t count);
 
+// Writes messages i in [first, first + count) as records whose payload is headers[26 i, 26 i + 26)
+// followed by src[starts[i], starts[i] + lens[i]) (a message header and its body, joined while
+// copying), stopping before the first that does not fit. Returns how many were written (each
+// takes 8 + 26 + lens[i] bytes), or -1 on out-of-range arguments.
+int32_t PushMessages(uint8_t* dest, size_t dest_len, size_t dest_pos, const uint8_t* headers, size_t headers_len,
+                     const uint8_t* src, size_t src_len, const int32_t* starts, const int32_t* lens, size_t first,
+                     size_t count);
+
 // Lists up to max records of buf between read_pos and write_pos: out_offsets gets each frame's
 // offset, out_lens each payload's length. Returns the count, or -1 when a stored size is corrupt
 // (a record would run past write_pos).

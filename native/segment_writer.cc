@@ -19,9 +19,13 @@ int ExecuteBatch(const WriteOp* ops, size_t count, size_t* done) {
       ssize_t n = pwrite(op.fd, op.data + written, op.len - written, static_cast<off_t>(op.pos + static_cast<int64_t>(written)));
       if (n < 0) {
         if (errno == EINTR) continue;
+        *done = i;
         return errno;
       }
-      if (n == 0) return EIO;
+      if (n == 0) {
+        *done = i;
+        return EIO;
+      }
       written += static_cast<size_t>(n);
     }
     if (op.flags & 3) {

@@ -5,6 +5,7 @@ import type { IoExecutor } from '../native/backend.js';
 import type { BackendQueue } from '../nsqd/backend-queue.js';
 import { DeferredIndex } from './deferred-index.js';
 import { metadataFileName, readMetadata, segmentFileName, writeMetadata, type QueueMetadata } from './metadata.js';
+import { recoverQueue } from './recovery.js';
 import { SegmentWriter } from './segment-writer.js';
 
 /** How a DiskQueue stores, syncs and forgets. */
@@ -101,39 +102,26 @@ export class DiskQueue implements BackendQueue {
   private syncTimer: NodeJS.Timeout | null = null;
   private syncing = false;
   private syncAgain = false;
+  /** Metadata writes run one after another, so an older snapshot never lands last. */
+  private metaChain: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Set by delete(): no metadata may be written any more. */
+  private deleting = false;
 
   constructor(o: DiskQueueOptions) {
     this.o = o;
     this.metaFile = metadataFileName(o.dataPath, o.name);
     const m = readMetadata(this.metaFile);
-    let meta: QueueMetadata = { depth: 0, readFileNum: 0, readPos: 0, writeFileNum: 0, writePos: 0 };
     if (m instanceof Error) o.logger.error(`DISKQUEUE(${o.name}) failed to retrieveMetaData - ${m.message}`);
-    else if (m !== null) meta = m;
-    // Stale metadata (writes after the last sync): finish that file, write to the next one.
-    try {
-      const size = statSync(this.fileName(meta.writeFileNum)).size;
-      if (meta.writePos < size) {
-        o.logger.warn(`DISKQUEUE(${o.name}) ${this.fileName(meta.writeFileNum)} metadata writePos ${meta.writePos} < file size of ${size}, skipping to new file`);
-        this.fileSizes.set(meta.writeFileNum, size);
-        meta.writeFileNum++;
-        meta.writePos = 0;
-      }
-    } catch {
-      // No write file yet.
-    }
+    const r = recoverQueue(o.dataPath, o.name, m instanceof Error ? null : m, o.logger, o.minMsgSize, o.maxMsgSize);
+    const meta = r.meta;
+    for (const [f, size] of r.fileSizes) this.fileSizes.set(f, size);
     this.readFileNum = this.cursorFileNum = meta.readFileNum;
     this.readPos = this.cursorPos = meta.readPos;
     this.writtenFileNum = meta.writeFileNum;
     this.writtenPos = meta.writePos;
     this.unread = Math.max(0, meta.depth);
-    for (let f = meta.readFileNum; f <= meta.writeFileNum; f++) {
-      try {
-        this.bytesHeld += statSync(this.fileName(f)).size;
-      } catch {
-        // Missing segments hold nothing.
-      }
-    }
+    this.bytesHeld = r.bytesHeld;
     this.writer = new SegmentWriter({
       fileName: (n) => this.fileName(n),
       maxBytesPerFile: o.maxBytesPerFile,
@@ -142,6 +130,7 @@ export class DiskQueue implements BackendQueue {
       io: o.io,
     });
     this.writer.onRoll = (n, size) => this.fileSizes.set(n, size);
+    if (r.changed) this.requestSync();
     this.deferredIndex = new DeferredIndex(`${this.metaFile.slice(0, -'meta.dat'.length)}deferred.dat`, o.io, o.durable);
     if (o.syncTimeoutMs > 0) {
       this.syncTimer = setInterval(() => {
@@ -176,16 +165,17 @@ export class DiskQueue implements BackendQueue {
 
   // --- writing ---
 
-  put(payload: Uint8Array): Error | null {
+  put(payload: Uint8Array, overLimit = false): Error | null {
     if (this.closed) return new Error('exiting');
     const len = payload.length;
     if (len < this.o.minMsgSize || len > this.o.maxMsgSize) {
       return new Error(`invalid message write size (${len}) minMsgSize=${this.o.minMsgSize} maxMsgSize=${this.o.maxMsgSize}`);
     }
-    let b = this.staging;
-    if (this.o.maxBytes > 0 && this.bytesHeld + (b?.len ?? 0) + 4 + len > this.o.maxBytes) {
-      return new Error(`disk queue ${this.o.name} full (${this.bytesHeld} of ${this.o.maxBytes} bytes)`);
+    if (!overLimit) {
+      const full = this.room(4 + len);
+      if (full !== null) return full;
     }
+    let b = this.staging;
     if (b === null) b = this.newBatch();
     if (b.data.length - b.len < 4 + len) {
       const grown = Buffer.allocUnsafe(Math.max(b.data.length * 2, b.len + 4 + len));
@@ -197,8 +187,39 @@ export class DiskQueue implements BackendQueue {
     b.len += 4 + len;
     b.count++;
     this.unread++;
-    this.tick();
+    this.bytesHeld += 4 + len;
     return null;
+  }
+
+  /**
+   * null when `bytes` more bytes of records (length prefixes included) fit under
+   * --max-bytes-per-queue; otherwise the error a put would get. Bytes count from the put (written
+   * or not) until their segment is deleted, so a fully consumed queue whose current file still
+   * holds them first moves on to a fresh file.
+   */
+  room(bytes: number): Error | null {
+    const max = this.o.maxBytes;
+    if (max <= 0 || this.bytesHeld + bytes <= max) return null;
+    if (this.reclaimDrained() && this.bytesHeld + bytes <= max) return null;
+    return new Error(`disk queue ${this.o.name} full (${this.bytesHeld} of ${max} bytes)`);
+  }
+
+  /**
+   * Everything written was consumed (read, and acked when durable) but the segment it sits in is
+   * still the write file: finish it and continue reading and writing in the next file, which
+   * deletes it (go-diskqueue's skipToNextRWFile, here to free space rather than after an error).
+   */
+  private reclaimDrained(): boolean {
+    if (this.staging !== null || this.inFlightBatches > 0 || !this.writer.idle || this.fetching) return false;
+    if (this.unread !== 0 || this.unacked !== 0 || this.pfHead < this.pfPayloads.length) return false;
+    const f = this.writtenFileNum;
+    if (this.writtenPos === 0 || this.readFileNum !== f || this.readPos !== this.writtenPos || this.writer.fileNum !== f) return false;
+    this.fileSizes.set(f, this.writtenPos);
+    this.writer.skipTo(f + 1);
+    this.writtenFileNum = this.cursorFileNum = f + 1;
+    this.writtenPos = this.cursorPos = 0;
+    this.commit(f + 1, 0);
+    return true;
   }
 
   private newBatch(): Batch {
@@ -214,8 +235,8 @@ export class DiskQueue implements BackendQueue {
    * Store a payload that is deferred until `dueMs` (unix ms): the message goes into the queue
    * and its due time into the sidecar index, so the deferral survives a restart.
    */
-  putDeferred(payload: Uint8Array, dueMs: number): Error | null {
-    const err = this.put(payload);
+  putDeferred(payload: Uint8Array, dueMs: number, overLimit = false): Error | null {
+    const err = this.put(payload, overLimit);
     if (err !== null) return err;
     const p = new Promise<Error | null>((resolve) => this.deferredIndex.set(payload, 10, dueMs, resolve));
     const prev = this.sidecarPending;
@@ -251,27 +272,32 @@ export class DiskQueue implements BackendQueue {
     this.staging = null;
     this.inFlightBatches++;
     this.lastSubmitted = b.promise;
-    this.writer.append(b.data, 0, b.len, this.o.durable, (err) => this.written(b, err));
+    let endFile = 0;
+    let endPos = 0;
+    this.writer.append(b.data, 0, b.len, this.o.durable, (err) => this.written(b, err, endFile, endPos));
     // The writer's position after this batch, known now; it becomes readable when written.
-    const endFile = this.writer.fileNum;
-    const endPos = this.writer.writePos;
-    b.promise.then((e) => {
-      if (e === null) {
-        this.writtenFileNum = endFile;
-        this.writtenPos = endPos;
-        this.onReadable?.();
-      }
-    });
+    endFile = this.writer.fileNum;
+    endPos = this.writer.writePos;
   }
 
-  private written(b: Batch, err: Error | null): void {
+  private written(b: Batch, err: Error | null, endFile: number, endPos: number): void {
     this.inFlightBatches--;
     if (err === null) {
-      this.bytesHeld += b.len;
+      // go-diskqueue syncs (metadata too) whenever writing moves to a new segment, so a crash
+      // never leaves metadata pointing into a finished file.
+      if (endFile !== this.writtenFileNum) queueMicrotask(() => this.requestSync());
+      this.writtenFileNum = endFile;
+      this.writtenPos = endPos;
+      queueMicrotask(() => this.onReadable?.());
       b.resolve(null);
+      // Writes count toward --sync-every once done, so a sync covers them (go-diskqueue counts
+      // a write after writeOne).
+      this.count += b.count - 1;
+      this.tick();
       return;
     }
     this.unread = Math.max(0, this.unread - b.count);
+    this.bytesHeld = Math.max(0, this.bytesHeld - b.len);
     this.o.logger.error(`DISKQUEUE(${this.o.name}) failed to write - ${err.message}`);
     b.resolve(err);
     if (this.onWriteFailed !== null) {
@@ -300,16 +326,23 @@ export class DiskQueue implements BackendQueue {
     }
     this.syncing = true;
     this.writer.sync(() => {
-      writeMetadata(this.metaFile, this.metadata())
-        .catch((e: Error) => this.o.logger.error(`DISKQUEUE(${this.o.name}) failed to sync - ${e.message}`))
-        .finally(() => {
-          this.syncing = false;
-          if (this.syncAgain && !this.closed) {
-            this.syncAgain = false;
-            this.requestSync();
-          }
-        });
+      this.persistMetadata().finally(() => {
+        this.syncing = false;
+        if (this.syncAgain && !this.closed) {
+          this.syncAgain = false;
+          this.requestSync();
+        }
+      });
     });
+  }
+
+  /** Write the metadata as it is when the write starts, after any earlier write finished. */
+  private persistMetadata(): Promise<void> {
+    if (this.deleting) return this.metaChain;
+    this.metaChain = this.metaChain.then(() =>
+      writeMetadata(this.metaFile, this.metadata()).catch((e: Error) => this.o.logger.error(`DISKQUEUE(${this.o.name}) failed to sync - ${e.message}`)),
+    );
+    return this.metaChain;
   }
 
   // --- reading ---
@@ -452,6 +485,19 @@ export class DiskQueue implements BackendQueue {
         this.readFd = openSync(this.fileName(f), 'r');
         this.readFdFileNum = f;
       } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && f < this.writtenFileNum) {
+          // Deleted once read past, before the metadata saying so was written (a crash).
+          this.o.logger.warn(`DISKQUEUE(${this.o.name}) ${this.fileName(f)} is gone, reading on from the next file`);
+          this.fileSizes.delete(f);
+          this.cursorFileNum = f + 1;
+          this.cursorPos = 0;
+          if (this.readFileNum === f) {
+            this.readFileNum = f + 1;
+            this.readPos = 0;
+          }
+          this.fetch();
+          return;
+        }
         this.readError(f, `open: ${(err as Error).message}`);
         return;
       }
@@ -467,22 +513,33 @@ export class DiskQueue implements BackendQueue {
         this.readError(f, err.message);
         return;
       }
-      this.parse(buf.subarray(0, n), f, at, end);
+      if (n === 0) {
+        // The file ends before the position the metadata promised: data was lost.
+        this.readError(f, 'EOF');
+        return;
+      }
+      this.parse(buf.subarray(0, n), f, at, end, n < want);
     });
   }
 
-  private parse(buf: Buffer, f: number, at: number, end: number): void {
+  /** Split read-ahead bytes into records; `short`: the file ended before the expected end. */
+  private parse(buf: Buffer, f: number, at: number, readEnd: number, short: boolean): void {
+    // Where the file's readable data ends now: the write file may have been finished (rolled)
+    // and grown while the read was out, and records past readEnd must not be skipped.
+    const end = Math.max(readEnd, this.readableEnd(f));
     let p = 0;
     let added = 0;
     while (buf.length - p >= 4) {
       const len = buf.readInt32BE(p);
       if (len < this.o.minMsgSize || len > this.o.maxMsgSize) {
+        if (added > 0) this.onReadable?.();
         this.readError(f, `invalid message read size (${len})`);
         return;
       }
       if (buf.length - p - 4 < len) {
-        if (p === 0 && at + 4 + len > end) {
+        if (at + p + 4 + len > end) {
           // The record runs past what the file holds: a torn tail.
+          if (added > 0) this.onReadable?.();
           this.readError(f, 'unexpected EOF');
           return;
         }
@@ -500,6 +557,11 @@ export class DiskQueue implements BackendQueue {
       }
       p += 4 + len;
       added++;
+    }
+    if (p === 0 && short) {
+      // Not even one whole record before the file ends: data was lost or torn.
+      this.readError(f, 'unexpected EOF');
+      return;
     }
     if (p === 0 && buf.length >= 4) {
       // A record larger than the read-ahead: read exactly it next time.
@@ -526,7 +588,7 @@ export class DiskQueue implements BackendQueue {
         this.readError(f, err?.message ?? 'unexpected EOF');
         return;
       }
-      this.parse(buf, f, at, end);
+      this.parse(buf, f, at, end, false);
     });
   }
 
@@ -605,6 +667,7 @@ export class DiskQueue implements BackendQueue {
     this.bytesHeld = 0;
     this.count = 0;
     await this.deferredIndex.empty();
+    await this.metaChain;
     try {
       await unlinkAsync(this.metaFile);
     } catch (e) {
@@ -616,6 +679,7 @@ export class DiskQueue implements BackendQueue {
   /** Stop and remove every file of the queue. */
   async delete(): Promise<void> {
     if (this.closed) return;
+    this.deleting = true;
     this.o.logger.info(`DISKQUEUE(${this.o.name}): deleting`);
     await this.empty();
     await this.stop();
@@ -631,9 +695,7 @@ export class DiskQueue implements BackendQueue {
     if (this.closed) return;
     this.o.logger.info(`DISKQUEUE(${this.o.name}): closing`);
     await this.stop();
-    await writeMetadata(this.metaFile, this.metadata()).catch((e: Error) =>
-      this.o.logger.error(`DISKQUEUE(${this.o.name}) failed to sync - ${e.message}`),
-    );
+    await this.persistMetadata();
   }
 
   private async stop(): Promise<void> {

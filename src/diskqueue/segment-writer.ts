@@ -1,4 +1,4 @@
-import { closeSync, constants as fsc, ftruncateSync, openSync } from 'node:fs';
+import { closeSync, constants as fsc, ftruncateSync, openSync, unlinkSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { IoExecutor, WriteBatch } from '../native/backend.js';
 
@@ -15,6 +15,9 @@ export interface SegmentWriterOptions {
   io: IoExecutor;
 }
 
+/** Process-wide counters of segment I/O (logged by nsqd at shutdown, read by benchmarks). */
+export const ioCounters = { batches: 0, syncs: 0, bytes: 0 };
+
 /** Bytes in the int32 length prefix of a record. */
 export const RECORD_LENGTH_BYTES = 4;
 
@@ -30,6 +33,8 @@ interface Waiter {
 
 class PendingBatch {
   fds: number[] = [];
+  /** Segment number each op writes to. */
+  fileNums: number[] = [];
   positions: number[] = [];
   offsets: number[] = [];
   lengths: number[] = [];
@@ -45,7 +50,7 @@ class PendingBatch {
     return this.fds.length;
   }
 
-  add(fd: number, pos: number, src: Uint8Array, start: number, len: number): number {
+  add(fd: number, fileNum: number, pos: number, src: Uint8Array, start: number, len: number): number {
     if (this.data.length - this.used < len) {
       const grown = Buffer.allocUnsafe(Math.max(this.used + len, this.data.length * 2));
       this.data.copy(grown, 0, 0, this.used);
@@ -53,6 +58,7 @@ class PendingBatch {
     }
     Buffer.prototype.copy.call(src, this.data, this.used, start, start + len);
     this.fds.push(fd);
+    this.fileNums.push(fileNum);
     this.positions.push(pos);
     this.offsets.push(this.used);
     this.lengths.push(len);
@@ -174,7 +180,7 @@ export class SegmentWriter {
     }
     const batch = this.batch();
     if (this.fd >= 0) {
-      const op = batch.add(this.fd, this.writePos, EMPTY, 0, 0);
+      const op = batch.add(this.fd, this.fdFileNum, this.writePos, EMPTY, 0, 0);
       batch.flags[op] = SYNC;
       batch.waiters.push({ done, lastOp: op, durable: true });
     } else {
@@ -230,7 +236,7 @@ export class SegmentWriter {
   }
 
   private addRun(batch: PendingBatch, src: Uint8Array, from: number, to: number): number {
-    const op = batch.add(this.currentFd(), this.writePos, src, from, to - from);
+    const op = batch.add(this.currentFd(), this.fileNum, this.writePos, src, from, to - from);
     this.writePos += to - from;
     return op;
   }
@@ -238,7 +244,7 @@ export class SegmentWriter {
   /** Finish the current segment (synced with this batch) and move to the next number. */
   private roll(batch: PendingBatch): void {
     if (this.fd >= 0) {
-      const op = batch.add(this.fd, this.writePos, EMPTY, 0, 0);
+      const op = batch.add(this.fd, this.fdFileNum, this.writePos, EMPTY, 0, 0);
       batch.flags[op] = SYNC;
       this.retired.push({ fd: this.fd, fileNum: this.fileNum, size: this.writePos });
       this.fd = -1;
@@ -268,7 +274,13 @@ export class SegmentWriter {
       this.complete(batch, 0, 0, retired);
       return;
     }
-    this.opts.io.execute(batch.toBatch(), (errno, completed) => this.complete(batch, errno, completed, retired));
+    const b = batch.toBatch();
+    ioCounters.batches++;
+    ioCounters.bytes += batch.used;
+    const synced = new Set<number>();
+    for (let i = 0; i < b.count; i++) if ((b.flags[i]! & SYNC) !== 0) synced.add(b.fds[i]!);
+    ioCounters.syncs += synced.size;
+    this.opts.io.execute(b, (errno, completed) => this.complete(batch, errno, completed, retired));
   }
 
   private complete(batch: PendingBatch, errno: number, completed: number, retired: { fd: number; fileNum: number; size: number }[]): void {
@@ -286,34 +298,54 @@ export class SegmentWriter {
     else if (this.idleWaiters.length > 0) for (const f of this.idleWaiters.splice(0)) f();
   }
 
-  /** Fail this batch's appends (and everything queued after it) and rewind to where it began. */
+  /**
+   * A batch failed at op `completed` (or, completed === count, in a sync). The appends whose
+   * bytes were all written (and, durable ones, synced) before the failure, in order, succeed and
+   * their bytes stay; every later append of this batch, and everything queued behind it, fails.
+   * The writer rewinds to the end of the kept bytes: that segment is cut back there, segments
+   * begun after it in this batch are removed, so the next append lands where the failed one did.
+   */
   private recover(batch: PendingBatch, errno: number, completed: number, retired: { fd: number; fileNum: number; size: number }[]): void {
     const err = errnoError(errno, 'write failed');
-    const syncFailed = completed === batch.count;
+    let keepOp = -1;
+    let kept = 0;
+    for (const w of batch.waiters) {
+      // Nothing was synced: a sync comes after every write, and a failure stops the batch.
+      if (w.lastOp >= completed || w.durable) break;
+      keepOp = Math.max(keepOp, w.lastOp);
+      kept++;
+    }
     const queued = this.pending;
     this.pending = null;
-    for (const w of batch.waiters) {
-      const ok = w.lastOp < completed && !(syncFailed && w.durable);
-      w.done(ok ? null : err);
-    }
+    batch.waiters.forEach((w, i) => w.done(i < kept ? null : err));
     if (queued !== null) for (const w of queued.waiters) w.done(err);
-    // Keep only the descriptor of the segment the batch began in; cut it back to where it began.
+    const file = keepOp >= 0 ? batch.fileNums[keepOp]! : batch.startFileNum;
+    const pos = keepOp >= 0 ? batch.positions[keepOp]! + batch.lengths[keepOp]! : batch.startWritePos;
+    // Keep only the descriptor of the segment writing resumes in.
     const open = [...retired, ...this.retired];
+    if (this.fd >= 0) open.push({ fd: this.fd, fileNum: this.fdFileNum, size: this.writePos });
     this.retired = [];
-    const startFd = this.fd >= 0 && this.fdFileNum === batch.startFileNum ? this.fd : (open.find((r) => r.fileNum === batch.startFileNum)?.fd ?? -1);
-    if (this.fd >= 0 && this.fd !== startFd) closeSync(this.fd);
-    for (const r of open) if (r.fd !== startFd) closeSync(r.fd);
-    this.fd = startFd;
-    this.fdFileNum = startFd >= 0 ? batch.startFileNum : -1;
-    if (startFd >= 0) {
+    const keepFd = open.find((r) => r.fileNum === file)?.fd ?? -1;
+    for (const r of open) if (r.fd !== keepFd) closeSync(r.fd);
+    const last = Math.max(this.fileNum, ...open.map((r) => r.fileNum));
+    for (let f = file + 1; f <= last; f++) {
       try {
-        ftruncateSync(startFd, batch.startWritePos);
+        unlinkSync(this.opts.fileName(f));
+      } catch {
+        // Never created.
+      }
+    }
+    this.fd = keepFd;
+    this.fdFileNum = keepFd >= 0 ? file : -1;
+    if (keepFd >= 0) {
+      try {
+        ftruncateSync(keepFd, pos);
       } catch {
         // The next write overwrites the tail anyway.
       }
     }
-    this.fileNum = batch.startFileNum;
-    this.writePos = batch.startWritePos;
+    this.fileNum = file;
+    this.writePos = pos;
   }
 }
 

@@ -5,7 +5,7 @@ import { tsFrameEncoder } from './fallback/frame-encoder.js';
 import { tsRecordCodec } from './fallback/record-codec.js';
 
 /** ABI version of the addon this code speaks to (native/binding.cc kAbiVersion). */
-export const ADDON_ABI_VERSION = 1;
+export const ADDON_ABI_VERSION = 2;
 
 /** The raw exports of native/binding.cc. */
 interface Addon {
@@ -15,20 +15,23 @@ interface Addon {
   scan(buf: Uint8Array, start: number, end: number, records: Int32Array, state: Int32Array, maxMsgSize: number, maxBodySize: number): number;
   gather(out: Uint8Array, outOffset: number, sources: readonly Uint8Array[], index: Int32Array, offsets: Int32Array, lengths: Int32Array, count: number): number;
   pushRecords(dest: Uint8Array, destPos: number, src: Uint8Array, starts: Int32Array, lens: Int32Array, first: number, count: number): number;
+  pushMessages(dest: Uint8Array, destPos: number, headers: Uint8Array, src: Uint8Array, starts: Int32Array, lens: Int32Array, first: number, count: number): number;
   scanRecords(buf: Uint8Array, readPos: number, writePos: number, max: number, outOffsets: Int32Array, outLens: Int32Array): number;
   executeBatch(fds: Int32Array, positions: Float64Array, data: Uint8Array, offsets: Int32Array, lengths: Int32Array, flags: Uint8Array, count: number, cb: (errno: number, done: number) => void): void;
   lockDirectory(path: string): number;
   unlockDirectory(fd: number): void;
 }
 
-const FUNCTIONS = ['scan', 'gather', 'pushRecords', 'scanRecords', 'executeBatch', 'lockDirectory', 'unlockDirectory'] as const;
+const FUNCTIONS = ['scan', 'gather', 'pushRecords', 'pushMessages', 'scanRecords', 'executeBatch', 'lockDirectory', 'unlockDirectory'] as const;
 
 /**
  * Below these batch sizes the TypeScript twin is faster than crossing into C++ (measured by
- * bench/micro; see README). Above them one native call does the whole batch.
+ * bench/micro, worst case over 16 B..64 KiB messages; see README), as ws routes small frames
+ * away from bufferutil. scanRecords never won (its TypeScript loop only reads lengths), so it
+ * always runs in TypeScript.
  */
-export const NATIVE_GATHER_MIN_FRAMES = 4;
-export const NATIVE_PUSH_MIN_RECORDS = 4;
+export const NATIVE_GATHER_MIN_FRAMES = 16;
+export const NATIVE_PUSH_MIN_RECORDS = 8;
 
 /** Where the addon was loaded from (build/ or prebuilds/). */
 export let addonPath = '';
@@ -63,9 +66,11 @@ export function nativeBackend(addon: Addon): Backend {
       if (count < NATIVE_PUSH_MIN_RECORDS) return tsRecordCodec.pushRecords(dest, destPos, src, starts, lens, first, count);
       return addon.pushRecords(dest, destPos, src, starts, lens, first, count);
     },
-    scanRecords(buf, readPos, writePos, max, outOffsets, outLens) {
-      return addon.scanRecords(buf, readPos, writePos, max, outOffsets, outLens);
+    pushMessages(dest, destPos, headers, src, starts, lens, first, count) {
+      if (count < NATIVE_PUSH_MIN_RECORDS) return tsRecordCodec.pushMessages(dest, destPos, headers, src, starts, lens, first, count);
+      return addon.pushMessages(dest, destPos, headers, src, starts, lens, first, count);
     },
+    scanRecords: tsRecordCodec.scanRecords,
   };
   const io: IoExecutor = {
     execute(b: WriteBatch, done) {

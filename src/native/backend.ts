@@ -94,7 +94,10 @@ export const MAX_LINE_LENGTH = 16384;
  * max-body-size. One call per socket read; never one per message.
  */
 export interface FrameScanner {
-  /** Returns the number of records written. */
+  /**
+   * Returns the number of records written; -1 (nothing written) when records has no room for one,
+   * start..end is not a range of buf, or state is shorter than STATE_SLOTS.
+   */
   scan(buf: Uint8Array, start: number, end: number, records: Int32Array, state: Int32Array): number;
 }
 
@@ -130,6 +133,12 @@ export interface RecordCodec {
    * many were written, or -1 on out-of-range arguments.
    */
   pushRecords(dest: Uint8Array, destPos: number, src: Uint8Array, starts: Int32Array, lens: Int32Array, first: number, count: number): number;
+  /**
+   * Like pushRecords, but record i's payload is the 26-byte message header headers[26 i, +26)
+   * followed by the body src[starts[i], +lens[i]): a published message is stored in one copy,
+   * header and body joined on the way. Returns how many were written, or -1.
+   */
+  pushMessages(dest: Uint8Array, destPos: number, headers: Uint8Array, src: Uint8Array, starts: Int32Array, lens: Int32Array, first: number, count: number): number;
   /**
    * List up to `max` records of buf in [readPos, writePos): outOffsets gets each frame's
    * offset, outLens each payload length. Returns the count, or -1 when a size is corrupt.

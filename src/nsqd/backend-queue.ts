@@ -6,10 +6,15 @@
  * then the body.
  */
 export interface BackendQueue {
-  /** Append one payload; an Error when it is refused at once (size, a full queue). */
-  put(payload: Uint8Array): Error | null;
+  /**
+   * Append one payload; an Error when it is refused at once (size, a full queue). `overLimit`
+   * ignores --max-bytes-per-queue (messages already accepted, saved at shutdown or requeued).
+   */
+  put(payload: Uint8Array, overLimit?: boolean): Error | null;
   /** Append a payload deferred until dueMs (unix ms); the deferral survives a restart on disk. */
-  putDeferred(payload: Uint8Array, dueMs: number): Error | null;
+  putDeferred(payload: Uint8Array, dueMs: number, overLimit?: boolean): Error | null;
+  /** null when records of `bytes` bytes (length prefixes included) would be accepted now; else why not. */
+  room(bytes: number): Error | null;
   /** Due time (unix ms) of the payload last returned by read() if it is still deferred; else 0. */
   readonly lastDue: number;
   /** A deferred message became deliverable: forget its stored due time. */
@@ -80,6 +85,10 @@ export class MemoryOverflowQueue implements BackendQueue {
     return null;
   }
 
+  room(_bytes: number): null {
+    return null;
+  }
+
   read(): Buffer | null {
     if (this.count === 0) return null;
     const block = this.blocks[0]!;
@@ -139,6 +148,9 @@ export class DummyBackendQueue implements BackendQueue {
   clearDue(_payload: Uint8Array): void {}
   markDue(_payload: Uint8Array, _dueMs: number): void {}
   flushed(): null {
+    return null;
+  }
+  room(_bytes: number): null {
     return null;
   }
   read(): Buffer | null {

@@ -3,6 +3,8 @@ import { RECORD_HEADER, RecordRing, type Chunk } from '../native/fallback/ring-b
 import { E2eLatency } from '../internal/quantile.js';
 import type { BackendQueue } from './backend-queue.js';
 import type { NsqdContext } from './context.js';
+import { joinPayload, type MessageBatch } from './message-batch.js';
+import { MSG_ID_OFFSET } from '../protocol/message.js';
 import { FRAME_ATTEMPTS_OFFSET, MessageTable } from './message-table.js';
 
 /** What a channel needs of a subscribed client (nsqd's Consumer). */
@@ -104,6 +106,20 @@ export class Channel {
     return this.memoryQueue.count + this.backend.depth();
   }
 
+  /** Free slots in the memory queue. */
+  memoryRoom(): number {
+    return this.memoryQueue.maxCount - this.memoryQueue.count;
+  }
+
+  /**
+   * null when `count` messages of `bytes` payload bytes in all can be accepted now (memory
+   * queue, else the backend; deferred ones wait in memory unless durable); else why not.
+   */
+  room(count: number, bytes: number, deferred: boolean): Error | null {
+    if (deferred ? !this.durable : this.memoryRoom() >= count) return null;
+    return this.backend.room(bytes + 4 * count);
+  }
+
   /** Accept one message payload from the topic (copied from src). */
   put(src: Uint8Array, start: number, len: number): Error | null {
     if (this.exiting) return new Error('exiting');
@@ -126,6 +142,33 @@ export class Channel {
     }
     if (this.clients.length > 0) this.ctx.schedulePump(this);
     return err;
+  }
+
+  /**
+   * Accept a batch just published: message i is its 26-byte header (headers[26 i..]) then its
+   * body; as many as fit go to the memory queue in one RecordCodec call, the rest to the backend.
+   */
+  putMessages(headers: Uint8Array, batch: MessageBatch): Error | null {
+    if (this.exiting) return new Error('exiting');
+    const count = batch.count;
+    this.messageCount += count;
+    let err: Error | null = null;
+    for (let i = this.memoryQueue.pushMessages(headers, batch.buf, batch.starts, batch.lens, 0, count); i < count && err === null; i++) {
+      const p = joinPayload(headers, i, batch);
+      err = this.enqueue(p, 0, p.length);
+    }
+    if (this.clients.length > 0) this.ctx.schedulePump(this);
+    return err;
+  }
+
+  /** Accept a just-published batch deferred by deferMs. */
+  putDeferredMessages(headers: Uint8Array, batch: MessageBatch, deferMs: number): Error | null {
+    let first: Error | null = null;
+    for (let i = 0; i < batch.count; i++) {
+      const p = joinPayload(headers, i, batch);
+      first ??= this.putDeferred(p, 0, p.length, deferMs);
+    }
+    return first;
   }
 
   /**
@@ -198,27 +241,38 @@ export class Channel {
     if (this.paused || this.exiting || this.clients.length === 0) return;
     const now = monotonicNow();
     const mem = this.memoryQueue;
-    while (mem.count > 0 || this.backend.depth() > 0) {
+    // The backend is read by position, not by its depth count: a depth left wrong by a crash must
+    // not hide records (go-diskqueue reads while readPos < writePos).
+    let backendEmpty = false;
+    for (;;) {
+      if (mem.count === 0 && backendEmpty) return;
       const client = this.nextReadyClient();
       if (client === null) return;
       // Memory and backend alternate when both have messages (nsqd selects between them).
-      if (mem.count > 0 && ((this.readToggle ^= 1) === 1 || this.backend.depth() === 0)) {
+      if (mem.count > 0 && ((this.readToggle ^= 1) === 1 || backendEmpty)) {
         const chunk = mem.shift()!;
         this.deliver(client, chunk.buf, mem.offset, mem.length, chunk, now);
         continue;
       }
       const payload = this.backend.read();
       if (payload === null) {
-        if (mem.count === 0) return;
+        backendEmpty = true;
+        continue;
+      }
+      const token = this.backend.lastToken;
+      if (token >= 0 && (this.inFlight.find(payload, MSG_ID_OFFSET) >= 0 || this.deferred.find(payload, MSG_ID_OFFSET) >= 0)) {
+        // A second stored copy of a message held here (a REQ rewrote it, then a crash came
+        // before the old copy's ack was persisted): the one held stands for both.
+        this.backend.ack(token);
         continue;
       }
       const due = this.backend.lastDue;
       if (due > 0) {
         // Stored deferred (DPUB, REQ with delay, or deferred at shutdown): wait out the rest.
-        this.deferred.add(frameOf(payload, 0, payload.length), 0, null, 0, now + (due - Date.now()), 0, this.backend.lastToken);
+        this.deferred.add(frameOf(payload, 0, payload.length), 0, null, 0, now + (due - Date.now()), 0, token);
         continue;
       }
-      this.deliver(client, frameOf(payload, 0, payload.length), 0, payload.length, null, now, this.backend.lastToken);
+      this.deliver(client, frameOf(payload, 0, payload.length), 0, payload.length, null, now, token);
     }
   }
 
@@ -257,9 +311,10 @@ export class Channel {
     const len = framePayloadLength(frame, off);
     const token = table.token(slot);
     if (token < 0) {
-      const err = this.enqueue(frame, off + RECORD_HEADER, len);
+      // A requeued message was accepted long ago: over the memory bound rather than lost.
+      if (this.enqueue(frame, off + RECORD_HEADER, len) !== null) this.memoryQueue.push(frame, off + RECORD_HEADER, len, true);
       this.drop(table, slot);
-      return err;
+      return null;
     }
     const payload = frame.subarray(off + RECORD_HEADER, off + RECORD_HEADER + len);
     if (table === this.deferred) this.backend.clearDue(payload);
@@ -444,7 +499,7 @@ export class Channel {
   }
 
   private writeBackend(payload: Uint8Array, dueMs = 0): void {
-    const err = dueMs > 0 ? this.backend.putDeferred(payload, dueMs) : this.backend.put(payload);
+    const err = dueMs > 0 ? this.backend.putDeferred(payload, dueMs, true) : this.backend.put(payload, true);
     if (err !== null) this.ctx.logger.error(`failed to write message to backend - ${err.message}`);
   }
 

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
-import { FRAME_TYPE_ERROR, FRAME_TYPE_RESPONSE, HEARTBEAT } from '../protocol/frames.js';
+import { FRAME_TYPE_ERROR, FRAME_TYPE_RESPONSE, HEARTBEAT, writeFrameHeader } from '../protocol/frames.js';
 import type { AuthState } from './auth.js';
 import type { Channel, Consumer } from './channel.js';
 import type { NsqdContext } from './context.js';
@@ -195,7 +195,31 @@ export class ClientV2 implements Consumer {
 
   /** Send a response frame (type 0) and flush; a string is sent as UTF-8. */
   sendResponse(data: string | Uint8Array): void {
+    if (data === 'OK') {
+      this.sendFrameBytes(OK_FRAME);
+      return;
+    }
     this.sendFrame(FRAME_TYPE_RESPONSE, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+  }
+
+  /** Send a whole, immutable frame: straight to the transport when nothing is buffered. */
+  private sendFrameBytes(frame: Buffer): void {
+    if (this.closed) return;
+    if (this.outLen === 0 && this.pendCount === 0) {
+      if (this.flushTimer !== null) {
+        clearTimeout(this.flushTimer);
+        this.flushTimer = null;
+      }
+      this.writeRaw(frame);
+      return;
+    }
+    const out = this.reserve(frame.length);
+    if (out === null) this.writeRaw(frame);
+    else {
+      frame.copy(out, this.outLen);
+      this.outLen += frame.length;
+    }
+    this.flush();
   }
 
   /** Send an error frame (type 1) and flush; text is a binary (latin1) string. */
@@ -498,14 +522,5 @@ export class ClientV2 implements Consumer {
   }
 }
 
-/** [size int32 BE][frame type int32 BE] at out[at]. */
-export function writeFrameHeader(out: Uint8Array, at: number, size: number, type: number): void {
-  out[at] = size >>> 24;
-  out[at + 1] = (size >>> 16) & 0xff;
-  out[at + 2] = (size >>> 8) & 0xff;
-  out[at + 3] = size & 0xff;
-  out[at + 4] = 0;
-  out[at + 5] = 0;
-  out[at + 6] = 0;
-  out[at + 7] = type;
-}
+/** The `OK` response frame, shared (never written into). */
+const OK_FRAME = Buffer.from([0, 0, 0, 6, 0, 0, 0, 0, 0x4f, 0x4b]);

@@ -15,7 +15,7 @@ import { STATE_CLOSING, STATE_INIT, STATE_SUBSCRIBED, type ClientV2 } from './cl
 import type { NsqdContext } from './context.js';
 import { identify, type IdentifyUpgrade } from './identify.js';
 import { TLS_NOT_REQUIRED } from './options.js';
-import type { BodyRef } from './topic.js';
+import { singleMessage, type MessageBatch } from './message-batch.js';
 
 /** What a command handler returns now: a response frame, an error, or nothing. */
 export type SyncResult = string | Buffer | ClientError | null;
@@ -415,7 +415,7 @@ export class CommandsV2 {
     const topicName = params[1]!;
     const deferMs = code === Cmd.DPUB ? msDurationWrap(parseBase10(params[2]!)!) : 0;
     const topic = this.host.getTopic(topicName);
-    const stored = topic.putMessages([{ buf, start: bodyStart, len: bodyLen }], deferMs);
+    const stored = topic.putMessages(singleMessage(buf, bodyStart, bodyLen), deferMs);
     return this.published(stored, code === Cmd.PUB ? 'E_PUB_FAILED' : 'E_DPUB_FAILED', name, topicName, 1);
   }
 
@@ -459,7 +459,7 @@ export class CommandsV2 {
     if (parsed instanceof ClientError) return parsed;
     const topicName = params[1]!;
     const topic = this.host.getTopic(topicName);
-    return this.published(topic.putMessages(parsed, 0), 'E_MPUB_FAILED', 'MPUB', topicName, parsed.length);
+    return this.published(topic.putMessages(parsed, 0), 'E_MPUB_FAILED', 'MPUB', topicName, parsed.count);
   }
 }
 
@@ -472,13 +472,14 @@ function readInt32(buf: Uint8Array, at: number): number {
  * nsqd's checks and texts. The body is the declared body_size bytes; a message running past
  * it is reported as a failed read.
  */
-export function parseMpubBody(buf: Uint8Array, start: number, len: number, maxMsgSize: number, maxBodySize: number): BodyRef[] | ClientError {
+export function parseMpubBody(buf: Uint8Array, start: number, len: number, maxMsgSize: number, maxBodySize: number): MessageBatch | ClientError {
   const end = start + len;
   if (len < 4) return new FatalClientError('E_BAD_BODY', 'MPUB failed to read message count');
   const count = readInt32(buf, start);
   const maxMessages = Math.floor((maxBodySize - 4) / 5);
   if (count <= 0 || count > maxMessages) return new FatalClientError('E_BAD_BODY', `MPUB invalid message count ${count}`);
-  const out: BodyRef[] = new Array(count);
+  const starts = new Int32Array(count);
+  const lens = new Int32Array(count);
   let pos = start + 4;
   for (let i = 0; i < count; i++) {
     if (end - pos < 4) return new FatalClientError('E_BAD_MESSAGE', `MPUB failed to read message(${i}) body size`);
@@ -487,8 +488,9 @@ export function parseMpubBody(buf: Uint8Array, start: number, len: number, maxMs
     if (size <= 0) return new FatalClientError('E_BAD_MESSAGE', `MPUB invalid message(${i}) body size ${size}`);
     if (size > maxMsgSize) return new FatalClientError('E_BAD_MESSAGE', `MPUB message too big ${size} > ${maxMsgSize}`);
     if (end - pos < size) return new FatalClientError('E_BAD_MESSAGE', 'MPUB failed to read message body');
-    out[i] = { buf, start: pos, len: size };
+    starts[i] = pos;
+    lens[i] = size;
     pos += size;
   }
-  return out;
+  return { buf, starts, lens, count };
 }

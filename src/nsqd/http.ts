@@ -10,7 +10,8 @@ import type { Nsqd } from './nsqd.js';
 import { nsqdFlagSpecs } from './options.js';
 import { parseMpubBody } from './commands-v2.js';
 import { memStats, statsText, topicStats, watchGc, type StatsDocument, type TopicStats } from './stats.js';
-import type { BodyRef, Topic } from './topic.js';
+import { singleMessage, type MessageBatch } from './message-batch.js';
+import type { Topic } from './topic.js';
 
 const BOOL_PARAMS: Record<string, boolean> = { true: true, '1': true, false: false, '0': false };
 
@@ -86,7 +87,7 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
       deferMs = Number(ds);
       if (deferMs < 0 || deferMs > nsqd.opts.maxReqTimeout) return new HttpError(400, 'INVALID_DEFER');
     }
-    const err = await t.topic.putMessages([{ buf: body, start: 0, len: body.length }], deferMs);
+    const err = await t.topic.putMessages(singleMessage(body, 0, body.length), deferMs);
     if (err !== null) return new HttpError(503, 'EXITING');
     return 'OK';
   }));
@@ -108,7 +109,7 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
     } catch {
       return new HttpError(500, 'INTERNAL_ERROR');
     }
-    let msgs: BodyRef[];
+    let msgs: MessageBatch;
     if (binary) {
       if (body.length === o.maxBodySize + 1) return new HttpError(413, 'BODY_TOO_BIG');
       const parsed = parseMpubBody(body, 0, body.length, o.maxMsgSize, o.maxBodySize);
@@ -116,7 +117,8 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
       msgs = parsed;
     } else {
       if (body.length === o.maxBodySize + 1) return new HttpError(413, 'BODY_TOO_BIG');
-      msgs = [];
+      const starts: number[] = [];
+      const lens: number[] = [];
       let start = 0;
       while (start < body.length) {
         let nl = body.indexOf(0x0a, start);
@@ -124,10 +126,12 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
         const len = nl - start;
         if (len > 0) {
           if (len > o.maxMsgSize) return new HttpError(413, 'MSG_TOO_BIG');
-          msgs.push({ buf: body, start, len });
+          starts.push(start);
+          lens.push(len);
         }
         start = nl + 1;
       }
+      msgs = { buf: body, starts: Int32Array.from(starts), lens: Int32Array.from(lens), count: starts.length };
     }
     const err = await t.topic.putMessages(msgs, 0);
     if (err !== null) return new HttpError(503, 'EXITING');

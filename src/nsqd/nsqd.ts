@@ -8,6 +8,7 @@ import { Logger } from '../internal/log.js';
 import { backend as defaultBackend, backendDescription, type Backend } from '../native/index.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import { DiskQueue } from '../diskqueue/diskqueue.js';
+import { ioCounters } from '../diskqueue/segment-writer.js';
 import { DummyBackendQueue, type BackendQueue } from './backend-queue.js';
 import type { Channel } from './channel.js';
 import type { ClientV2 } from './client-v2.js';
@@ -197,6 +198,7 @@ export class Nsqd implements NsqdContext, ProtocolHost {
     this.persistMetadata();
     await Promise.all([...this.topics.values()].map((t) => t.exit(false)));
     this.dirLock.unlock();
+    this.logger.info(`DISK: ${ioCounters.batches} write batches, ${ioCounters.syncs} fdatasyncs, ${(ioCounters.bytes / 1048576).toFixed(1)} MiB written`);
     this.logger.info('NSQ: closed');
   }
 

@@ -5,16 +5,13 @@ import type { BackendQueue } from './backend-queue.js';
 import { Channel, frameOf } from './channel.js';
 import type { NsqdContext } from './context.js';
 import { GuidFactory } from './guid.js';
-
-/** A message body to publish: bytes [start, start+len) of buf. */
-export interface BodyRef {
-  buf: Uint8Array;
-  start: number;
-  len: number;
-}
+import { joinPayload, type MessageBatch } from './message-batch.js';
 
 /** Largest number of backlog messages fanned out per event-loop turn, so I/O keeps flowing. */
 const PUMP_BUDGET = 16384;
+
+/** How soon a topic retries fanning out to a channel that had no room (--max-bytes-per-queue). */
+const STALL_RETRY_MS = 50;
 
 /**
  * A topic: every message published to it is copied to each of its channels. While it has no
@@ -42,13 +39,18 @@ export class Topic {
   private readonly direct: boolean;
   /** --durable-publish: no memory queue; a publish is answered once it is on disk. */
   readonly durable: boolean;
-  private scratch = Buffer.allocUnsafe(64 * 1024);
-  private starts = new Int32Array(256);
-  private lens = new Int32Array(256);
+  /** 26-byte message headers of the batch being published. */
+  private headers = Buffer.allocUnsafe(26 * 256);
   private batchOffsets = new Int32Array(256);
   private batchLens = new Int32Array(256);
   private readToggle = 0;
   private pumpTimer: NodeJS.Immediate | null = null;
+  /**
+   * With --max-bytes-per-queue: the next message to fan out while some channel has no room for
+   * it (token: its unacked disk-queue token, or -1; dueMs: deferred until then, or 0).
+   */
+  private stalled: { payload: Buffer; token: number; dueMs: number } | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
   private readonly onDeleteEphemeral: (t: Topic) => void;
 
   constructor(name: string, ctx: NsqdContext, onDeleteEphemeral: (t: Topic) => void) {
@@ -66,74 +68,83 @@ export class Topic {
 
   /** Messages held by the topic itself: memory, deferred-in-topic and backend. */
   depth(): number {
-    return this.memoryQueue.count + this.deferredPending.length + this.backend.depth();
-  }
-
-  private canFanOutNow(): boolean {
-    return this.started && !this.paused && this.channelList.length > 0 &&
-      this.memoryQueue.count === 0 && this.deferredPending.length === 0 && this.backend.depth() === 0;
+    return this.memoryQueue.count + this.deferredPending.length + this.backend.depth() + (this.stalled === null ? 0 : 1);
   }
 
   /**
-   * Publish messages (PUB, MPUB, DPUB, HTTP): each gets a header (timestamp, attempts 0, a new
-   * id) in one staging buffer, then the batch is fanned out (one batch copy per channel) or
-   * queued. All share one timestamp. On a backend error the messages before it stay queued, as
-   * in nsqd. When some went to a disk queue the answer is a promise that settles once they are
-   * written (fsynced, with --durable-publish), so the publisher's OK means stored.
+   * Whether a publish may go straight to the channels. Not with --mem-queue-size=0 or
+   * --durable-publish: there every message passes through the topic's disk queue first, as in
+   * nsqd (whose directory then shows it), and the pump moves it on.
    */
-  putMessages(bodies: readonly BodyRef[], deferMs: number): Error | null | Promise<Error | null> {
+  private canFanOutNow(): boolean {
+    return this.direct && this.started && !this.paused && this.channelList.length > 0 &&
+      this.memoryQueue.count === 0 && this.deferredPending.length === 0 && this.backend.depth() === 0 && this.stalled === null;
+  }
+
+  /** With --max-bytes-per-queue: null when every channel can take the messages now, else why not. */
+  private channelsRoom(count: number, bytes: number, deferred: boolean): Error | null {
+    if (this.ctx.opts.maxBytesPerQueue <= 0) return null;
+    for (const ch of this.channelList) {
+      const full = ch.room(count, bytes, deferred);
+      if (full !== null) return full;
+    }
+    return null;
+  }
+
+  /**
+   * Publish messages (PUB, MPUB, DPUB, HTTP): each gets a 26-byte header (timestamp, attempts 0,
+   * a new id), then header and body are copied together into each channel's memory queue (one
+   * RecordCodec call per channel per batch), or queued in the topic. All share one timestamp.
+   * On a backend error the messages before it stay queued, as in nsqd. When some went to a disk
+   * queue the answer is a promise that settles once they are written (fsynced, with
+   * --durable-publish), so the publisher's OK means stored.
+   */
+  putMessages(batch: MessageBatch, deferMs: number): Error | null | Promise<Error | null> {
     if (this.exiting) return new Error('exiting');
-    const count = bodies.length;
+    const count = batch.count;
     if (count === 0) return null;
     const nowMs = performance.timeOrigin + performance.now();
     const ns = Math.round(nowMs * 1e6);
     const tsHi = Math.floor(ns / 4294967296) >>> 0;
     const tsLo = (ns - Math.floor(ns / 4294967296) * 4294967296) >>> 0;
-    let total = 0;
-    for (let i = 0; i < count; i++) total += MSG_HEADER_LENGTH + bodies[i]!.len;
-    if (this.scratch.length < total) this.scratch = Buffer.allocUnsafe(Math.max(total, this.scratch.length * 2));
-    if (this.starts.length < count) {
-      this.starts = new Int32Array(Math.max(count, this.starts.length * 2));
-      this.lens = new Int32Array(this.starts.length);
-    }
-    const p = this.scratch;
-    const starts = this.starts;
-    const lens = this.lens;
-    let pos = 0;
+    if (this.headers.length < count * MSG_HEADER_LENGTH) this.headers = Buffer.allocUnsafe(Math.max(count * MSG_HEADER_LENGTH, this.headers.length * 2));
+    const h = this.headers;
     let bytes = 0;
-    for (let i = 0; i < count; i++) {
-      const b = bodies[i]!;
-      p[pos] = tsHi >>> 24;
-      p[pos + 1] = (tsHi >>> 16) & 0xff;
-      p[pos + 2] = (tsHi >>> 8) & 0xff;
-      p[pos + 3] = tsHi & 0xff;
-      p[pos + 4] = tsLo >>> 24;
-      p[pos + 5] = (tsLo >>> 16) & 0xff;
-      p[pos + 6] = (tsLo >>> 8) & 0xff;
-      p[pos + 7] = tsLo & 0xff;
-      p[pos + 8] = 0;
-      p[pos + 9] = 0;
-      this.guid.writeNext(p, pos + MSG_ID_OFFSET, nowMs);
-      Buffer.prototype.copy.call(b.buf, p, pos + MSG_HEADER_LENGTH, b.start, b.start + b.len);
-      starts[i] = pos;
-      lens[i] = MSG_HEADER_LENGTH + b.len;
-      pos += MSG_HEADER_LENGTH + b.len;
-      bytes += b.len;
+    for (let i = 0, pos = 0; i < count; i++, pos += MSG_HEADER_LENGTH) {
+      h[pos] = tsHi >>> 24;
+      h[pos + 1] = (tsHi >>> 16) & 0xff;
+      h[pos + 2] = (tsHi >>> 8) & 0xff;
+      h[pos + 3] = tsHi & 0xff;
+      h[pos + 4] = tsLo >>> 24;
+      h[pos + 5] = (tsLo >>> 16) & 0xff;
+      h[pos + 6] = (tsLo >>> 8) & 0xff;
+      h[pos + 7] = tsLo & 0xff;
+      h[pos + 8] = 0;
+      h[pos + 9] = 0;
+      this.guid.writeNext(h, pos + MSG_ID_OFFSET, nowMs);
+      bytes += batch.lens[i]!;
     }
     let waits: Promise<Error | null>[] | null = null;
     if (this.canFanOutNow()) {
-      const err = this.fanOutBatch(p, starts, lens, count, deferMs);
-      if (err !== null) return err;
-      // Written to channel disk queues: answer once they are stored.
+      // A channel that cannot take them refuses the publish (nothing is accepted to be dropped).
+      const full = this.channelsRoom(count, bytes + count * MSG_HEADER_LENGTH, deferMs > 0);
+      if (full !== null) {
+        this.ctx.setHealth(full);
+        return full;
+      }
       for (const ch of this.channelList) {
+        const err = deferMs > 0 ? ch.putDeferredMessages(h, batch, deferMs) : ch.putMessages(h, batch);
+        if (err !== null) this.ctx.logger.error(`TOPIC(${this.name}) ERROR: failed to put msg to channel(${ch.name}) - ${err.message}`);
         const w = ch.backend.flushed();
         if (w !== null) (waits ??= []).push(w);
       }
     } else {
-      for (let i = 0; i < count; i++) {
-        const err = this.enqueue(p, starts[i]!, lens[i]!, deferMs);
+      const stored = deferMs > 0 || !this.direct ? 0 : this.memoryQueue.pushMessages(h, batch.buf, batch.starts, batch.lens, 0, count);
+      for (let i = stored; i < count; i++) {
+        const err = this.enqueue(joinPayload(h, i, batch), deferMs);
         if (err !== null) {
-          this.countPublished(i, bodies);
+          this.messageCount += i;
+          for (let k = 0; k < i; k++) this.messageBytes += batch.lens[k]!;
           return err;
         }
       }
@@ -148,11 +159,6 @@ export class Topic {
       this.ctx.setHealth(err);
       return err;
     });
-  }
-
-  private countPublished(n: number, bodies: readonly BodyRef[]): void {
-    this.messageCount += n;
-    for (let i = 0; i < n; i++) this.messageBytes += bodies[i]!.len;
   }
 
   /**
@@ -173,17 +179,17 @@ export class Topic {
     return this.durable ? first : null;
   }
 
-  private enqueue(p: Buffer, start: number, len: number, deferMs: number): Error | null {
+  /** Queue one payload in the topic: memory (deferred ones aside) while there is room, else the backend. */
+  private enqueue(payload: Buffer, deferMs: number): Error | null {
     const cap = this.ctx.opts.memQueueSize;
     if (this.direct && this.memoryQueue.count + this.deferredPending.length < cap) {
       if (deferMs > 0) {
-        this.deferredPending.push({ frame: frameOf(p, start, len), dueMs: Date.now() + deferMs });
+        this.deferredPending.push({ frame: frameOf(payload, 0, payload.length), dueMs: Date.now() + deferMs });
         return null;
       }
-      if (this.memoryQueue.push(p, start, len)) return null;
+      if (this.memoryQueue.push(payload, 0, payload.length)) return null;
     }
     // nsqd loses the deferral on disk; the queue's sidecar index keeps it.
-    const payload = p.subarray(start, start + len);
     const err = deferMs > 0 ? this.backend.putDeferred(payload, Date.now() + deferMs) : this.backend.put(payload);
     this.ctx.setHealth(err);
     if (err !== null) {
@@ -220,22 +226,38 @@ export class Topic {
   /** Fan the topic's backlog out to its channels, a budget per turn. */
   pump(): void {
     if (!this.started || this.paused || this.exiting || this.channelList.length === 0) return;
+    if (this.stalled !== null) {
+      const { payload, token, dueMs } = this.stalled;
+      this.stalled = null;
+      if (!this.fanOutChecked(payload, token, dueMs)) return;
+    }
     const mem = this.memoryQueue;
     if (this.channelList.length === 1 && this.deferredPending.length === 0) {
       // One channel: hand it the whole memory backlog at once, chunks and all (nsqd passes
       // message pointers; copying each message here would double the memory for a while).
       this.channelList[0]!.adoptBacklog(mem);
     }
+    const bounded = this.ctx.opts.maxBytesPerQueue > 0;
     for (let budget = PUMP_BUDGET; budget > 0; budget--) {
       if (this.deferredPending.length > 0) {
         const d = this.deferredPending.shift()!;
-        this.fanOut(d.frame, RECORD_HEADER, d.frame.length - RECORD_HEADER, Math.max(1, d.dueMs - Date.now()));
+        if (!this.fanOutChecked(d.frame.subarray(RECORD_HEADER), -1, d.dueMs)) return;
         continue;
       }
       // Memory and backend alternate when both have messages.
       if (mem.count > 0 && ((this.readToggle ^= 1) === 1 || this.backend.depth() === 0)) {
         const offs = this.batchOffsets;
-        const chunk = mem.shiftBatch(offs.length, offs, this.batchLens)!;
+        // Bounded queues: a batch only as large as every channel's free memory slots; with none
+        // free, one message at a time through the room check.
+        const room = bounded ? this.channelMemoryRoom(offs.length) : offs.length;
+        if (room === 0) {
+          const chunk = mem.shift()!;
+          const payload = Buffer.from(chunk.buf.subarray(mem.offset + RECORD_HEADER, mem.offset + RECORD_HEADER + mem.length));
+          mem.release(chunk);
+          if (!this.fanOutChecked(payload, -1, 0)) return;
+          continue;
+        }
+        const chunk = mem.shiftBatch(room, offs, this.batchLens)!;
         const k = mem.batchCount;
         for (let i = 0; i < k; i++) offs[i] = offs[i]! + RECORD_HEADER;
         this.fanOutBatch(chunk.buf, offs, this.batchLens, k, 0);
@@ -249,12 +271,38 @@ export class Topic {
         if (mem.count === 0) return;
         continue;
       }
-      const token = this.backend.lastToken;
-      const due = this.backend.lastDue;
-      this.fanOut(payload, 0, payload.length, due > 0 ? Math.max(1, due - Date.now()) : 0);
-      if (token >= 0) this.ackWhenFannedOut(token);
+      if (!this.fanOutChecked(payload, this.backend.lastToken, this.backend.lastDue)) return;
     }
     this.schedulePump();
+  }
+
+  /** Fewest free memory-queue slots among the channels, at most `max`. */
+  private channelMemoryRoom(max: number): number {
+    let room = max;
+    for (const ch of this.channelList) room = Math.min(room, ch.memoryRoom());
+    return room;
+  }
+
+  /**
+   * Fan one message out (deferred when dueMs is in the future; token acked once the copies are
+   * stored). When a channel has no room for it (--max-bytes-per-queue) it waits, the topic stops
+   * fanning out, and it is tried again shortly: false then.
+   */
+  private fanOutChecked(payload: Buffer, token: number, dueMs: number): boolean {
+    const deferMs = dueMs > 0 ? Math.max(1, dueMs - Date.now()) : 0;
+    if (this.channelsRoom(1, payload.length, deferMs > 0) !== null) {
+      this.stalled = { payload, token, dueMs };
+      if (this.retryTimer === null) {
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = null;
+          this.pump();
+        }, STALL_RETRY_MS);
+      }
+      return false;
+    }
+    this.fanOut(payload, 0, payload.length, deferMs);
+    if (token >= 0) this.ackWhenFannedOut(token);
+    return true;
   }
 
   /** Durable: forget a topic message once every channel's copy is on disk. */
@@ -332,6 +380,8 @@ export class Topic {
     this.exiting = true;
     if (this.pumpTimer !== null) clearImmediate(this.pumpTimer);
     this.pumpTimer = null;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     const channels = this.channelList;
     if (deleted) {
       this.ctx.logger.info(`TOPIC(${this.name}): deleting`);
@@ -352,16 +402,23 @@ export class Topic {
         mem.release(chunk);
       }
       for (const d of this.deferredPending) {
-        const err = this.backend.putDeferred(d.frame.subarray(RECORD_HEADER), d.dueMs);
+        const err = this.backend.putDeferred(d.frame.subarray(RECORD_HEADER), d.dueMs, true);
         if (err !== null) this.ctx.logger.error(`TOPIC(${this.name}): failed to write message to backend - ${err.message}`);
       }
       this.deferredPending = [];
+      // A stalled message still unacked in the disk queue is read again after a restart.
+      const st = this.stalled;
+      if (st !== null && st.token < 0) {
+        const err = st.dueMs > 0 ? this.backend.putDeferred(st.payload, st.dueMs, true) : this.backend.put(st.payload, true);
+        if (err !== null) this.ctx.logger.error(`TOPIC(${this.name}): failed to write message to backend - ${err.message}`);
+      }
+      this.stalled = null;
     }
     await this.backend.close();
   }
 
   private writeBackend(m: Uint8Array): void {
-    const err = this.backend.put(m);
+    const err = this.backend.put(m, true);
     if (err !== null) this.ctx.logger.error(`TOPIC(${this.name}): failed to write message to backend - ${err.message}`);
   }
 }

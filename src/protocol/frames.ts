@@ -22,3 +22,15 @@ export function encodeFrame(frameType: number, data: string | Uint8Array): Buffe
   out.set(body, 8);
   return out;
 }
+
+/** [size int32 BE][frame type int32 BE] at out[at]. */
+export function writeFrameHeader(out: Uint8Array, at: number, size: number, type: number): void {
+  out[at] = size >>> 24;
+  out[at + 1] = (size >>> 16) & 0xff;
+  out[at + 2] = (size >>> 8) & 0xff;
+  out[at + 3] = size & 0xff;
+  out[at + 4] = 0;
+  out[at + 5] = 0;
+  out[at + 6] = 0;
+  out[at + 7] = type;
+}

@@ -17,6 +17,7 @@ import {
   type Backend,
 } from '../../src/native/backend.js';
 import { FrameParser } from '../../src/protocol/frame-parser.js';
+import { prng } from '../helpers/prng.js';
 
 /** One parsed command, decoded for comparison. */
 export interface ParsedCommand {
@@ -104,16 +105,7 @@ function splitAt(buf: Buffer, cuts: number[]): Buffer[] {
 }
 
 /** A deterministic PRNG for reproducible random splits. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = prng;
 
 /** The suite, for one backend. */
 export function frameParserSuite(name: string, backend: Backend): void {

@@ -56,3 +56,13 @@ export async function http(method: string, url: string, body?: string | Buffer, 
   const res = await fetch(url, { method, body, headers });
   return { status: res.status, headers: res.headers, text: await res.text() };
 }
+
+/** Start nsqd on `dataPath`, run fn, and close it (also when fn throws). */
+export async function withNsqdAt(dataPath: string, init: NsqdInit, fn: (d: TestNsqd) => Promise<void>): Promise<void> {
+  const d = await startNsqd({ ...init, dataPath });
+  try {
+    await fn(d);
+  } finally {
+    await d.close();
+  }
+}

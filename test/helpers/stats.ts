@@ -176,3 +176,28 @@ export function rawHttp(method: string, url: string, body?: Buffer | string, opt
     req.end();
   });
 }
+
+/** Poll /stats until the channel satisfies cond; the last stats read is in the error otherwise. */
+export async function waitChannel(url: string, topic: string, channel: string, cond: (c: ChannelStatsJson) => boolean, what: string, ms = 10_000): Promise<ChannelStatsJson> {
+  return waitStats(() => mustChannel(url, topic, channel), cond, what, ms);
+}
+
+/** Poll /stats until the topic satisfies cond; the last stats read is in the error otherwise. */
+export async function waitTopic(url: string, topic: string, cond: (t: TopicStatsJson) => boolean, what: string, ms = 10_000): Promise<TopicStatsJson> {
+  return waitStats(() => mustTopic(url, topic), cond, what, ms);
+}
+
+async function waitStats<T>(read: () => Promise<T>, cond: (v: T) => boolean, what: string, ms: number): Promise<T> {
+  let last: T | undefined;
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      last = await read();
+      if (cond(last)) return last;
+    } catch {
+      // Not there yet.
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}; last: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

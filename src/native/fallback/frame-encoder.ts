@@ -3,7 +3,7 @@ import type { FrameEncoder } from '../backend.js';
 /** TypeScript FrameEncoder: one TypedArray copy per frame. */
 export const tsFrameEncoder: FrameEncoder = {
   gather(out, outOffset, sources, index, offsets, lengths, count) {
-    if (outOffset < 0 || outOffset > out.length || count > index.length || count > offsets.length || count > lengths.length) return -1;
+    if (count < 0 || outOffset < 0 || outOffset > out.length || count > index.length || count > offsets.length || count > lengths.length) return -1;
     let pos = outOffset;
     for (let i = 0; i < count; i++) {
       const src = sources[index[i]!];

@@ -2,6 +2,7 @@ import {
   Cmd,
   MAX_LINE_LENGTH,
   RECORD_STRIDE,
+  STATE_SLOTS,
   R_BODY_LEN,
   R_BODY_START,
   R_CODE,
@@ -102,6 +103,8 @@ export class TsFrameScanner implements FrameScanner {
 
   scan(buf: Uint8Array, start: number, end: number, records: Int32Array, state: Int32Array): number {
     const capacity = (records.length / RECORD_STRIDE) | 0;
+    // The C++ twin's argument checks: no room, a bad range or a short state is a caller bug.
+    if (capacity === 0 || start < 0 || start > end || end > buf.length || state.length < STATE_SLOTS) return -1;
     let n = 0;
     let pos = start;
     while (pos < end) {

@@ -1,34 +1,48 @@
 import type { RecordCodec } from '../backend.js';
+import { FRAME_TYPE_MESSAGE, writeFrameHeader } from '../../protocol/frames.js';
+import { MSG_HEADER_LENGTH } from '../../protocol/message.js';
+
+/**
+ * Append frames [size][type 2][payload] for i in [first, first + count) while they fit; the
+ * payload is headers[26 i, +26) (when given) then src[starts[i], +lens[i]). Returns how many, or
+ * -1 on out-of-range arguments.
+ */
+function pushFrames(dest: Uint8Array, destPos: number, headers: Uint8Array | null, src: Uint8Array, starts: Int32Array, lens: Int32Array, first: number, count: number): number {
+  if (destPos < 0 || destPos > dest.length || first < 0 || count < 0 || first + count > starts.length || first + count > lens.length) return -1;
+  const hl = headers === null ? 0 : MSG_HEADER_LENGTH;
+  let pos = destPos;
+  let done = 0;
+  for (let i = first; i < first + count; i++) {
+    const st = starts[i]!;
+    const len = lens[i]!;
+    if (st < 0 || len < 0 || st + len > src.length) return -1;
+    if (8 + hl + len > dest.length - pos) break;
+    writeFrameHeader(dest, pos, hl + len + 4, FRAME_TYPE_MESSAGE);
+    if (headers !== null) {
+      const h = i * MSG_HEADER_LENGTH;
+      for (let k = 0; k < MSG_HEADER_LENGTH; k++) dest[pos + 8 + k] = headers[h + k]!;
+    }
+    const at = pos + 8 + hl;
+    if (len <= 32) {
+      for (let k = 0; k < len; k++) dest[at + k] = src[st + k]!;
+    } else {
+      Buffer.prototype.copy.call(src, dest, at, st, st + len);
+    }
+    pos = at + len;
+    done++;
+  }
+  return done;
+}
 
 /** TypeScript RecordCodec: the RecordRing's chunk operations in plain loops. */
 export const tsRecordCodec: RecordCodec = {
   pushRecords(dest, destPos, src, starts, lens, first, count) {
-    if (destPos < 0 || destPos > dest.length || first < 0 || count < 0 || first + count > starts.length || first + count > lens.length) return -1;
-    let pos = destPos;
-    let done = 0;
-    for (let i = first; i < first + count; i++) {
-      const st = starts[i]!;
-      const len = lens[i]!;
-      if (st < 0 || len < 0 || st + len > src.length) return -1;
-      if (8 + len > dest.length - pos) break;
-      const size = len + 4;
-      dest[pos] = size >>> 24;
-      dest[pos + 1] = (size >>> 16) & 0xff;
-      dest[pos + 2] = (size >>> 8) & 0xff;
-      dest[pos + 3] = size & 0xff;
-      dest[pos + 4] = 0;
-      dest[pos + 5] = 0;
-      dest[pos + 6] = 0;
-      dest[pos + 7] = 2;
-      if (len <= 32) {
-        for (let k = 0; k < len; k++) dest[pos + 8 + k] = src[st + k]!;
-      } else {
-        Buffer.prototype.copy.call(src, dest, pos + 8, st, st + len);
-      }
-      pos += 8 + len;
-      done++;
-    }
-    return done;
+    return pushFrames(dest, destPos, null, src, starts, lens, first, count);
+  },
+
+  pushMessages(dest, destPos, headers, src, starts, lens, first, count) {
+    if (first + count > Math.floor(headers.length / MSG_HEADER_LENGTH)) return -1;
+    return pushFrames(dest, destPos, headers, src, starts, lens, first, count);
   },
 
   scanRecords(buf, readPos, writePos, max, outOffsets, outLens) {

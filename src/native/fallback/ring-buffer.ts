@@ -1,5 +1,6 @@
 import type { RecordCodec } from '../backend.js';
 import { tsRecordCodec } from './record-codec.js';
+import { FRAME_TYPE_MESSAGE, writeFrameHeader } from '../../protocol/frames.js';
 
 /**
  * Queued messages as ready-to-send V2 message frames ([int32 size][int32 type 2][payload]) in a
@@ -92,6 +93,34 @@ export class RecordRing {
   }
 
   /**
+   * Append just-published messages (header i = headers[26 i, +26), then body src[starts[i],
+   * +lens[i])) for i in [first, first + count), as many as the count bound allows; returns how
+   * many were stored. One RecordCodec call per chunk.
+   */
+  pushMessages(headers: Uint8Array, src: Uint8Array, starts: Int32Array, lens: Int32Array, first: number, count: number): number {
+    const room = Math.min(count, this.maxCount - this.n);
+    let done = 0;
+    while (done < room) {
+      let tail = this.chunks[this.chunks.length - 1];
+      const next = RECORD_HEADER + 26 + lens[first + done]!;
+      if (tail === undefined || tail.buf.length - tail.w < next) tail = this.addChunk(next);
+      const k = this.codec.pushMessages(tail.buf, tail.w, headers, src, starts, lens, first + done, room - done);
+      if (k <= 0) throw new RangeError('pushMessages rejected its arguments');
+      let w = tail.w;
+      let bytes = 0;
+      for (let i = first + done; i < first + done + k; i++) {
+        w += RECORD_HEADER + 26 + lens[i]!;
+        bytes += 26 + lens[i]!;
+      }
+      tail.w = w;
+      this.n += k;
+      this.payloadBytes += bytes;
+      done += k;
+    }
+    return done;
+  }
+
+  /**
    * Pop up to `max` of the oldest records from one chunk without copying: fills offsets (of
    * frames) and lens (of payloads), sets batchCount, and returns their chunk with one reference
    * for the whole batch (release it once), or null when empty.
@@ -134,15 +163,7 @@ export class RecordRing {
     if (tail === undefined || tail.buf.length - tail.w < need) tail = this.addChunk(need);
     const b = tail.buf;
     const w = tail.w;
-    const size = len + 4;
-    b[w] = size >>> 24;
-    b[w + 1] = (size >>> 16) & 0xff;
-    b[w + 2] = (size >>> 8) & 0xff;
-    b[w + 3] = size & 0xff;
-    b[w + 4] = 0;
-    b[w + 5] = 0;
-    b[w + 6] = 0;
-    b[w + 7] = 2;
+    writeFrameHeader(b, w, len + 4, FRAME_TYPE_MESSAGE);
     if (len <= 32) {
       for (let i = 0; i < len; i++) b[w + 8 + i] = src[start + i]!;
     } else if (start === 0 && len === src.length) {

@@ -1,0 +1,164 @@
+// Differential: FrameScanner.scan of the raw C++ addon vs the TypeScript twin on random valid
+// command streams and their mutations (bit flips, truncations, random bytes, huge/negative/limit
+// sizes, lines near 16 KiB, MPUB body_size smaller or larger than its messages), random
+// start/end inside a larger buffer, small record capacities: same count, every record slot and
+// the whole state array. Seeds: DIFF_SEED (printed on failure), DIFF_SCALE scales the counts.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { RECORD_STRIDE, STATE_SLOTS, type ScanLimits } from '../../src/native/backend.js';
+import { rawAddon } from './asan-addon.js';
+import { KINDS, LIMIT_PRESETS, Sink, diffScan, hexDump, runKind, scaled, type ScanCase } from './generators.js';
+
+const addon = rawAddon();
+const t = suite('differential: FrameScanner.scan (native vs typescript)');
+let cases = 0;
+t.after(() => {
+  process.stdout.write(`\n${cases.toLocaleString('en-US')} scan cases compared\n`);
+});
+
+/** A hand-made case: the bytes scanned whole with each limits preset and each small capacity. */
+function fixed(name: string, bytes: Uint8Array): void {
+  for (const limits of LIMIT_PRESETS) {
+    for (const capacity of [1, 2, 3, 512]) {
+      for (const end of [bytes.length, bytes.length - 1, Math.floor(bytes.length / 2)]) {
+        if (end < 0) continue;
+        const c: ScanCase = {
+          kind: 'scan', seed: 0, input: bytes, buf: bytes, start: 0, end, capacity, limits, fill: -7,
+          describe: () => `${name}: end ${end}, capacity ${capacity}, limits ${JSON.stringify(limits)}`,
+        };
+        cases++;
+        const d = diffScan(addon!, c);
+        if (d !== null) assert.unreachable(`${c.describe()}\n${d}\n${hexDump(bytes, 512)}`);
+      }
+    }
+  }
+}
+
+function stream(build: (s: Sink) => void): Uint8Array {
+  const s = new Sink();
+  build(s);
+  return s.result();
+}
+
+if (addon !== null) {
+  t('50,000 random and mutated command streams', () => {
+    const failure = runKind(addon, KINDS.scan, scaled(50_000));
+    if (failure !== null) assert.unreachable(failure);
+    cases += scaled(50_000);
+  });
+
+  t('lines of 16383, 16384 and 16385 bytes, with and without \\r, whole and cut', () => {
+    for (const total of [16382, 16383, 16384, 16385, 16386]) {
+      for (const cr of [false, true]) {
+        const line = stream((s) => {
+          s.ascii('NOP ');
+          for (let i = 4; i < total - (cr ? 2 : 1); i++) s.byte(0x78);
+          s.ascii(cr ? '\r\n' : '\n');
+          s.ascii('NOP\n');
+        });
+        fixed(`line of ${total} bytes${cr ? ' with \\r' : ''}`, line);
+      }
+    }
+    fixed('16 KiB without a newline', new Uint8Array(16384).fill(0x41));
+    fixed('16 KiB - 1 without a newline', new Uint8Array(16383).fill(0x41));
+  });
+
+  t('declared sizes at 0, ±1, the limits, INT32_MIN and INT32_MAX for every body command', () => {
+    for (const word of ['PUB t', 'DPUB t 100', 'MPUB t', 'IDENTIFY', 'AUTH']) {
+      for (const v of [0, 1, -1, 3, 4, 5, 9, 15, 16, 17, 40, 41, 255, 256, 257, 1024, 1025, 4096, 4097, 0x7fffffff, -0x80000000]) {
+        fixed(`${word} size ${v}`, stream((s) => {
+          s.ascii(`${word}\n`);
+          s.int32(v);
+          for (let i = 0; i < Math.min(Math.max(v, 0), 300); i++) s.byte(i & 0xff);
+        }));
+      }
+    }
+  });
+
+  t('MPUB: counts and message sizes at the edges; body_size smaller and larger than its messages', () => {
+    const limits: ScanLimits = LIMIT_PRESETS[0]!;
+    const msgs = [1, 5, 1024, 3];
+    const total = 4 + msgs.reduce((a, l) => a + 4 + l, 0);
+    for (const declared of [1, total - 1, total, total + 1, 4096, 4097]) {
+      for (const count of [0, -1, 1, 3, 4, 5, 818, 819, 0x7fffffff]) {
+        fixed(`MPUB size ${declared} count ${count}`, stream((s) => {
+          s.ascii('MPUB t\r\n');
+          s.int32(declared);
+          s.int32(count);
+          for (const l of msgs) {
+            s.int32(l);
+            for (let i = 0; i < l; i++) s.byte(0x0a);
+          }
+          s.ascii('NOP\n');
+        }));
+      }
+      for (const bad of [0, -1, 1025, 0x7fffffff]) {
+        fixed(`MPUB message size ${bad}`, stream((s) => {
+          s.ascii('MPUB t\n');
+          s.int32(declared);
+          s.int32(2);
+          s.int32(1);
+          s.byte(0x61);
+          s.int32(bad);
+          s.ascii('xyz');
+        }));
+      }
+    }
+    // Messages that run past max-body-size (TOO_BIG) at every message boundary.
+    for (let n = 1; n <= 6; n++) {
+      fixed(`MPUB ${n} x 1000-byte messages`, stream((s) => {
+        s.ascii('MPUB t\n');
+        s.int32(limits.maxBodySize);
+        s.int32(n);
+        for (let k = 0; k < n; k++) {
+          s.int32(1000);
+          for (let i = 0; i < 1000; i++) s.byte(k);
+        }
+      }));
+    }
+  });
+
+  t('every start and end over a short session with capacity 1 and 2', () => {
+    const bytes = stream((s) => {
+      s.ascii('IDENTIFY\n');
+      s.int32(2);
+      s.ascii('{}');
+      s.ascii('SUB t c\r\nRDY 1\nPUB t\n');
+      s.int32(3);
+      s.ascii('a\nb');
+      s.ascii('MPUB t\n');
+      s.int32(14);
+      s.int32(2);
+      s.int32(1);
+      s.ascii('x');
+      s.int32(1);
+      s.ascii('y');
+      s.ascii('FIN 0123456789abcdef\nNOP\n');
+    });
+    for (let start = 0; start <= bytes.length; start++) {
+      for (let end = start; end <= bytes.length; end++) {
+        for (const capacity of [1, 2]) {
+          const c: ScanCase = {
+            kind: 'scan', seed: 0, input: bytes, buf: bytes, start, end, capacity, limits: LIMIT_PRESETS[0]!, fill: 99,
+            describe: () => `session: start ${start}, end ${end}, capacity ${capacity}`,
+          };
+          cases++;
+          const d = diffScan(addon, c);
+          if (d !== null) assert.unreachable(`${c.describe()}\n${d}`);
+        }
+      }
+    }
+  });
+
+  t('the state array is fully written on every return path', () => {
+    // Sanity of the comparison itself: a record array sized exactly, the state pre-filled.
+    const rec = new Int32Array(RECORD_STRIDE);
+    const st = new Int32Array(STATE_SLOTS).fill(12345);
+    assert.is(addon.scan(new TextEncoder().encode('NOP\nNOP\n'), 0, 8, rec, st, 1024, 4096), 1);
+    assert.ok(!st.includes(12345));
+  });
+} else {
+  t('native addon not built: nothing to compare', () => {});
+}
+
+t.run();
