@@ -1,0 +1,296 @@
+/**
+ * The micro suite: runs worker.ts once per implementation and round (alternating which goes
+ * first, so drift on a shared machine does not favour one side), takes the median of the rounds,
+ * checks that both implementations produced the same output, finds the batch size from which
+ * the addon beats its TypeScript twin, and formats the table.
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { NATIVE_GATHER_MIN_FRAMES, NATIVE_PUSH_MIN_RECORDS } from '../../src/native/addon.js';
+import { REPO_ROOT, childExecArgv, median, spawnTracked, waitExit } from '../macro/common.js';
+import { allCases } from './cases.js';
+import { sizeLabel, type ImplKind, type Measurement, type MicroCase } from './common.js';
+
+const MICRO_DIR = dirname(fileURLToPath(import.meta.url));
+const SELF_EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+
+/** How to run the suite. */
+export interface MicroOptions {
+  /** Rounds per implementation; each figure is the median over them. */
+  runs: number;
+  /** Shorter measurements and a coarser threshold sweep. */
+  quick: boolean;
+  /** Only cases whose id matches this regular expression. */
+  filter?: string;
+  /** Progress lines (default: stderr). */
+  log?: (line: string) => void;
+}
+
+/** One row of the table: one metric of one case. */
+export interface MicroRow {
+  id: string;
+  group: string;
+  name: string;
+  size: number | null;
+  unit: string;
+  /** Median units/s over the rounds, or null when every round failed. */
+  ts: number | null;
+  native: number | null;
+  /** native / ts. */
+  ratio: number | null;
+  tsRuns: number[];
+  nativeRuns: number[];
+  /** Largest relative margin of error of a single round's mean, percent. */
+  rme: number;
+  /** Problems worth a reader's eye: mismatching outputs, errors, rounds far apart. */
+  notes: string[];
+  sweep?: { kind: string; n: number };
+}
+
+/** Where the addon starts to beat TypeScript for one batched call and message size. */
+export interface Threshold {
+  kind: string;
+  size: number;
+  /** Smallest measured batch size from which native wins at it and every larger one (dips to NOISE_FLOOR allowed); null if never. */
+  winsFrom: number | null;
+  /** Native / TS at every measured batch size. */
+  ratios: { n: number; ratio: number | null }[];
+}
+
+/** What runMicroSuite returns. */
+export interface MicroSummary {
+  rows: MicroRow[];
+  thresholds: Threshold[];
+  /** The wrapper's current constants (src/native/addon.ts). */
+  current: { gatherMinFrames: number; pushMinRecords: number };
+  /** Recommended constants: the largest per-size threshold (native never loses above it). */
+  recommended: { gatherMinFrames: number | null; pushMinRecords: number | null };
+  errors: string[];
+  seconds: number;
+  config: { runs: number; quick: boolean; filter: string | null };
+}
+
+function runWorker(kind: ImplKind, opts: MicroOptions, log: (s: string) => void): Promise<Measurement[]> {
+  const script = join(MICRO_DIR, `worker${SELF_EXT}`);
+  const args = [...childExecArgv(), script, `--impl=${kind}`];
+  if (opts.quick) args.push('--quick');
+  if (opts.filter !== undefined) args.push(`--filter=${opts.filter}`);
+  const child = spawnTracked(process.execPath, args, { cwd: REPO_ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  const tail: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    tail.push(line);
+    if (tail.length > 20) tail.shift();
+    log(line);
+  });
+  return waitExit(child, 15 * 60_000).then((r) => {
+    if (r.killed) throw new Error(`micro worker (${kind}) did not finish within 15 minutes; killed`);
+    if (r.code !== 0) throw new Error(`micro worker (${kind}) failed (exit ${r.code ?? r.signal}):\n${tail.join('\n')}`);
+    const last = stdout.trim().split('\n').pop() ?? '';
+    return JSON.parse(last) as Measurement[];
+  });
+}
+
+/** Above the threshold, a single batch size measured down to this ratio counts as noise, not a loss. */
+export const NOISE_FLOOR = 0.9;
+
+/**
+ * The wins-from batch size of one sweep (see Threshold.winsFrom): the smallest N where native is
+ * faster and stays faster at every larger N measured, dips to NOISE_FLOOR allowed, with the
+ * largest N a win; null when there is none.
+ */
+function winsFrom(ratios: { n: number; ratio: number | null }[]): number | null {
+  let from: number | null = null;
+  for (let i = ratios.length - 1; i >= 0; i--) {
+    const r = ratios[i]!.ratio;
+    if (r === null || r < NOISE_FLOOR || (i === ratios.length - 1 && r <= 1)) break;
+    if (r > 1) from = ratios[i]!.n;
+  }
+  return from;
+}
+
+/** Run the micro suite: 2 x runs worker processes, then medians, checks and thresholds. */
+export async function runMicroSuite(opts: MicroOptions): Promise<MicroSummary> {
+  const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
+  const t0 = performance.now();
+  const cases: MicroCase[] = allCases(opts.quick, opts.filter === undefined ? null : new RegExp(opts.filter));
+  const rounds: Record<ImplKind, Measurement[][]> = { ts: [], native: [] };
+  for (let r = 0; r < opts.runs; r++) {
+    const order: ImplKind[] = r % 2 === 0 ? ['ts', 'native'] : ['native', 'ts'];
+    for (const kind of order) {
+      log(`micro round ${r + 1}/${opts.runs}: ${kind === 'ts' ? 'TypeScript twins' : 'native addon'}, ${cases.length} cases`);
+      rounds[kind].push(await runWorker(kind, opts, log));
+    }
+  }
+
+  const errors: string[] = [];
+  const rows: MicroRow[] = [];
+  for (const c of cases) {
+    const got = (kind: ImplKind): Measurement[] => rounds[kind].map((ms) => ms.find((m) => m.id === c.id)).filter((m): m is Measurement => m !== undefined);
+    const ts = got('ts');
+    const nat = got('native');
+    const notes: string[] = [];
+    for (const m of [...ts, ...nat]) {
+      if (m.error === null || notes.includes(`${m.impl} error`)) continue;
+      notes.push(`${m.impl} error`);
+      errors.push(`${c.id} [${m.impl}]: ${m.error.split('\n')[0]!}`);
+    }
+    const checks = new Set([...ts, ...nat].map((m) => m.check).filter((x): x is string => x !== null));
+    if (checks.size > 1) {
+      notes.push('OUTPUT MISMATCH');
+      errors.push(`${c.id}: implementations disagree: ${[...checks].join(' | ')}`);
+    }
+    const rme = Math.max(0, ...[...ts, ...nat].map((m) => (Number.isFinite(m.rme) ? m.rme : 0)));
+    for (const metric of c.metrics) {
+      const vals = (ms: Measurement[]): number[] => ms.map((m) => m.perSec[metric.key]).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+      const tsRuns = vals(ts);
+      const nativeRuns = vals(nat);
+      const tsMed = tsRuns.length > 0 ? median(tsRuns) : null;
+      const natMed = nativeRuns.length > 0 ? median(nativeRuns) : null;
+      const rowNotes = [...notes];
+      for (const [label, xs, med] of [['TS', tsRuns, tsMed], ['native', nativeRuns, natMed]] as const) {
+        if (med !== null && xs.length > 1) {
+          const spread = (Math.max(...xs) - Math.min(...xs)) / med;
+          if (spread > 0.25) rowNotes.push(`${label} rounds ±${Math.round((spread * 100) / 2)}%`);
+        }
+      }
+      const row: MicroRow = {
+        id: c.id,
+        group: c.group,
+        name: c.name,
+        size: c.size,
+        unit: metric.unit,
+        ts: tsMed,
+        native: natMed,
+        ratio: tsMed !== null && natMed !== null && tsMed > 0 ? natMed / tsMed : null,
+        tsRuns,
+        nativeRuns,
+        rme,
+        notes: rowNotes,
+      };
+      if (c.sweep !== undefined) row.sweep = c.sweep;
+      rows.push(row);
+    }
+  }
+
+  const thresholds: Threshold[] = [];
+  for (const kind of ['gather', 'pushRecords', 'scanRecords']) {
+    const sizes = [...new Set(rows.filter((r) => r.sweep?.kind === kind).map((r) => r.size!))];
+    for (const size of sizes) {
+      const ratios = rows
+        .filter((r) => r.sweep?.kind === kind && r.size === size)
+        .sort((a, b) => a.sweep!.n - b.sweep!.n)
+        .map((r) => ({ n: r.sweep!.n, ratio: r.ratio }));
+      thresholds.push({ kind, size, winsFrom: winsFrom(ratios), ratios });
+    }
+  }
+  const recommend = (kind: string): number | null => {
+    const ts = thresholds.filter((t) => t.kind === kind);
+    if (ts.length === 0 || ts.some((t) => t.winsFrom === null)) return null;
+    return Math.max(...ts.map((t) => t.winsFrom!));
+  };
+
+  return {
+    rows,
+    thresholds,
+    current: { gatherMinFrames: NATIVE_GATHER_MIN_FRAMES, pushMinRecords: NATIVE_PUSH_MIN_RECORDS },
+    recommended: { gatherMinFrames: recommend('gather'), pushMinRecords: recommend('pushRecords') },
+    errors,
+    seconds: (performance.now() - t0) / 1000,
+    config: { runs: opts.runs, quick: opts.quick, filter: opts.filter ?? null },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formatting
+
+/** `74.3 M`, `845 k`, `512`. */
+export function formatRate(x: number | null): string {
+  if (x === null || !Number.isFinite(x)) return '-';
+  const units: [number, string][] = [[1e9, 'G'], [1e6, 'M'], [1e3, 'k']];
+  for (const [div, u] of units) {
+    if (x >= div) {
+      const v = x / div;
+      return `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)} ${u}`;
+    }
+  }
+  return x >= 100 ? x.toFixed(0) : x.toFixed(1);
+}
+
+/** `2.58x`. */
+export function formatRatio(x: number | null): string {
+  return x === null || !Number.isFinite(x) ? '-' : `${x.toFixed(2)}x`;
+}
+
+/** A plain-text table; the first column is left-aligned, the rest right-aligned except the last. */
+export function textTable(head: string[], rows: string[][], leftCols = [0, head.length - 1]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const fmt = (cells: string[]): string =>
+    cells
+      .map((c, i) => (leftCols.includes(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [fmt(head), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt)].join('\n');
+}
+
+/** The benchmark column of a micro row. */
+export function rowLabel(r: MicroRow): string {
+  return `${r.group} ${r.name} [${r.unit}]`;
+}
+
+/** The micro rows as table cells: benchmark, size, TS ops/s, native ops/s, native/TS, notes. */
+export function microCells(rows: MicroRow[]): string[][] {
+  return rows.map((r) => [rowLabel(r), sizeLabel(r.size), formatRate(r.ts), formatRate(r.native), formatRatio(r.ratio), r.notes.join('; ')]);
+}
+
+/** The threshold findings as text. */
+export function thresholdText(s: MicroSummary): string {
+  const lines: string[] = [];
+  const name: Record<string, string> = {
+    gather: 'FrameEncoder.gather (raw addon vs TS)',
+    pushRecords: 'RecordCodec.pushRecords (raw addon vs TS)',
+    scanRecords: 'RecordCodec.scanRecords (raw addon vs TS; the wrapper always calls the addon)',
+  };
+  for (const kind of ['gather', 'pushRecords', 'scanRecords']) {
+    const ts = s.thresholds.filter((t) => t.kind === kind);
+    if (ts.length === 0) continue;
+    lines.push(`${name[kind]}:`);
+    for (const t of ts) {
+      const verdict = t.winsFrom === null ? 'native NEVER wins at every larger batch measured; route this to TypeScript' : `native wins from N=${t.winsFrom}`;
+      const curve = t.ratios.map((p) => `${p.n}:${p.ratio === null ? '-' : p.ratio.toFixed(2)}`).join(' ');
+      lines.push(`  ${sizeLabel(t.size).padStart(6)}  ${verdict.padEnd(40)}  native/TS by N: ${curve}`);
+    }
+  }
+  const rec = (x: number | null): string => (x === null ? 'none (native does not win at every size; see above)' : String(x));
+  lines.push(
+    `("wins from N" = native faster at N and at every larger N measured; single dips to ${NOISE_FLOOR.toFixed(2)}x above it are read as noise)`,
+    `current wrapper thresholds: NATIVE_GATHER_MIN_FRAMES=${s.current.gatherMinFrames}, NATIVE_PUSH_MIN_RECORDS=${s.current.pushMinRecords}`,
+    `measured (largest per-size wins-from): gather ${rec(s.recommended.gatherMinFrames)}, pushRecords ${rec(s.recommended.pushMinRecords)}`,
+  );
+  return lines.join('\n');
+}
+
+/** Rows outside the threshold sweeps where native is clearly slower than TypeScript. */
+export function lossesText(s: MicroSummary): string {
+  const losses = s.rows.filter((r) => r.sweep === undefined && r.ratio !== null && r.ratio < 0.95);
+  if (losses.length === 0) return 'native is not slower than TypeScript in any non-sweep case';
+  return ['native slower than TypeScript (below 0.95x), outside the threshold sweeps:', ...losses.map((r) => `  ${rowLabel(r)} ${sizeLabel(r.size)}: ${formatRatio(r.ratio)}`)].join('\n');
+}
+
+/** CPU model (from /proc/cpuinfo), cores, Node version, platform. */
+export function machineInfo(): { cpu: string; cores: number; node: string; platform: string; line: string } {
+  let cpu = cpus()[0]?.model ?? 'unknown CPU';
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'latin1'));
+    if (m) cpu = m[1]!.trim();
+  } catch {
+    // Not Linux: keep os.cpus()'s model.
+  }
+  const cores = availableParallelism();
+  const platform = `${process.platform}/${process.arch}`;
+  return { cpu, cores, node: process.version, platform, line: `${cpu}, ${cores} cores, Node ${process.version}, ${platform}` };
+}

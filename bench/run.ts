@@ -1,0 +1,266 @@
+/**
+ * The whole benchmark: the micro suite (every hot-path interface, native addon vs TypeScript
+ * twin, bench/micro/) and then the loopback macro bench (bench/macro/run.ts, publish + drain)
+ * once with NSQ_NATIVE=1 and once with NSQ_NATIVE=0, reported as ONE table with native/TS
+ * ratios, the native thresholds and the performance targets. Run from the repository root after
+ * `npm run build` (the macro bench starts dist/apps/nsqd.js) and `npm run build:native`:
+ *
+ *   npm run bench -- [--runs=3] [--quick] [--micro-only | --macro-only] [--runfor=5s]
+ *                    [--filter=REGEX] [--build] [--out=bench/results]
+ *
+ *   --runs N      micro rounds per implementation (medians) and macro --runs (default 3; 1 with --quick)
+ *   --quick       shorter micro measurements, coarser threshold sweep, macro --runfor=2s
+ *   --runfor D    macro publish duration (Go duration, default 5s)
+ *   --filter RE   only micro cases whose id matches (e.g. '^parse', 'gather/200/')
+ *   --build       run `npm run build` before the macro bench (otherwise a stale dist/ is only reported)
+ *
+ * Writes bench/results/bench-<timestamp>.txt and .json; exits non-zero when a benchmark failed
+ * or the two implementations disagreed on a micro case's output.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { isAbsolute, join, relative } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { REPO_ROOT, childExecArgv, killAllChildren, parseDurationMs, parsePositiveInt, spawnTracked, waitExit } from './macro/common.js';
+import { sizeLabel } from './micro/common.js';
+import { formatRate, formatRatio, lossesText, machineInfo, microCells, runMicroSuite, textTable, thresholdText, type MicroSummary } from './micro/suite.js';
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    'micro-only': { type: 'boolean', default: false },
+    'macro-only': { type: 'boolean', default: false },
+    runfor: { type: 'string' },
+    filter: { type: 'string' },
+    build: { type: 'boolean', default: false },
+    out: { type: 'string', default: 'bench/results' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+  strict: true,
+});
+if (values.help) {
+  const src = readFileSync(new URL(import.meta.url), 'utf8');
+  process.stdout.write((/^\/\*\*([\s\S]*?)\*\//.exec(src)?.[1] ?? '').replace(/^ \* ?/gm, '').trim() + '\n');
+  process.exit(0);
+}
+if (values['micro-only'] && values['macro-only']) throw new Error('--micro-only and --macro-only exclude each other');
+const quick = values.quick!;
+const runs = parsePositiveInt('runs', values.runs, quick ? 1 : 3);
+const runfor = values.runfor ?? (quick ? '2s' : '5s');
+parseDurationMs(runfor);
+const outDir = isAbsolute(values.out!) ? values.out! : join(REPO_ROOT, values.out!);
+const doMicro = !values['macro-only'];
+const doMacro = !values['micro-only'];
+
+/** Publish target (end to end, native over TS) and frame-parsing target (native over its twin). */
+const TARGET_PUBLISH = 1.3;
+const TARGET_PARSE = 3;
+
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const machine = machineInfo();
+const log = (s: string): void => void process.stderr.write(s + '\n');
+
+process.on('SIGINT', () => {
+  killAllChildren();
+  process.exit(130);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Macro
+
+/** What one macro invocation (one backend) reported, from its JSON. */
+interface MacroOutcome {
+  backend: 'native' | 'ts';
+  env: string;
+  /** nsqd's own description of its hot paths, from its start-up log. */
+  nsqdInfo: string[];
+  publish: { msgsPerSec: number; serverCpuPercent: number | null } | null;
+  drain: { msgsPerSec: number; serverCpuPercent: number | null } | null;
+  file: string | null;
+  failure: string | null;
+  runs: number;
+}
+
+/** Newest .ts under src/ later than the newest .js under dist/: dist may be stale. */
+function staleDist(): string | null {
+  const newest = (dir: string, ext: string): { t: number; f: string } => {
+    let best = { t: 0, f: '' };
+    if (!existsSync(dir)) return best;
+    for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+      if (!e.isFile() || !e.name.endsWith(ext)) continue;
+      const f = join(e.parentPath, e.name);
+      const t = statSync(f).mtimeMs;
+      if (t > best.t) best = { t, f };
+    }
+    return best;
+  };
+  const src = newest(join(REPO_ROOT, 'src'), '.ts');
+  const dist = newest(join(REPO_ROOT, 'dist'), '.js');
+  if (dist.t === 0) return 'dist/ is missing: run `npm run build` (or pass --build)';
+  return src.t > dist.t ? `${relative(REPO_ROOT, src.f)} is newer than dist/ (pass --build to rebuild first)` : null;
+}
+
+async function runMacro(native: boolean): Promise<MacroOutcome> {
+  const env = native ? '1' : '0';
+  const script = join(REPO_ROOT, 'bench', 'macro', `run${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`);
+  const args = [...childExecArgv(), script, '--phases=publish,drain', `--runfor=${runfor}`, `--runs=${runs}`, `--out=${relative(REPO_ROOT, outDir) || '.'}`];
+  log(`macro: NSQ_NATIVE=${env} ${relative(REPO_ROOT, script)} ${args.slice(args.indexOf(script) + 1).join(' ')}`);
+  const child = spawnTracked(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, NSQ_NATIVE: env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let file: string | null = null;
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    const m = /^wrote (.+)\.json and \.txt$/.exec(line);
+    if (m) file = join(REPO_ROOT, `${m[1]}.json`);
+    log(`  [macro NSQ_NATIVE=${env}] ${line}`);
+  });
+  const r = await waitExit(child, runs * (2 * parseDurationMs(runfor) + 180_000));
+  const outcome: MacroOutcome = { backend: native ? 'native' : 'ts', env, nsqdInfo: [], publish: null, drain: null, file, failure: null, runs: 0 };
+  if (file === null) {
+    outcome.failure = r.killed ? 'macro bench timed out; killed' : `macro bench exited ${r.code ?? r.signal} without writing results`;
+    return outcome;
+  }
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as {
+    nsqdInfo: string[];
+    summary: Record<string, { msgsPerSec: number; serverCpuPercent: number | null } | undefined>;
+    runs: unknown[];
+    failure: string | null;
+  };
+  outcome.nsqdInfo = doc.nsqdInfo;
+  outcome.runs = doc.runs.length;
+  const pick = (p: string): MacroOutcome['publish'] => {
+    const s = doc.summary[p];
+    return s === undefined ? null : { msgsPerSec: s.msgsPerSec, serverCpuPercent: s.serverCpuPercent };
+  };
+  outcome.publish = pick('publish');
+  outcome.drain = pick('drain');
+  outcome.failure = doc.failure ?? (r.code === 0 ? null : `macro bench exited ${r.code ?? r.signal}`);
+  return outcome;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+const loadAtStart = loadavg()[0]!;
+const header = `nsq-ts bench ${stamp}\nmachine: ${machine.line}; load average ${loadAtStart.toFixed(2)}\n`;
+process.stderr.write(header);
+const t0 = performance.now();
+let micro: MicroSummary | null = null;
+const macro: MacroOutcome[] = [];
+const problems: string[] = [];
+let distWarning: string | null = null;
+
+if (doMicro) {
+  try {
+    micro = await runMicroSuite({ runs, quick, ...(values.filter === undefined ? {} : { filter: values.filter }), log });
+    problems.push(...micro.errors);
+  } catch (err) {
+    killAllChildren();
+    problems.push(`micro suite: ${(err as Error).message}`);
+  }
+}
+if (doMacro) {
+  if (values.build) {
+    log('npm run build');
+    const b = spawnSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+    if (b.status !== 0) throw new Error('npm run build failed');
+  }
+  distWarning = staleDist();
+  if (distWarning !== null) log(`WARNING: ${distWarning}`);
+  for (const native of [true, false]) {
+    const o = await runMacro(native);
+    macro.push(o);
+    if (o.failure !== null) problems.push(`macro NSQ_NATIVE=${o.env}: ${o.failure}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+const rows: string[][] = micro === null ? [] : microCells(micro.rows);
+const nat = macro.find((m) => m.backend === 'native');
+const ts = macro.find((m) => m.backend === 'ts');
+const macroRatios: { publish: number | null; drain: number | null } = { publish: null, drain: null };
+const macroPerCpuRatios: { publish: number | null; drain: number | null } = { publish: null, drain: null };
+for (const phase of ['publish', 'drain'] as const) {
+  if (macro.length === 0) break;
+  const a = ts?.[phase] ?? null;
+  const b = nat?.[phase] ?? null;
+  const ratio = a !== null && b !== null ? b.msgsPerSec / a.msgsPerSec : null;
+  macroRatios[phase] = ratio;
+  const cpu = (x: typeof a): string => (x?.serverCpuPercent == null ? '?' : `${x.serverCpuPercent.toFixed(0)}%`);
+  const label = phase === 'publish' ? 'macro publish writer -> nsqd [msgs/s]' : 'macro drain nsqd -> reader [msgs/s]';
+  rows.push([label, '200 B', formatRate(a?.msgsPerSec ?? null), formatRate(b?.msgsPerSec ?? null), formatRatio(ratio), `nsqd CPU TS ${cpu(a)}, native ${cpu(b)}`]);
+  // Messages per CPU-second of nsqd: what nsqd's own work costs, whether or not it got a whole
+  // core (on a shared machine it often does not).
+  const perCpu = (x: typeof a): number | null => (x === null || x.serverCpuPercent == null || x.serverCpuPercent <= 0 ? null : x.msgsPerSec / (x.serverCpuPercent / 100));
+  const pa = perCpu(a);
+  const pb = perCpu(b);
+  macroPerCpuRatios[phase] = pa !== null && pb !== null ? pb / pa : null;
+  rows.push([`macro ${phase} per nsqd CPU-second [msgs/CPU-s]`, '200 B', formatRate(pa), formatRate(pb), formatRatio(macroPerCpuRatios[phase]), '']);
+}
+const table = textTable(['benchmark', 'size', 'TS ops/s', 'native ops/s', 'native/TS', 'notes'], rows);
+
+const lines: string[] = [
+  `nsq-ts bench ${stamp}`,
+  `machine: ${machine.line}; 1-min load average ${loadAtStart.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end (other work on the machine shows up as noise)`,
+  `settings: runs ${runs}${quick ? ', --quick' : ''}${values.filter === undefined ? '' : `, --filter=${values.filter}`}; micro = median of ${runs} worker round(s) per implementation (tinybench, one implementation per process); ` +
+    (doMacro ? `macro = bench/macro/run.ts --phases=publish,drain --runfor=${runfor} --runs=${runs} (median), 200-byte messages, MPUB batches of 200, 4 writers / 4 readers` : 'macro skipped'),
+  'ops/s = the unit in brackets per second. gather/pushRecords/scanRecords call the addon directly (no small-batch routing); RecordRing uses nativeBackend() as nsqd does.',
+  '',
+  table,
+  '',
+];
+if (micro !== null) lines.push(thresholdText(micro), '', lossesText(micro), '');
+
+// Targets.
+const targets: string[] = [];
+if (micro !== null) {
+  const parse = micro.rows.filter((r) => r.group === 'FrameParser' && r.ratio !== null);
+  if (parse.length > 0) {
+    const geo = Math.exp(parse.reduce((s, r) => s + Math.log(r.ratio!), 0) / parse.length);
+    const met = parse.filter((r) => r.ratio! >= TARGET_PARSE);
+    const missed = parse.filter((r) => r.ratio! < TARGET_PARSE).map((r) => `${r.name} ${r.size === null ? '' : sizeLabel(r.size)} ${formatRatio(r.ratio)}`.replace(/\s+/g, ' '));
+    targets.push(
+      `frame parsing, native >= ${TARGET_PARSE}x its twin: ${met.length === parse.length ? 'MET' : met.length === 0 ? 'NOT MET' : 'PARTLY MET'} ` +
+        `(${met.length}/${parse.length} scenarios; geometric mean ${formatRatio(geo)})${missed.length > 0 ? `; below target: ${missed.join(', ')}` : ''}`,
+    );
+  }
+}
+if (macroRatios.publish !== null) {
+  const perCpu = macroPerCpuRatios.publish === null ? '' : `; per nsqd CPU-second ${formatRatio(macroPerCpuRatios.publish)}`;
+  targets.push(`end-to-end publish, native >= ${TARGET_PUBLISH}x the TS backend: ${macroRatios.publish >= TARGET_PUBLISH ? 'MET' : 'NOT MET'} (msgs/s ${formatRatio(macroRatios.publish)}${perCpu})`);
+}
+if (targets.length > 0) lines.push('targets:', ...targets.map((t) => `  ${t}`), '');
+for (const m of macro) lines.push(`macro NSQ_NATIVE=${m.env}: ${m.runs} run(s); nsqd: ${m.nsqdInfo.join('; ') || '?'}; results ${m.file === null ? '-' : relative(REPO_ROOT, m.file)}`);
+if (distWarning !== null) lines.push(`WARNING: ${distWarning}`);
+if (problems.length > 0) lines.push('', 'PROBLEMS:', ...problems.map((p) => `  ${p}`));
+lines.push(`total ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+const text = lines.join('\n') + '\n';
+process.stdout.write('\n' + text);
+
+mkdirSync(outDir, { recursive: true });
+const base = join(outDir, `bench-${stamp}`);
+writeFileSync(`${base}.txt`, text);
+writeFileSync(
+  `${base}.json`,
+  JSON.stringify(
+    {
+      stamp,
+      machine,
+      settings: { runs, quick, runfor: doMacro ? runfor : null, filter: values.filter ?? null, micro: doMicro, macro: doMacro },
+      micro,
+      macro,
+      macroRatios,
+      macroPerCpuRatios,
+      targets: { parse: TARGET_PARSE, publish: TARGET_PUBLISH, text: targets },
+      distWarning,
+      problems,
+    },
+    null,
+    2,
+  ) + '\n',
+);
+log(`wrote ${relative(REPO_ROOT, base)}.txt and .json`);
+process.exitCode = problems.length > 0 ? 1 : 0;
