@@ -3,6 +3,8 @@
  * MPUB of --batch-size identical --size-byte zero messages to --topic, one outstanding MPUB per
  * connection, until --runfor has passed (checked after each reply, like NSQ's bench_writer).
  * The MPUB frame is built once; the loop only writes it and reads a 10-byte reply.
+ * --pub sends PUB (one message) instead of MPUB; --window=N keeps N commands outstanding per
+ * connection (a pipelining producer such as go-nsq's PublishAsync) instead of one.
  *
  * Run by run.ts as a separate process (so nsqd keeps its own core); standalone:
  *   node --import tsx bench/macro/writer.ts --nsqd-tcp-address=127.0.0.1:4150 --conns=4 --runfor=10s
@@ -32,6 +34,8 @@ const { values } = parseArgs({
     size: { type: 'string' },
     'batch-size': { type: 'string' },
     topic: { type: 'string', default: 'sub_bench' },
+    pub: { type: 'boolean', default: false },
+    window: { type: 'string' },
   },
   strict: true,
 });
@@ -42,6 +46,9 @@ const runforMs = parseDurationMs(values.runfor!);
 const size = parsePositiveInt('size', values.size, 200);
 const batchSize = parsePositiveInt('batch-size', values['batch-size'], 200);
 const topic = values.topic!;
+const usePub = values.pub!;
+const window = parsePositiveInt('window', values.window, 1);
+if (usePub && batchSize !== 1) fail('--pub sends one message per command: use --batch-size=1');
 
 /** `MPUB <topic>\n[size][count]([len][body])*`, built once and written as is every time. */
 function buildMpub(): Buffer {
@@ -56,7 +63,15 @@ function buildMpub(): Buffer {
   for (let i = 0; i < batchSize; i++, at += 4 + size) out.writeUInt32BE(size, at);
   return out;
 }
-const MPUB = buildMpub();
+/** `PUB <topic>\n[size][body]`. */
+function buildPub(): Buffer {
+  const head = Buffer.from(`PUB ${topic}\n`, 'latin1');
+  const out = Buffer.alloc(head.length + 4 + size);
+  head.copy(out, 0);
+  out.writeUInt32BE(size, head.length);
+  return out;
+}
+const MPUB = usePub ? buildPub() : buildMpub();
 
 function fail(msg: string): never {
   process.stderr.write(`[bench_writer] FATAL: ${msg}\n`);
@@ -99,6 +114,7 @@ class PubWorker {
   private identified = false;
   private done = false;
   private count = 0;
+  private outstanding = 0;
   private readonly ready: Promise<void>;
   private resolveReady!: () => void;
   private resolveDone!: () => void;
@@ -125,7 +141,8 @@ class PubWorker {
   }
 
   start(): void {
-    this.socket.write(MPUB);
+    for (let i = 0; i < window; i++) this.socket.write(MPUB);
+    this.outstanding = window;
   }
 
   private onFrame(type: number, data: Buffer): void {
@@ -149,6 +166,7 @@ class PubWorker {
       this.socket.write(MPUB);
       return;
     }
+    if (--this.outstanding > 0) return;
     total += this.count;
     this.done = true;
     this.socket.end();

@@ -1,4 +1,5 @@
-import { closeSync, constants as fsc, ftruncateSync, openSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, constants as fsc, ftruncateSync, openSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import type { IoExecutor, WriteBatch } from '../native/backend.js';
 
@@ -22,6 +23,7 @@ export const ioCounters = { batches: 0, syncs: 0, bytes: 0 };
 export const RECORD_LENGTH_BYTES = 4;
 
 const SYNC = 1;
+const FULL_SYNC = 2;
 
 interface Waiter {
   done: (err: Error | null) => void;
@@ -42,6 +44,8 @@ class PendingBatch {
   data: Buffer = Buffer.allocUnsafe(64 * 1024);
   used = 0;
   waiters: Waiter[] = [];
+  /** Directory descriptors opened for this batch's fsyncs, closed when it is done. */
+  dirFds: number[] = [];
   /** Where the writer stood before these ops (to roll back on failure). */
   startFileNum = 0;
   startWritePos = 0;
@@ -113,6 +117,12 @@ export class SegmentWriter {
   private retired: { fd: number; fileNum: number; size: number }[] = [];
   private closed = false;
   private idleWaiters: (() => void)[] = [];
+  /**
+   * A segment file was created since the directory was last synced: its directory entry is not
+   * durable yet, so the next durable batch also fsyncs the directory (go-diskqueue never does;
+   * without it a power loss can take a whole new segment with it).
+   */
+  private dirDirty = false;
 
   constructor(opts: SegmentWriterOptions) {
     this.opts = opts;
@@ -151,8 +161,11 @@ export class SegmentWriter {
     }
     if (pos > runStart) lastOp = this.addRun(batch, records, runStart, pos);
     if (lastOp < 0) lastOp = batch.count - 1;
+    if (durable && lastOp >= 0) {
+      batch.flags[lastOp] = batch.flags[lastOp]! | SYNC;
+      lastOp = this.syncDirectory(batch, lastOp);
+    }
     batch.waiters.push({ done, lastOp, durable });
-    if (durable && lastOp >= 0) batch.flags[lastOp] = batch.flags[lastOp]! | SYNC;
     this.schedule();
   }
 
@@ -166,9 +179,12 @@ export class SegmentWriter {
       return;
     }
     const batch = this.batch();
-    const op = this.addRun(batch, data, 0, data.length);
+    let op = this.addRun(batch, data, 0, data.length);
+    if (durable) {
+      batch.flags[op] = batch.flags[op]! | SYNC;
+      op = this.syncDirectory(batch, op);
+    }
     batch.waiters.push({ done, lastOp: op, durable });
-    if (durable) batch.flags[op] = batch.flags[op]! | SYNC;
     this.schedule();
   }
 
@@ -180,8 +196,9 @@ export class SegmentWriter {
     }
     const batch = this.batch();
     if (this.fd >= 0) {
-      const op = batch.add(this.fd, this.fdFileNum, this.writePos, EMPTY, 0, 0);
+      let op = batch.add(this.fd, this.fdFileNum, this.writePos, EMPTY, 0, 0);
       batch.flags[op] = SYNC;
+      op = this.syncDirectory(batch, op);
       batch.waiters.push({ done, lastOp: op, durable: true });
     } else {
       batch.waiters.push({ done, lastOp: batch.count - 1, durable: false });
@@ -229,10 +246,29 @@ export class SegmentWriter {
 
   private currentFd(): number {
     if (this.fd < 0 || this.fdFileNum !== this.fileNum) {
-      this.fd = openSync(this.opts.fileName(this.fileNum), fsc.O_CREAT | fsc.O_WRONLY, 0o600);
+      const name = this.opts.fileName(this.fileNum);
+      this.dirDirty ||= !existsSync(name);
+      this.fd = openSync(name, fsc.O_CREAT | fsc.O_WRONLY, 0o600);
       this.fdFileNum = this.fileNum;
     }
     return this.fd;
+  }
+
+  /** After op `after`: an fsync of the segments' directory when a file was created; the last op. */
+  private syncDirectory(batch: PendingBatch, after: number): number {
+    if (!this.dirDirty) return after;
+    this.dirDirty = false;
+    let fd: number;
+    try {
+      fd = openSync(dirname(this.opts.fileName(this.fileNum)), fsc.O_RDONLY | fsc.O_DIRECTORY);
+    } catch {
+      this.dirDirty = true;
+      return after;
+    }
+    const op = batch.add(fd, -1, 0, EMPTY, 0, 0);
+    batch.flags[op] = FULL_SYNC;
+    batch.dirFds.push(fd);
+    return op;
   }
 
   private addRun(batch: PendingBatch, src: Uint8Array, from: number, to: number): number {
@@ -285,6 +321,9 @@ export class SegmentWriter {
 
   private complete(batch: PendingBatch, errno: number, completed: number, retired: { fd: number; fileNum: number; size: number }[]): void {
     this.inFlight = false;
+    for (const fd of batch.dirFds) closeSync(fd);
+    // A failed batch may not have synced the directory: do it again next time.
+    if (errno !== 0 && batch.dirFds.length > 0) this.dirDirty = true;
     if (errno === 0) {
       for (const r of retired) {
         closeSync(r.fd);

@@ -202,25 +202,32 @@ export class ClientV2 implements Consumer {
     this.sendFrame(FRAME_TYPE_RESPONSE, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
   }
 
-  /** Send a whole, immutable frame: straight to the transport when nothing is buffered. */
+  /**
+   * Send a whole, immutable frame (a response): buffered and written at the end of this turn's
+   * microtasks, so the answers to pipelined commands completing together (several PUBs read in
+   * one chunk, or stored by one disk batch) leave in one socket write instead of one each.
+   */
   private sendFrameBytes(frame: Buffer): void {
     if (this.closed) return;
-    if (this.outLen === 0 && this.pendCount === 0) {
-      if (this.flushTimer !== null) {
-        clearTimeout(this.flushTimer);
-        this.flushTimer = null;
-      }
+    const out = this.reserve(frame.length);
+    if (out === null) {
+      this.flush();
       this.writeRaw(frame);
       return;
     }
-    const out = this.reserve(frame.length);
-    if (out === null) this.writeRaw(frame);
-    else {
-      frame.copy(out, this.outLen);
-      this.outLen += frame.length;
+    frame.copy(out, this.outLen);
+    this.outLen += frame.length;
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushQueuedResponses);
     }
-    this.flush();
   }
+
+  private flushQueued = false;
+  private readonly flushQueuedResponses = (): void => {
+    this.flushQueued = false;
+    this.flush();
+  };
 
   /** Send an error frame (type 1) and flush; text is a binary (latin1) string. */
   sendError(text: string): void {
@@ -341,8 +348,16 @@ export class ClientV2 implements Consumer {
     }
     this.commit();
     if (this.outLen === 0 || this.closed) return;
-    const b = this.out!.subarray(0, this.outLen);
-    this.out = null;
+    let b: Buffer;
+    if (this.outLen <= SMALL_WRITE) {
+      // A few responses: copy them out (Node's pooled small buffers) and keep the output buffer.
+      b = Buffer.allocUnsafe(this.outLen);
+      this.out!.copy(b, 0, 0, this.outLen);
+    } else {
+      // Hand the buffer itself to the socket (no copy); a new one is taken on the next write.
+      b = this.out!.subarray(0, this.outLen);
+      this.out = null;
+    }
     this.outLen = 0;
     this.writeRaw(b);
   }
@@ -521,6 +536,9 @@ export class ClientV2 implements Consumer {
     return s as ClientStats;
   }
 }
+
+/** Flushes up to this size are copied out so the output buffer is reused. */
+const SMALL_WRITE = 512;
 
 /** The `OK` response frame, shared (never written into). */
 const OK_FRAME = Buffer.from([0, 0, 0, 6, 0, 0, 0, 0, 0x4f, 0x4b]);
