@@ -42,7 +42,9 @@ export function httpRequestRaw(url: string, opts: HttpClientOptions): Promise<Ht
     };
     const total = setTimeout(() => fail(new Error(`request to ${url} timed out after ${opts.requestTimeoutMs} ms`)), opts.requestTimeoutMs);
     req.on('socket', (s) => {
-      s.once('connect', () => req.setTimeout(0));
+      // A kept-alive socket is already connected: only a new one needs the connect timeout.
+      if (s.connecting) s.once('connect', () => req.setTimeout(0));
+      else req.setTimeout(0);
     });
     req.on('timeout', () => fail(new Error(`connect to ${u.host} timed out after ${opts.connectTimeoutMs} ms`)));
     req.on('error', fail);

@@ -18,6 +18,7 @@ import { createHttpHandler, statsDocument as buildStatsDocument } from './http.j
 import type { StatsDocument } from './stats.js';
 import { StatsdPusher } from './statsd.js';
 import { boundAddress, boundPort, listen, parseListenAddress } from './listen.js';
+import { LookupLoop, LOOKUPD_PING_INTERVAL_MS, type LookupHost } from './lookup.js';
 import { metadataFile, readMetadata, writeFileAtomic, type Metadata } from './metadata.js';
 import { defaultNsqdOptions, QUEUE_SCAN_INTERVAL_MS, TLS_REQUIRED, validateNsqdOptions, type NsqdOptions } from './options.js';
 import { ProtocolV2, type ProtocolHost } from './protocol-v2.js';
@@ -26,15 +27,18 @@ import { Topic } from './topic.js';
 /** nsqd's version string. */
 export const VERSION = '1.3.0';
 
-/** Construction options: any subset of NsqdOptions plus an optional logger. */
-export type NsqdInit = Partial<NsqdOptions> & { logger?: Logger };
+/**
+ * Construction options: any subset of NsqdOptions plus an optional logger, and (for tests) the
+ * nsqlookupd ping interval in ms (nsqd's fixed 15 s by default).
+ */
+export type NsqdInit = Partial<NsqdOptions> & { logger?: Logger; lookupdPingIntervalMs?: number };
 
 /**
  * The nsqd daemon as a library: `const n = new Nsqd({...}); await n.start(); ... await n.close()`.
  * Owns topics, the TCP and HTTP servers and the queue-scan loop; the parts see it through
  * NsqdContext.
  */
-export class Nsqd implements NsqdContext, ProtocolHost {
+export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
   readonly opts: NsqdOptions;
   readonly logger: Logger;
   readonly backend: Backend;
@@ -59,9 +63,12 @@ export class Nsqd implements NsqdContext, ProtocolHost {
   private readonly protocol: ProtocolV2;
   private readonly dirLock: DirLock;
   private readonly statsd: StatsdPusher;
+  private readonly lookup: LookupLoop;
+  private readonly lookupdPingIntervalMs: number;
 
   constructor(init: NsqdInit = {}) {
-    const { logger, ...opts } = init;
+    const { logger, lookupdPingIntervalMs, ...opts } = init;
+    this.lookupdPingIntervalMs = lookupdPingIntervalMs ?? LOOKUPD_PING_INTERVAL_MS;
     this.opts = { ...defaultNsqdOptions(), ...opts };
     this.logger = logger ?? new Logger({ prefix: this.opts.logPrefix, level: this.opts.logLevel, json: this.opts.logJson });
     const invalid = validateNsqdOptions(this.opts);
@@ -71,6 +78,7 @@ export class Nsqd implements NsqdContext, ProtocolHost {
     this.dirLock = new DirLock(this.opts.dataPath, this.backend.dirLocker);
     this.tlsServerOptions = buildTlsOptions(this.opts);
     this.statsd = new StatsdPusher(this);
+    this.lookup = new LookupLoop(this, VERSION);
   }
 
   /** The stats document the statsd pusher sends: no clients, memory when --statsd-mem-stats. */
@@ -156,6 +164,7 @@ export class Nsqd implements NsqdContext, ProtocolHost {
     }
     this.scanTimer = setInterval(() => this.queueScan(), QUEUE_SCAN_INTERVAL_MS);
     this.statsd.start();
+    this.lookup.start(this.lookupdPingIntervalMs);
   }
 
   private async listenOn(name: string, server: TcpServer, address: string): Promise<void> {
@@ -183,6 +192,7 @@ export class Nsqd implements NsqdContext, ProtocolHost {
     this.closing = true;
     this.logger.info('NSQ: closing');
     this.statsd.stop();
+    this.lookup.close();
     const tcpClosed = this.tcpServer === null ? Promise.resolve() : new Promise<void>((r) => this.tcpServer!.close(() => r()));
     for (const c of [...this.clients.values()]) c.close();
     for (const s of this.sockets) s.destroy();
@@ -226,8 +236,30 @@ export class Nsqd implements NsqdContext, ProtocolHost {
     this.logger.info(`TOPIC(${name}): created`);
     if (this.isLoading) return t;
     this.notify({ kind: 'topic-created', topic: name, ephemeral: t.ephemeral });
-    t.start();
+    this.startTopic(t);
     return t;
+  }
+
+  /**
+   * Start a topic created at runtime. With nsqlookupd, first create the channels the lookupds
+   * know for it (not ephemeral ones), so none misses the first messages (nsqd's GetTopic asks
+   * /channels the same way). Until then published messages wait in the topic.
+   */
+  private startTopic(t: Topic): void {
+    if (!this.lookup.configured) {
+      t.start();
+      return;
+    }
+    void this.lookup.topicChannels(t.name).then((names) => {
+      if (names === null) this.logger.error(`no available nsqlookupd to query for channels to pre-create for topic ${t.name}`);
+      else for (const c of names) if (!c.endsWith('#ephemeral') && !t.exiting) t.getChannel(c);
+      if (!t.exiting) t.start();
+    });
+  }
+
+  /** Every topic with its channels (the registrations replayed to nsqlookupd on each connect). */
+  registrations(): { topic: string; channels: string[] }[] {
+    return [...this.topics.values()].map((t) => ({ topic: t.name, channels: t.channelList.map((c) => c.name) }));
   }
 
   getExistingTopic(name: string): Topic | undefined {
@@ -263,6 +295,7 @@ export class Nsqd implements NsqdContext, ProtocolHost {
 
   notify(n: Notification): void {
     if (this.isLoading) return;
+    this.lookup.notify(n);
     if (!n.ephemeral) this.schedulePersist();
   }
 
@@ -372,6 +405,7 @@ export class Nsqd implements NsqdContext, ProtocolHost {
   setLookupdAddresses(addresses: string[] | null): void {
     this.lookupdAddressesNil = addresses === null;
     this.opts.nsqlookupdTcpAddresses = [...(addresses ?? [])];
+    this.lookup.setAddresses(this.opts.nsqlookupdTcpAddresses);
   }
 
   /** The OS hostname (for /info). */

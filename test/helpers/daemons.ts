@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger, nullLogger } from '../../src/internal/log.js';
 import { Nsqd, type NsqdInit } from '../../src/nsqd/nsqd.js';
+import { NSQLookupd, type NSQLookupdInit } from '../../src/nsqlookupd/nsqlookupd.js';
 
 /** A running nsqd for a test. */
 export interface TestNsqd {
@@ -38,6 +39,30 @@ export async function startNsqd(init: NsqdInit = {}): Promise<TestNsqd> {
       await nsqd.close();
       if (ownsDir) rmSync(dataPath, { recursive: true, force: true });
     },
+  };
+}
+
+/** A running nsqlookupd for a test. */
+export interface TestNsqlookupd {
+  lookupd: NSQLookupd;
+  tcpPort: number;
+  httpPort: number;
+  /** Base URL of the HTTP API. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Start an nsqlookupd in-process on ephemeral loopback ports; TEST_LOG=1 shows its log. */
+export async function startNsqlookupd(init: NSQLookupdInit = {}): Promise<TestNsqlookupd> {
+  const logger = process.env.TEST_LOG ? new Logger({ prefix: '[nsqlookupd] ', level: 1 }) : nullLogger;
+  const lookupd = new NSQLookupd({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', broadcastAddress: '127.0.0.1', logger, ...init });
+  await lookupd.start();
+  return {
+    lookupd,
+    tcpPort: lookupd.tcpPort,
+    httpPort: lookupd.httpPort,
+    url: `http://127.0.0.1:${lookupd.httpPort}`,
+    close: () => lookupd.close(),
   };
 }
 

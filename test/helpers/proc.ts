@@ -36,8 +36,12 @@ export class Proc {
   private readonly exitPromise: Promise<ExitStatus>;
   private waiters: (() => void)[] = [];
 
-  constructor(file: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-    this.child = spawn(process.execPath, [file, ...args], {
+  /** `opts.wrap`: a command to run node under, e.g. ['ip', 'netns', 'exec', 'ns1']. */
+  constructor(file: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; wrap?: readonly string[] } = {}) {
+    const wrap = opts.wrap ?? [];
+    const cmd = wrap.length > 0 ? wrap[0]! : process.execPath;
+    const argv = wrap.length > 0 ? [...wrap.slice(1), process.execPath, file, ...args] : [file, ...args];
+    this.child = spawn(cmd, argv, {
       cwd: opts.cwd ?? repoRoot,
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -37,6 +37,16 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
   ]);
 }
 
+/** A connected TCP socket (5 s limit); `allowHalfOpen` keeps our side open after the server's FIN. */
+export async function connectTcp(port: number, opts: { host?: string | undefined; allowHalfOpen?: boolean } = {}): Promise<Socket> {
+  const socket = connect({ port, host: opts.host ?? '127.0.0.1', allowHalfOpen: opts.allowHalfOpen ?? false });
+  await withTimeout(new Promise<void>((res, rej) => {
+    socket.once('connect', () => res());
+    socket.once('error', rej);
+  }), 5000, 'connect');
+  return socket;
+}
+
 /** int32 BE length prefix + bytes. */
 export function sized(body: Buffer | string): Buffer {
   const b = typeof body === 'string' ? Buffer.from(body) : body;
@@ -83,11 +93,7 @@ export class WireConn {
 
   /** Connect and (by default) send the `  V2` magic. */
   static async open(port: number, opts: { magic?: boolean; timeoutMs?: number; host?: string } = {}): Promise<WireConn> {
-    const socket = connect({ port, host: opts.host ?? '127.0.0.1' });
-    await withTimeout(new Promise<void>((res, rej) => {
-      socket.once('connect', () => res());
-      socket.once('error', rej);
-    }), 5000, 'connect');
+    const socket = await connectTcp(port, { host: opts.host });
     const c = new WireConn(socket, opts.timeoutMs ?? 5000);
     if (opts.magic !== false) c.write('  V2');
     return c;

@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { http, tempDir, waitFor } from '../helpers/daemons.js';
 import { freePort, Proc, requireBuilt, runToExit } from '../helpers/proc.js';
+import { LOG_TIME, listeningLine as listeningLineFor } from '../helpers/log-lines.js';
 import { WireConn } from '../helpers/wire.js';
 
 let BIN = '';
@@ -43,13 +44,7 @@ function spawnNsqd(args: readonly string[]): Proc {
   return p;
 }
 
-/** NSQ's text log line: `<prefix>YYYY/MM/DD HH:MM:SS.micro LEVEL: msg`. */
-const LOG_TIME = String.raw`\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}\.\d{6}`;
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-const listeningLine = (what: 'TCP' | 'HTTP', prefix = '[nsqd] '): RegExp =>
-  new RegExp(String.raw`^${escapeRe(prefix)}${LOG_TIME} INFO: ${what}: listening on 127\.0\.0\.1:(\d+)$`, 'm');
+const listeningLine = (what: 'TCP' | 'HTTP', prefix = '[nsqd] '): RegExp => listeningLineFor(what, prefix);
 
 interface Running {
   proc: Proc;

@@ -10,34 +10,10 @@ import * as assert from 'uvu/assert';
 import type { NsqdInit } from '../../src/nsqd/nsqd.js';
 import { http, startNsqd, waitFor, type TestNsqd } from '../helpers/daemons.js';
 import { getStats, jsonShape, stripNative, mustChannel, mustTopic, rawHttp, readFixture, topicStats, type StatsJson } from '../helpers/stats.js';
+import { expectErr, expectV1, JSON_CT, TEXT_CT, V1 } from '../helpers/http-v1.js';
 import { WireConn } from '../helpers/wire.js';
 
-const V1 = 'nsq; version=1.0';
-const JSON_CT = 'application/json; charset=utf-8';
-const TEXT_CT = 'text/plain; charset=utf-8';
 const enc = encodeURIComponent;
-
-type Res = { status: number; headers: Headers; text: string };
-
-/**
- * Assert a V1 response: status, body, the X-NSQ-Content-Type header, and the content type:
- * `json`, `text`, or `empty` (no body and no Content-Type).
- */
-function expectV1(r: Res, status: number, body: string, kind: 'json' | 'text' | 'empty', what = ''): void {
-  const p = what === '' ? '' : `${what}: `;
-  assert.is(r.status, status, `${p}status (body ${JSON.stringify(r.text)})`);
-  assert.is(r.text, body, `${p}body`);
-  assert.is(r.headers.get('x-nsq-content-type'), V1, `${p}X-NSQ-Content-Type header`);
-  const ct = r.headers.get('content-type');
-  if (kind === 'json') assert.is(ct, JSON_CT, `${p}Content-Type`);
-  else if (kind === 'text') assert.is(ct, TEXT_CT, `${p}Content-Type`);
-  else assert.is(ct, null, `${p}no Content-Type on an empty body`);
-}
-
-/** Assert a V1 error: `{"message":"CODE"}` with the JSON content type. */
-function expectErr(r: Res, status: number, code: string, what = ''): void {
-  expectV1(r, status, `{"message":"${code}"}`, 'json', what);
-}
 
 async function withNsqd(init: NsqdInit, fn: (d: TestNsqd) => Promise<void>): Promise<void> {
   const d = await startNsqd(init);

@@ -1,0 +1,83 @@
+// TCP listen addresses with Go's net package conventions: `host:port` parsed like
+// net.SplitHostPort, listen errors worded like net.Listen's, and addresses printed like
+// net.TCPAddr.String() (IPv4-mapped IPv6 shown as plain IPv4, IPv6 in brackets).
+
+import type { Server } from 'node:net';
+
+/** A parsed `host:port` (host may be '' for every interface). */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** Go's net.SplitHostPort plus a numeric port; returns an Error with Go's wording on bad input. */
+export function splitHostPort(addr: string): HostPort | Error {
+  const missing = (why: string): Error => new Error(`address ${addr}: ${why}`);
+  const colon = addr.lastIndexOf(':');
+  if (colon === -1) return missing('missing port in address');
+  let host: string;
+  if (addr.startsWith('[')) {
+    const end = addr.indexOf(']');
+    if (end === -1) return missing("missing ']' in address");
+    if (end + 1 !== colon) return missing(end + 1 === addr.length ? 'missing port in address' : "unexpected ']' in address");
+    host = addr.slice(1, end);
+  } else {
+    host = addr.slice(0, colon);
+    if (host.includes(':')) return missing('too many colons in address');
+  }
+  const portText = addr.slice(colon + 1);
+  if (!/^[0-9]+$/.test(portText) || Number(portText) > 65535) return new Error(`lookup tcp/${portText}: unknown port`);
+  return { host, port: Number(portText) };
+}
+
+/** Go's text for the common listen failures (`bind: address already in use`, ...), else Node's message. */
+function goListenReason(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'EADDRINUSE': return 'bind: address already in use';
+    case 'EACCES': return 'bind: permission denied';
+    case 'EADDRNOTAVAIL': return 'bind: cannot assign requested address';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN': return `lookup ${(err as NodeJS.ErrnoException & { hostname?: string }).hostname ?? ''}: no such host`;
+    default: return err.message;
+  }
+}
+
+/**
+ * Listen on a TCP `host:port` and resolve once bound; rejects with an Error worded like Go's
+ * net.Listen failure (`listen tcp 127.0.0.1:4160: bind: address already in use`).
+ */
+export function listenTcp(server: Server, addr: string): Promise<void> {
+  const hp = splitHostPort(addr);
+  if (hp instanceof Error) return Promise.reject(new Error(`listen tcp: ${hp.message}`));
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => reject(new Error(`listen tcp ${addr}: ${goListenReason(err)}`, { cause: err }));
+    server.once('error', onError);
+    // Go listens dual-stack ([::], IPv4 clients included) for a wildcard host such as "" or
+    // 0.0.0.0 on network "tcp"; Node does the same when no host is given.
+    const wildcard = hp.host === '' || hp.host === '0.0.0.0' || hp.host === '::';
+    server.listen({ host: wildcard ? undefined : hp.host, port: hp.port }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+/** An address and port as Go's net.TCPAddr.String() prints them. */
+export function goAddr(ip: string, port: number): string {
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (v4 !== null) return `${v4[1]}:${port}`;
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+/** The port a server is bound to, or 0 before it listens. */
+export function listeningPort(server: Server | null): number {
+  const a = server?.address();
+  return a !== null && a !== undefined && typeof a === 'object' ? a.port : 0;
+}
+
+/** The bound address as Go prints a listener's Addr(), for "listening on" log lines. */
+export function listeningAddress(server: Server): string {
+  const a = server.address();
+  if (a === null) return '';
+  return typeof a === 'string' ? a : goAddr(a.address, a.port);
+}

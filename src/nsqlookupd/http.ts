@@ -1,0 +1,218 @@
+// nsqlookupd's HTTP API (nsqlookupd/http.go v1.3.0, spec §1.4) on NSQ's V1 response conventions:
+// every answer but /ping carries `X-NSQ-Content-Type: nsq; version=1.0` (whatever the request's
+// Accept says), data is compact JSON, "no data" is an empty 200, errors are
+// `{"message":"<CODE>"}`. Parameters come only from the query string. Like NSQ, the topic
+// parameter of /lookup, /channels, /topic/delete and /topic/tombstone is not validated, so `*`
+// works there as the registration database's wildcard.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { formatDurationNanos } from '../internal/duration.js';
+import { ReqParams, Router, respondText, respondV1, respondV1Error } from '../internal/http.js';
+import { goAddr } from '../internal/listen.js';
+import type { Logger } from '../internal/log.js';
+import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
+import type { NsqlookupdOptions } from './options.js';
+import { filterByActive, isMatch, ZERO_TIME_UNIX_NANOS, type PeerInfo, type Producer, type RegistrationDB } from './registration-db.js';
+
+/** What the HTTP API needs from the daemon. */
+export interface HttpHost {
+  /** Options in force (timeouts for the active filters). */
+  readonly opts: NsqlookupdOptions;
+  /** Where requests and failures are logged. */
+  readonly logger: Logger;
+  /** The registration database. */
+  readonly db: RegistrationDB;
+  /** The version reported by /info ("1.3.0"). */
+  readonly version: string;
+}
+
+/** A V1 error outcome: the status and the `message` code. */
+class ApiError {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+  ) {}
+}
+
+/** A handler's outcome: data for a 200 (null → empty body), or an ApiError. */
+type Outcome = object | null | ApiError;
+
+/** PeerInfo as /lookup shows it (Go's struct field order). */
+function peerJSON(p: PeerInfo): Record<string, unknown> {
+  return {
+    remote_address: p.remoteAddress,
+    hostname: p.hostname,
+    broadcast_address: p.broadcastAddress,
+    tcp_port: p.tcpPort,
+    http_port: p.httpPort,
+    version: p.version,
+  };
+}
+
+/** The query parameters, or 400 INVALID_REQUEST when Go's url.ParseQuery would refuse them. */
+function queryOf(req: IncomingMessage): ReqParams | ApiError {
+  const p = ReqParams.parse(req);
+  return p instanceof Error ? new ApiError(400, 'INVALID_REQUEST') : p;
+}
+
+/** `topic`, or the 400 for a bad query or a missing parameter. */
+function topicParam(req: IncomingMessage): string | ApiError {
+  const q = queryOf(req);
+  if (q instanceof ApiError) return q;
+  return q.get('topic') ?? new ApiError(400, 'MISSING_ARG_TOPIC');
+}
+
+/** Go's http_api.GetTopicChannelArgs: both present and valid, checked in NSQ's order. */
+function topicChannelParams(req: IncomingMessage): { topic: string; channel: string } | ApiError {
+  const q = queryOf(req);
+  if (q instanceof ApiError) return q;
+  const topic = q.get('topic');
+  if (topic === undefined) return new ApiError(400, 'MISSING_ARG_TOPIC');
+  if (!isValidTopicName(topic)) return new ApiError(400, 'INVALID_ARG_TOPIC');
+  const channel = q.get('channel');
+  if (channel === undefined) return new ApiError(400, 'MISSING_ARG_CHANNEL');
+  if (!isValidChannelName(channel)) return new ApiError(400, 'INVALID_ARG_CHANNEL');
+  return { topic, channel };
+}
+
+/** nsqlookupd's HTTP request handler: every v1.3.0 route on NSQ's router semantics. */
+export function createHttpHandler(host: HttpHost): (req: IncomingMessage, res: ServerResponse) => void {
+  const { db, logger } = host;
+  const router = new Router({
+    onError: (err) => logger.error(`panic in HTTP handler - ${err instanceof Error ? err.message : String(err)}`),
+  });
+  const v1 = (fn: (req: IncomingMessage) => Outcome) => (req: IncomingMessage, res: ServerResponse): void => {
+    const out = fn(req);
+    if (out instanceof ApiError) respondV1Error(res, out.status, out.code);
+    else respondV1(res, 200, out);
+  };
+
+  router.add('GET', '/ping', (_req, res) => respondText(res, 200, 'OK'));
+  router.add('GET', '/info', v1(() => ({ version: host.version })));
+
+  router.add('GET', '/debug', v1(() => {
+    const data: Record<string, Record<string, unknown>[]> = {};
+    for (const [r, producers] of db.entries()) {
+      if (producers.length === 0) continue; // Go only creates a key while appending a producer
+      // Go marshals each entry from a map, so the keys come out sorted.
+      data[`${r.category}:${r.key}:${r.subKey}`] = producers.map((p) => ({
+        broadcast_address: p.peerInfo.broadcastAddress,
+        hostname: p.peerInfo.hostname,
+        http_port: p.peerInfo.httpPort,
+        id: p.peerInfo.id,
+        last_update: p.peerInfo.lastUpdate,
+        tcp_port: p.peerInfo.tcpPort,
+        tombstoned: p.tombstoned,
+        tombstoned_at: p.tombstonedAt ?? ZERO_TIME_UNIX_NANOS,
+        version: p.peerInfo.version,
+      }));
+    }
+    // Go's map of registrations marshals with its keys sorted too.
+    return Object.fromEntries(Object.entries(data).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }));
+
+  router.add('GET', '/lookup', v1((req) => {
+    const topic = topicParam(req);
+    if (topic instanceof ApiError) return topic;
+    if (db.findRegistrations('topic', topic, '').length === 0) return new ApiError(404, 'TOPIC_NOT_FOUND');
+    const channels = db.findRegistrations('channel', topic, '*').map((r) => r.subKey);
+    const producers = filterByActive(db.findProducers('topic', topic, ''), host.opts.inactiveProducerTimeout, host.opts.tombstoneLifetime);
+    return { channels, producers: producers.map((p) => peerJSON(p.peerInfo)) };
+  }));
+
+  router.add('GET', '/topics', v1(() => ({ topics: db.findRegistrations('topic', '*', '').map((r) => r.key) })));
+
+  router.add('GET', '/channels', v1((req) => {
+    const topic = topicParam(req);
+    if (topic instanceof ApiError) return topic;
+    return { channels: db.findRegistrations('channel', topic, '*').map((r) => r.subKey) };
+  }));
+
+  router.add('GET', '/nodes', v1(() => {
+    // Tombstoned producers are still nodes: only the inactivity filter applies.
+    const producers = filterByActive(db.findProducers('client', '', ''), host.opts.inactiveProducerTimeout, 0);
+    const topicProducers = new Map<string, Producer[]>();
+    const nodes = producers.map((p) => {
+      const topics = db.lookupRegistrations(p.peerInfo.id).filter((r) => isMatch(r, 'topic', '*', '')).map((r) => r.key);
+      // For each topic, whether this peer's entry there is tombstoned (within the lifetime).
+      const tombstones = topics.map((t) => {
+        let list = topicProducers.get(t);
+        if (list === undefined) {
+          list = db.findProducers('topic', t, '');
+          topicProducers.set(t, list);
+        }
+        const mine = list.find((tp) => tp.peerInfo === p.peerInfo);
+        return mine !== undefined && mine.isTombstoned(host.opts.tombstoneLifetime);
+      });
+      return { ...peerJSON(p.peerInfo), tombstones, topics };
+    });
+    return { producers: nodes };
+  }));
+
+  router.add('POST', '/topic/create', v1((req) => {
+    const topic = topicParam(req);
+    if (topic instanceof ApiError) return topic;
+    if (!isValidTopicName(topic)) return new ApiError(400, 'INVALID_ARG_TOPIC');
+    logger.info(`DB: adding topic(${topic})`);
+    db.addRegistration({ category: 'topic', key: topic, subKey: '' });
+    return null;
+  }));
+
+  router.add('POST', '/topic/delete', v1((req) => {
+    const topic = topicParam(req);
+    if (topic instanceof ApiError) return topic;
+    for (const r of db.findRegistrations('channel', topic, '*')) {
+      logger.info(`DB: removing channel(${r.subKey}) from topic(${topic})`);
+      db.removeRegistration(r);
+    }
+    for (const r of db.findRegistrations('topic', topic, '')) {
+      logger.info(`DB: removing topic(${topic})`);
+      db.removeRegistration(r);
+    }
+    return null;
+  }));
+
+  router.add('POST', '/topic/tombstone', v1((req) => {
+    const q = queryOf(req);
+    if (q instanceof ApiError) return q;
+    const topic = q.get('topic');
+    if (topic === undefined) return new ApiError(400, 'MISSING_ARG_TOPIC');
+    const node = q.get('node');
+    if (node === undefined) return new ApiError(400, 'MISSING_ARG_NODE');
+    logger.info(`DB: setting tombstone for producer@${node} of topic(${topic})`);
+    for (const p of db.findProducers('topic', topic, '')) if (p.node === node) p.tombstone();
+    return null;
+  }));
+
+  router.add('POST', '/channel/create', v1((req) => {
+    const tc = topicChannelParams(req);
+    if (tc instanceof ApiError) return tc;
+    logger.info(`DB: adding channel(${tc.channel}) in topic(${tc.topic})`);
+    db.addRegistration({ category: 'channel', key: tc.topic, subKey: tc.channel });
+    logger.info(`DB: adding topic(${tc.topic})`);
+    db.addRegistration({ category: 'topic', key: tc.topic, subKey: '' });
+    return null;
+  }));
+
+  router.add('POST', '/channel/delete', v1((req) => {
+    const tc = topicChannelParams(req);
+    if (tc instanceof ApiError) return tc;
+    const found = db.findRegistrations('channel', tc.topic, tc.channel);
+    if (found.length === 0) return new ApiError(404, 'CHANNEL_NOT_FOUND');
+    logger.info(`DB: removing channel(${tc.channel}) from topic(${tc.topic})`);
+    for (const r of found) db.removeRegistration(r);
+    return null;
+  }));
+
+  // Go profiles have no Node equivalent; the paths answer 404 like any unknown path.
+
+  return (req, res) => {
+    const started = process.hrtime.bigint();
+    res.once('finish', () => {
+      if (logger.level > 1) return;
+      const elapsed = formatDurationNanos(process.hrtime.bigint() - started);
+      logger.debug(`${res.statusCode} ${req.method ?? ''} ${req.url ?? ''} (${goAddr(req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0)}) ${elapsed}`);
+    });
+    router.handle(req, res);
+  };
+}
