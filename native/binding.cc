@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "frame_encoder.h"
@@ -16,7 +17,7 @@
 namespace {
 
 // Bump when the exported interface changes; the loader refuses an addon built for another.
-constexpr uint32_t kAbiVersion = 2;
+constexpr uint32_t kAbiVersion = 3;
 
 bool ThrowType(Napi::Env env, const char* msg) {
   Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
@@ -241,6 +242,48 @@ Napi::Value ExecuteBatch(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// Touches the pages of some buffers on a worker thread; keeps them alive until it is done.
+class PrefaultWorker : public Napi::AsyncWorker {
+ public:
+  PrefaultWorker(Napi::Function cb, std::vector<std::pair<uint8_t*, size_t>> spans, Napi::Object keep_alive)
+      : Napi::AsyncWorker(cb), spans_(std::move(spans)), keep_(Napi::Persistent(keep_alive)) {}
+
+  void Execute() override {
+    for (const auto& s : spans_) nsq::TouchPages(s.first, s.second);
+  }
+
+  void OnOK() override { Callback().Call({}); }
+
+ private:
+  std::vector<std::pair<uint8_t*, size_t>> spans_;
+  Napi::ObjectReference keep_;
+};
+
+// prefault(buffers: Uint8Array[], callback()): void -- the buffers must not be used until callback.
+Napi::Value Prefault(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsFunction()) {
+    ThrowType(env, "prefault: (buffers: Uint8Array[], callback) expected");
+    return env.Undefined();
+  }
+  Napi::Array list = info[0].As<Napi::Array>();
+  std::vector<std::pair<uint8_t*, size_t>> spans;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Value v = list.Get(i);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+      ThrowType(env, "prefault: every buffer must be a Uint8Array");
+      return env.Undefined();
+    }
+    Napi::Uint8Array a = v.As<Napi::Uint8Array>();
+    spans.emplace_back(a.Data(), a.ByteLength());
+  }
+  Napi::Object keep = Napi::Object::New(env);
+  keep.Set("buffers", list);
+  auto* w = new PrefaultWorker(info[1].As<Napi::Function>(), std::move(spans), keep);
+  w->Queue();
+  return env.Undefined();
+}
+
 // lockDirectory(path): fd (>= 0) or -errno
 Napi::Value LockDirectory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -271,6 +314,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pushMessages", Napi::Function::New(env, PushMessages, "pushMessages"));
   exports.Set("scanRecords", Napi::Function::New(env, ScanRecords, "scanRecords"));
   exports.Set("executeBatch", Napi::Function::New(env, ExecuteBatch, "executeBatch"));
+  exports.Set("prefault", Napi::Function::New(env, Prefault, "prefault"));
   exports.Set("lockDirectory", Napi::Function::New(env, LockDirectory, "lockDirectory"));
   exports.Set("unlockDirectory", Napi::Function::New(env, UnlockDirectory, "unlockDirectory"));
   return exports;

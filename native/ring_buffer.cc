@@ -1,6 +1,7 @@
 #include "ring_buffer.h"
 
 #include <cstring>
+#include <unistd.h>
 
 namespace nsq {
 
@@ -69,6 +70,15 @@ int32_t ScanRecords(const uint8_t* buf, size_t buf_len, size_t read_pos, size_t 
     n++;
   }
   return static_cast<int32_t>(n);
+}
+
+void TouchPages(uint8_t* p, size_t len) {
+  if (p == nullptr || len == 0) return;
+  const long page = sysconf(_SC_PAGESIZE);
+  const size_t step = page > 0 ? static_cast<size_t>(page) : 4096;
+  volatile uint8_t* v = p;
+  for (size_t off = 0; off < len; off += step) v[off] = 0;
+  v[len - 1] = 0;
 }
 
 }  // namespace nsq

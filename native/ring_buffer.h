@@ -27,4 +27,8 @@ int32_t PushMessages(uint8_t* dest, size_t dest_len, size_t dest_pos, const uint
 int32_t ScanRecords(const uint8_t* buf, size_t buf_len, size_t read_pos, size_t write_pos, size_t max,
                     int32_t* out_offsets, int32_t* out_lens);
 
+// Writes one byte in every page of [p, p + len) so the kernel maps them now (called on a worker
+// thread for chunks the ring will fill later: their first-touch page faults leave the main thread).
+void TouchPages(uint8_t* p, size_t len);
+
 }  // namespace nsq

@@ -1,11 +1,11 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { Backend, DirLocker, FrameEncoder, IoExecutor, RecordCodec, ScanLimits, WriteBatch } from './backend.js';
+import { RING_CHUNK_BYTES, type Backend, type DirLocker, type FrameEncoder, type IoExecutor, type RecordCodec, type ScanLimits, type WriteBatch } from './backend.js';
 import { tsFrameEncoder } from './fallback/frame-encoder.js';
 import { tsRecordCodec } from './fallback/record-codec.js';
 
 /** ABI version of the addon this code speaks to (native/binding.cc kAbiVersion). */
-export const ADDON_ABI_VERSION = 2;
+export const ADDON_ABI_VERSION = 3;
 
 /** The raw exports of native/binding.cc. */
 interface Addon {
@@ -17,12 +17,13 @@ interface Addon {
   pushRecords(dest: Uint8Array, destPos: number, src: Uint8Array, starts: Int32Array, lens: Int32Array, first: number, count: number): number;
   pushMessages(dest: Uint8Array, destPos: number, headers: Uint8Array, src: Uint8Array, starts: Int32Array, lens: Int32Array, first: number, count: number): number;
   scanRecords(buf: Uint8Array, readPos: number, writePos: number, max: number, outOffsets: Int32Array, outLens: Int32Array): number;
+  prefault(buffers: Uint8Array[], cb: () => void): void;
   executeBatch(fds: Int32Array, positions: Float64Array, data: Uint8Array, offsets: Int32Array, lengths: Int32Array, flags: Uint8Array, count: number, cb: (errno: number, done: number) => void): void;
   lockDirectory(path: string): number;
   unlockDirectory(fd: number): void;
 }
 
-const FUNCTIONS = ['scan', 'gather', 'pushRecords', 'pushMessages', 'scanRecords', 'executeBatch', 'lockDirectory', 'unlockDirectory'] as const;
+const FUNCTIONS = ['scan', 'gather', 'pushRecords', 'pushMessages', 'scanRecords', 'prefault', 'executeBatch', 'lockDirectory', 'unlockDirectory'] as const;
 
 /**
  * Below these batch sizes the TypeScript twin is faster than crossing into C++ (measured by
@@ -53,8 +54,42 @@ export function loadAddon(): Addon {
   return addon as Addon;
 }
 
+/**
+ * Full-size ring chunks prepared ahead: allocated here, their pages touched by the addon on a
+ * worker thread (one call per PREFAULT_BATCH chunks), handed out once ready; other sizes, or an
+ * empty stock, come from Buffer.allocUnsafe as in the TypeScript codec.
+ */
+export class PrefaultedChunks {
+  private readonly ready: Buffer[] = [];
+  private refilling = false;
+  constructor(private readonly addon: Addon) {}
+
+  alloc(size: number): Buffer {
+    if (size !== RING_CHUNK_BYTES) return Buffer.allocUnsafe(size);
+    const b = this.ready.pop();
+    if (this.ready.length < PREFAULT_LOW) this.refill();
+    return b ?? Buffer.allocUnsafeSlow(size);
+  }
+
+  private refill(): void {
+    if (this.refilling) return;
+    this.refilling = true;
+    const batch: Buffer[] = [];
+    for (let i = 0; i < PREFAULT_BATCH; i++) batch.push(Buffer.allocUnsafeSlow(RING_CHUNK_BYTES));
+    this.addon.prefault(batch, () => {
+      this.ready.push(...batch);
+      this.refilling = false;
+    });
+  }
+}
+
+/** Chunks touched per worker call, and the stock below which a refill starts. */
+const PREFAULT_BATCH = 8;
+const PREFAULT_LOW = 4;
+
 /** The C++ backend over a loaded addon. */
 export function nativeBackend(addon: Addon): Backend {
+  const chunks = new PrefaultedChunks(addon);
   const frameEncoder: FrameEncoder = {
     gather(out, outOffset, sources, index, offsets, lengths, count) {
       if (count < NATIVE_GATHER_MIN_FRAMES) return tsFrameEncoder.gather(out, outOffset, sources, index, offsets, lengths, count);
@@ -71,6 +106,7 @@ export function nativeBackend(addon: Addon): Backend {
       return addon.pushMessages(dest, destPos, headers, src, starts, lens, first, count);
     },
     scanRecords: tsRecordCodec.scanRecords,
+    allocChunk: (size) => chunks.alloc(size),
   };
   const io: IoExecutor = {
     execute(b: WriteBatch, done) {

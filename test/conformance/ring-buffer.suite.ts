@@ -51,6 +51,26 @@ export function ringBufferSuite(name: string, make: RingFactory): void {
     assert.is(ring.shift(), null);
   });
 
+  t('a ring growing through many full-size chunks, some prepared ahead off-thread (native), keeps every record intact', async () => {
+    const ring = make(1_000_000);
+    const len = 4000;
+    let pushed = 0;
+    // ~24 MiB in rounds, yielding between them so chunks prepared ahead arrive and are used.
+    for (let round = 0; round < 24; round++) {
+      for (let k = 0; k < 256; k++, pushed++) {
+        const p = payload(pushed, len);
+        assert.ok(ring.push(p, 0, p.length));
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    for (let i = 0; i < pushed; i++) {
+      const r = read(ring)!;
+      assert.ok(r.body.equals(payload(i, len)), `record ${i}`);
+      ring.release(r.chunk);
+    }
+    assert.is(ring.shift(), null);
+  });
+
   t('bounded by maxCount unless forced', () => {
     const ring = make(3);
     const p = payload(1, 40);

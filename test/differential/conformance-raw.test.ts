@@ -4,6 +4,7 @@
 // addon is the sanitizer build named by NSQ_TEST_ADDON.
 import { suite } from 'uvu';
 import type { Backend } from '../../src/native/backend.js';
+import { PrefaultedChunks } from '../../src/native/addon.js';
 import { fallbackBackend } from '../../src/native/fallback/index.js';
 import { RecordRing } from '../../src/native/fallback/ring-buffer.js';
 import { frameEncoderSuite } from '../conformance/frame-encoder.suite.js';
@@ -15,6 +16,7 @@ import { rawIo } from './io.js';
 
 /** A Backend whose every call goes straight to the addon. */
 export function rawBackend(addon: RawAddon): Backend {
+  const chunks = new PrefaultedChunks(addon);
   return {
     native: true,
     createFrameScanner: (limits) => ({
@@ -25,6 +27,7 @@ export function rawBackend(addon: RawAddon): Backend {
       pushRecords: (...args) => addon.pushRecords(...args),
       pushMessages: (...args) => addon.pushMessages(...args),
       scanRecords: (...args) => addon.scanRecords(...args),
+      allocChunk: (size) => chunks.alloc(size),
     },
     io: rawIo(addon),
     dirLocker: { lock: (path) => addon.lockDirectory(path), unlock: (fd) => addon.unlockDirectory(fd) },

@@ -45,6 +45,10 @@ export const tsRecordCodec: RecordCodec = {
     return pushFrames(dest, destPos, headers, src, starts, lens, first, count);
   },
 
+  allocChunk(size) {
+    return Buffer.allocUnsafe(size);
+  },
+
   scanRecords(buf, readPos, writePos, max, outOffsets, outLens) {
     if (readPos < 0 || readPos > writePos || writePos > buf.length || max < 0) return -1;
     const cap = Math.min(max, outOffsets.length, outLens.length);

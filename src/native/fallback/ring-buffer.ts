@@ -1,4 +1,4 @@
-import type { RecordCodec } from '../backend.js';
+import { RING_CHUNK_BYTES, type RecordCodec } from '../backend.js';
 import { tsRecordCodec } from './record-codec.js';
 import { FRAME_TYPE_MESSAGE, writeFrameHeader } from '../../protocol/frames.js';
 
@@ -14,7 +14,7 @@ import { FRAME_TYPE_MESSAGE, writeFrameHeader } from '../../protocol/frames.js';
 /** Bytes before the payload in a stored record (the frame header). */
 export const RECORD_HEADER = 8;
 const MIN_CHUNK = 16 * 1024;
-const MAX_CHUNK = 1024 * 1024;
+const MAX_CHUNK = RING_CHUNK_BYTES;
 
 /**
  * Full-size chunks no ring needs any more, shared by every ring of the process: a draining
@@ -36,8 +36,8 @@ export class Chunk {
   /** Set once the queue has moved past this chunk (no more writes or reads). */
   retired = false;
 
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size);
+  constructor(buf: Buffer) {
+    this.buf = buf;
   }
 }
 
@@ -189,7 +189,7 @@ export class RecordRing {
       c.w = c.r = c.refs = 0;
       c.retired = false;
     } else {
-      c = new Chunk(Math.max(need, this.nextSize));
+      c = new Chunk(this.codec.allocChunk(Math.max(need, this.nextSize)));
       if (this.nextSize < MAX_CHUNK) this.nextSize *= 2;
     }
     this.chunks.push(c);
