@@ -1,5 +1,8 @@
+// What every binary shares (the nsqd / nsqlookupd daemons and NSQ's command-line tools): Go flag
+// parsing that ends the process on -h (exit 0) or a bad flag (exit 2), `--config` TOML for the
+// daemons, and SIGINT/SIGTERM handling where a second signal exits at once.
 import { loadConfigFile, resolveOptions } from '../internal/config.js';
-import { parseFlags, type FlagSpec } from '../internal/flags.js';
+import { parseFlags, type FlagParseResult, type FlagSpec } from '../internal/flags.js';
 
 /** What a binary's main needs from its flag table and config file. */
 export interface AppOptions<T> {
@@ -8,11 +11,14 @@ export interface AppOptions<T> {
   version: boolean;
 }
 
+/** Successfully parsed flags. */
+export type ParsedFlags = Extract<FlagParseResult, { kind: 'ok' }>;
+
 /**
- * Parse argv with Go flag semantics and merge `--config` TOML (flag > config file > default).
- * Prints usage and exits 0 for -h, 2 for a bad flag, 1 for a bad config file.
+ * Parse argv with Go flag semantics: -h prints the usage to stderr and exits 0, a bad or unknown
+ * flag prints the error and the usage and exits 2 (flag.ExitOnError).
  */
-export function parseAppOptions<T extends object>(program: string, specs: readonly FlagSpec[], argv: readonly string[]): AppOptions<T> {
+export function parseFlagsOrExit(program: string, specs: readonly FlagSpec[], argv: readonly string[]): ParsedFlags {
   const parsed = parseFlags(program, specs, argv);
   if (parsed.kind === 'help') {
     process.stderr.write(parsed.usage);
@@ -22,6 +28,15 @@ export function parseAppOptions<T extends object>(program: string, specs: readon
     process.stderr.write(`${parsed.message}\n${parsed.usage}`);
     process.exit(2);
   }
+  return parsed;
+}
+
+/**
+ * Parse argv with Go flag semantics and merge `--config` TOML (flag > config file > default).
+ * Prints usage and exits 0 for -h, 2 for a bad flag, 1 for a bad config file.
+ */
+export function parseAppOptions<T extends object>(program: string, specs: readonly FlagSpec[], argv: readonly string[]): AppOptions<T> {
+  const parsed = parseFlagsOrExit(program, specs, argv);
   const config = String(parsed.values.config ?? '');
   let fileValues: Record<string, unknown> = {};
   if (config !== '') {
@@ -43,24 +58,37 @@ export function parseAppOptions<T extends object>(program: string, specs: readon
 }
 
 /**
+ * Call `onFirst` on the first of `signals`; any later one calls `onAgain` (if given) and exits at
+ * once with status 1.
+ */
+export function onSignals(signals: readonly NodeJS.Signals[], onFirst: (sig: NodeJS.Signals) => void, onAgain?: (sig: NodeJS.Signals) => void): void {
+  let seen = false;
+  const handler = (sig: NodeJS.Signals): void => {
+    if (seen) {
+      onAgain?.(sig);
+      process.exit(1);
+    }
+    seen = true;
+    onFirst(sig);
+  };
+  for (const s of signals) process.on(s, handler);
+}
+
+/**
  * Run a daemon until SIGINT/SIGTERM, then close it gracefully; a second signal exits at once.
  */
 export function runUntilSignal(close: () => Promise<void>, log: (msg: string) => void): void {
-  let stopping = false;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (stopping) {
-      log(`received ${sig} again, exiting now`);
-      process.exit(1);
-    }
-    stopping = true;
-    close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log(`error while closing - ${(err as Error).message}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  onSignals(
+    ['SIGINT', 'SIGTERM'],
+    () => {
+      close().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log(`error while closing - ${(err as Error).message}`);
+          process.exit(1);
+        },
+      );
+    },
+    (sig) => log(`received ${sig} again, exiting now`),
+  );
 }

@@ -1,10 +1,12 @@
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
 /** A finished outbound HTTP request. */
 export interface HttpResult {
   status: number;
   body: Buffer;
+  /** Response headers (names lower-cased). */
+  headers: IncomingHttpHeaders;
 }
 
 /** Options of an outbound request (NSQ's --http-client-* flags). */
@@ -56,17 +58,17 @@ export function httpRequestRaw(url: string, opts: HttpClientOptions): Promise<Ht
         if (done) return;
         done = true;
         clearTimeout(total);
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts) });
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts), headers: res.headers });
       });
     });
     req.end(opts.body);
   });
 }
 
-/** Go's url.QueryEscape: everything but [A-Za-z0-9-_.~] percent-encoded, space as '+'. */
-export function goQueryEscape(s: string): string {
+/** Go's url.QueryEscape: everything but [A-Za-z0-9-_.~] percent-encoded, space as '+'; bytes are escaped as given, text as UTF-8. */
+export function goQueryEscape(s: string | Uint8Array): string {
   let out = '';
-  for (const b of Buffer.from(s, 'utf8')) {
+  for (const b of typeof s === 'string' ? Buffer.from(s, 'utf8') : s) {
     if ((b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2d || b === 0x5f || b === 0x2e || b === 0x7e) {
       out += String.fromCharCode(b);
     } else if (b === 0x20) {
