@@ -253,7 +253,7 @@ export function thresholdText(s: MicroSummary): string {
   const name: Record<string, string> = {
     gather: 'FrameEncoder.gather (raw addon vs TS)',
     pushRecords: 'RecordCodec.pushRecords (raw addon vs TS)',
-    scanRecords: 'RecordCodec.scanRecords (raw addon vs TS; the wrapper always calls the addon)',
+    scanRecords: 'RecordCodec.scanRecords (raw addon vs TS; the wrapper always uses the TS twin, since native never wins)',
   };
   for (const kind of ['gather', 'pushRecords', 'scanRecords']) {
     const ts = s.thresholds.filter((t) => t.kind === kind);

@@ -29,6 +29,9 @@ interface Waiter {
   done: (err: Error | null) => void;
   /** Index of the last op this waiter depends on. */
   lastOp: number;
+  /** Segment and offset just past this waiter's bytes (where writing resumes if it is the last one kept). */
+  endFileNum: number;
+  endPos: number;
   /** Whether it needs an fdatasync covering its bytes. */
   durable: boolean;
 }
@@ -54,21 +57,37 @@ class PendingBatch {
     return this.fds.length;
   }
 
+  /**
+   * Add a write of src[start, start + len) at `pos`; returns the op's index. Bytes that continue
+   * the previous op in the same file extend it, so a batch of many small appends is one write
+   * per file, not one per append.
+   */
   add(fd: number, fileNum: number, pos: number, src: Uint8Array, start: number, len: number): number {
+    const last = this.fds.length - 1;
+    if (last >= 0 && this.fds[last] === fd && this.fileNums[last] === fileNum && this.positions[last]! + this.lengths[last]! === pos && this.offsets[last]! + this.lengths[last]! === this.used) {
+      if (len > 0) this.copyIn(src, start, len);
+      this.lengths[last]! += len;
+      return last;
+    }
+    const offset = this.used;
+    this.copyIn(src, start, len);
+    this.fds.push(fd);
+    this.fileNums.push(fileNum);
+    this.positions.push(pos);
+    this.offsets.push(offset);
+    this.lengths.push(len);
+    this.flags.push(0);
+    return this.fds.length - 1;
+  }
+
+  private copyIn(src: Uint8Array, start: number, len: number): void {
     if (this.data.length - this.used < len) {
       const grown = Buffer.allocUnsafe(Math.max(this.used + len, this.data.length * 2));
       this.data.copy(grown, 0, 0, this.used);
       this.data = grown;
     }
     Buffer.prototype.copy.call(src, this.data, this.used, start, start + len);
-    this.fds.push(fd);
-    this.fileNums.push(fileNum);
-    this.positions.push(pos);
-    this.offsets.push(this.used);
-    this.lengths.push(len);
-    this.flags.push(0);
     this.used += len;
-    return this.fds.length - 1;
   }
 
   toBatch(): WriteBatch {
@@ -165,7 +184,7 @@ export class SegmentWriter {
       batch.flags[lastOp] = batch.flags[lastOp]! | SYNC;
       lastOp = this.syncDirectory(batch, lastOp);
     }
-    batch.waiters.push({ done, lastOp, durable });
+    batch.waiters.push({ done, lastOp, durable, endFileNum: this.fileNum, endPos: this.writePos });
     this.schedule();
   }
 
@@ -184,7 +203,7 @@ export class SegmentWriter {
       batch.flags[op] = batch.flags[op]! | SYNC;
       op = this.syncDirectory(batch, op);
     }
-    batch.waiters.push({ done, lastOp: op, durable });
+    batch.waiters.push({ done, lastOp: op, durable, endFileNum: this.fileNum, endPos: this.writePos });
     this.schedule();
   }
 
@@ -199,9 +218,9 @@ export class SegmentWriter {
       let op = batch.add(this.fd, this.fdFileNum, this.writePos, EMPTY, 0, 0);
       batch.flags[op] = SYNC;
       op = this.syncDirectory(batch, op);
-      batch.waiters.push({ done, lastOp: op, durable: true });
+      batch.waiters.push({ done, lastOp: op, durable: true, endFileNum: this.fileNum, endPos: this.writePos });
     } else {
-      batch.waiters.push({ done, lastOp: batch.count - 1, durable: false });
+      batch.waiters.push({ done, lastOp: batch.count - 1, durable: false, endFileNum: this.fileNum, endPos: this.writePos });
     }
     this.schedule();
   }
@@ -346,20 +365,21 @@ export class SegmentWriter {
    */
   private recover(batch: PendingBatch, errno: number, completed: number, retired: { fd: number; fileNum: number; size: number }[]): void {
     const err = errnoError(errno, 'write failed');
-    let keepOp = -1;
+    let keep: Waiter | null = null;
     let kept = 0;
     for (const w of batch.waiters) {
       // Nothing was synced: a sync comes after every write, and a failure stops the batch.
       if (w.lastOp >= completed || w.durable) break;
-      keepOp = Math.max(keepOp, w.lastOp);
+      keep = w;
       kept++;
     }
     const queued = this.pending;
     this.pending = null;
     batch.waiters.forEach((w, i) => w.done(i < kept ? null : err));
     if (queued !== null) for (const w of queued.waiters) w.done(err);
-    const file = keepOp >= 0 ? batch.fileNums[keepOp]! : batch.startFileNum;
-    const pos = keepOp >= 0 ? batch.positions[keepOp]! + batch.lengths[keepOp]! : batch.startWritePos;
+    // Bytes past the last kept append (a merged op may hold some of a failed one) are cut off.
+    const file = keep !== null ? keep.endFileNum : batch.startFileNum;
+    const pos = keep !== null ? keep.endPos : batch.startWritePos;
     // Keep only the descriptor of the segment writing resumes in.
     const open = [...retired, ...this.retired];
     if (this.fd >= 0) open.push({ fd: this.fd, fileNum: this.fdFileNum, size: this.writePos });

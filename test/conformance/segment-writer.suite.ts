@@ -28,6 +28,8 @@ class CountingIo implements IoExecutor {
   /** fdatasync calls the batches asked for (one per file per batch). */
   syncs = 0;
   failNext = 0;
+  /** Fail the next batch as a failed fdatasync does: every write done, then the errno. */
+  failSyncNext = 0;
   constructor(private readonly inner: IoExecutor) {}
   execute(b: WriteBatch, done: (errno: number, completed: number) => void): void {
     this.batches++;
@@ -39,6 +41,12 @@ class CountingIo implements IoExecutor {
       const e = this.failNext;
       this.failNext = 0;
       queueMicrotask(() => done(e, 0));
+      return;
+    }
+    if (this.failSyncNext !== 0) {
+      const e = this.failSyncNext;
+      this.failSyncNext = 0;
+      this.inner.execute(b, () => done(e, b.count));
       return;
     }
     this.inner.execute(b, done);
@@ -126,6 +134,23 @@ export function segmentWriterSuite(name: string, io: IoExecutor): void {
     assert.is(await appendP(w, record('again')), null);
     await w.close();
     assert.equal(readFileSync(fileName(0)), Buffer.concat([record('first'), record('again')]));
+  });
+
+  t('appends of one turn are one write; a failed sync keeps the non-durable appends before the first durable one and cuts off the rest', async () => {
+    const counting = new CountingIo(io);
+    const w = new SegmentWriter({ fileName, maxBytesPerFile: 1000, fileNum: 0, writePos: 0, io: counting });
+    assert.is(await appendP(w, record('first'), true), null);
+    const opsBefore = counting.ops;
+    counting.failSyncNext = 5; // EIO
+    const [a, b, c] = await Promise.all([appendP(w, record('kept')), appendP(w, record('durable'), true), appendP(w, record('after'))]);
+    assert.is(counting.ops - opsBefore, 1, 'three contiguous appends, one write op');
+    assert.is(a, null);
+    assert.is((b as Error & { code: string }).code, 'EIO');
+    assert.is((c as Error & { code: string }).code, 'EIO');
+    assert.is(w.writePos, 9 + 8);
+    assert.is(await appendP(w, record('next'), true), null);
+    await w.close();
+    assert.equal(readFileSync(fileName(0)), Buffer.concat([record('first'), record('kept'), record('next')]));
   });
 
   t('sync() resolves once everything before it is durable; close() is idempotent', async () => {
