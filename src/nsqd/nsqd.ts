@@ -141,7 +141,9 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
     this.persistMetadata();
 
     try {
-      const tcp = createTcpServer({ noDelay: true }, (socket) => this.onConnection(socket));
+      // allowHalfOpen: a client's EOF ends the reading only; what it sent before is still
+      // answered (publishes waiting on the disk included), then nsqd closes, as Go nsqd does.
+      const tcp = createTcpServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.onConnection(socket));
       await this.listenOn('TCP', tcp, o.tcpAddress);
       this.tcpServer = tcp;
       const handler = createHttpHandler(this);

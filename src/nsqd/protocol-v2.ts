@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import { constants as zlibConstants, createDeflateRaw, createInflateRaw, type InflateRaw } from 'node:zlib';
 import {
+  Cmd,
   RECORD_STRIDE,
   R_BODY_LEN,
   R_BODY_START,
@@ -57,6 +58,7 @@ export class ProtocolV2 {
       socket.off('data', onData);
       socket.off('error', onEarlyError);
       socket.off('close', onEarlyClose);
+      socket.off('end', onEarlyEnd);
       if (!head.subarray(0, 4).equals(MAGIC_V2)) {
         this.host.logger.error(`client(${socket.remoteAddress}:${socket.remotePort}) bad protocol magic '${head.toString('latin1', 0, 4)}'`);
         socket.end(encodeFrame(FRAME_TYPE_ERROR, 'E_BAD_PROTOCOL'), () => socket.destroy());
@@ -70,7 +72,13 @@ export class ProtocolV2 {
       socket.destroy();
     };
     const onEarlyClose = (): void => clearTimeout(timer);
+    // EOF before the magic: nothing to answer (the server is half-open, so close it ourselves).
+    const onEarlyEnd = (): void => {
+      clearTimeout(timer);
+      socket.destroy();
+    };
     socket.on('data', onData);
+    socket.on('end', onEarlyEnd);
     socket.on('error', onEarlyError);
     socket.on('close', onEarlyClose);
   }
@@ -84,7 +92,20 @@ const TLS_VERSION_NAMES: Record<string, string> = { TLSv1: 'TLS1.0', 'TLSv1.1': 
  * IDENTIFY from the TLS socket over it, through a snappy or deflate decoder, into the
  * FrameParser; each record is executed by CommandsV2. A command that waits on I/O (AUTH, a TLS
  * handshake) pauses reading until it is answered, as nsqd processes one command at a time.
+ * Publishes that wait on the disk (a spilled or --durable-publish PUB, MPUB, DPUB) are the
+ * exception: the publishes a client pipelines behind one are executed at once and join the same
+ * group commit, and every answer still leaves in command order. Any other command waits until
+ * the publishes before it are answered.
  */
+/** One command's answer, kept until the answers before it are sent. */
+interface Answer {
+  ready: boolean;
+  result: SyncResult;
+}
+
+/** Publishes one connection may have waiting on the disk before reading pauses. */
+const MAX_PIPELINED = 256;
+
 class IOLoop {
   private readonly host: ProtocolHost;
   private readonly socket: Socket;
@@ -95,6 +116,10 @@ class IOLoop {
   private recordIndex = 0;
   /** A command is waiting on I/O: input waits here, reading is paused. */
   private busy = false;
+  /** Answers not sent yet, in command order: pending publishes and the results queued behind them. */
+  private answers: Answer[] = [];
+  /** The client's EOF arrived while answers were pending: handled once they are sent. */
+  private ended = false;
   private backlog: Buffer[] = [];
   /** Where bytes are read from: the socket, or the TLS socket after an upgrade. */
   private source: Duplex;
@@ -183,6 +208,13 @@ class IOLoop {
       client.commandRead();
       while (this.recordIndex < this.recordCount) {
         const base = this.recordIndex * RECORD_STRIDE;
+        const code = rec[base + R_CODE]! as Cmd;
+        const publish = code === Cmd.PUB || code === Cmd.MPUB || code === Cmd.DPUB;
+        if (this.answers.length > 0 && (!publish || this.answers.length >= MAX_PIPELINED)) {
+          // Runs once the publishes before it are answered.
+          this.hold();
+          return;
+        }
         this.recordIndex++;
         const status = rec[base + R_STATUS]!;
         if (status === ScanStatus.LINE_TOO_LONG) {
@@ -191,7 +223,7 @@ class IOLoop {
           return;
         }
         const result = this.commands.exec(
-          rec[base + R_CODE]!,
+          code,
           status,
           parser.source(rec[base + R_SRC]!),
           rec[base + R_LINE_START]!,
@@ -201,28 +233,66 @@ class IOLoop {
           rec[base + R_SIZE]!,
         );
         if (result instanceof Promise) {
-          this.wait(result);
-          return;
+          const answer: Answer = { ready: false, result: null };
+          this.answers.push(answer);
+          result
+            .catch((err: unknown) => new FatalClientError('E_INVALID', `internal error ${(err as Error).message}`))
+            .then((r) => {
+              answer.ready = true;
+              answer.result = r;
+              this.sendAnswers();
+            });
+          if (!publish) {
+            this.hold();
+            return;
+          }
+          continue;
+        }
+        if (this.answers.length > 0) {
+          // Behind a pending publish: answered in its turn; a fatal error ends the reading here.
+          this.answers.push({ ready: true, result });
+          if (result instanceof ClientError && result.fatal) {
+            this.hold();
+            return;
+          }
+          continue;
         }
         if (!this.finish(result)) return;
       }
     }
-    if (this.parser.pendingStage >= STAGE_SIZE && !client.closed) this.precheckPending();
+    if (this.answers.length === 0 && this.parser.pendingStage >= STAGE_SIZE && !client.closed) this.precheckPending();
     if (client.isWriteBlocked && !client.closed) this.source.pause();
   }
 
-  /** Hold input until an async command finishes, then carry on where it stopped. */
-  private wait(result: Promise<SyncResult>): void {
+  /** Stop executing commands (input waits in the backlog) until every pending answer is sent. */
+  private hold(): void {
     this.busy = true;
     this.source.pause();
-    result
-      .catch((err: unknown) => new FatalClientError('E_INVALID', `internal error ${(err as Error).message}`))
-      .then((r) => {
-        this.busy = false;
-        if (!this.finish(r)) return;
-        this.run();
-        if (!this.busy && !this.client.closed && !this.client.isWriteBlocked) this.source.resume();
-      });
+  }
+
+  /** Send the answers that are ready, in order; once none is pending, carry on where reading stopped. */
+  private sendAnswers(): void {
+    const answers = this.answers;
+    let sent = 0;
+    while (sent < answers.length && answers[sent]!.ready) {
+      if (!this.finish(answers[sent++]!.result)) {
+        answers.length = 0;
+        return;
+      }
+    }
+    if (sent > 0) answers.splice(0, sent);
+    if (answers.length > 0 || this.client.closed) return;
+    if (this.busy) {
+      this.busy = false;
+      this.run();
+      if (this.busy || this.answers.length > 0 || this.client.closed) return;
+    }
+    if (this.ended) {
+      this.ended = false;
+      this.onEnd();
+    } else if (!this.client.isWriteBlocked) {
+      this.source.resume();
+    }
   }
 
   /** Send a command's outcome; false when the connection is closing. */
@@ -254,6 +324,11 @@ class IOLoop {
   }
 
   private onEnd(): void {
+    // Commands read before the EOF are executed and answered first, as nsqd does.
+    if (this.busy || this.answers.length > 0) {
+      this.ended = true;
+      return;
+    }
     // EOF in the middle of a body command is answered as nsqd answers a failed read.
     const p = this.parser;
     const stage = p.pendingStage;
@@ -265,7 +340,8 @@ class IOLoop {
     }
     if (!client.closed) {
       this.host.logger.info(`PROTOCOL(V2): [${client}] exiting ioloop`);
-      client.destroy();
+      // Flush what is buffered, then close (the socket is half-open: our side is still writable).
+      client.close();
     }
   }
 
