@@ -23,7 +23,10 @@ const running = [];
 let stopping = false;
 
 function start(d) {
-  const child = spawn(process.execPath, [bin(d.name), ...d.args], { stdio: ['ignore', 'inherit', 'inherit'] });
+  // Own process group: a terminal's Ctrl-C reaches only this script, which stops the daemons one
+  // by one (the daemons would otherwise get SIGINT from the terminal and SIGTERM from us, and a
+  // second signal makes nsqd exit at once instead of persisting its queues).
+  const child = spawn(process.execPath, [bin(d.name), ...d.args], { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
   const entry = { ...d, child, exited: new Promise((r) => child.once('exit', (code, sig) => r({ code, sig }))) };
   entry.exited.then(({ code, sig }) => {
     if (!stopping) {
@@ -46,6 +49,11 @@ async function stop(exitCode) {
   }
   process.exit(exitCode);
 }
+
+// Should this script die some other way, take the daemons down with it.
+process.on('exit', () => {
+  for (const e of running) if (e.child.exitCode === null && e.child.signalCode === null) e.child.kill('SIGTERM');
+});
 
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
