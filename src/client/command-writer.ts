@@ -3,6 +3,7 @@
  * transport by flush(), so many commands (a batch of FINs, pipelined PUBs) leave in one socket
  * write. Bytes handed over are never rewritten: a chunk is only appended to, then replaced.
  */
+import { MSG_ID_LENGTH } from '../protocol/message.js';
 
 const OUT_CHUNK = 64 * 1024;
 
@@ -88,13 +89,13 @@ export abstract class CommandWriter {
 
   /** Append `CMD <16-byte id>` + `suffix` + `\n` with the id copied from `src[idAt, idAt+16)` (FIN, TOUCH, REQ). */
   writeIdCommand(cmd: string, src: Buffer, idAt: number, suffix: string): void {
-    const n = cmd.length + 17 + suffix.length + 1;
+    const n = cmd.length + 1 + MSG_ID_LENGTH + suffix.length + 1;
     const out = this.reserve(n);
     let p = this.outPos;
     p += out.write(cmd, p, 'latin1');
     out[p++] = 0x20;
-    src.copy(out, p, idAt, idAt + 16);
-    p += 16;
+    src.copy(out, p, idAt, idAt + MSG_ID_LENGTH);
+    p += MSG_ID_LENGTH;
     if (suffix.length > 0) p += out.write(suffix, p, 'latin1');
     out[p++] = 0x0a;
     this.outPos = p;

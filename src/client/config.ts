@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { formatDuration, parseDuration } from '../internal/duration.js';
+import { parseGoBool } from '../internal/flags.js';
 import { NsqError } from './errors.js';
 
 /** This package's version, read from package.json (`0.0.0` if unreadable). */
@@ -244,7 +245,13 @@ function coerce(name: string, spec: Spec, value: unknown): unknown {
     case 'bool':
       if (typeof value === 'boolean') return value;
       if (value === 1 || value === 0) return value === 1;
-      if (typeof value === 'string' && /^(1|t|T|TRUE|true|True|0|f|F|FALSE|false|False)$/.test(value)) return /^(1|t|T|TRUE|true|True)$/.test(value);
+      if (typeof value === 'string') {
+        try {
+          return parseGoBool(value);
+        } catch {
+          return fail('invalid value type');
+        }
+      }
       return fail('invalid value type');
     case 'string':
       if (typeof value === 'string') return value;

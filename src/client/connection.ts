@@ -8,7 +8,7 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { constants as zlibConstants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
-import { MAGIC_V2, FRAME_TYPE_ERROR, FRAME_TYPE_MESSAGE, FRAME_TYPE_RESPONSE } from '../protocol/frames.js';
+import { MAGIC_V2, FRAME_TYPE_ERROR, FRAME_TYPE_MESSAGE, FRAME_TYPE_RESPONSE, HEARTBEAT } from '../protocol/frames.js';
 import { SnappyFrameDecoder, SnappyFrameEncoder } from '../protocol/snappy-stream.js';
 import { CommandWriter } from './command-writer.js';
 import type { ClientConfig } from './config.js';
@@ -66,7 +66,6 @@ export function joinHostPort(host: string, port: number): string {
 }
 
 const NOP = Buffer.from('NOP\n', 'latin1');
-const HEARTBEAT_LENGTH = 11; // `_heartbeat_`
 
 const enum Stage { Idle, Identify, Upgrade, Auth, Subscribe, Ready, Closed }
 
@@ -252,7 +251,7 @@ export class NsqdConnection extends CommandWriter implements FrameSink {
     }
     if (this.stage === Stage.Closed) return;
     if (frameType === FRAME_TYPE_RESPONSE) {
-      if (end - start === HEARTBEAT_LENGTH && buf[start] === 0x5f && buf.toString('latin1', start, end) === '_heartbeat_') {
+      if (end - start === HEARTBEAT.length && buf[start] === 0x5f && buf.toString('latin1', start, end) === HEARTBEAT) {
         this.writeRaw(NOP);
         this.scheduleFlush();
         this.delegate.onHeartbeat?.(this);

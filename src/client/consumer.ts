@@ -4,6 +4,7 @@
  * Consumer does, and hands messages to 'message' listeners or to an async iterator.
  */
 import { EventEmitter } from 'node:events';
+import { MSG_ID_OFFSET } from '../protocol/message.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import { BackoffSignal } from './backoff.js';
 import { makeLog, resolveConfig, type ClientConfig, type ClientOptions } from './config.js';
@@ -338,7 +339,7 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements Connection
     this.finished++;
     if (conn.isClosed) return;
     this.rdy.signal(BackoffSignal.Resume);
-    conn.writeIdCommand('FIN', msg.frame, msg.offset + 10, '');
+    conn.writeIdCommand('FIN', msg.frame, msg.offset + MSG_ID_OFFSET, '');
     this.afterResponse(conn);
   }
 
@@ -351,7 +352,7 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements Connection
     let delay = delayMs;
     if (delay === -1) delay = Math.min(this.config.defaultRequeueDelay * msg.attempts, this.config.maxRequeueDelay);
     this.rdy.signal(backoff ? BackoffSignal.Backoff : BackoffSignal.Continue);
-    conn.writeIdCommand('REQ', msg.frame, msg.offset + 10, ` ${Math.floor(delay)}`);
+    conn.writeIdCommand('REQ', msg.frame, msg.offset + MSG_ID_OFFSET, ` ${Math.floor(delay)}`);
     this.afterResponse(conn);
   }
 
@@ -359,7 +360,7 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements Connection
   onMessageTouch(msg: Message): void {
     const conn = msg.conn;
     if (conn.isClosed) return;
-    conn.writeIdCommand('TOUCH', msg.frame, msg.offset + 10, '');
+    conn.writeIdCommand('TOUCH', msg.frame, msg.offset + MSG_ID_OFFSET, '');
     conn.scheduleFlush();
   }
 

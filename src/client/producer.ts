@@ -38,7 +38,8 @@ export class Producer extends EventEmitter<ProducerEvents> implements Connection
   private stopped = false;
   private closing: Promise<void> | null = null;
   private drained: (() => void) | null = null;
-  private readonly validTopics = new Set<string>();
+  /** Topics already validated, each with its `PUB <topic>\n` line (built once, not per publish). */
+  private readonly pubLines = new Map<string, string>();
   private readonly logLine: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 
   /** A producer for nsqd at `address`; options as go-nsq's Config (ERR_CONFIG if invalid). */
@@ -69,13 +70,14 @@ export class Producer extends EventEmitter<ProducerEvents> implements Connection
   publish(topic: string, body: MessageBody): Promise<void> {
     const bad = this.check(topic) ?? checkBody(body);
     if (bad !== undefined) return Promise.reject(bad);
+    const line = this.pubLines.get(topic)!;
     const conn = this.conn;
     if (conn !== null && conn.isReady) {
-      conn.writeCommand(`PUB ${topic}\n`, body);
+      conn.writeCommand(line, body);
       return this.sent(conn);
     }
     return this.connection().then((c) => {
-      c.writeCommand(`PUB ${topic}\n`, body);
+      c.writeCommand(line, body);
       return this.sent(c);
     });
   }
@@ -107,10 +109,10 @@ export class Producer extends EventEmitter<ProducerEvents> implements Connection
 
   private check(topic: string): NsqError | undefined {
     if (this.stopped) return new NsqError('ERR_STOPPED', 'producer stopped', { address: this.address });
-    if (this.validTopics.has(topic)) return undefined;
+    if (this.pubLines.has(topic)) return undefined;
     if (typeof topic !== 'string' || !isValidTopicName(topic)) return new NsqError('ERR_INVALID_ARGUMENT', `invalid topic name ${JSON.stringify(topic)}`);
-    if (this.validTopics.size >= MAX_CACHED_TOPICS) this.validTopics.clear();
-    this.validTopics.add(topic);
+    if (this.pubLines.size >= MAX_CACHED_TOPICS) this.pubLines.clear();
+    this.pubLines.set(topic, `PUB ${topic}\n`);
     return undefined;
   }
 
@@ -148,10 +150,12 @@ export class Producer extends EventEmitter<ProducerEvents> implements Connection
     return this.connecting;
   }
 
-  private takeHead(): [(() => void) | undefined, ((err: NsqError) => void) | undefined] {
-    if (this.head >= this.resolves.length) return [undefined, undefined];
+  /** Answer the oldest unanswered command: resolve it (`err` null) or reject it with `err`; false when none is pending. */
+  private settleHead(err: NsqError | null): boolean {
+    if (this.head >= this.resolves.length) return false;
     const i = this.head++;
-    const pair: [() => void, (err: NsqError) => void] = [this.resolves[i]!, this.rejects[i]!];
+    const resolve = this.resolves[i]!;
+    const reject = this.rejects[i]!;
     if (this.head === this.resolves.length) {
       this.resolves = [];
       this.rejects = [];
@@ -162,7 +166,9 @@ export class Producer extends EventEmitter<ProducerEvents> implements Connection
       this.rejects = this.rejects.slice(this.head);
       this.head = 0;
     }
-    return pair;
+    if (err === null) resolve();
+    else reject(err);
+    return true;
   }
 
   /** @internal */
@@ -173,20 +179,15 @@ export class Producer extends EventEmitter<ProducerEvents> implements Connection
 
   /** @internal */
   onResponse(conn: NsqdConnection): void {
-    const [resolve] = this.takeHead();
-    if (resolve !== undefined) {
-      resolve();
-      return;
-    }
+    if (this.settleHead(null)) return;
     this.logLine('error', 'received a response with no command outstanding; closing');
     conn.destroy(new NsqError('ERR_PROTOCOL', 'response with no command outstanding', { address: this.address }));
   }
 
   /** @internal */
   onErrorFrame(_conn: NsqdConnection, err: NsqError): void {
-    const [, reject] = this.takeHead();
-    if (reject !== undefined) reject(err);
-    else if (this.listenerCount('error') > 0) this.emit('error', err);
+    if (this.settleHead(err)) return;
+    if (this.listenerCount('error') > 0) this.emit('error', err);
     else this.logLine('error', `protocol error - ${err.message}`);
   }
 

@@ -145,9 +145,9 @@ export class RdyController implements BackoffHost {
   }
 
   private sendRDY(conn: NsqdConnection, count: number): void {
-    if (count === 0 && conn.rdyCount === 0) return;
-    this.totalRdyCount += count - conn.rdyCount;
     const last = conn.rdyCount;
+    if (count === 0 && last === 0) return;
+    this.totalRdyCount += count - last;
     conn.rdyCount = count;
     if (count > 0) conn.lastRdyTimestamp = Date.now();
     if (count === last) return;

@@ -1,4 +1,4 @@
-import { closeSync, openSync, read as fsRead, statSync, unlink } from 'node:fs';
+import { statSync, unlink } from 'node:fs';
 import { rename as renameAsync, unlink as unlinkAsync } from 'node:fs/promises';
 import type { Logger } from '../internal/log.js';
 import type { IoExecutor } from '../native/backend.js';
@@ -6,6 +6,7 @@ import type { BackendQueue } from '../nsqd/backend-queue.js';
 import { DeferredIndex } from './deferred-index.js';
 import { metadataFileName, readMetadata, segmentFileName, writeMetadata, type QueueMetadata } from './metadata.js';
 import { recoverQueue } from './recovery.js';
+import { SegmentReader } from './segment-reader.js';
 import { SegmentWriter } from './segment-writer.js';
 
 /** How a DiskQueue stores, syncs and forgets. */
@@ -33,9 +34,6 @@ export interface DiskQueueOptions {
   maxBytes: number;
 }
 
-const READ_AHEAD_BYTES = 1 << 20;
-const READ_AHEAD_RECORDS = 4096;
-
 interface Batch {
   data: Buffer;
   len: number;
@@ -49,7 +47,7 @@ interface Batch {
  * `[int32 length][payload]` records rolled at --max-bytes-per-file, and the metadata file
  * `<name>.diskqueue.meta.dat` (`depth\nreadFileNum,readPos\nwriteFileNum,writePos\n`) written by
  * tmp + fsync + rename after each sync. Writes go through a SegmentWriter (batched, off the main
- * thread); reads are prefetched a megabyte at a time. Recovery follows go-diskqueue: a write
+ * thread); reads through a SegmentReader (read-ahead off the main thread). Recovery follows go-diskqueue: a write
  * file longer than its metadata says is finished and writing moves to the next number (the
  * reader still gets its extra records); an unreadable segment is renamed `.bad` and skipped;
  * a reader that catches up with the writer resets a wrong depth. File numbers never reset.
@@ -64,6 +62,7 @@ export class DiskQueue implements BackendQueue {
   private readonly deferredIndex: DeferredIndex;
   private sidecarPending: Promise<Error | null> | null = null;
   private readonly writer: SegmentWriter;
+  private readonly reader: SegmentReader;
   private readonly metaFile: string;
   // Persisted read position: the oldest message not yet read (or, durable, not yet acked).
   private readFileNum = 0;
@@ -81,16 +80,6 @@ export class DiskQueue implements BackendQueue {
   private staging: Batch | null = null;
   private lastSubmitted: Promise<Error | null> | null = null;
   private inFlightBatches = 0;
-  // Reader: the next byte to fetch, prefetched records, and the open segment.
-  private cursorFileNum = 0;
-  private cursorPos = 0;
-  private pfPayloads: Buffer[] = [];
-  private pfFiles: number[] = [];
-  private pfEnds: number[] = [];
-  private pfHead = 0;
-  private fetching = false;
-  private readFd = -1;
-  private readFdFileNum = -1;
   // Durable: tokens of read messages in read order, with the position after each.
   private ackBase = 0;
   private ackFiles: number[] = [];
@@ -116,8 +105,23 @@ export class DiskQueue implements BackendQueue {
     const r = recoverQueue(o.dataPath, o.name, m instanceof Error ? null : m, o.logger, o.minMsgSize, o.maxMsgSize);
     const meta = r.meta;
     for (const [f, size] of r.fileSizes) this.fileSizes.set(f, size);
-    this.readFileNum = this.cursorFileNum = meta.readFileNum;
-    this.readPos = this.cursorPos = meta.readPos;
+    this.readFileNum = meta.readFileNum;
+    this.readPos = meta.readPos;
+    this.reader = new SegmentReader(
+      {
+        fileName: (n) => this.fileName(n),
+        readableEnd: (f) => this.readableEnd(f),
+        writeFileNum: () => this.writtenFileNum,
+        minMsgSize: o.minMsgSize,
+        maxMsgSize: o.maxMsgSize,
+        onRecords: () => this.onReadable?.(),
+        onCaughtUp: () => this.checkTail(),
+        onGone: (f) => this.segmentGone(f),
+        onError: (f, why) => this.readError(f, why),
+      },
+      meta.readFileNum,
+      meta.readPos,
+    );
     this.writtenFileNum = meta.writeFileNum;
     this.writtenPos = meta.writePos;
     this.unread = Math.max(0, meta.depth);
@@ -210,14 +214,15 @@ export class DiskQueue implements BackendQueue {
    * deletes it (go-diskqueue's skipToNextRWFile, here to free space rather than after an error).
    */
   private reclaimDrained(): boolean {
-    if (this.staging !== null || this.inFlightBatches > 0 || !this.writer.idle || this.fetching) return false;
-    if (this.unread !== 0 || this.unacked !== 0 || this.pfHead < this.pfPayloads.length) return false;
+    if (this.staging !== null || this.inFlightBatches > 0 || !this.writer.idle || this.reader.busy) return false;
+    if (this.unread !== 0 || this.unacked !== 0 || this.reader.buffered > 0) return false;
     const f = this.writtenFileNum;
     if (this.writtenPos === 0 || this.readFileNum !== f || this.readPos !== this.writtenPos || this.writer.fileNum !== f) return false;
     this.fileSizes.set(f, this.writtenPos);
     this.writer.skipTo(f + 1);
-    this.writtenFileNum = this.cursorFileNum = f + 1;
-    this.writtenPos = this.cursorPos = 0;
+    this.writtenFileNum = f + 1;
+    this.writtenPos = 0;
+    this.reader.seek(f + 1, 0);
     this.commit(f + 1, 0);
     return true;
   }
@@ -348,20 +353,9 @@ export class DiskQueue implements BackendQueue {
   // --- reading ---
 
   read(): Buffer | null {
-    if (this.pfHead >= this.pfPayloads.length) {
-      this.fetch();
-      return null;
-    }
-    const i = this.pfHead++;
-    const payload = this.pfPayloads[i]!;
-    const file = this.pfFiles[i]!;
-    const end = this.pfEnds[i]!;
-    if (this.pfHead === this.pfPayloads.length) {
-      this.pfPayloads = [];
-      this.pfFiles = [];
-      this.pfEnds = [];
-      this.pfHead = 0;
-    }
+    const reader = this.reader;
+    const payload = reader.next();
+    if (payload === null) return null;
     this.unread--;
     this.lastDue = 0;
     if (this.deferredIndex.size > 0) {
@@ -375,17 +369,17 @@ export class DiskQueue implements BackendQueue {
     }
     if (this.o.durable) {
       this.lastToken = this.ackBase + this.ackFiles.length;
-      this.ackFiles.push(file);
-      this.ackEnds.push(end);
+      this.ackFiles.push(reader.lastFile);
+      this.ackEnds.push(reader.lastEnd);
       this.acked.push(false);
       this.unacked++;
     } else {
       this.lastToken = -1;
-      this.commit(file, end);
+      this.commit(reader.lastFile, reader.lastEnd);
     }
     this.tick();
     this.checkTail();
-    if (this.pfPayloads.length - this.pfHead < READ_AHEAD_RECORDS / 4) this.fetch();
+    reader.refill();
     return payload;
   }
 
@@ -423,7 +417,7 @@ export class DiskQueue implements BackendQueue {
     const size = this.fileSizes.get(f);
     if (size !== undefined) this.bytesHeld = Math.max(0, this.bytesHeld - size);
     this.fileSizes.delete(f);
-    if (this.readFdFileNum === f) this.closeReadFd();
+    this.reader.release(f);
     unlink(this.fileName(f), (err) => {
       if (err !== null && err.code !== 'ENOENT') this.o.logger.error(`DISKQUEUE(${this.o.name}) failed to Remove(${this.fileName(f)}) - ${err.message}`);
     });
@@ -431,19 +425,14 @@ export class DiskQueue implements BackendQueue {
 
   /** When everything is read, a depth that is not zero is wrong: reset it (go-diskqueue's checkTailCorruption). */
   private checkTail(): void {
-    if (this.cursorFileNum < this.writtenFileNum || this.cursorPos < this.writtenPos) return;
-    if (this.pfHead < this.pfPayloads.length || this.staging !== null || this.inFlightBatches > 0) return;
+    const r = this.reader;
+    if (r.fileNum < this.writtenFileNum || r.pos < this.writtenPos) return;
+    if (r.buffered > 0 || this.staging !== null || this.inFlightBatches > 0) return;
     if (this.unread !== 0) {
       this.o.logger.error(`DISKQUEUE(${this.o.name}) ${this.unread < 0 ? 'negative' : 'positive'} depth at tail (${this.unread}), ${this.unread < 0 ? 'metadata corruption' : 'data loss'}, resetting 0...`);
       this.unread = 0;
       this.requestSync();
     }
-  }
-
-  private closeReadFd(): void {
-    if (this.readFd >= 0) closeSync(this.readFd);
-    this.readFd = -1;
-    this.readFdFileNum = -1;
   }
 
   /** Where the readable data of a segment ends: its size when finished, the written position when current. */
@@ -463,133 +452,14 @@ export class DiskQueue implements BackendQueue {
     return f === this.writtenFileNum ? this.writtenPos : 0;
   }
 
-  /** Read ahead from the cursor (one read at a time, off the main thread). */
-  private fetch(): void {
-    if (this.fetching || this.closed) return;
-    if (this.pfPayloads.length - this.pfHead >= READ_AHEAD_RECORDS) return;
-    for (;;) {
-      const end = this.readableEnd(this.cursorFileNum);
-      if (this.cursorPos < end) break;
-      if (this.cursorFileNum >= this.writtenFileNum) {
-        this.checkTail();
-        return;
-      }
-      this.cursorFileNum++;
-      this.cursorPos = 0;
+  /** A finished segment was deleted before the metadata saying so was written (a crash): read on from the next. */
+  private segmentGone(f: number): void {
+    this.o.logger.warn(`DISKQUEUE(${this.o.name}) ${this.fileName(f)} is gone, reading on from the next file`);
+    this.fileSizes.delete(f);
+    if (this.readFileNum === f) {
+      this.readFileNum = f + 1;
+      this.readPos = 0;
     }
-    const f = this.cursorFileNum;
-    const end = this.readableEnd(f);
-    if (this.readFdFileNum !== f) {
-      this.closeReadFd();
-      try {
-        this.readFd = openSync(this.fileName(f), 'r');
-        this.readFdFileNum = f;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && f < this.writtenFileNum) {
-          // Deleted once read past, before the metadata saying so was written (a crash).
-          this.o.logger.warn(`DISKQUEUE(${this.o.name}) ${this.fileName(f)} is gone, reading on from the next file`);
-          this.fileSizes.delete(f);
-          this.cursorFileNum = f + 1;
-          this.cursorPos = 0;
-          if (this.readFileNum === f) {
-            this.readFileNum = f + 1;
-            this.readPos = 0;
-          }
-          this.fetch();
-          return;
-        }
-        this.readError(f, `open: ${(err as Error).message}`);
-        return;
-      }
-    }
-    const want = Math.min(end - this.cursorPos, READ_AHEAD_BYTES);
-    const buf = Buffer.allocUnsafe(want);
-    const at = this.cursorPos;
-    this.fetching = true;
-    fsRead(this.readFd, buf, 0, want, at, (err, n) => {
-      this.fetching = false;
-      if (this.closed || this.cursorFileNum !== f || this.cursorPos !== at) return;
-      if (err !== null) {
-        this.readError(f, err.message);
-        return;
-      }
-      if (n === 0) {
-        // The file ends before the position the metadata promised: data was lost.
-        this.readError(f, 'EOF');
-        return;
-      }
-      this.parse(buf.subarray(0, n), f, at, end, n < want);
-    });
-  }
-
-  /** Split read-ahead bytes into records; `short`: the file ended before the expected end. */
-  private parse(buf: Buffer, f: number, at: number, readEnd: number, short: boolean): void {
-    // Where the file's readable data ends now: the write file may have been finished (rolled)
-    // and grown while the read was out, and records past readEnd must not be skipped.
-    const end = Math.max(readEnd, this.readableEnd(f));
-    let p = 0;
-    let added = 0;
-    while (buf.length - p >= 4) {
-      const len = buf.readInt32BE(p);
-      if (len < this.o.minMsgSize || len > this.o.maxMsgSize) {
-        if (added > 0) this.onReadable?.();
-        this.readError(f, `invalid message read size (${len})`);
-        return;
-      }
-      if (buf.length - p - 4 < len) {
-        if (at + p + 4 + len > end) {
-          // The record runs past what the file holds: a torn tail.
-          if (added > 0) this.onReadable?.();
-          this.readError(f, 'unexpected EOF');
-          return;
-        }
-        break;
-      }
-      const recEnd = at + p + 4 + len;
-      this.pfPayloads.push(buf.subarray(p + 4, p + 4 + len));
-      // The last record of a finished segment ends at the start of the next (go-diskqueue).
-      if (f < this.writtenFileNum && recEnd >= end) {
-        this.pfFiles.push(f + 1);
-        this.pfEnds.push(0);
-      } else {
-        this.pfFiles.push(f);
-        this.pfEnds.push(recEnd);
-      }
-      p += 4 + len;
-      added++;
-    }
-    if (p === 0 && short) {
-      // Not even one whole record before the file ends: data was lost or torn.
-      this.readError(f, 'unexpected EOF');
-      return;
-    }
-    if (p === 0 && buf.length >= 4) {
-      // A record larger than the read-ahead: read exactly it next time.
-      const len = buf.readInt32BE(0);
-      this.readExact(f, at, 4 + len, end);
-      return;
-    }
-    this.cursorPos = at + p;
-    if (this.cursorPos >= end && f < this.writtenFileNum) {
-      this.cursorFileNum = f + 1;
-      this.cursorPos = 0;
-    }
-    if (added > 0) this.onReadable?.();
-    else this.fetch();
-  }
-
-  private readExact(f: number, at: number, len: number, end: number): void {
-    const buf = Buffer.allocUnsafe(len);
-    this.fetching = true;
-    fsRead(this.readFd, buf, 0, len, at, (err, n) => {
-      this.fetching = false;
-      if (this.closed || this.cursorFileNum !== f || this.cursorPos !== at) return;
-      if (err !== null || n < len) {
-        this.readError(f, err?.message ?? 'unexpected EOF');
-        return;
-      }
-      this.parse(buf, f, at, end, false);
-    });
   }
 
   /**
@@ -598,8 +468,7 @@ export class DiskQueue implements BackendQueue {
    * messages read from it are unacked, so a restart can still deliver them.
    */
   private readError(f: number, why: string): void {
-    this.o.logger.error(`DISKQUEUE(${this.o.name}) reading at ${this.cursorPos} of ${this.fileName(f)} - ${why}`);
-    this.closeReadFd();
+    this.o.logger.error(`DISKQUEUE(${this.o.name}) reading at ${this.reader.pos} of ${this.fileName(f)} - ${why}`);
     if (f === this.writtenFileNum) {
       // Nothing more may be written to a file the reader cannot get through.
       this.writer.skipTo(f + 1);
@@ -613,14 +482,13 @@ export class DiskQueue implements BackendQueue {
       renameAsync(bad, `${bad}.bad`).catch((e: Error) => this.o.logger.error(`DISKQUEUE(${this.o.name}) failed to rename bad diskqueue file ${bad} to ${bad}.bad - ${e.message}`));
       this.fileSizes.delete(f);
     }
-    this.cursorFileNum = f + 1;
-    this.cursorPos = 0;
+    this.reader.seek(f + 1, 0);
     if (this.readFileNum === f && !keep) {
       this.readFileNum = f + 1;
       this.readPos = 0;
     }
     this.requestSync();
-    this.fetch();
+    this.reader.fetch();
   }
 
   // --- lifecycle ---
@@ -638,10 +506,9 @@ export class DiskQueue implements BackendQueue {
     if (this.closed) return new Error('exiting');
     this.o.logger.info(`DISKQUEUE(${this.o.name}): emptying`);
     await this.idle();
-    this.closeReadFd();
     let err: Error | null = null;
     const last = Math.max(this.writtenFileNum, this.writer.fileNum);
-    for (let f = Math.min(this.readFileNum, this.cursorFileNum); f <= last; f++) {
+    for (let f = Math.min(this.readFileNum, this.reader.fileNum); f <= last; f++) {
       try {
         await unlinkAsync(this.fileName(f));
       } catch (e) {
@@ -650,12 +517,9 @@ export class DiskQueue implements BackendQueue {
     }
     const next = last + 1;
     this.writer.skipTo(next);
-    this.writtenFileNum = this.readFileNum = this.cursorFileNum = next;
-    this.writtenPos = this.readPos = this.cursorPos = 0;
-    this.pfPayloads = [];
-    this.pfFiles = [];
-    this.pfEnds = [];
-    this.pfHead = 0;
+    this.writtenFileNum = this.readFileNum = next;
+    this.writtenPos = this.readPos = 0;
+    this.reader.reset(next, 0);
     this.unread = 0;
     this.unacked = 0;
     this.ackBase += this.acked.length;
@@ -705,6 +569,6 @@ export class DiskQueue implements BackendQueue {
     this.syncTimer = null;
     await this.writer.close();
     await this.deferredIndex.close();
-    this.closeReadFd();
+    this.reader.close();
   }
 }

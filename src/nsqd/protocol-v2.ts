@@ -235,13 +235,12 @@ class IOLoop {
         if (result instanceof Promise) {
           const answer: Answer = { ready: false, result: null };
           this.answers.push(answer);
-          result
-            .catch((err: unknown) => new FatalClientError('E_INVALID', `internal error ${(err as Error).message}`))
-            .then((r) => {
-              answer.ready = true;
-              answer.result = r;
-              this.sendAnswers();
-            });
+          const settle = (r: SyncResult): void => {
+            answer.ready = true;
+            answer.result = r;
+            this.sendAnswers();
+          };
+          result.then(settle, (err: unknown) => settle(new FatalClientError('E_INVALID', `internal error ${(err as Error).message}`)));
           if (!publish) {
             this.hold();
             return;

@@ -56,8 +56,6 @@ function msToNanos(ms: number): bigint {
 
 /** One peer's entry under one registration, with its tombstone. */
 export class Producer {
-  /** Whether /topic/tombstone marked this entry (kept even after the lifetime passes, as in NSQ). */
-  tombstoned = false;
   /** Unix nanoseconds of the tombstone, or null when never tombstoned. */
   tombstonedAt: bigint | null = null;
   // Monotonic time of the tombstone: the lifetime check must not follow wall-clock jumps.
@@ -69,9 +67,13 @@ export class Producer {
     readonly peerInfo: PeerInfo,
   ) {}
 
+  /** Whether /topic/tombstone marked this entry (kept even after the lifetime passes, as in NSQ). */
+  get tombstoned(): boolean {
+    return this.tombstonedAt !== null;
+  }
+
   /** Mark this entry tombstoned now. */
   tombstone(): void {
-    this.tombstoned = true;
     this.tombstonedAt = unixNanos();
     this.tombstonedAtMono = performance.now();
   }

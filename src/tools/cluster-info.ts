@@ -5,6 +5,8 @@
 // `X-NSQ-Content-Type: nsq; version=1.0`, from the legacy `{"data": ...}` wrapper otherwise.
 
 import { goQueryEscape, httpRequestRaw, NSQ_ACCEPT } from '../internal/http-client.js';
+import { splitHostPort } from '../internal/listen.js';
+import { errorText } from './common.js';
 
 /** The --http-client-* timeouts of a tool, in ms. */
 export interface HttpTimeouts {
@@ -54,10 +56,6 @@ function list(v: unknown): unknown[] {
   return Array.isArray(v) ? v : [];
 }
 
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 /**
  * Query every address with `fn` at once; like clusterinfo, fail when all fail ("Failed to query
  * any ..."), and report partial failures as an error too (the tools treat any error as fatal
@@ -69,7 +67,7 @@ async function queryAll<T>(addrs: readonly string[], what: string, fn: (addr: st
   const errs: string[] = [];
   for (const r of results) {
     if (r.status === 'fulfilled') ok.push(r.value);
-    else errs.push(describe(r.reason));
+    else errs.push(errorText(r.reason));
   }
   if (addrs.length > 0 && errs.length === addrs.length) throw new Error(`Failed to query any ${what}: ${errs.join('\n')}`);
   if (errs.length > 0 && !partialOk) throw new Error(errs.join('\n'));
@@ -108,10 +106,11 @@ export async function getNsqdTopicProducers(topic: string, nsqdAddrs: readonly s
     const i = isRecord(info) ? info : {};
     const node: ProducerNode = { broadcastAddress: String(i.broadcast_address ?? ''), httpPort: num(i.http_port), tcpPort: num(i.tcp_port) };
     if (node.broadcastAddress === '') {
-      // An nsqd too old to report its addresses: use the one we were given (clusterinfo does).
-      const colon = addr.lastIndexOf(':');
-      node.broadcastAddress = addr.slice(0, colon);
-      node.httpPort = Number(addr.slice(colon + 1));
+      // An nsqd too old to report its addresses: use the one we were given (clusterinfo does,
+      // with net.SplitHostPort, so an IPv6 host loses its brackets).
+      const hp = splitHostPort(addr);
+      node.broadcastAddress = hp instanceof Error ? '' : hp.host;
+      node.httpPort = hp instanceof Error ? 0 : hp.port;
     }
     return node;
   });

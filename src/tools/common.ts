@@ -305,11 +305,6 @@ export function validTopics(topics: readonly string[]): boolean {
   return topics.every((t) => isValidTopicName(t));
 }
 
-/** Whether `name` is a valid channel name (nsqd's rule). */
-export function validChannel(name: string): boolean {
-  return isValidChannelName(name);
-}
-
 /** Resolves after `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

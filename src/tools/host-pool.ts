@@ -48,9 +48,14 @@ export class StandardHostPool implements HostPool {
     this.list = hosts.map((host) => ({ host, dead: false, nextRetry: 0, retryDelay: INITIAL_RETRY_DELAY_MS, counts: [], values: [], index: 0 }));
   }
 
-  /** The next live host in round-robin order (or a dead one due for a retry). */
+  /** The next host: see choose(). */
   get(): HostPoolResponse {
-    return this.response(this.roundRobin(), performance.now());
+    return this.response(this.choose(), performance.now());
+  }
+
+  /** The next live host in round-robin order (or a dead one due for a retry). */
+  protected choose(): HostEntry {
+    return this.roundRobin();
   }
 
   /** Nothing to stop for the standard pool. */
@@ -114,13 +119,9 @@ function weightedAverageResponseTime(h: HostEntry): number {
   for (let i = 1; i <= EPSILON_BUCKETS; i++) {
     const pos = (h.index + i) % EPSILON_BUCKETS;
     const count = h.counts[pos]!;
-    const weight = i / EPSILON_BUCKETS;
-    if (count > 0) {
-      last = h.values[pos]! / count;
-      value += last * weight;
-    } else {
-      value += last * weight;
-    }
+    // An empty bucket repeats the previous bucket's average.
+    if (count > 0) last = h.values[pos]! / count;
+    value += last * (i / EPSILON_BUCKETS);
   }
   return value;
 }
@@ -148,17 +149,13 @@ export class EpsilonGreedyHostPool extends StandardHostPool {
     this.decayTimer.unref();
   }
 
-  /** Explore round robin with probability epsilon, else a random host weighted by speed. */
-  override get(): HostPoolResponse {
-    return this.response(this.pick(), performance.now());
-  }
-
   /** Stop the bucket rotation timer. */
   override close(): void {
     clearInterval(this.decayTimer);
   }
 
-  private pick(): HostEntry {
+  /** Explore round robin with probability epsilon, else a random host weighted by speed. */
+  protected override choose(): HostEntry {
     if (Math.random() < this.epsilon) {
       this.epsilon = Math.max(this.epsilon * EPSILON_DECAY, MIN_EPSILON);
       return this.roundRobin();
@@ -206,6 +203,8 @@ export function isPickMode(mode: string): mode is PickMode {
   return mode === 'round-robin' || mode === 'hostpool' || mode === 'epsilon-greedy';
 }
 
+function noMark(): void {}
+
 /**
  * Picks one destination per message as nsq_to_http and nsq_to_nsq do: `round-robin` takes
  * addresses[counter % n] with a counter that starts at 1 (so the second address goes first);
@@ -214,17 +213,20 @@ export function isPickMode(mode: string): mode is PickMode {
 export class DestinationPicker {
   private counter = 0;
   private readonly pool: HostPool | null;
+  /** round-robin: one reusable response per host (mark() does nothing). */
+  private readonly fixed: readonly HostPoolResponse[];
 
   /** A picker over `hosts` (at least one). */
-  constructor(mode: PickMode, private readonly hosts: readonly string[]) {
+  constructor(mode: PickMode, hosts: readonly string[]) {
     this.pool = mode === 'round-robin' ? null : hostPoolFor(mode, hosts);
+    this.fixed = this.pool === null ? hosts.map((host) => ({ host, mark: noMark })) : [];
   }
 
   /** The destination for the next message. */
   pick(): HostPoolResponse {
     if (this.pool !== null) return this.pool.get();
     this.counter++;
-    return { host: this.hosts[this.counter % this.hosts.length]!, mark: () => {} };
+    return this.fixed[this.counter % this.fixed.length]!;
   }
 
   /** Stop the pool's timers. */

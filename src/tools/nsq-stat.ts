@@ -6,7 +6,7 @@
 import type { FlagSpec } from '../internal/flags.js';
 import { getChannelTotals, getLookupdTopicProducers, getNsqdTopicProducers, type ChannelTotals, type HttpTimeouts } from './cluster-info.js';
 import {
-  errorText, exitOnStdoutError, fatal, httpClientTimeoutFlags, lookupdHttpAddressFlag, onSignals, parseToolFlags, sleep, stringsFlag, versionFlag, versionLine,
+  errorText, exitOnStdoutError, fatal, httpClientTimeoutFlags, lookupdHttpAddressFlag, onSignals, parseToolFlags, requireOneSource, sleep, stringsFlag, versionFlag, versionLine,
 } from './common.js';
 
 /** nsq_stat's options; `count` is null when --count was not given. */
@@ -99,8 +99,7 @@ export function nsqStatMain(argv: readonly string[]): void {
   if (o.httpClientConnectTimeout <= 0) fatal('--http-client-connect-timeout should be positive');
   if (o.httpClientRequestTimeout <= 0) fatal('--http-client-request-timeout should be positive');
   if (o.count !== null && o.count <= 0) fatal('--count should be positive');
-  if (o.nsqdHttpAddrs.length === 0 && o.lookupdHttpAddrs.length === 0) fatal('--nsqd-http-address or --lookupd-http-address required');
-  if (o.nsqdHttpAddrs.length > 0 && o.lookupdHttpAddrs.length > 0) fatal('use --nsqd-http-address or --lookupd-http-address not both');
+  requireOneSource(o.nsqdHttpAddrs, o.lookupdHttpAddrs, 'nsqd-http-address');
   if (o.nsqdHttpAddrs.some((a) => a.startsWith('http'))) fatal('--nsqd-http-address error - address should not contain scheme');
   if (o.lookupdHttpAddrs.some((a) => a.startsWith('http'))) fatal('--lookupd-http-address error - address should not contain scheme');
   onSignals(['SIGHUP', 'SIGINT', 'SIGTERM'], () => process.exit(0));

@@ -35,11 +35,11 @@ export function randomTailChannel(): string {
 /** A handler printing each message of `topic`, exiting after `total` of them (0: never). */
 function tailHandler(topic: string, total: number, printTopic: boolean): (m: Message) => void {
   let shown = 0;
-  const prefix = printTopic ? `${topic} | ` : '';
+  const prefix = printTopic ? Buffer.from(`${topic} | `) : null;
   return (m: Message) => {
     shown++;
     // stdout to a pipe or file is synchronous on Linux, so nothing is lost by exiting right after.
-    process.stdout.write(prefix === '' ? Buffer.concat([m.body, NEWLINE]) : Buffer.concat([Buffer.from(prefix), m.body, NEWLINE]));
+    process.stdout.write(prefix === null ? Buffer.concat([m.body, NEWLINE]) : Buffer.concat([prefix, m.body, NEWLINE]));
     if (total > 0 && shown >= total) process.exit(0);
   };
 }

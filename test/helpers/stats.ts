@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { WireConn, type WireMessage } from './wire.js';
 
 /** A client entry of /stats (`clients` or `producers`). */
 export interface ClientStatsJson {
@@ -199,5 +200,24 @@ async function waitStats<T>(read: () => Promise<T>, cond: (v: T) => boolean, wha
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}; last: ${JSON.stringify(last)}`);
     await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** SUB, RDY n (at most 2500), read exactly n messages FINing each, and wait until the FINs are processed; returns them. */
+export async function takeMessages(tcpPort: number, url: string, topic: string, channel: string, n: number): Promise<WireMessage[]> {
+  const c = await WireConn.open(tcpPort);
+  try {
+    await c.sub(topic, channel);
+    c.cmd(`RDY ${Math.max(1, Math.min(n, 2500))}`);
+    const out: WireMessage[] = [];
+    for (let i = 0; i < n; i++) {
+      const m = await c.readMessage(10_000);
+      out.push(m);
+      c.cmd(`FIN ${m.id}`);
+    }
+    await waitChannel(url, topic, channel, (s) => s.in_flight_count === 0, `${topic}/${channel} FINs processed`);
+    return out;
+  } finally {
+    c.close();
   }
 }

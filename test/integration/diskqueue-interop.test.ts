@@ -23,7 +23,7 @@ import {
   segmentNumbers,
   type GoRecord,
 } from '../helpers/go-diskqueue.js';
-import { getStats, mustChannel, mustTopic, waitChannel, waitTopic, type ChannelStatsJson, type TopicStatsJson } from '../helpers/stats.js';
+import { getStats, mustChannel, mustTopic, takeMessages, waitChannel, waitTopic, type ChannelStatsJson, type TopicStatsJson } from '../helpers/stats.js';
 import { WireConn, type WireMessage } from '../helpers/wire.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/go-1.3.0/go-nsqd-1.3.0-datadir/', import.meta.url));
@@ -54,24 +54,7 @@ async function post(url: string, body?: string): Promise<void> {
 
 
 
-/** SUB, read `n` messages (FIN each), wait until the channel has nothing in flight. */
-async function consume(d: TestNsqd, topic: string, channel: string, n: number): Promise<WireMessage[]> {
-  const c = await WireConn.open(d.tcpPort);
-  try {
-    await c.sub(topic, channel);
-    c.cmd(`RDY ${Math.max(1, Math.min(n, 2500))}`);
-    const out: WireMessage[] = [];
-    for (let i = 0; i < n; i++) {
-      const m = await c.readMessage(10_000);
-      out.push(m);
-      c.cmd(`FIN ${m.id}`);
-    }
-    await waitChannel(d.url, topic, channel, (s) => s.in_flight_count === 0, `${topic}/${channel} FINs processed`);
-    return out;
-  } finally {
-    c.close();
-  }
-}
+const consume = (d: TestNsqd, topic: string, channel: string, n: number): Promise<WireMessage[]> => takeMessages(d.tcpPort, d.url, topic, channel, n);
 
 /** Each delivered message is the stored record: same id, timestamp and body; attempts + 1. */
 function assertDeliveredAsStored(got: WireMessage[], stored: GoRecord[], what: string): void {

@@ -26,7 +26,7 @@ import {
   type GoMessage,
 } from '../helpers/go-diskqueue.js';
 import { Proc, requireBuilt } from '../helpers/proc.js';
-import { getStats, mustChannel, mustTopic, waitChannel, waitTopic, type ChannelStatsJson, type TopicStatsJson } from '../helpers/stats.js';
+import { getStats, mustChannel, mustTopic, takeMessages, waitChannel, waitTopic, type ChannelStatsJson, type TopicStatsJson } from '../helpers/stats.js';
 import { WireConn, type WireMessage } from '../helpers/wire.js';
 
 /** The flags the Go fixture was written with: every put goes to disk, 1000-byte segments. */
@@ -103,24 +103,7 @@ async function drain(d: TestNsqd, topic: string, channel: string, must: string[]
   return got;
 }
 
-/** SUB with RDY n and read exactly n messages, FINing each; returns them. */
-async function take(d: TestNsqd, topic: string, channel: string, n: number): Promise<WireMessage[]> {
-  const c = await WireConn.open(d.tcpPort);
-  try {
-    await c.sub(topic, channel);
-    c.cmd(`RDY ${n}`);
-    const out: WireMessage[] = [];
-    for (let i = 0; i < n; i++) {
-      const m = await c.readMessage(10_000);
-      out.push(m);
-      c.cmd(`FIN ${m.id}`);
-    }
-    await waitChannel(d.url, topic, channel, (s) => s.in_flight_count === 0, `${topic}/${channel} FINs processed`);
-    return out;
-  } finally {
-    c.close();
-  }
-}
+const take = (d: TestNsqd, topic: string, channel: string, n: number): Promise<WireMessage[]> => takeMessages(d.tcpPort, d.url, topic, channel, n);
 
 const rBody = (n: number): string => `r-${String(n).padStart(3, '0')}`;
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);

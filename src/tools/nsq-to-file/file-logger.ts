@@ -16,7 +16,7 @@ import { formatDuration } from '../../internal/duration.js';
 import type { Logger } from '../../internal/log.js';
 import { errorText, withGoNsqLogger } from '../common.js';
 import type { NsqToFileOptions } from './options.js';
-import { strftime } from './strftime.js';
+import { goTimeFormat, strftimeToGoLayout } from './strftime.js';
 
 /** Non-gzip output is written in batches of at most this many bytes (and at every sync). */
 const WRITE_BATCH_BYTES = 1 << 20;
@@ -67,6 +67,11 @@ export class FileLogger {
   private readonly log: Logger;
   private readonly consumer: Consumer;
   private readonly filenameFormat: string;
+  /** The Go layout of --datetime-format, or null when the name has no <DATETIME>. */
+  private readonly datetimeLayout: string | null;
+  /** The last computed file name and the ms timestamp it was computed for (names change at most every ms). */
+  private nameCache = '';
+  private nameCacheMs = -1;
   private fd: number | null = null;
   private outPath = '';
   private filename = '';
@@ -87,6 +92,7 @@ export class FileLogger {
     this.o = o;
     this.topic = topic;
     this.filenameFormat = computeFilenameFormat(o, topic);
+    this.datetimeLayout = this.filenameFormat.includes('<DATETIME>') ? strftimeToGoLayout(o.datetimeFormat) : null;
     this.consumer = new Consumer(topic, o.channel, withGoNsqLogger(cfg));
     this.consumer.on('message', (m) => this.onMessage(m));
     this.done = new Promise((resolve) => (this.finished = resolve));
@@ -122,8 +128,12 @@ export class FileLogger {
       this.updateFile();
       sync = true;
     }
-    this.write(Buffer.from(m.body));
-    this.write(NEWLINE);
+    // One copy holding the line and its newline: the body is a view into the receive buffer.
+    const body = m.body;
+    const line = Buffer.allocUnsafe(body.length + 1);
+    body.copy(line);
+    line[body.length] = 0x0a;
+    this.write(line);
     this.pending.push(m);
     if (this.pending.length >= this.o.maxInFlight) sync = true;
     this.settle(sync, false);
@@ -202,8 +212,15 @@ export class FileLogger {
     fsyncSync(this.fd);
   }
 
+  /** The file name for now (checked for every message, so computed at most once per ms). */
   private currentFilename(): string {
-    return this.filenameFormat.replaceAll('<DATETIME>', strftime(this.o.datetimeFormat, new Date()));
+    if (this.datetimeLayout === null) return this.filenameFormat;
+    const now = Date.now();
+    if (now !== this.nameCacheMs) {
+      this.nameCacheMs = now;
+      this.nameCache = this.filenameFormat.replaceAll('<DATETIME>', goTimeFormat(this.datetimeLayout, new Date(now)));
+    }
+    return this.nameCache;
   }
 
   private needsRotation(): boolean {
@@ -318,5 +335,3 @@ export class FileLogger {
     }
   }
 }
-
-const NEWLINE = Buffer.from('\n');

@@ -85,10 +85,15 @@ export class HttpPublisher {
   /** null in "all" mode (any --mode but round-robin, hostpool and epsilon-greedy). */
   private readonly picker: DestinationPicker | null;
   private readonly metrics: DestinationMetrics;
+  /** The request headers, the same for every request. */
+  private readonly headers: Record<string, string>;
 
   /** A publisher for the given options. */
   constructor(o: PublisherOptions) {
     this.o = o;
+    const headers: Record<string, string> = { 'User-Agent': `nsq_to_http v${NSQ_VERSION}` };
+    if (o.method === 'POST') headers['Content-Type'] = o.contentType;
+    this.headers = Object.assign(headers, o.headers);
     this.picker = isPickMode(o.mode) ? new DestinationPicker(o.mode, o.addresses) : null;
     this.metrics = new DestinationMetrics(o.addresses, o.statusEvery);
   }
@@ -122,16 +127,12 @@ export class HttpPublisher {
   }
 
   private async send(addr: string, body: Buffer): Promise<void> {
-    const headers: Record<string, string> = { 'User-Agent': `nsq_to_http v${NSQ_VERSION}` };
-    let url = addr;
-    if (this.o.method === 'POST') headers['Content-Type'] = this.o.contentType;
-    else url = sprintfOne(addr, goQueryEscape(body));
-    Object.assign(headers, this.o.headers);
+    const url = this.o.method === 'POST' ? addr : sprintfOne(addr, goQueryEscape(body));
     let status: number;
     try {
       const res = await httpRequestRaw(url, {
         method: this.o.method,
-        headers,
+        headers: this.headers,
         body: this.o.method === 'POST' ? body : undefined,
         connectTimeoutMs: this.o.connectTimeoutMs,
         requestTimeoutMs: this.o.requestTimeoutMs,

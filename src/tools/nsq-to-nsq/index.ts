@@ -6,9 +6,10 @@
 
 import { Producer, type Consumer, type Message } from '../../client/index.js';
 import type { FlagSpec } from '../../internal/flags.js';
+import { isValidChannelName } from '../../protocol/names.js';
 import {
   connectToolConsumer, consumerToolFlags, errorText, fatal, goLog, modeFlag, newToolConsumer, onSignals, parseToolFlags, producerOptFlag, requireOneSource,
-  statusEveryFlag, stringsFlag, toolClientOptions, validChannel, validTopics, versionLine, withGoNsqLogger, type ConsumerToolOptions,
+  statusEveryFlag, stringsFlag, toolClientOptions, validTopics, versionLine, withGoNsqLogger, type ConsumerToolOptions,
 } from '../common.js';
 import { DestinationPicker } from '../host-pool.js';
 import { DestinationMetrics } from '../timer-metrics.js';
@@ -62,8 +63,7 @@ class PublishHandler {
 
   /** The 'message' listener for a consumer whose messages go to `destTopic`. */
   handle(m: Message, destTopic: string): void {
-    // A copy: the body is a view into the receive buffer, and the PUB may wait for a connection.
-    const f = this.filter.apply(Buffer.from(m.body));
+    const f = this.filter.apply(m.body);
     if (f.action !== 'pass') {
       if (f.log !== undefined) goLog(f.log);
       if (f.action === 'backoff') throw new Error('backoff');
@@ -72,6 +72,10 @@ class PublishHandler {
     m.disableAutoResponse();
     const start = performance.now();
     const r = this.picker.pick();
+    const producer = this.producers.get(r.host)!;
+    // A connected producer copies the body into its output buffer at once; otherwise the PUB
+    // waits for the connection, and m.body (a view into the receive buffer) must be copied.
+    const body = f.body === m.body && !producer.isConnected ? Buffer.from(f.body) : f.body;
     const settled = (err: unknown): void => {
       r.mark(err);
       if (err === null) m.finish();
@@ -79,7 +83,7 @@ class PublishHandler {
       this.metrics.destination(r.host, start);
       this.metrics.aggregate(start);
     };
-    this.producers.get(r.host)!.publish(destTopic, f.body).then(() => settled(null), (err: unknown) => settled(err ?? new Error('publish failed')));
+    producer.publish(destTopic, body).then(() => settled(null), (err: unknown) => settled(err ?? new Error('publish failed')));
   }
 }
 
@@ -88,7 +92,7 @@ function validate(o: NsqToNsqOptions): void {
   if (o.topics.length === 0 || o.channel === '') fatal('--topic and --channel are required');
   if (!validTopics(o.topics)) fatal('--topic is invalid');
   if (o.destTopic !== '' && !validTopics([o.destTopic])) fatal('--destination-topic is invalid');
-  if (!validChannel(o.channel)) fatal('--channel is invalid');
+  if (!isValidChannelName(o.channel)) fatal('--channel is invalid');
   requireOneSource(o.nsqdTcpAddrs, o.lookupdHttpAddrs);
   if (o.destNsqdTcpAddrs.length === 0) fatal('--destination-nsqd-tcp-address required');
 }

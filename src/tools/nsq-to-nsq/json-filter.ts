@@ -45,10 +45,13 @@ export function goJsonMarshal(v: unknown): string {
 export class JsonFilter {
   private readonly o: JsonFilterOptions;
   private readonly requiredNumber: number | null;
+  /** Whether any JSON option is set (otherwise bodies pass untouched and undecoded). */
+  readonly active: boolean;
 
   /** A filter for the given options. */
   constructor(o: JsonFilterOptions) {
     this.o = o;
+    this.active = o.requireField !== '' || o.whitelistFields.length > 0;
     let n: number | null = null;
     if (o.requireValue !== '') {
       try {
@@ -58,11 +61,6 @@ export class JsonFilter {
       }
     }
     this.requiredNumber = n;
-  }
-
-  /** Whether any JSON option is set (otherwise bodies pass untouched and undecoded). */
-  get active(): boolean {
-    return this.o.requireField !== '' || this.o.whitelistFields.length > 0;
   }
 
   /** Apply the options to `body`. */
