@@ -91,6 +91,32 @@ export function respondV1Error(res: ServerResponse, status: number, message: str
   res.end(body);
 }
 
+/** An API error answered as `{"message": message}` with this status (nsqd's and nsqlookupd's http_api.Err). */
+export class HttpError {
+  constructor(
+    readonly status: number,
+    readonly message: string,
+  ) {}
+}
+
+/** What a V1 handler returns: data for a 200 (see respondV1), or an HttpError. */
+export type V1Outcome = string | Uint8Array | object | number | boolean | null | HttpError;
+
+function sendV1(res: ServerResponse, out: V1Outcome): void {
+  if (out instanceof HttpError) respondV1Error(res, out.status, out.message);
+  else respondV1(res, 200, out);
+}
+
+/** A route handler answering with NSQ's V1 conventions what `fn` returns (or resolves to). */
+export function v1Handler(fn: (req: IncomingMessage, params: Params) => V1Outcome | Promise<V1Outcome>): RouteHandler {
+  return (req, res, params) => {
+    const out = fn(req, params);
+    if (out instanceof Promise) return out.then((o) => sendV1(res, o));
+    sendV1(res, out);
+    return undefined;
+  };
+}
+
 /** Send a plain-text response without the V1 header (used by /ping). */
 export function respondText(res: ServerResponse, status: number, text: string): void {
   const body = Buffer.from(text, 'utf8');

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { parseLogLevel } from '../internal/log.js';
-import { ReqParams, Router, readBody, respondText, respondV1, respondV1Error } from '../internal/http.js';
+import { HttpError, ReqParams, Router, readBody, respondText, v1Handler as v1, type V1Outcome } from '../internal/http.js';
 import { toNanos } from '../internal/duration.js';
 import { ClientError } from '../protocol/errors.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
@@ -16,11 +16,6 @@ import type { Topic } from './topic.js';
 const BOOL_PARAMS: Record<string, boolean> = { true: true, '1': true, false: false, '0': false };
 
 /** An HTTP error outcome: status and the `message` text. */
-class HttpError {
-  constructor(readonly status: number, readonly message: string) {}
-}
-
-type Outcome = string | Buffer | object | number | boolean | null | HttpError;
 
 function params(req: IncomingMessage): ReqParams | HttpError {
   const p = ReqParams.parse(req);
@@ -31,12 +26,6 @@ function params(req: IncomingMessage): ReqParams | HttpError {
 export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: ServerResponse) => void {
   watchGc();
   const router = new Router();
-  const v1 = (fn: (req: IncomingMessage, p: Record<string, string>) => Outcome | Promise<Outcome>) =>
-    async (req: IncomingMessage, res: ServerResponse, p: Record<string, string>): Promise<void> => {
-      const out = await fn(req, p);
-      if (out instanceof HttpError) respondV1Error(res, out.status, out.message);
-      else respondV1(res, 200, out);
-    };
 
   router.add('GET', '/ping', (_req, res) => {
     if (nsqd.isHealthy()) respondText(res, 200, 'OK');
@@ -284,7 +273,7 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
 }
 
 /** An option by its config-file name, rendered as nsqd renders it (durations in ns). */
-function configValue(nsqd: Nsqd, name: string): Outcome | undefined {
+function configValue(nsqd: Nsqd, name: string): V1Outcome | undefined {
   for (const spec of nsqdFlagSpecs()) {
     if (spec.noConfig) continue;
     const cfg = spec.cfg ?? spec.name.replace(/-/g, '_');
@@ -293,7 +282,7 @@ function configValue(nsqd: Nsqd, name: string): Outcome | undefined {
     if (spec.kind === 'duration') return toNanos(v as number);
     // Go's nil slice (after PUT null) marshals as JSON null, not as an empty body.
     if (spec.key === 'nsqlookupdTcpAddresses' && nsqd.lookupdAddressesNil) return { toJSON: () => null };
-    return v as Outcome;
+    return v as V1Outcome;
   }
   return undefined;
 }

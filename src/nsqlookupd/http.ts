@@ -7,7 +7,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { formatDurationNanos } from '../internal/duration.js';
-import { ReqParams, Router, respondText, respondV1, respondV1Error } from '../internal/http.js';
+import { HttpError, ReqParams, Router, respondText, v1Handler as v1 } from '../internal/http.js';
 import { goAddr } from '../internal/listen.js';
 import type { Logger } from '../internal/log.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
@@ -27,16 +27,6 @@ export interface HttpHost {
 }
 
 /** A V1 error outcome: the status and the `message` code. */
-class ApiError {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-  ) {}
-}
-
-/** A handler's outcome: data for a 200 (null → empty body), or an ApiError. */
-type Outcome = object | null | ApiError;
-
 /** PeerInfo as /lookup shows it (Go's struct field order). */
 function peerJSON(p: PeerInfo): Record<string, unknown> {
   return {
@@ -50,28 +40,28 @@ function peerJSON(p: PeerInfo): Record<string, unknown> {
 }
 
 /** The query parameters, or 400 INVALID_REQUEST when Go's url.ParseQuery would refuse them. */
-function queryOf(req: IncomingMessage): ReqParams | ApiError {
+function queryOf(req: IncomingMessage): ReqParams | HttpError {
   const p = ReqParams.parse(req);
-  return p instanceof Error ? new ApiError(400, 'INVALID_REQUEST') : p;
+  return p instanceof Error ? new HttpError(400, 'INVALID_REQUEST') : p;
 }
 
 /** `topic`, or the 400 for a bad query or a missing parameter. */
-function topicParam(req: IncomingMessage): string | ApiError {
+function topicParam(req: IncomingMessage): string | HttpError {
   const q = queryOf(req);
-  if (q instanceof ApiError) return q;
-  return q.get('topic') ?? new ApiError(400, 'MISSING_ARG_TOPIC');
+  if (q instanceof HttpError) return q;
+  return q.get('topic') ?? new HttpError(400, 'MISSING_ARG_TOPIC');
 }
 
 /** Go's http_api.GetTopicChannelArgs: both present and valid, checked in NSQ's order. */
-function topicChannelParams(req: IncomingMessage): { topic: string; channel: string } | ApiError {
+function topicChannelParams(req: IncomingMessage): { topic: string; channel: string } | HttpError {
   const q = queryOf(req);
-  if (q instanceof ApiError) return q;
+  if (q instanceof HttpError) return q;
   const topic = q.get('topic');
-  if (topic === undefined) return new ApiError(400, 'MISSING_ARG_TOPIC');
-  if (!isValidTopicName(topic)) return new ApiError(400, 'INVALID_ARG_TOPIC');
+  if (topic === undefined) return new HttpError(400, 'MISSING_ARG_TOPIC');
+  if (!isValidTopicName(topic)) return new HttpError(400, 'INVALID_ARG_TOPIC');
   const channel = q.get('channel');
-  if (channel === undefined) return new ApiError(400, 'MISSING_ARG_CHANNEL');
-  if (!isValidChannelName(channel)) return new ApiError(400, 'INVALID_ARG_CHANNEL');
+  if (channel === undefined) return new HttpError(400, 'MISSING_ARG_CHANNEL');
+  if (!isValidChannelName(channel)) return new HttpError(400, 'INVALID_ARG_CHANNEL');
   return { topic, channel };
 }
 
@@ -81,11 +71,6 @@ export function createHttpHandler(host: HttpHost): (req: IncomingMessage, res: S
   const router = new Router({
     onError: (err) => logger.error(`panic in HTTP handler - ${err instanceof Error ? err.message : String(err)}`),
   });
-  const v1 = (fn: (req: IncomingMessage) => Outcome) => (req: IncomingMessage, res: ServerResponse): void => {
-    const out = fn(req);
-    if (out instanceof ApiError) respondV1Error(res, out.status, out.code);
-    else respondV1(res, 200, out);
-  };
 
   router.add('GET', '/ping', (_req, res) => respondText(res, 200, 'OK'));
   router.add('GET', '/info', v1(() => ({ version: host.version })));
@@ -113,8 +98,8 @@ export function createHttpHandler(host: HttpHost): (req: IncomingMessage, res: S
 
   router.add('GET', '/lookup', v1((req) => {
     const topic = topicParam(req);
-    if (topic instanceof ApiError) return topic;
-    if (db.findRegistrations('topic', topic, '').length === 0) return new ApiError(404, 'TOPIC_NOT_FOUND');
+    if (topic instanceof HttpError) return topic;
+    if (db.findRegistrations('topic', topic, '').length === 0) return new HttpError(404, 'TOPIC_NOT_FOUND');
     const channels = db.findRegistrations('channel', topic, '*').map((r) => r.subKey);
     const producers = filterByActive(db.findProducers('topic', topic, ''), host.opts.inactiveProducerTimeout, host.opts.tombstoneLifetime);
     return { channels, producers: producers.map((p) => peerJSON(p.peerInfo)) };
@@ -124,7 +109,7 @@ export function createHttpHandler(host: HttpHost): (req: IncomingMessage, res: S
 
   router.add('GET', '/channels', v1((req) => {
     const topic = topicParam(req);
-    if (topic instanceof ApiError) return topic;
+    if (topic instanceof HttpError) return topic;
     return { channels: db.findRegistrations('channel', topic, '*').map((r) => r.subKey) };
   }));
 
@@ -151,8 +136,8 @@ export function createHttpHandler(host: HttpHost): (req: IncomingMessage, res: S
 
   router.add('POST', '/topic/create', v1((req) => {
     const topic = topicParam(req);
-    if (topic instanceof ApiError) return topic;
-    if (!isValidTopicName(topic)) return new ApiError(400, 'INVALID_ARG_TOPIC');
+    if (topic instanceof HttpError) return topic;
+    if (!isValidTopicName(topic)) return new HttpError(400, 'INVALID_ARG_TOPIC');
     logger.info(`DB: adding topic(${topic})`);
     db.addRegistration({ category: 'topic', key: topic, subKey: '' });
     return null;
@@ -160,7 +145,7 @@ export function createHttpHandler(host: HttpHost): (req: IncomingMessage, res: S
 
   router.add('POST', '/topic/delete', v1((req) => {
     const topic = topicParam(req);
-    if (topic instanceof ApiError) return topic;
+    if (topic instanceof HttpError) return topic;
     for (const r of db.findRegistrations('channel', topic, '*')) {
       logger.info(`DB: removing channel(${r.subKey}) from topic(${topic})`);
       db.removeRegistration(r);
@@ -174,11 +159,11 @@ export function createHttpHandler(host: HttpHost): (req: IncomingMessage, res: S
 
   router.add('POST', '/topic/tombstone', v1((req) => {
     const q = queryOf(req);
-    if (q instanceof ApiError) return q;
+    if (q instanceof HttpError) return q;
     const topic = q.get('topic');
-    if (topic === undefined) return new ApiError(400, 'MISSING_ARG_TOPIC');
+    if (topic === undefined) return new HttpError(400, 'MISSING_ARG_TOPIC');
     const node = q.get('node');
-    if (node === undefined) return new ApiError(400, 'MISSING_ARG_NODE');
+    if (node === undefined) return new HttpError(400, 'MISSING_ARG_NODE');
     logger.info(`DB: setting tombstone for producer@${node} of topic(${topic})`);
     for (const p of db.findProducers('topic', topic, '')) if (p.node === node) p.tombstone();
     return null;
@@ -186,7 +171,7 @@ export function createHttpHandler(host: HttpHost): (req: IncomingMessage, res: S
 
   router.add('POST', '/channel/create', v1((req) => {
     const tc = topicChannelParams(req);
-    if (tc instanceof ApiError) return tc;
+    if (tc instanceof HttpError) return tc;
     logger.info(`DB: adding channel(${tc.channel}) in topic(${tc.topic})`);
     db.addRegistration({ category: 'channel', key: tc.topic, subKey: tc.channel });
     logger.info(`DB: adding topic(${tc.topic})`);
@@ -196,9 +181,9 @@ export function createHttpHandler(host: HttpHost): (req: IncomingMessage, res: S
 
   router.add('POST', '/channel/delete', v1((req) => {
     const tc = topicChannelParams(req);
-    if (tc instanceof ApiError) return tc;
+    if (tc instanceof HttpError) return tc;
     const found = db.findRegistrations('channel', tc.topic, tc.channel);
-    if (found.length === 0) return new ApiError(404, 'CHANNEL_NOT_FOUND');
+    if (found.length === 0) return new HttpError(404, 'CHANNEL_NOT_FOUND');
     logger.info(`DB: removing channel(${tc.channel}) from topic(${tc.topic})`);
     for (const r of found) db.removeRegistration(r);
     return null;
