@@ -234,9 +234,8 @@ export class ClientV2 implements Consumer {
     this.sendFrame(FRAME_TYPE_ERROR, Buffer.from(text, 'latin1'));
   }
 
-  private sendFrame(type: number, data: string | Uint8Array): void {
+  private sendFrame(type: number, body: Uint8Array): void {
     if (this.closed) return;
-    const body = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
     const frameLen = 8 + body.length;
     const out = this.reserve(frameLen);
     if (out === null) {
