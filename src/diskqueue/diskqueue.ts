@@ -30,6 +30,13 @@ export interface DiskQueueOptions {
    * queue (its segment kept, the persisted read position behind it) until it is acked.
    */
   durable: boolean;
+  /**
+   * A read message stays in the queue until acked, even when not durable (default: durable).
+   * A topic's queue needs this: its reads are copied into channel queues whose writes finish
+   * later, and the topic segment must not be deleted before they did (go-diskqueue gets the same
+   * order from nsqd's blocking channel put).
+   */
+  ackReads?: boolean;
   /** Refuse puts once the queue holds this many bytes on disk (0: no limit). */
   maxBytes: number;
 }
@@ -64,7 +71,8 @@ export class DiskQueue implements BackendQueue {
   private readonly writer: SegmentWriter;
   private readonly reader: SegmentReader;
   private readonly metaFile: string;
-  // Persisted read position: the oldest message not yet read (or, durable, not yet acked).
+  private readonly ackReads: boolean;
+  // Persisted read position: the oldest message not yet read (or, with ackReads, not yet acked).
   private readFileNum = 0;
   private readPos = 0;
   // Position up to which writes have completed.
@@ -72,7 +80,7 @@ export class DiskQueue implements BackendQueue {
   private writtenPos = 0;
   /** Messages written (or being written) and not read yet. */
   private unread = 0;
-  /** Durable: messages read and not acked yet. */
+  /** ackReads: messages read and not acked yet. */
   private unacked = 0;
   private bytesHeld = 0;
   private readonly fileSizes = new Map<number, number>();
@@ -80,7 +88,7 @@ export class DiskQueue implements BackendQueue {
   private staging: Batch | null = null;
   private lastSubmitted: Promise<Error | null> | null = null;
   private inFlightBatches = 0;
-  // Durable: tokens of read messages in read order, with the position after each.
+  // ackReads: tokens of read messages in read order, with the position after each.
   private ackBase = 0;
   private ackFiles: number[] = [];
   private ackEnds: number[] = [];
@@ -99,6 +107,7 @@ export class DiskQueue implements BackendQueue {
 
   constructor(o: DiskQueueOptions) {
     this.o = o;
+    this.ackReads = o.ackReads ?? o.durable;
     this.metaFile = metadataFileName(o.dataPath, o.name);
     const m = readMetadata(this.metaFile);
     if (m instanceof Error) o.logger.error(`DISKQUEUE(${o.name}) failed to retrieveMetaData - ${m.message}`);
@@ -367,7 +376,7 @@ export class DiskQueue implements BackendQueue {
         if (due <= Date.now() || !this.o.durable) this.deferredIndex.clear(payload, 10);
       }
     }
-    if (this.o.durable) {
+    if (this.ackReads) {
       this.lastToken = this.ackBase + this.ackFiles.length;
       this.ackFiles.push(reader.lastFile);
       this.ackEnds.push(reader.lastEnd);
@@ -464,7 +473,7 @@ export class DiskQueue implements BackendQueue {
 
   /**
    * A segment cannot be read on: go-diskqueue renames it `.bad` and goes on with the next file
-   * (when it was the write file, writing moves on too). A durable queue keeps the file while
+   * (when it was the write file, writing moves on too). An ackReads queue keeps the file while
    * messages read from it are unacked, so a restart can still deliver them.
    */
   private readError(f: number, why: string): void {
@@ -476,7 +485,7 @@ export class DiskQueue implements BackendQueue {
       this.writtenPos = 0;
     }
     const bad = this.fileName(f);
-    const keep = this.o.durable && this.unacked > 0 && this.ackFiles.slice(this.ackHead).some((x) => x <= f);
+    const keep = this.ackReads && this.unacked > 0 && this.ackFiles.slice(this.ackHead).some((x) => x <= f);
     if (!keep) {
       this.o.logger.warn(`DISKQUEUE(${this.o.name}) jump to next file and saving bad file as ${bad}.bad`);
       renameAsync(bad, `${bad}.bad`).catch((e: Error) => this.o.logger.error(`DISKQUEUE(${this.o.name}) failed to rename bad diskqueue file ${bad} to ${bad}.bad - ${e.message}`));

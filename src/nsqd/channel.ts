@@ -88,7 +88,7 @@ export class Channel {
     const o = ctx.opts;
     this.durable = o.durablePublish && !this.ephemeral;
     this.memoryQueue = new RecordRing(this.durable ? 0 : o.memQueueSize, ctx.backend.records);
-    this.backend = ctx.createBackendQueue(`${topicName}:${name}`, this.ephemeral);
+    this.backend = ctx.createBackendQueue(`${topicName}:${name}`, this.ephemeral, 'channel');
     this.backend.onReadable = () => this.ctx.schedulePump(this);
     // A write that failed (disk full, I/O error) must not lose what was accepted: keep it in memory.
     this.backend.onWriteFailed = (payloads, err) => {

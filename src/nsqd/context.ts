@@ -36,8 +36,11 @@ export interface NsqdContext {
   notify(n: Notification): void;
   /** Record the outcome of a backend write: an Error makes /ping answer NOK. */
   setHealth(err: Error | null): void;
-  /** A backend queue for a topic (`name`) or channel (`topic:channel`). */
-  createBackendQueue(name: string, ephemeral: boolean): BackendQueue;
+  /**
+   * A backend queue for a topic (`name`) or channel (`topic:channel`). A topic's queue keeps
+   * each read message until acked (its channel copies are written).
+   */
+  createBackendQueue(name: string, ephemeral: boolean, kind: 'topic' | 'channel'): BackendQueue;
   /** Run channel.pump() once, soon, after the current batch of work. */
   schedulePump(ch: { pump(): void; pumpScheduled: boolean }): void;
 }

@@ -277,7 +277,7 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
     return null;
   }
 
-  createBackendQueue(name: string, ephemeral: boolean): BackendQueue {
+  createBackendQueue(name: string, ephemeral: boolean, kind: 'topic' | 'channel'): BackendQueue {
     if (ephemeral) return new DummyBackendQueue();
     const o = this.opts;
     return new DiskQueue({
@@ -291,6 +291,7 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
       io: this.backend.io,
       logger: this.logger,
       durable: o.durablePublish,
+      ackReads: o.durablePublish || kind === 'topic',
       maxBytes: o.maxBytesPerQueue,
     });
   }

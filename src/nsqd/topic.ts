@@ -61,7 +61,7 @@ export class Topic {
     this.durable = ctx.opts.durablePublish && !this.ephemeral;
     this.memoryQueue = new RecordRing(this.durable ? 0 : ctx.opts.memQueueSize, ctx.backend.records);
     this.direct = this.ephemeral || (ctx.opts.memQueueSize > 0 && !this.durable);
-    this.backend = ctx.createBackendQueue(name, this.ephemeral);
+    this.backend = ctx.createBackendQueue(name, this.ephemeral, 'topic');
     this.backend.onReadable = () => this.schedulePump();
     this.guid = new GuidFactory(ctx.opts.nodeId);
   }
@@ -305,7 +305,7 @@ export class Topic {
     return true;
   }
 
-  /** Durable: forget a topic message once every channel's copy is on disk. */
+  /** Forget a topic message once every channel's copy is written (fsynced when durable), so its segment outlives no copy. */
   private ackWhenFannedOut(token: number): void {
     const waits: Promise<Error | null>[] = [];
     for (const ch of this.channelList) {

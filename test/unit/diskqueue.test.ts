@@ -200,6 +200,35 @@ test('reading back: payloads byte for byte in order; a finished segment is delet
   assert.equal(segmentNumbers(dir, 'rb'), [2], 'the write file stays');
 });
 
+test('ackReads without durable (a topic\'s queue): a read segment stays on disk and the persisted read position stays behind until the reads are acked', async () => {
+  const dir = newDir();
+  const msgs = orders(1, 30);
+  const w = openQueue(dir, 'ak');
+  await putAll(w, msgs);
+  await closeQueue(w);
+  const q = openQueue(dir, 'ak', { ackReads: true });
+  const tokens: number[] = [];
+  for (let i = 0; i < 27; i++) {
+    const p = await next(q);
+    assert.ok(p.equals(payloadOf(msgs[i]!)), `payload ${i + 1}`);
+    tokens.push(q.lastToken);
+  }
+  assert.ok(tokens.every((t) => t >= 0), 'every read has a token');
+  assert.is(q.depth(), 3);
+  assert.equal(q.metadata(), { depth: 30, readFileNum: 0, readPos: 0, writeFileNum: 1, writePos: 195 });
+  await new Promise((r) => setTimeout(r, 50));
+  assert.ok(existsSync(join(dir, segmentName('ak', 0))), '000000 kept while its reads are unacked');
+  // Acks out of order: the position moves only over a prefix of acked reads.
+  for (let i = 1; i < 25; i++) q.ack(tokens[i]!);
+  assert.equal(q.metadata(), { depth: 6, readFileNum: 0, readPos: 0, writeFileNum: 1, writePos: 195 });
+  q.ack(tokens[0]!);
+  assert.equal(q.metadata(), { depth: 5, readFileNum: 1, readPos: 0, writeFileNum: 1, writePos: 195 });
+  await waitFor(() => !existsSync(join(dir, segmentName('ak', 0))), 5000, '000000 deleted once all its reads are acked');
+  q.ack(tokens[25]!);
+  await closeQueue(q);
+  assert.is(readMetaText(dir, 'ak'), '4\n1,39\n1,195\n', 'an unacked read (#27) is persisted as unread');
+});
+
 test('partial read then close: metadata records the read position and the depth left (like Go\'s billing: 35\\n1,0\\n2,390\\n)', async () => {
   const dir = newDir();
   const w = openQueue(dir, 'orders:billing');
