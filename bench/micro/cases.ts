@@ -7,6 +7,6 @@ import { segmentWriterCases } from './segment-writer.js';
 
 /** All cases; `quick` trims the threshold sweeps. `filter` keeps ids matching it. */
 export function allCases(quick: boolean, filter: RegExp | null = null): MicroCase[] {
-  const cases = [...frameParserCases(), ...frameEncoderCases(quick), ...recordCases(quick), ...segmentWriterCases()];
+  const cases = [...frameParserCases(quick), ...frameEncoderCases(quick), ...recordCases(quick), ...segmentWriterCases()];
   return filter === null ? cases : cases.filter((c) => filter.test(c.id));
 }

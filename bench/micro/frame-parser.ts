@@ -5,7 +5,7 @@
  * 7 calls for a chunk of FIN lines; the per-call cost is amortised either way). Commands that straddle a chunk go through the parser's carry path, as they do on a real
  * socket. Reported as commands per second (messages per second for MPUB).
  */
-import { RECORD_STRIDE, R_BODY_LEN, R_CODE, R_STATUS } from '../../src/native/backend.js';
+import { RECORD_STRIDE, R_BODY_LEN, R_CODE, R_STATUS, STATE_SLOTS } from '../../src/native/backend.js';
 import { FrameParser } from '../../src/protocol/frame-parser.js';
 import { LIMITS, SIZES, patterned, type MicroCase, type Subject } from './common.js';
 
@@ -57,16 +57,7 @@ function pubStream(size: number): Stream {
 
 function mpubStream(size: number): Stream {
   const count = mpubCount(size);
-  const bodyLen = 4 + count * (4 + size);
-  const one = Buffer.allocUnsafe(TOPIC_LINE_MPUB.length + 4 + bodyLen);
-  let p = TOPIC_LINE_MPUB.copy(one, 0);
-  p = one.writeInt32BE(bodyLen, p);
-  p = one.writeInt32BE(count, p);
-  const body = patterned(size, 5);
-  for (let i = 0; i < count; i++) {
-    p = one.writeInt32BE(size, p);
-    p += body.copy(one, p);
-  }
+  const one = mpubBytes(size, count);
   const n = Math.max(2, Math.ceil(MIN_STREAM_BYTES / one.length));
   return { bytes: Buffer.concat(Array.from({ length: n }, () => one)), commands: n, messages: n * count };
 }
@@ -114,8 +105,73 @@ function parserSubject(stream: Stream, unitKey: string, impl: Parameters<MicroCa
   };
 }
 
-/** The FrameParser cases: FIN lines, PUB and MPUB at every size. */
-export function frameParserCases(): MicroCase[] {
+/** Commands per scanner call in the PUB threshold sweep. */
+export function scanLineCounts(quick: boolean): number[] {
+  return quick ? [1, 4, 16, 32, 64, 128] : [1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128];
+}
+
+/** Messages of the one MPUB per scanner call in the MPUB threshold sweep. */
+export function scanMpubCounts(quick: boolean): number[] {
+  return quick ? [4, 16, 64, 256, 1024] : [4, 8, 16, 32, 64, 128, 192, 256, 384, 512, 1024];
+}
+
+/**
+ * One scanner call over `bytes` (whole commands), raw: the addon's scan() without the
+ * wrapper's routing, against the TypeScript scanner.
+ */
+function rawScanSubject(bytes: Buffer, commands: number, units: number, unitKey: string, impl: Parameters<MicroCase['make']>[0]): Subject {
+  const records = new Int32Array(Math.max(commands, 1) * RECORD_STRIDE);
+  const state = new Int32Array(STATE_SLOTS);
+  const end = bytes.length;
+  const addon = impl.addon;
+  const ts = impl.backend.createFrameScanner(LIMITS);
+  const max = LIMITS.maxMsgSize;
+  const body = LIMITS.maxBodySize;
+  const op =
+    addon !== null
+      ? (): void => {
+          if (addon.scan(bytes, 0, end, records, state, max, body) !== commands) throw new Error('scan returned an unexpected count');
+        }
+      : (): void => {
+          if (ts.scan(bytes, 0, end, records, state) !== commands) throw new Error('scan returned an unexpected count');
+        };
+  return {
+    op,
+    units: () => ({ [unitKey]: units }),
+    check: () => {
+      records.fill(0);
+      const n = addon !== null ? addon.scan(bytes, 0, end, records, state, max, body) : ts.scan(bytes, 0, end, records, state);
+      return `${n} records ${Array.from(records).join(',')} state ${Array.from(state).join(',')}`;
+    },
+  };
+}
+
+/** `n` PUBs of `size`-byte bodies laid end to end. */
+function pubBytes(size: number, n: number): Buffer {
+  const one = pubStream(size).bytes.subarray(0, TOPIC_LINE_PUB.length + 4 + size);
+  return Buffer.concat(Array.from({ length: n }, () => one));
+}
+
+/** One MPUB of `count` messages of `size` bytes. */
+function mpubBytes(size: number, count: number): Buffer {
+  const bodyLen = 4 + count * (4 + size);
+  const out = Buffer.allocUnsafe(TOPIC_LINE_MPUB.length + 4 + bodyLen);
+  let p = TOPIC_LINE_MPUB.copy(out, 0);
+  p = out.writeInt32BE(bodyLen, p);
+  p = out.writeInt32BE(count, p);
+  const body = patterned(size, 5);
+  for (let i = 0; i < count; i++) {
+    p = out.writeInt32BE(size, p);
+    p += body.copy(out, p);
+  }
+  return out;
+}
+
+/** Sizes the scanner sweeps run at (a PUB line costs the same whatever its body size; 64 KiB adds nothing). */
+const SWEEP_SIZES = [16, 200, 4096];
+
+/** The FrameParser cases: FIN lines, PUB and MPUB at every size, and the scanner threshold sweeps. */
+export function frameParserCases(quick = false): MicroCase[] {
   const cases: MicroCase[] = [];
   let fin: Stream | null = null;
   cases.push({
@@ -145,6 +201,32 @@ export function frameParserCases(): MicroCase[] {
       metrics: [{ key: 'msgs', unit: 'msgs/s' }],
       make: (impl) => parserSubject(mpubStream(size), 'msgs', impl),
     });
+  }
+  for (const size of SWEEP_SIZES) {
+    for (const n of scanLineCounts(quick)) {
+      cases.push({
+        id: `scan/PUB/${size}/${n}`,
+        group: 'FrameScanner.scan',
+        name: `PUB N=${n}`,
+        size,
+        metrics: [{ key: 'cmds', unit: 'cmds/s' }],
+        sweep: { kind: 'scanPub', n },
+        make: (impl) => rawScanSubject(pubBytes(size, n), n, n, 'cmds', impl),
+      });
+    }
+  }
+  for (const size of SWEEP_SIZES) {
+    for (const n of scanMpubCounts(quick)) {
+      cases.push({
+        id: `scan/MPUB/${size}/${n}`,
+        group: 'FrameScanner.scan',
+        name: `one MPUB x${n}`,
+        size,
+        metrics: [{ key: 'msgs', unit: 'msgs/s' }],
+        sweep: { kind: 'scanMpub', n },
+        make: (impl) => rawScanSubject(mpubBytes(size, n), 1, n, 'msgs', impl),
+      });
+    }
   }
   return cases;
 }

@@ -9,7 +9,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { NATIVE_GATHER_MIN_FRAMES, NATIVE_PUSH_MIN_RECORDS } from '../../src/native/addon.js';
+import { NATIVE_GATHER_MIN_FRAMES, NATIVE_PUSH_MIN_RECORDS, NATIVE_SCAN_MIN_WORK, SCAN_LINE_WORK } from '../../src/native/addon.js';
 import { REPO_ROOT, childExecArgv, median, spawnTracked, waitExit } from '../macro/common.js';
 import { allCases } from './cases.js';
 import { sizeLabel, type ImplKind, type Measurement, type MicroCase } from './common.js';
@@ -65,9 +65,9 @@ export interface MicroSummary {
   rows: MicroRow[];
   thresholds: Threshold[];
   /** The wrapper's current constants (src/native/addon.ts). */
-  current: { gatherMinFrames: number; pushMinRecords: number };
+  current: { gatherMinFrames: number; pushMinRecords: number; scanMinWork: number; scanLineWork: number };
   /** Recommended constants: the largest per-size threshold (native never loses above it). */
-  recommended: { gatherMinFrames: number | null; pushMinRecords: number | null };
+  recommended: { gatherMinFrames: number | null; pushMinRecords: number | null; scanPubs: number | null; scanMpubMessages: number | null };
   errors: string[];
   seconds: number;
   config: { runs: number; quick: boolean; filter: string | null };
@@ -94,6 +94,9 @@ function runWorker(kind: ImplKind, opts: MicroOptions, log: (s: string) => void)
     return JSON.parse(last) as Measurement[];
   });
 }
+
+/** The batch-size sweeps, in report order. */
+const SWEEP_KINDS = ['scanPub', 'scanMpub', 'gather', 'pushRecords', 'scanRecords'] as const;
 
 /** Above the threshold, a single batch size measured down to this ratio counts as noise, not a loss. */
 export const NOISE_FLOOR = 0.9;
@@ -178,7 +181,7 @@ export async function runMicroSuite(opts: MicroOptions): Promise<MicroSummary> {
   }
 
   const thresholds: Threshold[] = [];
-  for (const kind of ['gather', 'pushRecords', 'scanRecords']) {
+  for (const kind of SWEEP_KINDS) {
     const sizes = [...new Set(rows.filter((r) => r.sweep?.kind === kind).map((r) => r.size!))];
     for (const size of sizes) {
       const ratios = rows
@@ -197,8 +200,8 @@ export async function runMicroSuite(opts: MicroOptions): Promise<MicroSummary> {
   return {
     rows,
     thresholds,
-    current: { gatherMinFrames: NATIVE_GATHER_MIN_FRAMES, pushMinRecords: NATIVE_PUSH_MIN_RECORDS },
-    recommended: { gatherMinFrames: recommend('gather'), pushMinRecords: recommend('pushRecords') },
+    current: { gatherMinFrames: NATIVE_GATHER_MIN_FRAMES, pushMinRecords: NATIVE_PUSH_MIN_RECORDS, scanMinWork: NATIVE_SCAN_MIN_WORK, scanLineWork: SCAN_LINE_WORK },
+    recommended: { gatherMinFrames: recommend('gather'), pushMinRecords: recommend('pushRecords'), scanPubs: recommend('scanPub'), scanMpubMessages: recommend('scanMpub') },
     errors,
     seconds: (performance.now() - t0) / 1000,
     config: { runs: opts.runs, quick: opts.quick, filter: opts.filter ?? null },
@@ -251,11 +254,13 @@ export function microCells(rows: MicroRow[]): string[][] {
 export function thresholdText(s: MicroSummary): string {
   const lines: string[] = [];
   const name: Record<string, string> = {
+    scanPub: 'FrameScanner.scan, N PUBs per call (raw addon vs TS)',
+    scanMpub: 'FrameScanner.scan, one MPUB of N messages per call (raw addon vs TS)',
     gather: 'FrameEncoder.gather (raw addon vs TS)',
     pushRecords: 'RecordCodec.pushRecords (raw addon vs TS)',
     scanRecords: 'RecordCodec.scanRecords (raw addon vs TS; the wrapper always uses the TS twin, since native never wins)',
   };
-  for (const kind of ['gather', 'pushRecords', 'scanRecords']) {
+  for (const kind of SWEEP_KINDS) {
     const ts = s.thresholds.filter((t) => t.kind === kind);
     if (ts.length === 0) continue;
     lines.push(`${name[kind]}:`);
@@ -270,6 +275,8 @@ export function thresholdText(s: MicroSummary): string {
     `("wins from N" = native faster at N and at every larger N measured; single dips to ${NOISE_FLOOR.toFixed(2)}x above it are read as noise)`,
     `current wrapper thresholds: NATIVE_GATHER_MIN_FRAMES=${s.current.gatherMinFrames}, NATIVE_PUSH_MIN_RECORDS=${s.current.pushMinRecords}`,
     `measured (largest per-size wins-from): gather ${rec(s.recommended.gatherMinFrames)}, pushRecords ${rec(s.recommended.pushMinRecords)}`,
+    `scanner routing: a call goes native when its expected work reaches NATIVE_SCAN_MIN_WORK=${s.current.scanMinWork} MPUB messages, a command line counting SCAN_LINE_WORK=${s.current.scanLineWork}` +
+      ` (so from ${Math.ceil(s.current.scanMinWork / s.current.scanLineWork)} PUBs or ${s.current.scanMinWork} MPUB messages); measured wins-from: ${rec(s.recommended.scanPubs)} PUBs, ${rec(s.recommended.scanMpubMessages)} MPUB messages`,
   );
   return lines.join('\n');
 }

@@ -1,7 +1,30 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { RING_CHUNK_BYTES, type Backend, type DirLocker, type FrameEncoder, type IoExecutor, type RecordCodec, type ScanLimits, type WriteBatch } from './backend.js';
+import {
+  Cmd,
+  RECORD_STRIDE,
+  RING_CHUNK_BYTES,
+  R_BODY_START,
+  R_CODE,
+  R_STATUS,
+  STAGE_MPUB_MSG_BODY,
+  STAGE_MPUB_MSG_SIZE,
+  STAGE_NONE,
+  S_CONSUMED,
+  S_INDEX,
+  S_STAGE,
+  ScanStatus,
+  type Backend,
+  type DirLocker,
+  type FrameEncoder,
+  type FrameScanner,
+  type IoExecutor,
+  type RecordCodec,
+  type ScanLimits,
+  type WriteBatch,
+} from './backend.js';
 import { tsFrameEncoder } from './fallback/frame-encoder.js';
+import { TsFrameScanner } from './fallback/frame-scanner.js';
 import { tsRecordCodec } from './fallback/record-codec.js';
 
 /** ABI version of the addon this code speaks to (native/binding.cc kAbiVersion). */
@@ -33,6 +56,73 @@ const FUNCTIONS = ['scan', 'gather', 'pushRecords', 'pushMessages', 'scanRecords
  */
 export const NATIVE_GATHER_MIN_FRAMES = 16;
 export const NATIVE_PUSH_MIN_RECORDS = 8;
+
+/**
+ * Scanner work is counted in MPUB messages walked; a command line (found with indexOf and
+ * classified) costs the TypeScript scanner about as much as this many of them (bench/micro's
+ * scan sweeps: ~33 ns a line, ~3 ns an MPUB message).
+ */
+export const SCAN_LINE_WORK = 12;
+/**
+ * A scan() call crosses into C++ only when it is expected to do at least this much work: the
+ * raw addon wins from 12 PUBs per call and from one MPUB of 128 messages (bench/micro), and
+ * loses below (0.19x for a single command: the call costs more than a line).
+ */
+export const NATIVE_SCAN_MIN_WORK = 128;
+
+/** Up to this many records a call's MPUB messages are counted one by one; above, the last one is sampled. */
+const SAMPLED_RECORDS = 16;
+
+/** Messages of record i when it is a complete MPUB (its count, the body's first int32), else 0. */
+function mpubMessages(buf: Uint8Array, records: Int32Array, i: number): number {
+  const b = i * RECORD_STRIDE;
+  if (records[b + R_CODE] !== Cmd.MPUB || records[b + R_STATUS] !== ScanStatus.COMPLETE) return 0;
+  const at = records[b + R_BODY_START]!;
+  return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
+}
+
+/**
+ * A FrameScanner that sends each call to the addon or to the TypeScript twin, by the work it
+ * expects: the bytes to scan times the work per byte of the previous call. A stream of large
+ * PUBs (a 64 KiB read holds under 12 of them) and the rescan of one held command run in
+ * TypeScript; FIN floods, small PUBs and MPUBs of many messages run in C++. Both scanners keep
+ * all their state in the caller's state array, so consecutive calls may use either.
+ */
+export class RoutedFrameScanner implements FrameScanner {
+  private readonly ts: TsFrameScanner;
+  private readonly max: number;
+  private readonly body: number;
+  /** Work per byte in the last call (starts high: the first call goes native). */
+  private density = 1;
+
+  constructor(private readonly addon: Pick<Addon, 'scan'>, limits: ScanLimits) {
+    this.ts = new TsFrameScanner(limits);
+    this.max = limits.maxMsgSize;
+    this.body = limits.maxBodySize;
+  }
+
+  scan(buf: Uint8Array, start: number, end: number, records: Int32Array, state: Int32Array): number {
+    const n = (end - start) * this.density >= NATIVE_SCAN_MIN_WORK ? this.addon.scan(buf, start, end, records, state, this.max, this.body) : this.ts.scan(buf, start, end, records, state);
+    if (n >= 0) this.learn(buf, start, end, records, state, n);
+    return n;
+  }
+
+  /** Work per byte of the call that just returned n records. */
+  private learn(buf: Uint8Array, start: number, end: number, records: Int32Array, state: Int32Array, n: number): void {
+    const stage = state[S_STAGE]!;
+    const walked = (stage === STAGE_NONE ? state[S_CONSUMED]! : end) - start;
+    if (walked <= 0) return;
+    let work = n * SCAN_LINE_WORK;
+    if (n <= SAMPLED_RECORDS) {
+      for (let i = 0; i < n; i++) work += mpubMessages(buf, records, i);
+    } else {
+      // Many records: no loop over them; the last one stands for all (a stream is mostly one kind).
+      work += n * mpubMessages(buf, records, n - 1);
+    }
+    if (stage >= STAGE_MPUB_MSG_SIZE && stage <= STAGE_MPUB_MSG_BODY) work += state[S_INDEX]!;
+    this.density = work / walked;
+  }
+}
 
 /** Where the addon was loaded from (build/ or prebuilds/). */
 export let addonPath = '';
@@ -119,11 +209,7 @@ export function nativeBackend(addon: Addon): Backend {
   };
   return {
     native: true,
-    createFrameScanner(limits: ScanLimits) {
-      const max = limits.maxMsgSize;
-      const body = limits.maxBodySize;
-      return { scan: (buf, start, end, rec, state) => addon.scan(buf, start, end, rec, state, max, body) };
-    },
+    createFrameScanner: (limits: ScanLimits) => new RoutedFrameScanner(addon, limits),
     frameEncoder,
     records,
     io,

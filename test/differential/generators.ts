@@ -16,6 +16,7 @@ import {
   type FrameScanner,
   type ScanLimits,
 } from '../../src/native/backend.js';
+import { RoutedFrameScanner } from '../../src/native/addon.js';
 import { tsFrameEncoder } from '../../src/native/fallback/frame-encoder.js';
 import { TsFrameScanner } from '../../src/native/fallback/frame-scanner.js';
 import { tsRecordCodec } from '../../src/native/fallback/record-codec.js';
@@ -643,10 +644,22 @@ export function diffParser(addon: RawAddon, c: ParserCase): string | null {
   const body = c.limits.maxBodySize;
   const native: FrameScanner = { scan: (buf, s, e, rec, st) => addon.scan(buf, s, e, rec, st, max, body) };
   const a = parseEvents(native, c);
-  const b = parseEvents(new TsFrameScanner(c.limits), c);
-  const n = Math.max(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    if (a[i] !== b[i]) return `event ${i} differs:\n  native:     ${a[i] ?? '(none)'}\n  typescript: ${b[i] ?? '(none)'}`;
+  const ts = new TsFrameScanner(c.limits);
+  const b = parseEvents(ts, c);
+  // Calls may go to either scanner (nativeBackend routes each by its expected work): the state
+  // one leaves must be one the other continues from. Alternating and routed runs must match too.
+  let calls = 0;
+  const alternating: FrameScanner = { scan: (buf, s, e, rec, st) => ((calls++ & 1) === 0 ? native : ts).scan(buf, s, e, rec, st) };
+  const sides: [string, string[]][] = [
+    ['native:     ', a],
+    ['alternating:', parseEvents(alternating, c)],
+    ['routed:     ', parseEvents(new RoutedFrameScanner(addon, c.limits), c)],
+  ];
+  for (const [label, x] of sides) {
+    const n = Math.max(x.length, b.length);
+    for (let i = 0; i < n; i++) {
+      if (x[i] !== b[i]) return `event ${i} differs:\n  ${label} ${x[i] ?? '(none)'}\n  typescript:  ${b[i] ?? '(none)'}`;
+    }
   }
   // And the split must not matter: the same commands as the whole stream in one chunk.
   const commands = (ev: string[]): string[] => ev.filter((e) => !e.includes(' end: ')).map((e) => e.slice(e.indexOf(' cmd ')));

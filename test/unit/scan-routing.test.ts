@@ -1,0 +1,109 @@
+// RoutedFrameScanner (src/native/addon.ts): which scanner each call goes to. Socket reads full of
+// small commands, or MPUBs of many messages, cross into C++; reads of a few large PUBs and the
+// rescan of one held command stay in TypeScript, where the micro bench measured them faster.
+// The "addon" here is the TypeScript scanner behind the addon's scan() signature, counting its
+// calls, so the test runs with or without a compiler; what each path returns is covered by the
+// differential parser test (native, alternating and routed runs against the twin).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { NATIVE_SCAN_MIN_WORK, RoutedFrameScanner, SCAN_LINE_WORK } from '../../src/native/addon.js';
+import { TsFrameScanner } from '../../src/native/fallback/frame-scanner.js';
+import { FrameParser } from '../../src/protocol/frame-parser.js';
+
+const LIMITS = { maxMsgSize: 1024 * 1024, maxBodySize: 5 * 1024 * 1024 };
+const CHUNK = 64 * 1024;
+
+/** A scanner that stands in for the addon and counts the calls routed to it. */
+function countingAddon(): { scan: (buf: Uint8Array, start: number, end: number, rec: Int32Array, st: Int32Array, max: number, body: number) => number; calls: number } {
+  const inner = new TsFrameScanner(LIMITS);
+  const a = {
+    calls: 0,
+    scan(buf: Uint8Array, start: number, end: number, rec: Int32Array, st: Int32Array): number {
+      a.calls++;
+      return inner.scan(buf, start, end, rec, st);
+    },
+  };
+  return a;
+}
+
+function pub(size: number): Buffer {
+  const line = Buffer.from('PUB t\n');
+  const out = Buffer.alloc(line.length + 4 + size, 0x61);
+  line.copy(out);
+  out.writeInt32BE(size, line.length);
+  return out;
+}
+
+function mpub(size: number, count: number): Buffer {
+  const line = Buffer.from('MPUB t\n');
+  const body = Buffer.alloc(4 + count * (4 + size), 0x62);
+  body.writeInt32BE(count, 0);
+  for (let i = 0, p = 4; i < count; i++, p += 4 + size) body.writeInt32BE(size, p);
+  const size4 = Buffer.alloc(4);
+  size4.writeInt32BE(body.length);
+  return Buffer.concat([line, size4, body]);
+}
+
+/** Parse `stream` in 64 KiB reads; returns [commands, scanner calls, calls the addon got]. */
+function parse(stream: Buffer): [number, number, number] {
+  const addon = countingAddon();
+  const routed = new RoutedFrameScanner(addon, LIMITS);
+  let calls = 0;
+  const parser = new FrameParser({ scan: (b, s, e, r, st) => (calls++, routed.scan(b, s, e, r, st)) }, 4096);
+  let n = 0;
+  for (let i = 0; i < stream.length; i += CHUNK) {
+    parser.feed(stream.subarray(i, Math.min(stream.length, i + CHUNK)));
+    for (let k = parser.next(); k > 0; k = parser.next()) n += k;
+  }
+  assert.not.ok(parser.isStopped, 'the stream parses');
+  return [n, calls, addon.calls];
+}
+
+const repeat = (b: Buffer, n: number): Buffer => Buffer.concat(Array.from({ length: n }, () => b));
+
+test('the thresholds are the measured ones: 12 PUBs per call, or one MPUB of 128 messages', () => {
+  assert.is(Math.ceil(NATIVE_SCAN_MIN_WORK / SCAN_LINE_WORK), 11);
+  assert.is(NATIVE_SCAN_MIN_WORK, 128);
+});
+
+test('FIN lines and small PUBs: every socket read goes native', () => {
+  const fins = Buffer.from(Array.from({ length: 20_000 }, (_, i) => `FIN ${String(i).padStart(16, '0')}\n`).join(''));
+  const [n, calls, native] = parse(fins);
+  assert.is(n, 20_000);
+  // Held partial lines are rescanned in TypeScript (one short line); the reads themselves go native.
+  assert.ok(native >= Math.floor(fins.length / CHUNK), `native calls ${native} of ${calls}`);
+  const [m, , nativePub] = parse(repeat(pub(200), 2000));
+  assert.is(m, 2000);
+  assert.ok(nativePub >= Math.floor((2000 * 214) / CHUNK), `small PUBs: ${nativePub} native calls`);
+});
+
+test('4 KiB PUBs: the reads (16 commands each) go native, the rescan of each held PUB stays in TypeScript; 64 KiB PUBs stay in TypeScript', () => {
+  const [n, calls, native] = parse(repeat(pub(4096), 200));
+  assert.is(n, 200);
+  const reads = Math.ceil((200 * 4106) / CHUNK);
+  // Every full read; the last one is short (8 commands) and may stay in TypeScript.
+  assert.ok(native === reads || native === reads - 1, `${native} of ${calls} calls native, ${reads} reads`);
+  assert.ok(calls > reads + 5, 'held commands were rescanned');
+  const [m, calls2, native2] = parse(repeat(pub(65536), 40));
+  assert.is(m, 40);
+  assert.ok(native2 <= 1, `${native2} of ${calls2} calls native (at most the first, before anything is known)`);
+});
+
+test('MPUBs of many small messages go native; MPUBs of a few large messages stay in TypeScript', () => {
+  const [n, calls, native] = parse(repeat(mpub(16, 200), 100));
+  assert.is(n, 100);
+  assert.is(native, calls, 'every call native');
+  const [m, calls2, native2] = parse(repeat(mpub(65536, 8), 10));
+  assert.is(m, 10);
+  assert.ok(native2 <= 1, `${native2} of ${calls2} calls native`);
+});
+
+test('a switch of load moves the route: large PUBs, then a FIN flood, then large PUBs again', () => {
+  const fins = Buffer.from(Array.from({ length: 10_000 }, (_, i) => `FIN ${String(i).padStart(16, '0')}\n`).join(''));
+  const stream = Buffer.concat([repeat(pub(8192), 40), fins, repeat(pub(8192), 40)]);
+  const [n, calls, native] = parse(stream);
+  assert.is(n, 10_080);
+  assert.ok(native >= 3 && native < calls, `${native} of ${calls} calls native`);
+});
+
+test.run();
