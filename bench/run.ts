@@ -207,7 +207,7 @@ const lines: string[] = [
   `machine: ${machine.line}; 1-min load average ${loadAtStart.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end (other work on the machine shows up as noise)`,
   `settings: runs ${runs}${quick ? ', --quick' : ''}${values.filter === undefined ? '' : `, --filter=${values.filter}`}; micro = median of ${runs} worker round(s) per implementation (tinybench, one implementation per process); ` +
     (doMacro ? `macro = bench/macro/run.ts --phases=publish,drain --runfor=${runfor} --runs=${runs} (median), 200-byte messages, MPUB batches of 200, 4 writers / 4 readers` : 'macro skipped'),
-  'ops/s = the unit in brackets per second. gather/pushRecords/scanRecords call the addon directly (no small-batch routing); RecordRing uses nativeBackend() as nsqd does.',
+  'ops/s = the unit in brackets per second. The gather/pushRecords/scanRecords and FrameScanner.scan sweeps call the addon directly (no routing); FrameParser and RecordRing use nativeBackend() as nsqd does (routed by the thresholds below).',
   '',
   table,
   '',
