@@ -317,8 +317,10 @@ export class Topic {
       return;
     }
     Promise.all(waits).then((errs) => {
-      // A failed copy stays in that channel's memory; the topic copy stays on disk until restart.
-      if (errs.every((e) => e === null)) this.backend.ack(token);
+      // A failed copy stays in that channel's memory (onWriteFailed). Durable: the topic's copy
+      // also stays on disk (delivered again after a restart); otherwise memory is as safe as
+      // the channel gets, and holding the topic's read position would only pin its segments.
+      if (!this.durable || errs.every((e) => e === null)) this.backend.ack(token);
     });
   }
 
