@@ -65,7 +65,8 @@ if ! (cd "$OUT" && CC=gcc CXX=g++ CFLAGS="$FLAGS" CXXFLAGS="$FLAGS" LDFLAGS="-fs
 fi
 ADDON="$OUT/build/Release/nsq_native.node"
 for lib in libasan libubsan; do
-  if ! ldd "$ADDON" | grep -q "$lib"; then echo "asan: $ADDON is not linked with $lib" >&2; exit 1; fi
+  # grep reads all of ldd's output: with -q it may exit first, and pipefail turns the SIGPIPE into a failure.
+  if ! ldd "$ADDON" | grep "$lib" >/dev/null; then echo "asan: $ADDON is not linked with $lib" >&2; exit 1; fi
 done
 echo "asan: built $ADDON in $(( $(date +%s) - started )) s ($(cat "$OUT"/build/Release/.deps/Release/obj.target/nsq_native/native/*.o.d | grep -c "fsanitize=address,undefined") objects with -fsanitize=address,undefined)"
 
