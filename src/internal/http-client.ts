@@ -17,6 +17,12 @@ export interface HttpClientOptions {
   requestTimeoutMs: number;
   /** Extra CA certificates (PEM) for https URLs (--tls-root-ca-file). */
   ca?: string | Buffer;
+  /** Client certificate (PEM) for https URLs (nsqadmin's --http-client-tls-cert). */
+  cert?: string | Buffer;
+  /** Client key (PEM) for https URLs (nsqadmin's --http-client-tls-key). */
+  key?: string | Buffer;
+  /** Verify the server certificate of https URLs; default true (false = --http-client-tls-insecure-skip-verify). */
+  rejectUnauthorized?: boolean;
   /** Request headers. */
   headers?: Record<string, string>;
   /** HTTP method; GET by default. */
@@ -33,7 +39,8 @@ export function httpRequestRaw(url: string, opts: HttpClientOptions): Promise<Ht
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const make = u.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = make(u, { method: opts.method ?? 'GET', headers: opts.headers, ca: opts.ca, timeout: opts.connectTimeoutMs });
+    const tls = u.protocol === 'https:' ? { cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized ?? true } : {};
+    const req = make(u, { method: opts.method ?? 'GET', headers: opts.headers, ca: opts.ca, timeout: opts.connectTimeoutMs, ...tls });
     let done = false;
     const fail = (err: Error): void => {
       if (done) return;
