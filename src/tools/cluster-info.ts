@@ -57,7 +57,7 @@ function list(v: unknown): unknown[] {
 }
 
 /**
- * Query every address with `fn` at once; like clusterinfo, fail when all fail ("Failed to query
+ * Query every address with `fn` at once; like clusterinfo, fail when all fail ("failed to query
  * any ..."), and report partial failures as an error too (the tools treat any error as fatal
  * except where they say otherwise), unless `partialOk`.
  */
@@ -69,7 +69,7 @@ async function queryAll<T>(addrs: readonly string[], what: string, fn: (addr: st
     if (r.status === 'fulfilled') ok.push(r.value);
     else errs.push(errorText(r.reason));
   }
-  if (addrs.length > 0 && errs.length === addrs.length) throw new Error(`Failed to query any ${what}: ${errs.join('\n')}`);
+  if (addrs.length > 0 && errs.length === addrs.length) throw new Error(`failed to query any ${what}: ${errs.join('\n')}`);
   if (errs.length > 0 && !partialOk) throw new Error(errs.join('\n'));
   return ok;
 }
