@@ -22,10 +22,11 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-test('npm start: lookupd + nsqd on the default ports, data under ./data; Ctrl-C stops both cleanly and the message is on disk', async () => {
+test('npm start: lookupd + nsqd (+ nsqadmin) on the default ports, data under ./data; Ctrl-C stops them cleanly and the message is on disk', async () => {
   requireBuilt('nsqd');
   requireBuilt('nsqlookupd');
-  for (const p of [4150, 4151, 4160, 4161]) {
+  requireBuilt('nsqadmin');
+  for (const p of [4150, 4151, 4160, 4161, 4171]) {
     if (!(await portFree(p))) {
       console.log(`  start-cluster.test.ts: port ${p} is in use, skipping`);
       return;
@@ -50,6 +51,12 @@ test('npm start: lookupd + nsqd on the default ports, data under ./data; Ctrl-C 
       const doc = (await r.json()) as { producers: { tcp_port: number }[] };
       return doc.producers.some((p) => p.tcp_port === 4150);
     }, 15_000, 'nsqlookupd to list nsqd for the topic');
+
+    // nsqadmin on 4171, pointed at the local nsqlookupd.
+    await waitFor(async () => (await fetch('http://127.0.0.1:4171/ping').catch(() => null))?.status === 200, 15_000, 'nsqadmin /ping');
+    const nodes = (await (await fetch('http://127.0.0.1:4171/api/nodes')).json()) as { nodes: { tcp_port: number; topics: { topic: string }[] }[] | null; message: string };
+    assert.is(nodes.message, '');
+    assert.ok(nodes.nodes?.some((n) => n.tcp_port === 4150 && n.topics.some((t) => t.topic === 'quickstart')), 'nsqadmin lists the nsqd with its topic');
 
     process.kill(-child.pid!, 'SIGINT');
     assert.is(await exited, 0, log);

@@ -1,0 +1,384 @@
+// nsqadmin's view of the cluster (NSQ's internal/clusterinfo, v1.3.0 behaviour): every call fans
+// out fresh, in parallel, to the configured nsqlookupd or nsqd HTTP APIs; no caching. A call where
+// every host failed throws a plain Error ("failed to query any nsqlookupd: ..."), which nsqadmin
+// answers with 502 UPSTREAM_ERROR; a call where only some failed returns its data together with a
+// PartialError, which becomes a "WARNING: ..." message next to a 200 answer.
+
+import { goQueryEscape } from '../internal/http-client.js';
+import { splitHostPort } from '../internal/listen.js';
+import { addChannel, decodeTopic, newChannelAggregate, type ChannelStats, type TopicStats } from './stats.js';
+import type { UpstreamClient } from './upstream.js';
+
+/** Errors of the hosts that failed while others answered (clusterinfo.ErrList); the message joins them with newlines. */
+export class PartialError extends Error {
+  override readonly name = 'PartialError';
+  /** Create from the individual host errors. */
+  constructor(readonly errors: readonly Error[]) {
+    super(errors.map((e) => e.message).join('\n'));
+  }
+}
+
+/** One of the topics an nsqd node holds, as /api/nodes lists it. */
+export interface ProducerTopic {
+  topic: string;
+  tombstoned: boolean;
+}
+
+/** clusterinfo.Producer: an nsqd node as nsqlookupd (or the nsqd itself) describes it. */
+export interface Producer {
+  remote_addresses: string[] | null;
+  remote_address: string;
+  hostname: string;
+  broadcast_address: string;
+  tcp_port: number;
+  http_port: number;
+  version: string;
+  topics: ProducerTopic[] | null;
+  out_of_date: boolean;
+}
+
+/** Results plus the PartialError of a call where some hosts failed (undefined when none did). */
+export interface WithWarning<T> {
+  value: T;
+  warning?: PartialError;
+}
+
+/** `host:port` as Go's net.JoinHostPort writes it (IPv6 hosts bracketed). */
+export function joinHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** A producer's `broadcast_address:http_port` (the key nsqadmin's node pages use). */
+export function httpAddress(p: Pick<Producer, 'broadcast_address' | 'http_port'>): string {
+  return joinHostPort(p.broadcast_address, p.http_port);
+}
+
+/** A producer's `broadcast_address:tcp_port` (the key /api/nodes deduplicates by). */
+export function tcpAddress(p: Pick<Producer, 'broadcast_address' | 'tcp_port'>): string {
+  return joinHostPort(p.broadcast_address, p.tcp_port);
+}
+
+/** A semantic version as [major, minor, patch, isRelease]; unparsable → 0.0.0 (as nsqadmin treats it). */
+export function parseSemver(v: string): [number, number, number, number] {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/.exec(v);
+  if (m === null) return [0, 0, 0, 1];
+  return [Number(m[1]), Number(m[2]), Number(m[3]), m[4] === undefined ? 1 : 0];
+}
+
+/** Compare two versions: negative when a < b. */
+export function compareSemver(a: string, b: string): number {
+  const x = parseSemver(a);
+  const y = parseSemver(b);
+  for (let i = 0; i < 4; i++) if (x[i]! !== y[i]!) return x[i]! - y[i]!;
+  return 0;
+}
+
+type Json = Record<string, unknown>;
+function isRecord(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+function num(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) ? Math.trunc(v) : 0;
+}
+/** What nsqadmin reads from an nsqd's /info. */
+interface NsqdInfo {
+  version: string;
+  broadcast_address: string;
+  hostname: string;
+  http_port: number;
+  tcp_port: number;
+}
+
+/** A producer as nsqadmin builds it from an nsqd's /info and the topic names of its /stats (null when none). */
+function nsqdProducer(info: NsqdInfo, topics: string[]): Producer {
+  return {
+    remote_addresses: null,
+    remote_address: '',
+    hostname: info.hostname,
+    broadcast_address: info.broadcast_address,
+    tcp_port: info.tcp_port,
+    http_port: info.http_port,
+    version: info.version,
+    topics: topics.length === 0 ? null : topics.map((t) => ({ topic: t, tombstoned: false })),
+    out_of_date: false,
+  };
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/** Run `fn` on every address at once; all failed → Error(`failed to query any <what>: ...`), some → PartialError. */
+async function fanOut<A, T>(addrs: readonly A[], what: string, fn: (addr: A) => Promise<T>): Promise<WithWarning<T[]>> {
+  const settled = await Promise.allSettled(addrs.map(fn));
+  const ok: T[] = [];
+  const errs: Error[] = [];
+  for (const r of settled) {
+    if (r.status === 'fulfilled') ok.push(r.value);
+    else errs.push(toError(r.reason));
+  }
+  if (errs.length === addrs.length) throw new Error(`failed to query any ${what}: ${errs.map((e) => e.message).join('\n')}`);
+  return errs.length > 0 ? { value: ok, warning: new PartialError(errs) } : { value: ok };
+}
+
+/** A lookupd /nodes or /lookup producer entry. */
+function decodeLookupdProducer(v: unknown): Producer {
+  const p = isRecord(v) ? v : {};
+  const topics = strings(p.topics);
+  const tombstones = Array.isArray(p.tombstones) ? p.tombstones : [];
+  return {
+    remote_addresses: null,
+    remote_address: str(p.remote_address),
+    hostname: str(p.hostname),
+    broadcast_address: str(p.broadcast_address),
+    tcp_port: num(p.tcp_port),
+    http_port: num(p.http_port),
+    version: str(p.version),
+    topics: Array.isArray(p.topics) ? topics.map((topic, i) => ({ topic, tombstoned: tombstones[i] === true })) : null,
+    out_of_date: false,
+  };
+}
+
+/** What ClusterInfo needs to know about the configuration, read on each call (it may change at runtime). */
+export interface ClusterConfig {
+  lookupdHttpAddresses: readonly string[];
+  nsqdHttpAddresses: readonly string[];
+}
+
+/** Queries the cluster for nsqadmin's API handlers. */
+export class ClusterInfo {
+  /** Build on an upstream client; `log` sees each query at debug level. */
+  constructor(
+    private readonly client: UpstreamClient,
+    private readonly log: (msg: string) => void = () => {},
+  ) {}
+
+  private get(what: string, endpoint: string): Promise<unknown> {
+    this.log(`CI: querying ${what} ${endpoint}`);
+    return this.client.getV1(endpoint);
+  }
+
+  /** Sorted union of every lookupd's /topics. */
+  async getLookupdTopics(lookupds: readonly string[]): Promise<WithWarning<string[]>> {
+    const r = await fanOut(lookupds, 'nsqlookupd', async (addr) => {
+      const doc = await this.get('nsqlookupd', `http://${addr}/topics`);
+      return strings(isRecord(doc) ? doc.topics : undefined);
+    });
+    return { ...r, value: [...new Set(r.value.flat())].sort() };
+  }
+
+  /** Sorted union of every lookupd's /channels?topic=. */
+  async getLookupdTopicChannels(topic: string, lookupds: readonly string[]): Promise<WithWarning<string[]>> {
+    const r = await fanOut(lookupds, 'nsqlookupd', async (addr) => {
+      const doc = await this.get('nsqlookupd', `http://${addr}/channels?topic=${goQueryEscape(topic)}`);
+      return strings(isRecord(doc) ? doc.channels : undefined);
+    });
+    return { ...r, value: [...new Set(r.value.flat())].sort() };
+  }
+
+  /** Every nsqd known to the lookupds (/nodes), deduplicated by TCP address, with remote_addresses and out_of_date, sorted by hostname. */
+  async getLookupdProducers(lookupds: readonly string[]): Promise<WithWarning<Producer[]>> {
+    const r = await fanOut(lookupds, 'nsqlookupd', async (addr) => {
+      const doc = await this.get('nsqlookupd', `http://${addr}/nodes`);
+      const list = isRecord(doc) && Array.isArray(doc.producers) ? doc.producers : [];
+      return { addr, producers: list.map(decodeLookupdProducer) };
+    });
+    const byAddr = new Map<string, Producer>();
+    const out: Producer[] = [];
+    let maxVersion = '0.0.0';
+    for (const { addr, producers } of r.value) {
+      for (const p of producers) {
+        const key = tcpAddress(p);
+        let known = byAddr.get(key);
+        if (known === undefined) {
+          known = p;
+          byAddr.set(key, p);
+          out.push(p);
+          if (compareSemver(maxVersion, p.version) < 0) maxVersion = p.version;
+          p.topics?.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0));
+        }
+        (known.remote_addresses ??= []).push(`${addr}/${p.remote_address === '' ? 'N/A' : p.remote_address}`);
+      }
+    }
+    for (const p of out) if (compareSemver(p.version, maxVersion) < 0) p.out_of_date = true;
+    out.sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
+    return { ...r, value: out };
+  }
+
+  /** The producers of a topic from every lookupd's /lookup, deduplicated by HTTP address. */
+  async getLookupdTopicProducers(topic: string, lookupds: readonly string[]): Promise<WithWarning<Producer[]>> {
+    const r = await fanOut(lookupds, 'nsqlookupd', async (addr) => {
+      const doc = await this.get('nsqlookupd', `http://${addr}/lookup?topic=${goQueryEscape(topic)}`);
+      return (isRecord(doc) && Array.isArray(doc.producers) ? doc.producers : []).map(decodeLookupdProducer);
+    });
+    const seen = new Set<string>();
+    const out: Producer[] = [];
+    for (const p of r.value.flat()) {
+      const key = httpAddress(p);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(p);
+    }
+    return { ...r, value: out };
+  }
+
+  /** Sorted union of the topic names in every nsqd's /stats. */
+  async getNsqdTopics(nsqds: readonly string[]): Promise<WithWarning<string[]>> {
+    const r = await fanOut(nsqds, 'nsqd', async (addr) => {
+      const doc = await this.get('nsqd', `http://${addr}/stats?format=json`);
+      const topics = isRecord(doc) && Array.isArray(doc.topics) ? doc.topics : [];
+      return topics.map((t) => str(isRecord(t) ? t.topic_name : undefined));
+    });
+    return { ...r, value: [...new Set(r.value.flat())].sort() };
+  }
+
+  private async nsqdInfo(addr: string): Promise<NsqdInfo> {
+    const doc = await this.get('nsqd', `http://${addr}/info`);
+    const i = isRecord(doc) ? doc : {};
+    return { version: str(i.version), broadcast_address: str(i.broadcast_address), hostname: str(i.hostname), http_port: num(i.http_port), tcp_port: num(i.tcp_port) };
+  }
+
+  /** Every configured nsqd as a producer (/info, then /stats for its topics). */
+  async getNsqdProducers(nsqds: readonly string[]): Promise<WithWarning<Producer[]>> {
+    return fanOut(nsqds, 'nsqd', async (addr) => {
+      const info = await this.nsqdInfo(addr);
+      const doc = await this.get('nsqd', `http://${addr}/stats?format=json&include_clients=false`);
+      const topics = isRecord(doc) && Array.isArray(doc.topics) ? doc.topics : [];
+      return nsqdProducer(info, topics.map((t) => str(isRecord(t) ? t.topic_name : undefined)));
+    });
+  }
+
+  /** The configured nsqds that hold `topic` (their /stats, then /info for those that do). */
+  async getNsqdTopicProducers(topic: string, nsqds: readonly string[]): Promise<WithWarning<Producer[]>> {
+    const r = await fanOut(nsqds, 'nsqd', async (addr): Promise<Producer | null> => {
+      const doc = await this.get('nsqd', `http://${addr}/stats?format=json&topic=${goQueryEscape(topic)}&include_clients=false`);
+      const topics = (isRecord(doc) && Array.isArray(doc.topics) ? doc.topics : []).map((t) => str(isRecord(t) ? t.topic_name : undefined));
+      if (!topics.includes(topic)) return null;
+      const info = await this.nsqdInfo(addr);
+      const hp = splitHostPort(addr);
+      if (info.broadcast_address === '' && !(hp instanceof Error)) {
+        info.broadcast_address = hp.host;
+        info.http_port = hp.port;
+      }
+      if (info.hostname === '' && !(hp instanceof Error)) info.hostname = hp.host;
+      return nsqdProducer(info, topics);
+    });
+    return { ...r, value: r.value.filter((p): p is Producer => p !== null) };
+  }
+
+  /** Producers of a topic: through the lookupds when any are configured, else from the nsqds. */
+  getTopicProducers(topic: string, c: ClusterConfig): Promise<WithWarning<Producer[]>> {
+    return c.lookupdHttpAddresses.length > 0 ? this.getLookupdTopicProducers(topic, c.lookupdHttpAddresses) : this.getNsqdTopicProducers(topic, c.nsqdHttpAddresses);
+  }
+
+  /** Every nsqd: through the lookupds when any are configured, else the nsqds themselves. */
+  getProducers(c: ClusterConfig): Promise<WithWarning<Producer[]>> {
+    return c.lookupdHttpAddresses.length > 0 ? this.getLookupdProducers(c.lookupdHttpAddresses) : this.getNsqdProducers(c.nsqdHttpAddresses);
+  }
+
+  /**
+   * Stats of `producers` (GET /stats?format=json on each): the per-node topic stats sorted by
+   * hostname, and the channels summed over nodes, keyed by channel name when `topic` is given,
+   * else by `topic:channel`.
+   */
+  async getNsqdStats(producers: readonly Producer[], topic: string, channel: string, includeClients: boolean): Promise<WithWarning<{ topics: TopicStats[]; channels: Map<string, ChannelStats> }>> {
+    const now = Date.now();
+    const r = await fanOut(producers, 'nsqd', async (p: Producer): Promise<TopicStats[]> => {
+      const addr = httpAddress(p);
+      let endpoint = `http://${addr}/stats?format=json`;
+      if (topic !== '') {
+        endpoint += `&topic=${goQueryEscape(topic)}`;
+        if (channel !== '') endpoint += `&channel=${goQueryEscape(channel)}`;
+      }
+      if (!includeClients) endpoint += '&include_clients=false';
+      const doc = await this.get('nsqd', endpoint);
+      const topics = isRecord(doc) && Array.isArray(doc.topics) ? doc.topics : [];
+      return topics.map((t) => decodeTopic(t, addr, p.hostname, now)).filter((t) => topic === '' || t.topic_name === topic);
+    });
+    const topics = r.value.flat().sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
+    const channels = new Map<string, ChannelStats>();
+    for (const t of r.value.flat()) {
+      for (const ch of t.channels ?? []) {
+        const key = topic === '' ? `${t.topic_name}:${ch.channel_name}` : ch.channel_name;
+        let agg = channels.get(key);
+        if (agg === undefined) {
+          agg = newChannelAggregate(t.node, t.topic_name, ch.channel_name);
+          channels.set(key, agg);
+        }
+        addChannel(agg, ch);
+      }
+    }
+    return { ...r, value: { topics, channels } };
+  }
+
+  private async postAll(what: string, addrs: readonly string[], uri: string, qs: string): Promise<Error[]> {
+    const errs: Error[] = [];
+    for (const addr of addrs) {
+      const endpoint = `http://${addr}/${uri}?${qs}`;
+      this.log(`CI: querying ${what} ${endpoint}`);
+      try {
+        await this.client.postV1(endpoint);
+      } catch (err) {
+        errs.push(toError(err));
+      }
+    }
+    return errs;
+  }
+
+  /** Tombstone `node` for `topic` on every lookupd, then delete the topic on that nsqd; returns the partial errors. */
+  async tombstoneNodeForTopic(topic: string, node: string, lookupds: readonly string[]): Promise<Error[]> {
+    const errs = await this.postAll('nsqlookupd', lookupds, 'topic/tombstone', `topic=${goQueryEscape(topic)}&node=${goQueryEscape(node)}`);
+    const producers = await this.getNsqdProducers([node]);
+    if (producers.warning) errs.push(...producers.warning.errors);
+    errs.push(...(await this.postAll('nsqd', producers.value.map(httpAddress), 'topic/delete', `topic=${goQueryEscape(topic)}`)));
+    return errs;
+  }
+
+  /** Create the topic (and channel) on every lookupd, and the channel on the topic's producers. */
+  async createTopicChannel(topic: string, channel: string, lookupds: readonly string[]): Promise<Error[]> {
+    const errs = await this.postAll('nsqlookupd', lookupds, 'topic/create', `topic=${goQueryEscape(topic)}`);
+    if (channel !== '') {
+      const qs = `topic=${goQueryEscape(topic)}&channel=${goQueryEscape(channel)}`;
+      errs.push(...(await this.postAll('nsqlookupd', lookupds, 'channel/create', qs)));
+      const producers = await this.getLookupdTopicProducers(topic, lookupds);
+      if (producers.warning) errs.push(...producers.warning.errors);
+      errs.push(...(await this.postAll('nsqd', producers.value.map(httpAddress), 'channel/create', qs)));
+    }
+    return errs;
+  }
+
+  /** Delete a topic on every lookupd, then on every producer. */
+  async deleteTopic(topic: string, c: ClusterConfig): Promise<Error[]> {
+    const producers = await this.getTopicProducers(topic, c);
+    const errs: Error[] = producers.warning ? [...producers.warning.errors] : [];
+    const qs = `topic=${goQueryEscape(topic)}`;
+    errs.push(...(await this.postAll('nsqlookupd', c.lookupdHttpAddresses, 'topic/delete', qs)));
+    errs.push(...(await this.postAll('nsqd', producers.value.map(httpAddress), 'topic/delete', qs)));
+    return errs;
+  }
+
+  /** Delete a channel on every lookupd, then on every producer of its topic. */
+  async deleteChannel(topic: string, channel: string, c: ClusterConfig): Promise<Error[]> {
+    const producers = await this.getTopicProducers(topic, c);
+    const errs: Error[] = producers.warning ? [...producers.warning.errors] : [];
+    const qs = `topic=${goQueryEscape(topic)}&channel=${goQueryEscape(channel)}`;
+    errs.push(...(await this.postAll('nsqlookupd', c.lookupdHttpAddresses, 'channel/delete', qs)));
+    errs.push(...(await this.postAll('nsqd', producers.value.map(httpAddress), 'channel/delete', qs)));
+    return errs;
+  }
+
+  /** POST `uri` (topic/pause, channel/empty, ...) to every producer of the topic. */
+  async actionHelper(topic: string, channel: string, uri: string, c: ClusterConfig): Promise<Error[]> {
+    const producers = await this.getTopicProducers(topic, c);
+    const errs: Error[] = producers.warning ? [...producers.warning.errors] : [];
+    const qs = channel === '' ? `topic=${goQueryEscape(topic)}` : `topic=${goQueryEscape(topic)}&channel=${goQueryEscape(channel)}`;
+    errs.push(...(await this.postAll('nsqd', producers.value.map(httpAddress), uri, qs)));
+    return errs;
+  }
+}
