@@ -51,6 +51,8 @@ export class Topic {
    */
   private stalled: { payload: Buffer; token: number; dueMs: number } | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
+  /** Disk-queue tokens fanned out in this pump turn, acked together once the copies are written. */
+  private acksPending: number[] = [];
   private readonly onDeleteEphemeral: (t: Topic) => void;
 
   constructor(name: string, ctx: NsqdContext, onDeleteEphemeral: (t: Topic) => void) {
@@ -225,6 +227,11 @@ export class Topic {
 
   /** Fan the topic's backlog out to its channels, a budget per turn. */
   pump(): void {
+    this.pumpTurn();
+    this.flushAcks();
+  }
+
+  private pumpTurn(): void {
     if (!this.started || this.paused || this.exiting || this.channelList.length === 0) return;
     if (this.stalled !== null) {
       const { payload, token, dueMs } = this.stalled;
@@ -301,26 +308,34 @@ export class Topic {
       return false;
     }
     this.fanOut(payload, 0, payload.length, deferMs);
-    if (token >= 0) this.ackWhenFannedOut(token);
+    if (token >= 0) this.acksPending.push(token);
     return true;
   }
 
-  /** Forget a topic message once every channel's copy is written (fsynced when durable), so its segment outlives no copy. */
-  private ackWhenFannedOut(token: number): void {
-    const waits: Promise<Error | null>[] = [];
+  /**
+   * Forget the disk-queue messages fanned out in this turn once every channel's copies are
+   * written (fsynced when durable), so no topic segment outlives a copy: one wait per turn, not
+   * one per message. The turn's copies share each channel's batch, so its promise covers them.
+   */
+  private flushAcks(): void {
+    const tokens = this.acksPending;
+    if (tokens.length === 0) return;
+    this.acksPending = [];
+    let waits: Promise<Error | null>[] | null = null;
     for (const ch of this.channelList) {
       const w = ch.backend.flushed();
-      if (w !== null) waits.push(w);
+      if (w !== null) (waits ??= []).push(w);
     }
-    if (waits.length === 0) {
-      this.backend.ack(token);
+    if (waits === null) {
+      for (const t of tokens) this.backend.ack(t);
       return;
     }
     Promise.all(waits).then((errs) => {
       // A failed copy stays in that channel's memory (onWriteFailed). Durable: the topic's copy
       // also stays on disk (delivered again after a restart); otherwise memory is as safe as
       // the channel gets, and holding the topic's read position would only pin its segments.
-      if (!this.durable || errs.every((e) => e === null)) this.backend.ack(token);
+      if (this.durable && errs.some((e) => e !== null)) return;
+      for (const t of tokens) this.backend.ack(t);
     });
   }
 
