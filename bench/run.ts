@@ -3,7 +3,7 @@
  * twin, bench/micro/) and then the loopback macro bench (bench/macro/run.ts, publish + drain)
  * once with NSQ_NATIVE=1 and once with NSQ_NATIVE=0, reported as ONE table with native/TS
  * ratios, the native thresholds and the performance targets. Run from the repository root after
- * `npm run build` (the macro bench starts dist/apps/nsqd.js) and `npm run build:native`:
+ * `npm run compile` (the macro bench starts dist/apps/nsqd.js) and `npm run build:native`:
  *
  *   npm run bench -- [--runs=3] [--quick] [--micro-only | --macro-only] [--runfor=5s]
  *                    [--filter=REGEX] [--build] [--out=bench/results]
@@ -12,7 +12,7 @@
  *   --quick       shorter micro measurements, coarser threshold sweep, macro --runfor=2s
  *   --runfor D    macro publish duration (Go duration, default 5s)
  *   --filter RE   only micro cases whose id matches (e.g. '^parse', 'gather/200/')
- *   --build       run `npm run build` before the macro bench (otherwise a stale dist/ is only reported)
+ *   --build       run `npm run compile` before the macro bench (otherwise a stale dist/ is only reported)
  *
  * Writes bench/results/bench-<timestamp>.txt and .json; exits non-zero when a benchmark failed
  * or the two implementations disagreed on a micro case's output.
@@ -99,7 +99,7 @@ function staleDist(): string | null {
   };
   const src = newest(join(REPO_ROOT, 'src'), '.ts');
   const dist = newest(join(REPO_ROOT, 'dist'), '.js');
-  if (dist.t === 0) return 'dist/ is missing: run `npm run build` (or pass --build)';
+  if (dist.t === 0) return 'dist/ is missing: run `npm run compile` (or pass --build)';
   return src.t > dist.t ? `${relative(REPO_ROOT, src.f)} is newer than dist/ (pass --build to rebuild first)` : null;
 }
 
@@ -162,9 +162,9 @@ if (doMicro) {
 }
 if (doMacro) {
   if (values.build) {
-    log('npm run build');
-    const b = spawnSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
-    if (b.status !== 0) throw new Error('npm run build failed');
+    log('npm run compile');
+    const b = spawnSync('npm', ['run', 'compile'], { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+    if (b.status !== 0) throw new Error('npm run compile failed');
   }
   distWarning = staleDist();
   if (distWarning !== null) log(`WARNING: ${distWarning}`);

@@ -2,7 +2,7 @@
  * Client benchmark: our Consumer and Producer against nsqjs's Reader and Writer, on loopback,
  * against our nsqd running in its own process (so the client under test has this process's core).
  *
- * Run from the repository root, after `npm run build`:
+ * Run from the repository root, after `npm run compile`:
  *
  *   node --import tsx bench/client/run.ts [--consume=200000] [--publish=100000] [--size=200]
  *        [--max-in-flight=2500] [--window=1000] [--runs=3] [--phases=consume,publish]

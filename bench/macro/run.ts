@@ -2,7 +2,7 @@
  * Macro benchmark: NSQ's bench_writer/bench_reader against our nsqd, next to the bare-socket
  * ceilings one Node thread can reach, all on loopback.
  *
- * Run from the repository root, after `npm run build`:
+ * Run from the repository root, after `npm run compile`:
  *
  *   node --import tsx bench/macro/run.ts [--runfor=10s] [--size=200] [--batch-size=200]
  *        [--writers=4] [--readers=4] [--rdy=2500] [--runs=1]

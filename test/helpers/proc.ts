@@ -17,7 +17,7 @@ export function distApp(name: string): string {
 /** Throw a clear error when the build output for an app is missing. */
 export function requireBuilt(name: string): string {
   const p = distApp(name);
-  if (!existsSync(p)) throw new Error(`${p} is missing: run \`npm run build\` before these tests`);
+  if (!existsSync(p)) throw new Error(`${p} is missing: run \`npm run compile\` (npm install does) before these tests`);
   return p;
 }
 
