@@ -1,7 +1,7 @@
 // nsq_tail (apps/nsq_tail in NSQ v1.3.0): consume one or more topics on a channel (by default a
 // random ephemeral one, `tail<6 digits>#ephemeral`) and write each message body to stdout, one per
-// line, optionally prefixed with `<topic> | `. With -n, the process exits 0 straight from the
-// handler after the n-th message of a topic, so that message is never finished (as in NSQ).
+// line, optionally prefixed with `<topic> | `. With -n, the process exits 0 after the n-th
+// message of a topic, which is never finished while the ones before it are (as in NSQ).
 
 import type { Consumer, Message } from '../client/index.js';
 import type { FlagSpec } from '../internal/flags.js';
@@ -37,10 +37,21 @@ function tailHandler(topic: string, total: number, printTopic: boolean): (m: Mes
   let shown = 0;
   const prefix = printTopic ? Buffer.from(`${topic} | `) : null;
   return (m: Message) => {
+    // Past the n-th (messages that came in the same read): not shown, not finished.
+    if (total > 0 && shown >= total) {
+      m.disableAutoResponse();
+      return;
+    }
     shown++;
     // stdout to a pipe or file is synchronous on Linux, so nothing is lost by exiting right after.
     process.stdout.write(prefix === null ? Buffer.concat([m.body, NEWLINE]) : Buffer.concat([prefix, m.body, NEWLINE]));
-    if (total > 0 && shown >= total) process.exit(0);
+    if (total > 0 && shown >= total) {
+      // NSQ's nsq_tail exits from inside the handler: the n-th message is never finished, the
+      // ones before it were (go-nsq writes each FIN as its handler returns). Ours batches FINs
+      // into one write per turn, so exit after that turn's flush, not before it.
+      m.disableAutoResponse();
+      setImmediate(() => process.exit(0));
+    }
   };
 }
 
