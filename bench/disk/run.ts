@@ -4,7 +4,8 @@
  * process. Usage:
  *   node --import tsx bench/disk/run.ts [--runfor=5s] [--runs=3] [--only=all-disk,durable,memory]
  * Scenarios:
- *   all-disk  --mem-queue-size=0: 4 connections MPUB 200 x 200-byte messages (bench_writer)
+ *   all-disk  --mem-queue-size=0: 4 connections MPUB 200 x 200-byte messages (bench_writer), to a
+ *             topic without channels, then to one with a channel (both queues on disk)
  *   durable   --durable-publish: 1, 16 and 64 connections each publishing one 200-byte message
  *             and waiting for its OK, then 64 connections keeping 8 such publishes in flight (as a
  *             pipelining client does); acknowledged msgs/s and fdatasyncs/s (from nsqd's
@@ -97,15 +98,29 @@ interface Row {
 }
 const rows: Row[] = [];
 
+async function post(url: string): Promise<void> {
+  const r = await fetch(url, { method: 'POST' });
+  if (r.status !== 200) throw new Error(`${url}: ${r.status} ${await r.text()}`);
+}
+
 async function allDisk(): Promise<void> {
-  const rates: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const n = await startNsqd(['--mem-queue-size=0']);
-    const r = await writer(n.port, 4, 200, runforMs);
-    await stopNsqd(n);
-    rates.push(r.msgs / r.seconds);
+  // Without a channel the topic only writes; with one, every message also goes from the topic's
+  // disk queue to the channel's (read, copied, written, and the topic's read acked once written).
+  for (const withChannel of [false, true]) {
+    const rates: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const n = await startNsqd(['--mem-queue-size=0']);
+      if (withChannel) {
+        await post(`http://127.0.0.1:${n.http}/topic/create?topic=sub_bench`);
+        await post(`http://127.0.0.1:${n.http}/channel/create?topic=sub_bench&channel=ch`);
+      }
+      const r = await writer(n.port, 4, 200, runforMs);
+      await stopNsqd(n);
+      rates.push(r.msgs / r.seconds);
+    }
+    const scenario = withChannel ? 'all-disk publish, one channel (topic disk queue -> channel disk queue)' : 'all-disk publish (--mem-queue-size=0, 4 conns, MPUB 200)';
+    rows.push({ scenario, value: median(rates), unit: 'msgs/s', extra: rates.map((x) => Math.round(x)).join(' ') });
   }
-  rows.push({ scenario: 'all-disk publish (--mem-queue-size=0, 4 conns, MPUB 200)', value: median(rates), unit: 'msgs/s', extra: rates.map((x) => Math.round(x)).join(' ') });
 }
 
 async function durable(): Promise<void> {
