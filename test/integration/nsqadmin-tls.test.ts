@@ -94,4 +94,26 @@ test('neither CA nor skip-verify: the certificate is refused, the API reports it
   assert.is((await http('GET', `${admin.url}/ping`)).text, 'OK');
 });
 
+test('an nsqd that demands client certificates (--tls-client-auth-policy=require-verify): nsqadmin gets in with --http-client-tls-cert/--http-client-tls-key, not without', async () => {
+  const dir2 = tempDir('nsq-ts-admin-tls-');
+  const strict = new Proc(requireBuilt('nsqd'), [
+    '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', '--https-address=127.0.0.1:0', '--broadcast-address=127.0.0.1', `--data-path=${dir2}`,
+    `--tls-cert=${CERTS}server.pem`, `--tls-key=${CERTS}server.key`, `--tls-root-ca-file=${CERTS}ca.pem`, '--tls-client-auth-policy=require-verify',
+  ]);
+  try {
+    const h = await strict.waitForOutput(listeningLine('HTTP', '[nsqd] '));
+    const addr = `127.0.0.1:${h[1]}`;
+    const withCert = await s.nsqadmin([`--nsqd-http-address=${addr}`, `--http-client-tls-root-ca-file=${CERTS}ca.pem`, `--http-client-tls-cert=${CERTS}client.pem`, `--http-client-tls-key=${CERTS}client.key`]);
+    const ok = await get(withCert, '/api/nodes');
+    assert.equal([ok.status, ok.doc.message], [200, ''], JSON.stringify(ok.doc));
+    const without = await s.nsqadmin([`--nsqd-http-address=${addr}`, `--http-client-tls-root-ca-file=${CERTS}ca.pem`]);
+    const refused = await get(without, '/api/nodes');
+    assert.is(refused.status, 502, JSON.stringify(refused.doc));
+    assert.match(String(refused.doc.message), /certificate required/);
+  } finally {
+    await strict.kill();
+    rmSync(dir2, { recursive: true, force: true });
+  }
+});
+
 test.run();
