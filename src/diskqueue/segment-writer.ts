@@ -184,7 +184,7 @@ export class SegmentWriter {
       batch.flags[lastOp] = batch.flags[lastOp]! | SYNC;
       lastOp = this.syncDirectory(batch, lastOp);
     }
-    batch.waiters.push({ done, lastOp, durable, endFileNum: this.fileNum, endPos: this.writePos });
+    this.addWaiter(batch, done, lastOp, durable);
     this.schedule();
   }
 
@@ -203,7 +203,7 @@ export class SegmentWriter {
       batch.flags[op] = batch.flags[op]! | SYNC;
       op = this.syncDirectory(batch, op);
     }
-    batch.waiters.push({ done, lastOp: op, durable, endFileNum: this.fileNum, endPos: this.writePos });
+    this.addWaiter(batch, done, op, durable);
     this.schedule();
   }
 
@@ -218,9 +218,9 @@ export class SegmentWriter {
       let op = batch.add(this.fd, this.fdFileNum, this.writePos, EMPTY, 0, 0);
       batch.flags[op] = SYNC;
       op = this.syncDirectory(batch, op);
-      batch.waiters.push({ done, lastOp: op, durable: true, endFileNum: this.fileNum, endPos: this.writePos });
+      this.addWaiter(batch, done, op, true);
     } else {
-      batch.waiters.push({ done, lastOp: batch.count - 1, durable: false, endFileNum: this.fileNum, endPos: this.writePos });
+      this.addWaiter(batch, done, batch.count - 1, false);
     }
     this.schedule();
   }
@@ -271,6 +271,11 @@ export class SegmentWriter {
       this.fdFileNum = this.fileNum;
     }
     return this.fd;
+  }
+
+  /** `done` settles with op `lastOp`; writing resumes at the current position if it is the last append kept. */
+  private addWaiter(batch: PendingBatch, done: (err: Error | null) => void, lastOp: number, durable: boolean): void {
+    batch.waiters.push({ done, lastOp, durable, endFileNum: this.fileNum, endPos: this.writePos });
   }
 
   /** After op `after`: an fsync of the segments' directory when a file was created; the last op. */

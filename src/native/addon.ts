@@ -24,7 +24,7 @@ import {
   type WriteBatch,
 } from './backend.js';
 import { tsFrameEncoder } from './fallback/frame-encoder.js';
-import { TsFrameScanner } from './fallback/frame-scanner.js';
+import { TsFrameScanner, readInt32 } from './fallback/frame-scanner.js';
 import { tsRecordCodec } from './fallback/record-codec.js';
 
 /** ABI version of the addon this code speaks to (native/binding.cc kAbiVersion). */
@@ -77,8 +77,7 @@ const SAMPLED_RECORDS = 16;
 function mpubMessages(buf: Uint8Array, records: Int32Array, i: number): number {
   const b = i * RECORD_STRIDE;
   if (records[b + R_CODE] !== Cmd.MPUB || records[b + R_STATUS] !== ScanStatus.COMPLETE) return 0;
-  const at = records[b + R_BODY_START]!;
-  return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
+  return readInt32(buf, records[b + R_BODY_START]!);
 }
 
 /**

@@ -15,8 +15,6 @@ import type { Topic } from './topic.js';
 
 const BOOL_PARAMS: Record<string, boolean> = { true: true, '1': true, false: false, '0': false };
 
-/** An HTTP error outcome: status and the `message` text. */
-
 function params(req: IncomingMessage): ReqParams | HttpError {
   const p = ReqParams.parse(req);
   return p instanceof Error ? new HttpError(400, 'INVALID_REQUEST') : p;

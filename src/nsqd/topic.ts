@@ -137,9 +137,8 @@ export class Topic {
       for (const ch of this.channelList) {
         const err = deferMs > 0 ? ch.putDeferredMessages(h, batch, deferMs) : ch.putMessages(h, batch);
         if (err !== null) this.ctx.logger.error(`TOPIC(${this.name}) ERROR: failed to put msg to channel(${ch.name}) - ${err.message}`);
-        const w = ch.backend.flushed();
-        if (w !== null) (waits ??= []).push(w);
       }
+      waits = this.channelWrites();
     } else {
       const stored = deferMs > 0 || !this.direct ? 0 : this.memoryQueue.pushMessages(h, batch.buf, batch.starts, batch.lens, 0, count);
       for (let i = stored; i < count; i++) {
@@ -312,6 +311,16 @@ export class Topic {
     return true;
   }
 
+  /** The channels' disk writes still to finish (fsyncs when durable), or null when every copy is stored. */
+  private channelWrites(): Promise<Error | null>[] | null {
+    let waits: Promise<Error | null>[] | null = null;
+    for (const ch of this.channelList) {
+      const w = ch.backend.flushed();
+      if (w !== null) (waits ??= []).push(w);
+    }
+    return waits;
+  }
+
   /**
    * Forget the disk-queue messages fanned out in this turn once every channel's copies are
    * written (fsynced when durable), so no topic segment outlives a copy: one wait per turn, not
@@ -321,11 +330,7 @@ export class Topic {
     const tokens = this.acksPending;
     if (tokens.length === 0) return;
     this.acksPending = [];
-    let waits: Promise<Error | null>[] | null = null;
-    for (const ch of this.channelList) {
-      const w = ch.backend.flushed();
-      if (w !== null) (waits ??= []).push(w);
-    }
+    const waits = this.channelWrites();
     if (waits === null) {
       for (const t of tokens) this.backend.ack(t);
       return;

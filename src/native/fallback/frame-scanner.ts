@@ -85,7 +85,8 @@ export function bodyLimit(code: Cmd, limits: ScanLimits): number {
   }
 }
 
-function readInt32(buf: Uint8Array, at: number): number {
+/** Big-endian int32 at buf[at, at + 4). */
+export function readInt32(buf: Uint8Array, at: number): number {
   return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) | 0;
 }
 
