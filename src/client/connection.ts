@@ -60,10 +60,6 @@ export function splitAddress(address: string): { host: string; port: number } {
   return { host: m[1]!, port: Number(m[2]) };
 }
 
-/** `host:port`, bracketing IPv6 hosts. */
-export function joinHostPort(host: string, port: number): string {
-  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 const NOP = Buffer.from('NOP\n', 'latin1');
 

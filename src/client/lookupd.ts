@@ -5,7 +5,7 @@
  */
 import { httpRequestRaw, NSQ_ACCEPT } from '../internal/http-client.js';
 import type { ClientConfig } from './config.js';
-import { joinHostPort } from './connection.js';
+import { joinHostPort } from '../internal/listen.js';
 import { NsqError } from './errors.js';
 
 /** One producer entry of a lookupd answer (only the fields a client uses are typed). */

@@ -62,6 +62,11 @@ export function listenTcp(server: Server, addr: string): Promise<void> {
   });
 }
 
+/** `host:port` as Go's net.JoinHostPort writes it: a host containing ':' (IPv6) is bracketed. */
+export function joinHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 /** An address and port as Go's net.TCPAddr.String() prints them. */
 export function goAddr(ip: string, port: number): string {
   const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);

@@ -5,7 +5,7 @@
 // PartialError, which becomes a "WARNING: ..." message next to a 200 answer.
 
 import { goQueryEscape } from '../internal/http-client.js';
-import { splitHostPort } from '../internal/listen.js';
+import { joinHostPort, splitHostPort } from '../internal/listen.js';
 import { addChannel, decodeTopic, newChannelAggregate, type ChannelStats, type TopicStats } from './stats.js';
 import type { UpstreamClient } from './upstream.js';
 
@@ -43,10 +43,6 @@ export interface WithWarning<T> {
   warning?: PartialError;
 }
 
-/** `host:port` as Go's net.JoinHostPort writes it (IPv6 hosts bracketed). */
-export function joinHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 /** A producer's `broadcast_address:http_port` (the key nsqadmin's node pages use). */
 export function httpAddress(p: Pick<Producer, 'broadcast_address' | 'http_port'>): string {

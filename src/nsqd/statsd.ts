@@ -4,6 +4,7 @@
 // Runs once per --statsd-interval and never touches the message path: it reads the same stats
 // document /stats serves, turns it into statsd lines, packs the lines into datagrams and spreads
 // the datagrams over the interval so a large nsqd does not burst its statsd.
+import { joinHostPort } from '../internal/listen.js';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
@@ -101,11 +102,6 @@ function int(n: number): string {
   if (!Number.isFinite(n)) return '0';
   const t = Math.trunc(n);
   return t === 0 ? '0' : String(t);
-}
-
-/** Go's net.JoinHostPort: brackets around a host that contains a colon (IPv6). */
-function joinHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /**

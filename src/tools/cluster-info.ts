@@ -5,7 +5,7 @@
 // `X-NSQ-Content-Type: nsq; version=1.0`, from the legacy `{"data": ...}` wrapper otherwise.
 
 import { goQueryEscape, httpRequestRaw, NSQ_ACCEPT } from '../internal/http-client.js';
-import { splitHostPort } from '../internal/listen.js';
+import { joinHostPort, splitHostPort } from '../internal/listen.js';
 import { errorText } from './common.js';
 
 /** The --http-client-* timeouts of a tool, in ms. */
@@ -128,8 +128,7 @@ function dedupe(nodes: ProducerNode[]): ProducerNode[] {
 
 /** `host:port` of a node's HTTP API (IPv6 hosts bracketed). */
 export function httpAddress(n: ProducerNode): string {
-  const host = n.broadcastAddress.includes(':') ? `[${n.broadcastAddress}]` : n.broadcastAddress;
-  return `${host}:${n.httpPort}`;
+  return joinHostPort(n.broadcastAddress, n.httpPort);
 }
 
 /**
