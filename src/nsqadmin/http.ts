@@ -8,13 +8,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { toNanos } from '../internal/duration.js';
 import { cfgName } from '../internal/config.js';
-import { HttpError, ReqParams, Router, readBody, respondText, respondV1, respondV1Error, v1Handler as v1, type Params, type V1Outcome } from '../internal/http.js';
+import { HttpError, ReqParams, Router, readBody, respondText, v1Handler as v1, type Params, type V1Outcome } from '../internal/http.js';
 import { goEncodeQuery } from '../internal/http-client.js';
 import { goAddr } from '../internal/listen.js';
 import { parseLogLevel, type Logger } from '../internal/log.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import { assetContentType, renderIndex, type AssetStore } from './assets.js';
-import { cidrContains, parseCIDR, parseIP } from './cidr.js';
+import { cidrContains, parseCIDR } from './cidr.js';
 import { PartialError, httpAddress, type ClusterConfig, type ClusterInfo, type WithWarning } from './cluster-info.js';
 import { compressResponse } from './compress.js';
 import { decodeStringFields } from './json-body.js';
@@ -57,8 +57,8 @@ const CONFIG_BODY_MAX = 1024 * 1024;
 /** Largest admin-action request body read (Go reads one JSON value; we bound what we buffer). */
 const ACTION_BODY_MAX = 1024 * 1024;
 
-/** Stands for a JSON null answer in /config (see doConfig). */
-const JSON_NULL: unique symbol = Symbol('json null');
+/** A /config answer of JSON null (Go marshals an unset list, a nil slice, as null). */
+const JSON_NULL = { toJSON: (): null => null };
 
 function maybeWarnMsg(messages: readonly string[]): string {
   return messages.length > 0 ? 'WARNING: ' + messages.join('; ') : '';
@@ -396,27 +396,27 @@ export function createHttpHandler(host: AdminHost): (req: IncomingMessage, res: 
 
   // --- /config ------------------------------------------------------------------------------------
   const specs = nsqadminFlagSpecs().filter((s) => !s.noConfig);
-  const configValue = (opts: NsqadminOptions, name: string): V1Outcome | typeof JSON_NULL | undefined => {
+  // --allow-config-from-cidr cannot be changed through /config: parsed once (start() validated it).
+  const configNet = host.opts.allowConfigFromCidr === '' ? null : parseCIDR(host.opts.allowConfigFromCidr);
+  if (configNet instanceof Error) throw configNet;
+  const configValue = (opts: NsqadminOptions, name: string): V1Outcome | undefined => {
     const spec = specs.find((s) => cfgName(s) === name);
     if (spec === undefined) return undefined;
     const v = (opts as unknown as Record<string, unknown>)[spec.key];
     if (spec.kind === 'duration') return toNanos(v as number);
-    // Go marshals an unset list (nil slice) as JSON null; the caller writes that body itself.
     if (spec.kind === 'strings') return (v as string[]).length === 0 ? JSON_NULL : (v as string[]);
-    if (typeof v === 'string' && v === '') return '';
     return v as V1Outcome;
   };
-  const configOutcome = async (req: IncomingMessage, params: Params): Promise<V1Outcome | typeof JSON_NULL> => {
+  const configOutcome = async (req: IncomingMessage, params: Params): Promise<V1Outcome> => {
     const opt = params.opt ?? '';
-    const cidr = host.opts.allowConfigFromCidr;
-    if (cidr !== '') {
-      const net = parseCIDR(cidr);
-      const ip = parseIP(req.socket.remoteAddress ?? '');
-      if (ip === undefined) {
-        logger.error(`failed to parse RemoteAddr ${req.socket.remoteAddress ?? ''}`);
+    if (configNet !== null) {
+      const remote = req.socket.remoteAddress ?? '';
+      const inside = cidrContains(configNet, remote);
+      if (inside === undefined) {
+        logger.error(`failed to parse RemoteAddr ${remote}`);
         return new HttpError(400, 'INVALID_REMOTE_ADDR');
       }
-      if (net instanceof Error || !cidrContains(net, ip)) return new HttpError(403, 'FORBIDDEN');
+      if (!inside) return new HttpError(403, 'FORBIDDEN');
     }
     if (req.method === 'PUT') {
       const body = await readBody(req, CONFIG_BODY_MAX + 1);
@@ -444,17 +444,8 @@ export function createHttpHandler(host: AdminHost): (req: IncomingMessage, res: 
     const v = configValue(host.opts, opt);
     return v === undefined ? new HttpError(400, 'INVALID_OPTION') : v;
   };
-  const doConfig = async (req: IncomingMessage, res: ServerResponse, params: Params): Promise<void> => {
-    const out = await configOutcome(req, params);
-    if (out === JSON_NULL) {
-      res.setHeader('X-Nsq-Content-Type', 'nsq; version=1.0');
-      res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': '4' });
-      res.end('null');
-    } else if (out instanceof HttpError) respondV1Error(res, out.status, out.message);
-    else respondV1(res, 200, out);
-  };
-  router.add('GET', at('/config/:opt'), doConfig);
-  router.add('PUT', at('/config/:opt'), doConfig);
+  router.add('GET', at('/config/:opt'), v1(configOutcome));
+  router.add('PUT', at('/config/:opt'), v1(configOutcome));
 
   return (req, res) => {
     compressResponse(req, res);

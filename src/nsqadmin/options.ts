@@ -3,6 +3,7 @@
 // for Go nsqadmin work unchanged (list flags use the cfg names nsqlookupd_http_addresses,
 // nsqd_http_addresses and admin_users).
 
+import { posix } from 'node:path';
 import type { FlagSpec } from '../internal/flags.js';
 import { parseLogLevel, type LogLevel } from '../internal/log.js';
 
@@ -110,15 +111,7 @@ export function defaultNsqadminOptions(): NsqadminOptions {
 
 /** Go's path.Clean of the base path with a leading '/' added (nsqadmin's normalizeBasePath). */
 export function normalizeBasePath(p: string): string {
-  if (p === '') return '/';
-  if (!p.startsWith('/')) p = '/' + p;
-  const stack: string[] = [];
-  for (const part of p.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') stack.pop();
-    else stack.push(part);
-  }
-  return '/' + stack.join('/');
+  return posix.resolve('/', p);
 }
 
 /** Go's path.Join(base, p) for a normalised base path and a rooted route path. */

@@ -64,20 +64,18 @@ function httpsEndpoint(url: string, body: Buffer): string | undefined {
 }
 
 /**
- * Go's json.Unmarshal syntax-error text for `text` when it is not one valid JSON value
- * (`unexpected end of JSON input`, `invalid character 'x' looking for beginning of value`, ...),
- * or undefined when it parses.
+ * Parse `text` as one JSON value, failing with Go's json.Unmarshal syntax-error text
+ * (`unexpected end of JSON input`, `invalid character 'x' looking for beginning of value`, ...).
  */
-export function goJsonSyntaxError(text: string): string | undefined {
+function parseGoJson(text: string): unknown {
   try {
-    JSON.parse(text);
-    return undefined;
+    return JSON.parse(text) as unknown;
   } catch {
     const trimmed = text.trim();
-    if (trimmed === '') return 'unexpected end of JSON input';
+    if (trimmed === '') throw new Error('unexpected end of JSON input');
     const c = trimmed[0]!;
-    if (!'{["-0123456789tfn'.includes(c)) return `invalid character ${goQuoteChar(c)} looking for beginning of value`;
-    return 'invalid JSON: ' + (trimmed.length > 64 ? trimmed.slice(0, 64) + '...' : trimmed);
+    if (!'{["-0123456789tfn'.includes(c)) throw new Error(`invalid character ${goQuoteChar(c)} looking for beginning of value`);
+    throw new Error('invalid JSON: ' + (trimmed.length > 64 ? trimmed.slice(0, 64) + '...' : trimmed));
   }
 }
 
@@ -97,22 +95,28 @@ export class UpstreamClient {
   /** Build a client reading its timeouts and TLS material from `config()` on every request (they can change at runtime). */
   constructor(private readonly config: () => UpstreamConfig) {}
 
-  private async send(method: 'GET' | 'POST', url: string): Promise<HttpResult> {
+  /** One request with the configured timeouts and TLS material. */
+  private request(url: string, method: 'GET' | 'POST', headers: Record<string, string>, body?: string): Promise<HttpResult> {
     const c = this.config();
+    return httpRequestRaw(url, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body }),
+      connectTimeoutMs: c.connectTimeoutMs,
+      requestTimeoutMs: c.requestTimeoutMs,
+      ca: c.ca,
+      cert: c.cert,
+      key: c.key,
+      rejectUnauthorized: c.rejectUnauthorized,
+    });
+  }
+
+  private async send(method: 'GET' | 'POST', url: string): Promise<HttpResult> {
     let target = url;
     for (let attempt = 0; ; attempt++) {
       let res: HttpResult;
       try {
-        res = await httpRequestRaw(target, {
-          method,
-          connectTimeoutMs: c.connectTimeoutMs,
-          requestTimeoutMs: c.requestTimeoutMs,
-          headers: { Accept: NSQ_ACCEPT },
-          ca: c.ca,
-          cert: c.cert,
-          key: c.key,
-          rejectUnauthorized: c.rejectUnauthorized,
-        });
+        res = await this.request(target, method, { Accept: NSQ_ACCEPT });
       } catch (err) {
         throw transportError(method === 'GET' ? 'Get' : 'Post', target, err);
       }
@@ -131,10 +135,7 @@ export class UpstreamClient {
   /** GET a V1 endpoint and parse its JSON body; rejects with Go's error texts. */
   async getV1(url: string): Promise<unknown> {
     const res = await this.send('GET', url);
-    const text = res.body.toString('utf8');
-    const syntax = goJsonSyntaxError(text);
-    if (syntax !== undefined) throw new Error(syntax);
-    return JSON.parse(text) as unknown;
+    return parseGoJson(res.body.toString('utf8'));
   }
 
   /** POST to a V1 endpoint with an empty body; rejects with Go's error texts on failure. */
@@ -144,9 +145,8 @@ export class UpstreamClient {
 
   /** GET any URL with the upstream timeouts (graphite); returns the raw answer. */
   async getRaw(url: string, headers: Record<string, string> = {}): Promise<HttpResult> {
-    const c = this.config();
     try {
-      return await httpRequestRaw(url, { connectTimeoutMs: c.connectTimeoutMs, requestTimeoutMs: c.requestTimeoutMs, headers, ca: c.ca, cert: c.cert, key: c.key, rejectUnauthorized: c.rejectUnauthorized });
+      return await this.request(url, 'GET', headers);
     } catch (err) {
       throw transportError('Get', url, err);
     }
@@ -154,19 +154,8 @@ export class UpstreamClient {
 
   /** POST a JSON body (notifications); resolves with the status, rejects on transport errors. */
   async postJSON(url: string, body: string): Promise<number> {
-    const c = this.config();
     try {
-      const res = await httpRequestRaw(url, {
-        method: 'POST',
-        connectTimeoutMs: c.connectTimeoutMs,
-        requestTimeoutMs: c.requestTimeoutMs,
-        headers: { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)) },
-        body,
-        ca: c.ca,
-        cert: c.cert,
-        key: c.key,
-        rejectUnauthorized: c.rejectUnauthorized,
-      });
+      const res = await this.request(url, 'POST', { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)) }, body);
       return res.status;
     } catch (err) {
       throw transportError('Post', url, err);
