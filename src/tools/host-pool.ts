@@ -23,6 +23,25 @@ interface HostEntry {
   index: number;
 }
 
+/** A pick from a pool as one object with its mark() on the prototype (no closure per message). */
+class Pick implements HostPoolResponse {
+  private marked = false;
+  readonly host: string;
+  constructor(
+    private readonly pool: StandardHostPool,
+    private readonly entry: HostEntry,
+    private readonly started: number,
+  ) {
+    this.host = entry.host;
+  }
+
+  mark(err: unknown): void {
+    if (this.marked) return;
+    this.marked = true;
+    this.pool.report(this.entry, this.started, err);
+  }
+}
+
 /** One pick from a pool: the host, and mark() to report the outcome (only the first call counts). */
 export interface HostPoolResponse {
   readonly host: string;
@@ -62,16 +81,13 @@ export class StandardHostPool implements HostPool {
   close(): void {}
 
   protected response(entry: HostEntry, started: number): HostPoolResponse {
-    let marked = false;
-    return {
-      host: entry.host,
-      mark: (err: unknown) => {
-        if (marked) return;
-        marked = true;
-        if (err === null || err === undefined) this.markSuccess(entry, performance.now() - started);
-        else this.markFailed(entry);
-      },
-    };
+    return new Pick(this, entry, started);
+  }
+
+  /** The outcome of a pick (see Pick.mark). */
+  report(entry: HostEntry, started: number, err: unknown): void {
+    if (err === null || err === undefined) this.markSuccess(entry, performance.now() - started);
+    else this.markFailed(entry);
   }
 
   protected roundRobin(): HostEntry {

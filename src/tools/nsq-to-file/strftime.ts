@@ -33,9 +33,21 @@ function pad(n: number, w: number, c = '0'): string {
   return String(n).padStart(w, c);
 }
 
+/** Built once per TZ setting: constructing an Intl.DateTimeFormat costs far more than formatting with it. */
+let zoneFormat: Intl.DateTimeFormat | null = null;
+let zoneFormatTz: string | undefined;
+
+function zoneFormatter(): Intl.DateTimeFormat {
+  if (zoneFormat === null || zoneFormatTz !== process.env.TZ) {
+    zoneFormat = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' });
+    zoneFormatTz = process.env.TZ;
+  }
+  return zoneFormat;
+}
+
 /** The local zone's abbreviation as Go prints it for MST (e.g. `UTC`, `CET`; `+0530`-style when there is none). */
 function zoneName(d: Date): string {
-  const name = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((p) => p.type === 'timeZoneName')?.value ?? '';
+  const name = zoneFormatter().formatToParts(d).find((p) => p.type === 'timeZoneName')?.value ?? '';
   if (name !== '' && !/^GMT[+-]/.test(name)) return name === 'GMT' && d.getTimezoneOffset() === 0 ? 'UTC' : name;
   const off = -d.getTimezoneOffset();
   const sign = off < 0 ? '-' : '+';

@@ -25,28 +25,28 @@ export interface PublisherOptions {
 }
 
 /**
- * Go's fmt.Sprintf(format, arg) for a format holding one `%s`: `%%` becomes `%`, `%s` the
- * argument, any other verb `%!<verb>(MISSING)` and a trailing `%` `%!(NOVERB)`.
+ * Go's fmt.Sprintf(format, arg) for a format holding one `%s`, split once around the argument:
+ * `%%` becomes `%`, the first `%s` the argument, any other verb `%!<verb>(MISSING)` and a
+ * trailing `%` `%!(NOVERB)`. The text is head + arg + tail (head alone when there is no `%s`).
  */
-export function sprintfOne(format: string, arg: string): string {
-  let out = '';
+export function splitFormat(format: string): { head: string; tail: string; hasArg: boolean } {
+  const parts = ['', ''];
   let used = false;
   for (let i = 0; i < format.length; i++) {
     const c = format[i]!;
+    const k = used ? 1 : 0;
     if (c !== '%') {
-      out += c;
+      parts[k] += c;
       continue;
     }
     const v = format[i + 1];
     i++;
-    if (v === undefined) out += '%!(NOVERB)';
-    else if (v === '%') out += '%';
-    else if (v === 's' && !used) {
-      out += arg;
-      used = true;
-    } else out += `%!${v}(MISSING)`;
+    if (v === undefined) parts[k] += '%!(NOVERB)';
+    else if (v === '%') parts[k] += '%';
+    else if (v === 's' && !used) used = true;
+    else parts[k] += `%!${v}(MISSING)`;
   }
-  return out;
+  return { head: parts[0]!, tail: parts[1]!, hasArg: used };
 }
 
 /**
@@ -87,10 +87,13 @@ export class HttpPublisher {
   private readonly metrics: DestinationMetrics;
   /** The request headers, the same for every request. */
   private readonly headers: Record<string, string>;
+  /** GET: each address format split around its `%s`, once. */
+  private readonly getFormats = new Map<string, { head: string; tail: string; hasArg: boolean }>();
 
   /** A publisher for the given options. */
   constructor(o: PublisherOptions) {
     this.o = o;
+    if (o.method === 'GET') for (const a of o.addresses) this.getFormats.set(a, splitFormat(a));
     const headers: Record<string, string> = { 'User-Agent': `nsq_to_http v${NSQ_VERSION}` };
     if (o.method === 'POST') headers['Content-Type'] = o.contentType;
     this.headers = Object.assign(headers, o.headers);
@@ -101,10 +104,12 @@ export class HttpPublisher {
   /** Deliver `body`; rejects with a PublishError when a destination fails. */
   async handle(body: Buffer): Promise<void> {
     const start = performance.now();
+    // GET: the body goes into the URL, escaped once for every destination.
+    const arg = this.o.method === 'GET' ? goQueryEscape(body) : '';
     if (this.picker !== null) {
       const r = this.picker.pick();
       try {
-        await this.send(r.host, body);
+        await this.send(r.host, body, arg);
       } catch (err) {
         r.mark(err);
         throw err;
@@ -114,7 +119,7 @@ export class HttpPublisher {
     } else {
       for (const addr of this.o.addresses) {
         const st = performance.now();
-        await this.send(addr, body);
+        await this.send(addr, body, arg);
         this.metrics.destination(addr, st);
       }
     }
@@ -126,8 +131,12 @@ export class HttpPublisher {
     this.picker?.close();
   }
 
-  private async send(addr: string, body: Buffer): Promise<void> {
-    const url = this.o.method === 'POST' ? addr : sprintfOne(addr, goQueryEscape(body));
+  private async send(addr: string, body: Buffer, arg: string): Promise<void> {
+    let url = addr;
+    if (this.o.method === 'GET') {
+      const f = this.getFormats.get(addr)!;
+      url = f.hasArg ? f.head + arg + f.tail : f.head;
+    }
     let status: number;
     try {
       const res = await httpRequestRaw(url, {

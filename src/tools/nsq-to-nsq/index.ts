@@ -9,9 +9,9 @@ import type { FlagSpec } from '../../internal/flags.js';
 import { isValidChannelName } from '../../protocol/names.js';
 import {
   connectToolConsumer, consumerToolFlags, errorText, fatal, goLog, modeFlag, newToolConsumer, onSignals, parseToolFlags, producerOptFlag, requireOneSource,
-  statusEveryFlag, stringsFlag, toolClientOptions, validTopics, versionLine, withGoNsqLogger, type ConsumerToolOptions,
+  statusEveryFlag, stringsFlag, toolClientOptions, validTopics, withGoNsqLogger, type ConsumerToolOptions,
 } from '../common.js';
-import { DestinationPicker } from '../host-pool.js';
+import { DestinationPicker, type HostPoolResponse } from '../host-pool.js';
 import { DestinationMetrics } from '../timer-metrics.js';
 import { JsonFilter } from './json-filter.js';
 
@@ -63,11 +63,16 @@ class PublishHandler {
 
   /** The 'message' listener for a consumer whose messages go to `destTopic`. */
   handle(m: Message, destTopic: string): void {
-    const f = this.filter.apply(m.body);
-    if (f.action !== 'pass') {
-      if (f.log !== undefined) goLog(f.log);
-      if (f.action === 'backoff') throw new Error('backoff');
-      return; // finished by the consumer
+    let out = m.body;
+    // Without JSON options every message passes unchanged: no filter result per message.
+    if (this.filter.active) {
+      const f = this.filter.apply(m.body);
+      if (f.action !== 'pass') {
+        if (f.log !== undefined) goLog(f.log);
+        if (f.action === 'backoff') throw new Error('backoff');
+        return; // finished by the consumer
+      }
+      out = f.body;
     }
     m.disableAutoResponse();
     const start = performance.now();
@@ -75,15 +80,20 @@ class PublishHandler {
     const producer = this.producers.get(r.host)!;
     // A connected producer copies the body into its output buffer at once; otherwise the PUB
     // waits for the connection, and m.body (a view into the receive buffer) must be copied.
-    const body = f.body === m.body && !producer.isConnected ? Buffer.from(f.body) : f.body;
-    const settled = (err: unknown): void => {
-      r.mark(err);
-      if (err === null) m.finish();
-      else m.requeue(-1);
-      this.metrics.destination(r.host, start);
-      this.metrics.aggregate(start);
-    };
-    producer.publish(destTopic, body).then(() => settled(null), (err: unknown) => settled(err ?? new Error('publish failed')));
+    const body = out === m.body && !producer.isConnected ? Buffer.from(out) : out;
+    producer.publish(destTopic, body).then(
+      () => this.settled(m, r, start, null),
+      (err: unknown) => this.settled(m, r, start, err ?? new Error('publish failed')),
+    );
+  }
+
+  /** A publish finished: mark the destination, FIN or requeue the message, record its timing. */
+  private settled(m: Message, r: HostPoolResponse, start: number, err: unknown): void {
+    r.mark(err);
+    if (err === null) m.finish();
+    else m.requeue(-1);
+    this.metrics.destination(r.host, start);
+    this.metrics.aggregate(start);
   }
 }
 
@@ -100,10 +110,6 @@ function validate(o: NsqToNsqOptions): void {
 /** Run nsq_to_nsq with `argv` (without node and script). */
 export async function nsqToNsqMain(argv: readonly string[]): Promise<void> {
   const { options: o } = parseToolFlags<NsqToNsqOptions>('nsq_to_nsq', nsqToNsqFlagSpecs(), argv);
-  if (o.version) {
-    process.stdout.write(versionLine('nsq_to_nsq'));
-    return;
-  }
   validate(o);
   const cCfg = toolClientOptions('nsq_to_nsq', o.consumerOpts, true, { maxInFlight: o.maxInFlight });
   const pCfg = toolClientOptions('nsq_to_nsq', o.producerOpts, true);

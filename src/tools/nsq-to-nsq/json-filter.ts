@@ -66,15 +66,16 @@ export class JsonFilter {
   /** Apply the options to `body`. */
   apply(body: Buffer): FilterResult {
     if (!this.active) return { action: 'pass', body };
+    const text = body.toString('utf8');
     let js: unknown;
     try {
-      js = JSON.parse(body.toString('utf8'));
+      js = JSON.parse(text);
     } catch {
-      return { action: 'drop', log: `ERROR: Unable to decode json: ${body.toString('utf8')}` };
+      return { action: 'drop', log: `ERROR: Unable to decode json: ${text}` };
     }
     // Go decodes into map[string]interface{}: `null` leaves an empty map, other non-objects fail.
     if (js === null) js = {};
-    if (typeof js !== 'object' || Array.isArray(js)) return { action: 'drop', log: `ERROR: Unable to decode json: ${body.toString('utf8')}` };
+    if (typeof js !== 'object' || Array.isArray(js)) return { action: 'drop', log: `ERROR: Unable to decode json: ${text}` };
     const obj = js as Record<string, unknown>;
     const verdict = this.shouldPass(obj);
     if (verdict !== 'pass') return verdict === 'backoff' ? { action: 'backoff', log: 'ERROR: missing field to check required value' } : { action: 'drop' };
