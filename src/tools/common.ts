@@ -56,10 +56,16 @@ export interface ParsedToolFlags<T> {
 
 /**
  * Parse argv with Go flag semantics against a tool's flag table (no config file): -h prints the
- * usage to stderr and exits 0, a bad or unknown flag prints the error and usage and exits 2.
+ * usage to stderr and exits 0, a bad or unknown flag prints the error and usage and exits 2,
+ * --version prints `<tool> v<version>` and exits 0. `program` names the flag set in the usage.
  */
-export function parseToolFlags<T extends object>(program: string, specs: readonly FlagSpec[], argv: readonly string[]): ParsedToolFlags<T> {
+export function parseToolFlags<T extends object>(program: string, specs: readonly FlagSpec[], argv: readonly string[], tool = program): ParsedToolFlags<T> {
   const parsed = parseFlagsOrExit(program, specs, argv);
+  // --version prints the version line and ends the tool, as each Go main does.
+  if (parsed.values.version === true) {
+    process.stdout.write(versionLine(tool));
+    process.exit(0);
+  }
   return { options: resolveOptions<T>(specs, parsed, {}), args: parsed.args };
 }
 

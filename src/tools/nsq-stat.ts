@@ -6,8 +6,7 @@
 import type { FlagSpec } from '../internal/flags.js';
 import { getChannelTotals, getLookupdTopicProducers, getNsqdTopicProducers, type ChannelTotals, type HttpTimeouts } from './cluster-info.js';
 import {
-  errorText, exitOnStdoutError, fatal, httpClientTimeoutFlags, lookupdHttpAddressFlag, onSignals, parseToolFlags, requireOneSource, sleep, stringsFlag, versionFlag, versionLine,
-} from './common.js';
+  errorText, exitOnStdoutError, fatal, httpClientTimeoutFlags, lookupdHttpAddressFlag, onSignals, parseToolFlags, requireOneSource, sleep, stringsFlag, versionFlag, } from './common.js';
 
 /** nsq_stat's options; `count` is null when --count was not given. */
 export interface NsqStatOptions {
@@ -90,10 +89,6 @@ async function statLoop(o: NsqStatOptions): Promise<never> {
 /** Run nsq_stat with `argv` (without node and script). */
 export function nsqStatMain(argv: readonly string[]): void {
   const { options: o } = parseToolFlags<NsqStatOptions>('nsq_stat', nsqStatFlagSpecs(), argv);
-  if (o.version) {
-    process.stdout.write(versionLine('nsq_stat'));
-    return;
-  }
   if (o.topic === '' || o.channel === '') fatal('--topic and --channel are required');
   if (o.interval <= 0) fatal('--interval should be positive');
   if (o.httpClientConnectTimeout <= 0) fatal('--http-client-connect-timeout should be positive');

@@ -7,7 +7,7 @@ import type { Consumer, Message } from '../client/index.js';
 import type { FlagSpec } from '../internal/flags.js';
 import {
   connectToolConsumer, consumerToolFlags, exitOnStdoutError, fatal, goLog, newToolConsumer, onSignals, parseToolFlags, requireOneSource, stringsFlag,
-  toolClientOptions, versionLine, type ConsumerToolOptions,
+  toolClientOptions, type ConsumerToolOptions,
 } from './common.js';
 
 /** nsq_tail's options. */
@@ -60,10 +60,6 @@ const NEWLINE = Buffer.from('\n');
 /** Run nsq_tail with `argv` (without node and script). */
 export async function nsqTailMain(argv: readonly string[]): Promise<void> {
   const { options: o } = parseToolFlags<NsqTailOptions>('nsq_tail', nsqTailFlagSpecs(), argv);
-  if (o.version) {
-    process.stdout.write(versionLine('nsq_tail'));
-    return;
-  }
   exitOnStdoutError();
   const channel = o.channel === '' ? randomTailChannel() : o.channel;
   requireOneSource(o.nsqdTcpAddrs, o.lookupdHttpAddrs);

@@ -2,7 +2,7 @@
 // build the consumer configuration, run the TopicDiscoverer and wire SIGHUP / SIGINT / SIGTERM.
 
 import { Logger, parseLogLevel } from '../../internal/log.js';
-import { fatal, onSignals, parseToolFlags, requireOneSource, toolClientOptions, versionLine } from '../common.js';
+import { fatal, onSignals, parseToolFlags, requireOneSource, toolClientOptions } from '../common.js';
 import { nsqToFileFlagSpecs, type NsqToFileOptions } from './options.js';
 import { TopicDiscoverer } from './topic-discoverer.js';
 
@@ -21,15 +21,11 @@ function validate(o: NsqToFileOptions): void {
 /** Run nsq_to_file with `argv` (without node and script). */
 export async function nsqToFileMain(argv: readonly string[]): Promise<void> {
   // NSQ names this flag set "nsqd", so its usage starts with `Usage of nsqd:`.
-  const { options: o, args } = parseToolFlags<NsqToFileOptions>('nsqd', nsqToFileFlagSpecs(), argv);
+  const { options: o, args } = parseToolFlags<NsqToFileOptions>('nsqd', nsqToFileFlagSpecs(), argv, 'nsq_to_file'); // Go names its flag set "nsqd"
   if (args.length > 0) fatal(`unknown arguments: [${args.join(' ')}]`);
   const level = parseLogLevel(o.logLevel);
   if (level === undefined) fatal('--log-level is invalid');
   const log = new Logger({ prefix: o.logPrefix, level });
-  if (o.version) {
-    process.stdout.write(versionLine('nsq_to_file'));
-    return;
-  }
   validate(o);
 
   const cfg = toolClientOptions('nsq_to_file', o.consumerOpts, false, { maxInFlight: o.maxInFlight });

@@ -7,7 +7,7 @@ import type { Message } from '../../client/index.js';
 import type { FlagSpec } from '../../internal/flags.js';
 import {
   connectToolConsumer, consumerToolFlags, fatal, httpClientTimeoutFlags, modeFlag, newToolConsumer, onSignals, parseToolFlags, requireOneSource,
-  statusEveryFlag, stringsFlag, toolClientOptions, versionLine, type ConsumerToolOptions,
+  statusEveryFlag, stringsFlag, toolClientOptions, type ConsumerToolOptions,
 } from '../common.js';
 import { HttpPublisher, parseCustomHeaders } from './publisher.js';
 
@@ -87,10 +87,6 @@ function validate(o: NsqToHttpOptions): Record<string, string> {
 /** Run nsq_to_http with `argv` (without node and script). */
 export async function nsqToHttpMain(argv: readonly string[]): Promise<void> {
   const { options: o } = parseToolFlags<NsqToHttpOptions>('nsq_to_http', nsqToHttpFlagSpecs(), argv);
-  if (o.version) {
-    process.stdout.write(versionLine('nsq_to_http'));
-    return;
-  }
   const headers = validate(o);
   const post = o.postAddrs.length > 0;
   const publisher = new HttpPublisher({
