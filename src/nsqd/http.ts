@@ -9,6 +9,7 @@ import type { ClientV2 } from './client-v2.js';
 import type { Nsqd } from './nsqd.js';
 import { nsqdFlagSpecs } from './options.js';
 import { parseMpubBody } from './commands-v2.js';
+import { nsqdMetrics } from './metrics.js';
 import { memStats, statsText, topicStats, watchGc, type StatsDocument, type TopicStats } from './stats.js';
 import { singleMessage, type MessageBatch } from './message-batch.js';
 import type { Topic } from './topic.js';
@@ -136,6 +137,9 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
     if (p.get('format') !== 'json') return statsText(doc, Date.now() - nsqd.startTime * 1000);
     return doc;
   }));
+
+  // nsq-ts: Prometheus exposition of the same figures (Go nsqd answers 404 here).
+  router.add('GET', '/metrics', nsqdMetrics(nsqd, () => statsDocument(nsqd, '', '', false, false)).handler);
 
   router.add('POST', '/topic/create', v1((req) => {
     const t = topicFromQuery(req);

@@ -11,6 +11,7 @@ import { HttpError, ReqParams, Router, respondText, v1Handler as v1 } from '../i
 import { goAddr } from '../internal/listen.js';
 import type { Logger } from '../internal/log.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
+import { nsqlookupdMetrics } from './metrics.js';
 import type { NsqlookupdOptions } from './options.js';
 import { filterByActive, isMatch, ZERO_TIME_UNIX_NANOS, type PeerInfo, type Producer, type RegistrationDB } from './registration-db.js';
 
@@ -74,6 +75,8 @@ export function createHttpHandler(host: HttpHost): (req: IncomingMessage, res: S
 
   router.add('GET', '/ping', (_req, res) => respondText(res, 200, 'OK'));
   router.add('GET', '/info', v1(() => ({ version: host.version })));
+  // nsq-ts: Prometheus exposition (Go nsqlookupd answers 404 here).
+  router.add('GET', '/metrics', nsqlookupdMetrics(host).handler);
 
   router.add('GET', '/debug', v1(() => {
     const data: Record<string, Record<string, unknown>[]> = {};

@@ -78,7 +78,7 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, ms = 5000,
 
 /** An HTTP request; body returned as text. */
 export async function http(method: string, url: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; text: string }> {
-  const res = await fetch(url, { method, body, headers });
+  const res = await fetch(url, { method, body: typeof body === 'string' || body === undefined ? body : new Uint8Array(body), headers });
   return { status: res.status, headers: res.headers, text: await res.text() };
 }
 

@@ -9,7 +9,7 @@ export function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** The `<prefix><time> INFO: TCP|HTTP: listening on 127.0.0.1:<port>` line; group 1 is the port. */
-export function listeningLine(what: 'TCP' | 'HTTP', prefix: string): RegExp {
+/** The `<prefix><time> INFO: TCP|HTTP|HTTPS: listening on 127.0.0.1:<port>` line; group 1 is the port. */
+export function listeningLine(what: 'TCP' | 'HTTP' | 'HTTPS', prefix: string): RegExp {
   return new RegExp(String.raw`^${escapeRe(prefix)}${LOG_TIME} INFO: ${what}: listening on 127\.0\.0\.1:(\d+)$`, 'm');
 }

@@ -34,12 +34,13 @@ export class BinSession {
     return { proc, tcpPort: Number(tcp[1]), httpPort: Number(http[1]), httpAddr: `127.0.0.1:${http[1]}`, url: `http://127.0.0.1:${http[1]}` };
   }
 
-  /** Start nsqd on ephemeral ports with a temporary data dir, registered with `lookupdTcp` when given. */
-  async nsqd(lookupdTcp?: number): Promise<Bin> {
+  /** Start nsqd on ephemeral ports with a temporary data dir, registered with `lookupdTcp` when given, with `extra` flags. */
+  async nsqd(lookupdTcp?: number, extra: readonly string[] = []): Promise<Bin> {
     const dir = tempDir('nsq-ts-admin-nsqd-');
     this.dirs.push(dir);
     const args = ['--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', '--https-address=127.0.0.1:0', '--broadcast-address=127.0.0.1', `--data-path=${dir}`];
     if (lookupdTcp !== undefined) args.push(`--lookupd-tcp-address=127.0.0.1:${lookupdTcp}`);
+    args.push(...extra);
     const proc = this.spawn('nsqd', args);
     const tcp = await proc.waitForOutput(listeningLine('TCP', '[nsqd] '));
     const http = await proc.waitForOutput(listeningLine('HTTP', '[nsqd] '));
