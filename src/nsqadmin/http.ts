@@ -15,12 +15,12 @@ import { parseLogLevel, type Logger } from '../internal/log.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import { assetContentType, renderIndex, type AssetStore } from './assets.js';
 import { cidrContains, parseCIDR } from './cidr.js';
-import { PartialError, httpAddress, type ClusterConfig, type ClusterInfo, type WithWarning } from './cluster-info.js';
+import { PartialError, httpAddress, type ClusterConfig, type ClusterInfo, type WithWarning } from '../internal/clusterinfo/cluster-info.js';
 import { compressResponse } from './compress.js';
 import { decodeStringFields } from './json-body.js';
 import { nsqadminFlagSpecs, joinBasePath, type NsqadminOptions } from './options.js';
-import { newTopicAggregate, addTopic } from './stats.js';
-import type { UpstreamClient } from './upstream.js';
+import { newTopicAggregate, addTopic } from '../internal/clusterinfo/stats.js';
+import type { UpstreamClient } from '../internal/clusterinfo/upstream.js';
 
 /** The JSON event POSTed to --notification-http-endpoint after an admin action (Go's AdminAction field order). */
 export interface AdminAction {

@@ -4,7 +4,7 @@
 // returns verbatim as the 400 message (`EOF`, `unexpected EOF`,
 // `invalid character 'o' in literal null (expecting 'u')`, `json: cannot unmarshal ...`).
 
-import { goQuoteChar } from './upstream.js';
+import { goQuoteChar } from '../internal/clusterinfo/upstream.js';
 
 class SyntaxErr extends Error {}
 

@@ -6,10 +6,10 @@ import { listenTcp, listeningAddress, listeningPort, splitHostPort } from '../in
 import { Logger } from '../internal/log.js';
 import { AssetStore, bundledStaticDir } from './assets.js';
 import { parseCIDR } from './cidr.js';
-import { ClusterInfo } from './cluster-info.js';
+import { ClusterInfo } from '../internal/clusterinfo/cluster-info.js';
 import { createHttpHandler, type AdminAction } from './http.js';
 import { defaultNsqadminOptions, normalizeBasePath, type NsqadminOptions } from './options.js';
-import { UpstreamClient, type UpstreamConfig } from './upstream.js';
+import { UpstreamClient, type UpstreamConfig } from '../internal/clusterinfo/upstream.js';
 
 /** nsqadmin's version string, as --version and the UI report it. */
 export const VERSION = '1.3.0';

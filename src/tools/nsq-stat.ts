@@ -4,7 +4,9 @@
 // first, which only records the baseline for the rates. --count=N stops after N rows.
 
 import type { FlagSpec } from '../internal/flags.js';
-import { getChannelTotals, getLookupdTopicProducers, getNsqdTopicProducers, type ChannelTotals, type HttpTimeouts } from './cluster-info.js';
+import { ClusterInfo } from '../internal/clusterinfo/cluster-info.js';
+import type { ChannelStats } from '../internal/clusterinfo/stats.js';
+import { UpstreamClient } from '../internal/clusterinfo/upstream.js';
 import {
   errorText, exitOnStdoutError, fatal, httpClientTimeoutFlags, lookupdHttpAddressFlag, onSignals, parseToolFlags, requireOneSource, sleep, stringsFlag, versionFlag, } from './common.js';
 
@@ -50,34 +52,37 @@ export const STAT_HEADER =
   `${'req'.padStart(7)} ${'t-o'.padStart(7)} ${'msgs'.padStart(12)} ${'clients'.padStart(7)}\n`;
 
 /** One data row: rates from the previous poll `o` to `c` over `intervalMs`, truncated to integers as Go's int64() does. */
-export function statRow(o: ChannelTotals, c: ChannelTotals, intervalMs: number): string {
+export function statRow(o: ChannelStats, c: ChannelStats, intervalMs: number): string {
   const secs = intervalMs / 1000;
-  const ingress = Math.trunc((c.messageCount - o.messageCount) / secs);
-  const egress = Math.trunc((c.messageCount - o.messageCount - (c.depth - o.depth)) / secs);
+  const ingress = Math.trunc((c.message_count - o.message_count) / secs);
+  const egress = Math.trunc((c.message_count - o.message_count - (c.depth - o.depth)) / secs);
   const d = (v: number, w: number): string => String(v).padStart(w);
-  return `${d(ingress, 7)} ${d(egress, 7)} | ${d(c.depth, 7)} ${d(c.memoryDepth, 7)} ${d(c.backendDepth, 7)} ${d(c.inFlightCount, 5)} ${d(c.deferredCount, 5)} | ` +
-    `${d(c.requeueCount, 7)} ${d(c.timeoutCount, 7)} ${d(c.messageCount, 12)} ${d(c.clientCount, 7)}\n`;
+  return `${d(ingress, 7)} ${d(egress, 7)} | ${d(c.depth, 7)} ${d(c.memory_depth, 7)} ${d(c.backend_depth, 7)} ${d(c.in_flight_count, 5)} ${d(c.deferred_count, 5)} | ` +
+    `${d(c.requeue_count, 7)} ${d(c.timeout_count, 7)} ${d(c.message_count, 12)} ${d(c.client_count, 7)}\n`;
 }
 
 async function statLoop(o: NsqStatOptions): Promise<never> {
-  const t: HttpTimeouts = { connectTimeoutMs: o.httpClientConnectTimeout, requestTimeoutMs: o.httpClientRequestTimeout };
-  let prev: ChannelTotals | null = null;
+  // NSQ's nsq_stat: clusterinfo over an http_api client with no TLS configuration; any error,
+  // a partial one included, is fatal.
+  const ci = new ClusterInfo(new UpstreamClient(() => ({ connectTimeoutMs: o.httpClientConnectTimeout, requestTimeoutMs: o.httpClientRequestTimeout, rejectUnauthorized: true })));
+  let prev: ChannelStats | null = null;
   for (let i = 0; o.count === null || o.count >= i; i++) {
-    let nodes;
+    let producers;
     try {
-      nodes = o.lookupdHttpAddrs.length > 0
-        ? await getLookupdTopicProducers(o.topic, o.lookupdHttpAddrs, t)
-        : await getNsqdTopicProducers(o.topic, o.nsqdHttpAddrs, t);
+      producers = o.lookupdHttpAddrs.length > 0 ? await ci.getLookupdTopicProducers(o.topic, o.lookupdHttpAddrs) : await ci.getNsqdTopicProducers(o.topic, o.nsqdHttpAddrs);
+      if (producers.warning) throw producers.warning;
     } catch (err) {
       fatal(`ERROR: failed to get topic producers - ${errorText(err)}`);
     }
-    let c: ChannelTotals | null;
+    let stats;
     try {
-      c = await getChannelTotals(nodes, o.topic, o.channel, t);
+      stats = await ci.getNsqdStats(producers.value, o.topic, o.channel, false);
+      if (stats.warning) throw stats.warning;
     } catch (err) {
       fatal(`ERROR: failed to get nsqd stats - ${errorText(err)}`);
     }
-    if (c === null) fatal(`ERROR: failed to find channel(${o.channel}) in stats metadata for topic(${o.topic})`);
+    const c = stats.value.channels.get(o.channel);
+    if (c === undefined) fatal(`ERROR: failed to find channel(${o.channel}) in stats metadata for topic(${o.topic})`);
     if (i % 25 === 0) process.stdout.write(STAT_HEADER);
     if (prev !== null) process.stdout.write(statRow(prev, c, o.interval));
     prev = c;

@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Consumer, type Message } from '../../src/client/index.js';
 import { waitFor, type TestNsqd, type TestNsqlookupd } from '../helpers/daemons.js';
+import { freePort } from '../helpers/proc.js';
 import {
   assertFatals, bodies, createChannel, fatalLine, lookupdHasProducers, publish, startCluster, ToolSession, waitForChannel, type TestCluster,
 } from '../helpers/tools.js';
@@ -89,6 +90,18 @@ test('a channel the topic does not have is fatal: "failed to find channel(...)"'
   r = await tools.run('nsq_stat', ['--nsqd-http-address=127.0.0.1:1', '--topic=t', '--channel=c', '--interval=50ms']);
   assert.is(r.code, 1);
   assert.match(r.stderr, /^\S+ \S+ ERROR: failed to get topic producers - /);
+});
+
+test('one nsqlookupd not answering is fatal even when another does (clusterinfo\'s partial error), in Go\'s words', async () => {
+  const topic = topicName();
+  await createChannel(n1.url, topic, 'ch');
+  const lookupdUrl = `http://127.0.0.1:${lookupd.httpPort}`;
+  await waitFor(() => lookupdHasProducers(lookupdUrl, topic), 5000, `${topic} registered`);
+  const dead = await freePort();
+  const r = await tools.run('nsq_stat', [`--lookupd-http-address=127.0.0.1:${lookupd.httpPort}`, `--lookupd-http-address=127.0.0.1:${dead}`, `--topic=${topic}`, '--channel=ch', '--interval=50ms', '--count=1']);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, fatalLine(`ERROR: failed to get topic producers - Get "http://127.0.0.1:${dead}/lookup?topic=${topic}": dial tcp 127.0.0.1:${dead}: connect: connection refused`));
+  assert.is(r.stdout, '');
 });
 
 // ---------------------------------------------------------------------------------------------

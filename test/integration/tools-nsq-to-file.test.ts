@@ -11,7 +11,8 @@ import { gunzipSync } from 'node:zlib';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startNsqd, waitFor, type TestNsqd, type TestNsqlookupd } from '../helpers/daemons.js';
-import type { Proc } from '../helpers/proc.js';
+import { freePort, type Proc } from '../helpers/proc.js';
+import { escapeRe } from '../helpers/log-lines.js';
 import { assertFatals, bodies, publish, startCluster, ToolSession, waitDrained, waitForChannel, type TestCluster } from '../helpers/tools.js';
 
 const tools = new ToolSession();
@@ -473,6 +474,27 @@ test('--topic-pattern with --lookupd-http-address: topics created after start ar
   const st = await waitForChannel(nsqd.url, skip, 'nsq_to_file', () => true, 2000).catch(() => null);
   assert.is(st, null);
   assert.ok(!existsSync(join(out, `${skip}.${HOST}.fixed.log`)));
+});
+
+test('a topic refresh where one nsqlookupd does not answer is skipped, as NSQ\'s: "could not retrieve topic list", nothing subscribed', async () => {
+  const out = tools.dir();
+  const prefix = `part${++seq}`;
+  const topic = `${prefix}_t`;
+  await publish(nsqd.url, topic, ['x']);
+  await waitFor(async () => ((await (await fetch(`http://127.0.0.1:${lookupd.httpPort}/topics`)).json()) as { topics: string[] }).topics.includes(topic), 5000, `${topic} registered`);
+  const dead = await freePort();
+  const p = tools.start('nsq_to_file', [
+    `--lookupd-http-address=127.0.0.1:${lookupd.httpPort}`, `--lookupd-http-address=127.0.0.1:${dead}`, `--topic-pattern=^${prefix}`, '--topic-refresh=50ms',
+    `--output-dir=${out}`, FIXED,
+  ]);
+  // Two refreshes, each failing on the dead nsqlookupd although the live one lists the topic.
+  const line = `ERROR: could not retrieve topic list: Get "http://127.0.0.1:${dead}/topics": dial tcp 127.0.0.1:${dead}: connect: connection refused`;
+  const re = escapeRe(line);
+  await p.waitForOutput(new RegExp(`${re}[\\s\\S]*${re}`));
+  const st = await waitForChannel(nsqd.url, topic, 'nsq_to_file', () => true, 200).catch(() => null);
+  assert.is(st, null, 'no consumer for the topic');
+  await stop(p);
+  assert.equal(readdirSync(out), []);
 });
 
 test.run();

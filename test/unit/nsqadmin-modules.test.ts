@@ -5,13 +5,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { globalsScript, jsString } from '../../src/nsqadmin/assets.js';
 import { cidrContains, parseCIDR } from '../../src/nsqadmin/cidr.js';
-import { compareSemver } from '../../src/nsqadmin/cluster-info.js';
+import { compareSemver } from '../../src/internal/clusterinfo/cluster-info.js';
 import { joinHostPort } from '../../src/internal/listen.js';
 import { pickEncoding } from '../../src/nsqadmin/compress.js';
 import { basicAuthUser } from '../../src/nsqadmin/http.js';
 import { decodeStringFields } from '../../src/nsqadmin/json-body.js';
 import { joinBasePath, normalizeBasePath } from '../../src/nsqadmin/options.js';
-import { addE2e, addTopic, decodeE2e, decodeTopic, newTopicAggregate } from '../../src/nsqadmin/stats.js';
+import { addE2e, addTopic, decodeE2e, decodeTopic, newTopicAggregate } from '../../src/internal/clusterinfo/stats.js';
 
 const nsqdTopic = (depth: number, chans: { name: string; depth: number }[]) => ({
   topic_name: 't', depth, backend_depth: 1, message_count: depth, paused: false,

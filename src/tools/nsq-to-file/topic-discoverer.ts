@@ -6,7 +6,8 @@
 
 import type { ClientOptions } from '../../client/index.js';
 import type { Logger } from '../../internal/log.js';
-import { getLookupdTopics } from '../cluster-info.js';
+import { ClusterInfo } from '../../internal/clusterinfo/cluster-info.js';
+import { UpstreamClient } from '../../internal/clusterinfo/upstream.js';
 import { errorText } from '../common.js';
 import { FileLogger } from './file-logger.js';
 import type { NsqToFileOptions } from './options.js';
@@ -34,6 +35,7 @@ export function compileTopicPattern(pattern: string): RegExp | null {
 export class TopicDiscoverer {
   private readonly loggers = new Map<string, FileLogger>();
   private readonly pattern: RegExp | null;
+  private readonly ci: ClusterInfo;
   private ticker: NodeJS.Timeout | null = null;
   private stopping = false;
   /** Updates run one after another; term() waits for the one running. */
@@ -46,6 +48,7 @@ export class TopicDiscoverer {
     private readonly cfg: ClientOptions,
   ) {
     this.pattern = o.topicPattern === '' ? null : compileTopicPattern(o.topicPattern);
+    this.ci = new ClusterInfo(new UpstreamClient(() => ({ connectTimeoutMs: o.httpClientConnectTimeout, requestTimeoutMs: o.httpClientRequestTimeout, rejectUnauthorized: true })));
   }
 
   /**
@@ -63,7 +66,10 @@ export class TopicDiscoverer {
   private async refresh(): Promise<void> {
     let topics: string[];
     try {
-      topics = await getLookupdTopics(this.o.lookupdHttpAddrs, { connectTimeoutMs: this.o.httpClientConnectTimeout, requestTimeoutMs: this.o.httpClientRequestTimeout });
+      // As nsq_to_file: a partial failure (some nsqlookupd did not answer) skips this refresh too.
+      const r = await this.ci.getLookupdTopics(this.o.lookupdHttpAddrs);
+      if (r.warning) throw r.warning;
+      topics = r.value;
     } catch (err) {
       this.log.error(`could not retrieve topic list: ${errorText(err)}`);
       return;

@@ -1,11 +1,12 @@
-// nsqadmin's HTTP client to nsqd and nsqlookupd (NSQ's internal/http_api GETV1 / POSTV1): the
-// NSQ Accept header, NSQ's connect and request timeouts, a 403 carrying `https_port` retried once
-// over https (nsqd --tls-required), and errors worded like Go's (`got response 404 Not Found
-// "{...}"`, `Get "<url>": dial tcp <addr>: connect: connection refused`), because those texts end
-// up verbatim in nsqadmin's UPSTREAM_ERROR and WARNING messages.
+// The HTTP client of nsqadmin and the tools to nsqd and nsqlookupd (NSQ's internal/http_api
+// GETV1 / POSTV1): the NSQ Accept header, NSQ's connect and request timeouts, a 403 carrying
+// `https_port` retried once over https (nsqd --tls-required), and errors worded like Go's
+// (`got response 404 Not Found "{...}"`, `Get "<url>": dial tcp <addr>: connect: connection
+// refused`), because those texts end up verbatim in nsqadmin's UPSTREAM_ERROR and WARNING
+// messages and in the tools' fatal lines.
 
 import { STATUS_CODES } from 'node:http';
-import { httpRequestRaw, NSQ_ACCEPT, type HttpResult } from '../internal/http-client.js';
+import { httpRequestRaw, NSQ_ACCEPT, type HttpResult } from '../http-client.js';
 
 /** Timeouts (ms) and TLS material of upstream requests. */
 export interface UpstreamConfig {

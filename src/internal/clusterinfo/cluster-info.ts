@@ -1,11 +1,12 @@
-// nsqadmin's view of the cluster (NSQ's internal/clusterinfo, v1.3.0 behaviour): every call fans
-// out fresh, in parallel, to the configured nsqlookupd or nsqd HTTP APIs; no caching. A call where
-// every host failed throws a plain Error ("failed to query any nsqlookupd: ..."), which nsqadmin
-// answers with 502 UPSTREAM_ERROR; a call where only some failed returns its data together with a
-// PartialError, which becomes a "WARNING: ..." message next to a 200 answer.
+// The cluster as NSQ's internal/clusterinfo (v1.3.0) sees it, for nsqadmin and the tools (nsq_stat,
+// nsq_to_file) alike: every call fans out fresh, in parallel, to the given nsqlookupd or nsqd HTTP
+// APIs; no caching. A call where every host failed throws a plain Error ("failed to query any
+// nsqlookupd: ..."), which nsqadmin answers with 502 UPSTREAM_ERROR; a call where only some failed
+// returns its data together with a PartialError, which nsqadmin shows as a "WARNING: ..." next to
+// a 200 answer and which the tools treat as the error it is in Go.
 
-import { goQueryEscape } from '../internal/http-client.js';
-import { joinHostPort, splitHostPort } from '../internal/listen.js';
+import { goQueryEscape } from '../http-client.js';
+import { joinHostPort, splitHostPort } from '../listen.js';
 import { addChannel, decodeTopic, newChannelAggregate, type ChannelStats, type TopicStats } from './stats.js';
 import type { UpstreamClient } from './upstream.js';
 
