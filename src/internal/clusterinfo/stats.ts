@@ -247,22 +247,30 @@ export function newChannelAggregate(node: string, topicName: string, channelName
   };
 }
 
-/** ChannelStats.Add: sum `b` into the aggregate `a` (node becomes "*"; nodes and clients sorted by hostname). */
-export function addChannel(a: ChannelStats, b: ChannelStats): void {
+/** The fields ChannelStats.Add and TopicStats.Add both sum. */
+type Summed<T> = Pick<TopicStats, 'node' | 'hostname' | 'topic_name' | 'depth' | 'memory_depth' | 'backend_depth' | 'message_count' | 'paused' | 'e2e_processing_latency'> & { nodes: T[] | null };
+
+/** What both Adds do: node "*", the depths and message count, paused, `b` among the nodes (sorted by hostname), its e2e latency merged. */
+function addShared<T extends Summed<T>>(a: T, b: T, channelName: string): void {
   a.node = '*';
   a.depth += b.depth;
   a.memory_depth += b.memory_depth;
   a.backend_depth += b.backend_depth;
+  a.message_count += b.message_count;
+  if (b.paused) a.paused = true;
+  a.nodes = [...(a.nodes ?? []), b].sort(byHostname);
+  a.e2e_processing_latency ??= { count: 0, percentiles: null, topic: a.topic_name, channel: channelName, host: a.node };
+  addE2e(a.e2e_processing_latency, b.e2e_processing_latency);
+}
+
+/** ChannelStats.Add: sum `b` into the aggregate `a` (node becomes "*"; nodes and clients sorted by hostname). */
+export function addChannel(a: ChannelStats, b: ChannelStats): void {
+  addShared(a, b, a.channel_name);
   a.in_flight_count += b.in_flight_count;
   a.deferred_count += b.deferred_count;
   a.requeue_count += b.requeue_count;
   a.timeout_count += b.timeout_count;
-  a.message_count += b.message_count;
   a.client_count += b.client_count;
-  if (b.paused) a.paused = true;
-  a.nodes = [...(a.nodes ?? []), b].sort(byHostname);
-  a.e2e_processing_latency ??= { count: 0, percentiles: null, topic: a.topic_name, channel: a.channel_name, host: a.node };
-  addE2e(a.e2e_processing_latency, b.e2e_processing_latency);
   if (b.clients !== null && b.clients.length > 0) a.clients = [...(a.clients ?? []), ...b.clients].sort(byHostname);
 }
 
@@ -289,12 +297,7 @@ export function newTopicAggregate(topicName: string): TopicStats {
  * built fresh, where Go sums into the first node's object in place (spec §2.4 quirk, not copied).
  */
 export function addTopic(a: TopicStats, b: TopicStats): void {
-  a.node = '*';
-  a.depth += b.depth;
-  a.memory_depth += b.memory_depth;
-  a.backend_depth += b.backend_depth;
-  a.message_count += b.message_count;
-  if (b.paused) a.paused = true;
+  addShared(a, b, '');
   for (const ch of b.channels ?? []) {
     a.channels ??= [];
     const i = a.channels.findIndex((x) => x.channel_name === ch.channel_name);
@@ -311,7 +314,4 @@ export function addTopic(a: TopicStats, b: TopicStats): void {
     }
     addChannel(agg, ch);
   }
-  a.nodes = [...(a.nodes ?? []), b].sort(byHostname);
-  a.e2e_processing_latency ??= { count: 0, percentiles: null, topic: a.topic_name, channel: '', host: a.node };
-  addE2e(a.e2e_processing_latency, b.e2e_processing_latency);
 }
