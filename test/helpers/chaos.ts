@@ -1,0 +1,336 @@
+// A chaos run against the real nsqd binary: many TCP sessions of random, mutated and abusive
+// commands (bad names, sizes past every limit, garbage, commands cut into random pieces, FIN/REQ/
+// TOUCH of real and made-up ids, IDENTIFY with random settings including compression the client
+// then does not speak, sudden closes and half-closes) while HTTP calls hit every endpoint with
+// random arguments. Then the checks: the daemon never exited and /ping stayed OK, a clean client
+// still publishes and receives, SIGTERM exits 0 with no stack trace in the log, and a restart on
+// the same data directory loads what was left. Seeded: a seed reproduces the same traffic (up to
+// timing). Used by test/integration/chaos.test.ts (seconds) and `npm run chaos` (minutes).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { listeningLine } from './log-lines.js';
+import { Proc, requireBuilt } from './proc.js';
+import { prng } from './prng.js';
+
+/** What to run. */
+export interface ChaosOptions {
+  seconds: number;
+  /** Concurrent TCP session loops (4 HTTP loops run beside them). */
+  workers: number;
+  seed: number;
+  /** nsqd --durable-publish. */
+  durable: boolean;
+}
+
+/** What happened; `failures` is empty when every check passed. */
+export interface ChaosReport {
+  sessions: number;
+  httpCalls: number;
+  messagesReceived: number;
+  /** V8 heap in use (MiB) sampled every second. */
+  heapMiB: number[];
+  failures: string[];
+}
+
+/** nsqd flags that put every limit and the disk queue within reach of random traffic. */
+const NSQD_FLAGS = [
+  '--mem-queue-size=20', '--max-rdy-count=50', '--msg-timeout=400ms', '--max-msg-size=2048', '--max-body-size=16384',
+  '--max-bytes-per-file=65536', '--max-req-timeout=2s', '--max-msg-timeout=3s', '--max-output-buffer-size=8192',
+  '--e2e-processing-latency-percentile=0.99', '--max-channel-consumers=5',
+];
+
+const TOPICS = ['a', 'b', 'c', 'a#ephemeral', 'bad topic', '', 'x'.repeat(65), 'ok.topic_1'];
+const CHANNELS = ['c1', 'c2', 'e#ephemeral', 'bad/ch', '', 'c3'];
+/** Lines that mean an exception escaped somewhere (NSQ's own log lines never hold these). */
+const SUSPICIOUS = /panic|Uncaught|TypeError|RangeError|ReferenceError|SyntaxError:|FATAL|Assertion|^\s+at .*:\d+:\d+\)?$/m;
+
+function int32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeInt32BE(n | 0);
+  return b;
+}
+
+/** The traffic generator of one run. */
+class Traffic {
+  readonly ids: string[] = [];
+  constructor(readonly rnd: () => number) {}
+
+  int(n: number): number {
+    return Math.floor(this.rnd() * n);
+  }
+
+  pick<T>(a: readonly T[]): T {
+    return a[this.int(a.length)]!;
+  }
+
+  body(): Buffer {
+    return Buffer.alloc(this.pick([1, 5, 100, 2048, 2049, 5000]), this.int(256));
+  }
+
+  /** An MPUB body with its size: sometimes a bad message size, sometimes a body size that lies. */
+  mpub(): Buffer {
+    const n = this.pick([1, 3, 10, 100]);
+    const parts: Buffer[] = [int32(n)];
+    for (let i = 0; i < n; i++) {
+      const b = this.body();
+      parts.push(int32(this.rnd() < 0.05 ? -1 : b.length), b);
+    }
+    const all = Buffer.concat(parts);
+    return Buffer.concat([int32(this.rnd() < 0.1 ? all.length + this.int(10) - 5 : all.length), all]);
+  }
+
+  identify(): Buffer {
+    const o: Record<string, unknown> = {};
+    const fields: [string, () => unknown][] = [
+      ['client_id', () => this.pick(['x', '', 5, null])],
+      ['feature_negotiation', () => this.pick([true, false, 'yes'])],
+      ['heartbeat_interval', () => this.pick([-1, 0, 999, 1000, 60000, 1e9])],
+      ['output_buffer_size', () => this.pick([-1, 0, 64, 16384, 1e9])],
+      ['output_buffer_timeout', () => this.pick([-1, 0, 1, 250, 1e9])],
+      ['snappy', () => this.rnd() < 0.1],
+      ['deflate', () => this.rnd() < 0.1],
+      ['deflate_level', () => this.pick([0, 1, 6, 9, 10])],
+      ['sample_rate', () => this.pick([0, 1, 50, 99, 100, 101])],
+      ['msg_timeout', () => this.pick([0, 1, 1000, 5000, -5])],
+      ['user_agent', () => 'chaos/1'],
+    ];
+    for (const [k, v] of fields) if (this.rnd() < 0.5) o[k] = v();
+    const json = Buffer.from(this.rnd() < 0.05 ? '{"broken": ' : JSON.stringify(o));
+    return Buffer.concat([Buffer.from('IDENTIFY\n'), int32(json.length), json]);
+  }
+
+  command(): Buffer {
+    const t = this.pick(TOPICS);
+    const c = this.pick(CHANNELS);
+    const id = this.ids.length > 0 && this.rnd() < 0.8 ? this.pick(this.ids) : 'a'.repeat(this.int(20));
+    switch (this.int(22)) {
+      case 0: case 1: {
+        const b = this.body();
+        return Buffer.concat([Buffer.from(`PUB ${t}\n`), int32(b.length), b]);
+      }
+      case 2: return Buffer.concat([Buffer.from(`MPUB ${t}\n`), this.mpub()]);
+      case 3: {
+        const b = this.body();
+        return Buffer.concat([Buffer.from(`DPUB ${t} ${this.pick([0, 100, 5000, -1])}\n`), int32(b.length), b]);
+      }
+      case 4: case 5: return Buffer.from(`SUB ${t} ${c}\n`);
+      case 6: case 7: return Buffer.from(`RDY ${this.pick(['0', '1', '10', '50', '51', '-1', 'x', '99999999999'])}\n`);
+      case 8: case 9: case 10: return Buffer.from(`FIN ${id}\n`);
+      case 11: return Buffer.from(`REQ ${id} ${this.pick(['0', '100', '3000', '-1', 'x'])}\n`);
+      case 12: return Buffer.from(`TOUCH ${id}\n`);
+      case 13: return Buffer.from('NOP\n');
+      case 14: return Buffer.from('CLS\n');
+      case 15: return this.identify();
+      case 16: return Buffer.concat([Buffer.from('AUTH\n'), int32(4), Buffer.from('abcd')]);
+      case 17: return Buffer.from(this.pick(['\n', ' \n', 'PUB\n', 'SUB a\n', 'FOO bar\n', 'MPUB\n', 'RDY\n', 'FIN\n', 'PUB a b\n']));
+      case 18: return Buffer.from(Array.from({ length: this.int(300) }, () => this.int(256)));
+      case 19: return Buffer.concat([Buffer.from(`PUB ${t}\n`), int32(this.pick([0, -5, 2 ** 31 - 1, 2049]))]);
+      case 20: {
+        const b = Buffer.concat([Buffer.from(`PUB ${t}\n`), int32(10), Buffer.alloc(10, 1)]);
+        b[this.int(b.length)] = this.int(256);
+        return b;
+      }
+      default: return Buffer.from(`FIN ${'0'.repeat(16)}\n`);
+    }
+  }
+
+  /** One TCP session: magic, 1-40 commands (some cut into pieces), then a close of some kind. */
+  session(port: number): Promise<number> {
+    return new Promise((resolve) => {
+      const s: Socket = connect(port, '127.0.0.1');
+      let buf: Buffer = Buffer.alloc(0);
+      let done = false;
+      let received = 0;
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        s.destroy();
+        resolve(received);
+      };
+      s.on('error', finish);
+      s.on('close', finish);
+      s.on('data', (d: Buffer) => {
+        buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
+        while (buf.length >= 8) {
+          const size = buf.readInt32BE(0);
+          // A compressed stream (snappy or deflate negotiated) is not ours to read.
+          if (size < 4 || size > 1e7) {
+            buf = Buffer.alloc(0);
+            break;
+          }
+          if (buf.length < 4 + size) break;
+          const type = buf.readInt32BE(4);
+          if (type === 2 && size >= 30) {
+            received++;
+            const id = buf.subarray(18, 34).toString('latin1');
+            this.ids.push(id);
+            if (this.ids.length > 500) this.ids.splice(0, 250);
+            if (this.rnd() < 0.5) s.write(`FIN ${id}\n`);
+          } else if (type === 0 && buf.subarray(8, 4 + size).toString() === '_heartbeat_') s.write('NOP\n');
+          buf = buf.subarray(4 + size);
+        }
+      });
+      s.on('connect', async () => {
+        s.write(this.rnd() < 0.03 ? '  V1' : '  V2');
+        const n = 1 + this.int(40);
+        for (let i = 0; i < n && !done; i++) {
+          const cmd = this.command();
+          if (this.rnd() < 0.2) {
+            for (let p = 0; p < cmd.length && !done; ) {
+              const k = 1 + this.int(cmd.length - p);
+              s.write(cmd.subarray(p, p + k));
+              p += k;
+              if (this.rnd() < 0.3) await new Promise((r) => setImmediate(r));
+            }
+          } else s.write(cmd);
+          if (this.rnd() < 0.1) await new Promise((r) => setTimeout(r, this.int(50)));
+        }
+        const end = this.rnd();
+        if (end < 0.2) s.end();
+        else if (end < 0.4) finish();
+        else setTimeout(finish, this.int(800));
+      });
+    });
+  }
+
+  /** One HTTP call to a random endpoint with random arguments; transport errors are failures. */
+  async http(base: string, failures: string[]): Promise<void> {
+    const t = encodeURIComponent(this.pick(TOPICS));
+    const c = encodeURIComponent(this.pick(CHANNELS));
+    const calls: [string, string, Buffer | string | undefined][] = [
+      ['POST', `/pub?topic=${t}`, this.body()],
+      ['POST', `/pub?topic=${t}&defer=${this.pick(['10', '-1', 'x', '99999999'])}`, this.body()],
+      ['POST', `/mpub?topic=${t}`, 'a\nb\n\nc'],
+      ['POST', `/mpub?topic=${t}&binary=true`, this.mpub().subarray(4)],
+      ...['create', 'delete', 'empty', 'pause', 'unpause'].map((a): [string, string, undefined] => ['POST', `/topic/${a}?topic=${t}`, undefined]),
+      ...['create', 'delete', 'empty', 'pause', 'unpause'].map((a): [string, string, undefined] => ['POST', `/channel/${a}?topic=${t}&channel=${c}`, undefined]),
+      ['GET', `/stats?format=${this.pick(['json', 'text', 'x'])}&topic=${t}&channel=${c}&include_clients=${this.pick(['true', 'false', 'x'])}`, undefined],
+      ['GET', '/metrics', undefined],
+      ['GET', '/info', undefined],
+      ['GET', '/config/log_level', undefined],
+      ['PUT', '/config/log_level', this.pick(['"info"', '"bogus"', '{', ''])],
+      ['PUT', '/config/nsqlookupd_tcp_addresses', this.pick(['[]', 'null', '["x"]', '[1]'])],
+      ['GET', `/${this.pick(['', 'x', '..%2f', '%zz', 'pub'])}`, undefined],
+      ['DELETE', '/pub', undefined],
+    ];
+    const [method, path, body] = this.pick(calls);
+    try {
+      const res = await fetch(base + path, {
+        method,
+        body: body === undefined ? undefined : typeof body === 'string' ? body : new Uint8Array(body),
+        signal: AbortSignal.timeout(5000),
+      });
+      await res.arrayBuffer();
+      if (res.status >= 500 && !(res.status === 503 && path.includes('pub'))) failures.push(`${method} ${path}: ${res.status}`);
+    } catch (err) {
+      failures.push(`${method} ${path}: ${String(err)}`);
+    }
+  }
+}
+
+/** Start nsqd on `dataPath`; resolves with its process and ports. */
+async function startNsqd(dataPath: string, o: ChaosOptions): Promise<{ proc: Proc; tcpPort: number; httpPort: number }> {
+  const proc = new Proc(requireBuilt('nsqd'), [
+    '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', `--data-path=${dataPath}`, ...NSQD_FLAGS, ...(o.durable ? ['--durable-publish'] : []),
+  ]);
+  const tcp = await proc.waitForOutput(listeningLine('TCP', '[nsqd] '));
+  const http = await proc.waitForOutput(listeningLine('HTTP', '[nsqd] '));
+  return { proc, tcpPort: Number(tcp[1]), httpPort: Number(http[1]) };
+}
+
+/** After the chaos: PUB one message on a fresh topic, SUB, RDY 1; whether it arrives. */
+function cleanRoundTrip(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    let got = Buffer.alloc(0);
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve(false);
+    }, 5000);
+    s.on('error', () => resolve(false));
+    s.on('connect', () => {
+      s.write('  V2');
+      s.write(Buffer.concat([Buffer.from('PUB after_chaos\n'), int32(5), Buffer.from('hello')]));
+      s.write('SUB after_chaos ch\nRDY 1\n');
+    });
+    s.on('data', (d: Buffer) => {
+      got = Buffer.concat([got, d]);
+      if (got.includes('hello')) {
+        clearTimeout(timer);
+        s.destroy();
+        resolve(true);
+      }
+    });
+  });
+}
+
+/** Run the whole scenario: start, chaos, checks, SIGTERM, restart. */
+export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
+  const dataPath = mkdtempSync(join(tmpdir(), 'nsq-ts-chaos-'));
+  const report: ChaosReport = { sessions: 0, httpCalls: 0, messagesReceived: 0, heapMiB: [], failures: [] };
+  const d = await startNsqd(dataPath, o);
+  const base = `http://127.0.0.1:${d.httpPort}`;
+  const traffic = new Traffic(prng(o.seed));
+  const deadline = Date.now() + o.seconds * 1000;
+  const alive = (): boolean => d.proc.exitStatus === null && Date.now() < deadline;
+  const watch = setInterval(() => {
+    void (async () => {
+      try {
+        const ping = await fetch(`${base}/ping`);
+        const text = await ping.text();
+        if (text !== 'OK') report.failures.push(`/ping answered ${ping.status} ${text}`);
+        const st = (await (await fetch(`${base}/stats?format=json&include_clients=false`)).json()) as { memory: { heap_in_use_bytes: number } };
+        report.heapMiB.push(Math.round(st.memory.heap_in_use_bytes / 1048576));
+      } catch (err) {
+        if (d.proc.exitStatus === null) report.failures.push(`health check: ${String(err)}`);
+      }
+    })();
+  }, 1000);
+  try {
+    await Promise.all([
+      ...Array.from({ length: o.workers }, async () => {
+        while (alive()) {
+          report.sessions++;
+          report.messagesReceived += await traffic.session(d.tcpPort);
+        }
+      }),
+      ...Array.from({ length: 4 }, async () => {
+        while (alive()) {
+          report.httpCalls++;
+          await traffic.http(base, report.failures);
+        }
+      }),
+    ]);
+  } finally {
+    clearInterval(watch);
+  }
+  if (d.proc.exitStatus !== null) report.failures.push(`nsqd exited during the chaos: ${JSON.stringify(d.proc.exitStatus)}`);
+  else {
+    if (!(await cleanRoundTrip(d.tcpPort))) report.failures.push('a clean PUB/SUB after the chaos did not deliver');
+    d.proc.signal('SIGTERM');
+    const st = await d.proc.exited(20_000).catch((err: unknown) => ({ code: null, signal: String(err) }));
+    if (st.code !== 0) report.failures.push(`SIGTERM exit: ${JSON.stringify(st)}`);
+  }
+  await d.proc.kill();
+  const trace = SUSPICIOUS.exec(d.proc.stderr);
+  if (trace !== null) report.failures.push(`stack trace or panic in the log: ${trace[0]}`);
+  // The restart must load the data directory the chaos left.
+  try {
+    const again = await startNsqd(dataPath, o);
+    const ping = await fetch(`http://127.0.0.1:${again.httpPort}/ping`);
+    if ((await ping.text()) !== 'OK') report.failures.push('restart: /ping not OK');
+    const st = (await (await fetch(`http://127.0.0.1:${again.httpPort}/stats?format=json`)).json()) as { topics: { topic_name: string }[] | null };
+    if (!(st.topics ?? []).some((t) => t.topic_name === 'after_chaos')) report.failures.push('restart: topic after_chaos was not loaded');
+    again.proc.signal('SIGTERM');
+    await again.proc.exited(20_000);
+    const t2 = SUSPICIOUS.exec(again.proc.stderr);
+    if (t2 !== null) report.failures.push(`restart log: ${t2[0]}`);
+    await again.proc.kill();
+  } catch (err) {
+    report.failures.push(`restart: ${String(err)}`);
+  }
+  rmSync(dataPath, { recursive: true, force: true });
+  return report;
+}
