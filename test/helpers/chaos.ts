@@ -41,8 +41,10 @@ const NSQD_FLAGS = [
   '--e2e-processing-latency-percentile=0.99', '--max-channel-consumers=5',
 ];
 
-const TOPICS = ['a', 'b', 'c', 'a#ephemeral', 'bad topic', '', 'x'.repeat(65), 'ok.topic_1'];
-const CHANNELS = ['c1', 'c2', 'e#ephemeral', 'bad/ch', '', 'c3'];
+const GOOD_TOPICS = ['a', 'b', 'c', 'a#ephemeral', 'ok.topic_1'];
+const GOOD_CHANNELS = ['c1', 'c2', 'e#ephemeral', 'c3'];
+const TOPICS = [...GOOD_TOPICS, 'bad topic', '', 'x'.repeat(65)];
+const CHANNELS = [...GOOD_CHANNELS, 'bad/ch', ''];
 /** Lines that mean an exception escaped somewhere (NSQ's own log lines never hold these). */
 const SUSPICIOUS = /panic|Uncaught|TypeError|RangeError|ReferenceError|SyntaxError:|FATAL|Assertion|^\s+at .*:\d+:\d+\)?$/m;
 
@@ -136,7 +138,38 @@ class Traffic {
     }
   }
 
-  /** One TCP session: magic, 1-40 commands (some cut into pieces), then a close of some kind. */
+  /** What a well-behaved consumer sends next: mostly answers to the messages it got, some RDY and NOP. */
+  consumerCommand(): Buffer {
+    const id = this.ids.length > 0 ? this.pick(this.ids) : '0'.repeat(16);
+    const r = this.rnd();
+    if (r < 0.45) return Buffer.from(`FIN ${id}\n`);
+    if (r < 0.6) return Buffer.from(`REQ ${id} ${this.pick(['0', '50', '500'])}\n`);
+    if (r < 0.7) return Buffer.from(`TOUCH ${id}\n`);
+    if (r < 0.85) return Buffer.from(`RDY ${this.pick(['0', '1', '5', '50'])}\n`);
+    return Buffer.from('NOP\n');
+  }
+
+  /** What a well-behaved producer sends next. */
+  producerCommand(): Buffer {
+    const t = this.pick(GOOD_TOPICS);
+    const b = Buffer.alloc(1 + this.int(200), 0x61 + this.int(26));
+    const r = this.rnd();
+    if (r < 0.5) return Buffer.concat([Buffer.from(`PUB ${t}\n`), int32(b.length), b]);
+    if (r < 0.8) {
+      const n = 1 + this.int(20);
+      const parts: Buffer[] = [int32(n)];
+      for (let i = 0; i < n; i++) parts.push(int32(b.length), b);
+      const all = Buffer.concat(parts);
+      return Buffer.concat([Buffer.from(`MPUB ${t}\n`), int32(all.length), all]);
+    }
+    return Buffer.concat([Buffer.from(`DPUB ${t} ${this.int(300)}\n`), int32(b.length), b]);
+  }
+
+  /**
+   * One TCP session: magic, 1-40 commands (some cut into pieces), then a close of some kind. A
+   * third of the sessions behave like a consumer (SUB and RDY first, then mostly FIN/REQ/TOUCH
+   * of what arrives) and a fifth like a producer, with a random command now and then.
+   */
   session(port: number): Promise<number> {
     return new Promise((resolve) => {
       const s: Socket = connect(port, '127.0.0.1');
@@ -174,9 +207,12 @@ class Traffic {
       });
       s.on('connect', async () => {
         s.write(this.rnd() < 0.03 ? '  V1' : '  V2');
+        const kind = this.rnd();
+        const next = kind < 0.33 ? () => this.consumerCommand() : kind < 0.53 ? () => this.producerCommand() : () => this.command();
+        if (kind < 0.33) s.write(`SUB ${this.pick(GOOD_TOPICS)} ${this.pick(GOOD_CHANNELS)}\nRDY ${this.pick([1, 10, 50])}\n`);
         const n = 1 + this.int(40);
         for (let i = 0; i < n && !done; i++) {
-          const cmd = this.command();
+          const cmd = this.rnd() < 0.9 ? next() : this.command();
           if (this.rnd() < 0.2) {
             for (let p = 0; p < cmd.length && !done; ) {
               const k = 1 + this.int(cmd.length - p);
@@ -185,7 +221,7 @@ class Traffic {
               if (this.rnd() < 0.3) await new Promise((r) => setImmediate(r));
             }
           } else s.write(cmd);
-          if (this.rnd() < 0.1) await new Promise((r) => setTimeout(r, this.int(50)));
+          if (this.rnd() < (kind < 0.33 ? 0.5 : 0.1)) await new Promise((r) => setTimeout(r, this.int(50)));
         }
         const end = this.rnd();
         if (end < 0.2) s.end();
