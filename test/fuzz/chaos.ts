@@ -1,11 +1,11 @@
-// Chaos against the real nsqd binary for as long as you like (the scenario of
-// test/helpers/chaos.ts; npm test runs it for seconds):
+// Chaos against the real nsqd (or nsqlookupd) binary for as long as you like (the scenarios of
+// test/helpers/chaos.ts; npm test runs them for seconds):
 //
-//   npm run chaos -- [--seconds S] [--workers N] [--seed S] [--durable]
+//   npm run chaos -- [--seconds S] [--workers N] [--seed S] [--durable] [--nsqlookupd]
 //
 // Exits 1 when any check failed, listing what.
 import { parseArgs } from 'node:util';
-import { runChaos } from '../helpers/chaos.js';
+import { runChaos, runLookupdChaos } from '../helpers/chaos.js';
 
 const { values } = parseArgs({
   options: {
@@ -13,13 +13,14 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '24' },
     seed: { type: 'string' },
     durable: { type: 'boolean', default: false },
+    nsqlookupd: { type: 'boolean', default: false },
   },
   strict: true,
 });
 const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
 const o = { seconds: Number(values.seconds), workers: Number(values.workers), seed, durable: values.durable! };
-console.log(`chaos: ${JSON.stringify(o)}, NSQ_NATIVE=${process.env.NSQ_NATIVE ?? 'auto'}`);
-const r = await runChaos(o);
+console.log(`chaos against ${values.nsqlookupd ? 'nsqlookupd' : 'nsqd'}: ${JSON.stringify(o)}, NSQ_NATIVE=${process.env.NSQ_NATIVE ?? 'auto'}`);
+const r = await (values.nsqlookupd ? runLookupdChaos(o) : runChaos(o));
 console.log(`${r.sessions} TCP sessions, ${r.httpCalls} HTTP calls, ${r.messagesReceived} messages received; heap MiB per second: ${r.heapMiB.join(' ')}`);
 if (r.failures.length > 0) {
   console.log(`FAILED (seed ${seed}):\n  ${r.failures.join('\n  ')}`);

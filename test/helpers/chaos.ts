@@ -4,7 +4,8 @@
 // then does not speak, sudden closes and half-closes) while HTTP calls hit every endpoint with
 // random arguments. Then the checks: the daemon never exited and /ping stayed OK, a clean client
 // still publishes and receives, SIGTERM exits 0 with no stack trace in the log, and a restart on
-// the same data directory loads what was left. Seeded: a seed reproduces the same traffic (up to
+// the same data directory loads what was left. runLookupdChaos does the same to nsqlookupd with
+// the lookup protocol and its HTTP API. Seeded: a seed reproduces the same traffic (up to
 // timing). Used by test/integration/chaos.test.ts (seconds) and `npm run chaos` (minutes).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -266,49 +267,52 @@ class Traffic {
   }
 }
 
-/** Start nsqd on `dataPath`; resolves with its process and ports. */
-async function startNsqd(dataPath: string, o: ChaosOptions): Promise<{ proc: Proc; tcpPort: number; httpPort: number }> {
-  const proc = new Proc(requireBuilt('nsqd'), [
-    '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', `--data-path=${dataPath}`, ...NSQD_FLAGS, ...(o.durable ? ['--durable-publish'] : []),
-  ]);
-  const tcp = await proc.waitForOutput(listeningLine('TCP', '[nsqd] '));
-  const http = await proc.waitForOutput(listeningLine('HTTP', '[nsqd] '));
+interface Daemon {
+  proc: Proc;
+  tcpPort: number;
+  httpPort: number;
+}
+
+/** Start `name` on ephemeral loopback ports with `args`. */
+async function startDaemon(name: 'nsqd' | 'nsqlookupd', args: readonly string[]): Promise<Daemon> {
+  const proc = new Proc(requireBuilt(name), ['--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', ...args]);
+  const tcp = await proc.waitForOutput(listeningLine('TCP', `[${name}] `));
+  const http = await proc.waitForOutput(listeningLine('HTTP', `[${name}] `));
   return { proc, tcpPort: Number(tcp[1]), httpPort: Number(http[1]) };
 }
 
-/** After the chaos: PUB one message on a fresh topic, SUB, RDY 1; whether it arrives. */
-function cleanRoundTrip(port: number): Promise<boolean> {
+const nsqdArgs = (dataPath: string, o: ChaosOptions): string[] => [`--data-path=${dataPath}`, ...NSQD_FLAGS, ...(o.durable ? ['--durable-publish'] : [])];
+
+/** Connect, send `bytes`, and resolve with what came back once `done(received)` says so (null after 5 s or on an error). */
+function exchange(port: number, bytes: readonly (Buffer | string)[], done: (got: Buffer) => boolean): Promise<Buffer | null> {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1');
     let got = Buffer.alloc(0);
     const timer = setTimeout(() => {
       s.destroy();
-      resolve(false);
+      resolve(null);
     }, 5000);
-    s.on('error', () => resolve(false));
+    s.on('error', () => resolve(null));
     s.on('connect', () => {
-      s.write('  V2');
-      s.write(Buffer.concat([Buffer.from('PUB after_chaos\n'), int32(5), Buffer.from('hello')]));
-      s.write('SUB after_chaos ch\nRDY 1\n');
+      for (const b of bytes) s.write(b);
     });
     s.on('data', (d: Buffer) => {
       got = Buffer.concat([got, d]);
-      if (got.includes('hello')) {
+      if (done(got)) {
         clearTimeout(timer);
         s.destroy();
-        resolve(true);
+        resolve(got);
       }
     });
   });
 }
 
-/** Run the whole scenario: start, chaos, checks, SIGTERM, restart. */
-export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
-  const dataPath = mkdtempSync(join(tmpdir(), 'nsq-ts-chaos-'));
-  const report: ChaosReport = { sessions: 0, httpCalls: 0, messagesReceived: 0, heapMiB: [], failures: [] };
-  const d = await startNsqd(dataPath, o);
+/**
+ * The chaos itself, against a running daemon: `workers` session loops and 4 HTTP loops until
+ * the time is up or the daemon exits, /ping (and, for nsqd, its heap) checked every second.
+ */
+async function drive(d: Daemon, o: ChaosOptions, report: ChaosReport, session: () => Promise<number>, httpCall: () => Promise<void>, heap: (() => Promise<number>) | null): Promise<void> {
   const base = `http://127.0.0.1:${d.httpPort}`;
-  const traffic = new Traffic(prng(o.seed));
   const deadline = Date.now() + o.seconds * 1000;
   const alive = (): boolean => d.proc.exitStatus === null && Date.now() < deadline;
   const watch = setInterval(() => {
@@ -317,8 +321,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         const ping = await fetch(`${base}/ping`);
         const text = await ping.text();
         if (text !== 'OK') report.failures.push(`/ping answered ${ping.status} ${text}`);
-        const st = (await (await fetch(`${base}/stats?format=json&include_clients=false`)).json()) as { memory: { heap_in_use_bytes: number } };
-        report.heapMiB.push(Math.round(st.memory.heap_in_use_bytes / 1048576));
+        if (heap !== null) report.heapMiB.push(await heap());
       } catch (err) {
         if (d.proc.exitStatus === null) report.failures.push(`health check: ${String(err)}`);
       }
@@ -329,44 +332,182 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       ...Array.from({ length: o.workers }, async () => {
         while (alive()) {
           report.sessions++;
-          report.messagesReceived += await traffic.session(d.tcpPort);
+          report.messagesReceived += await session();
         }
       }),
       ...Array.from({ length: 4 }, async () => {
         while (alive()) {
           report.httpCalls++;
-          await traffic.http(base, report.failures);
+          await httpCall();
         }
       }),
     ]);
   } finally {
     clearInterval(watch);
   }
-  if (d.proc.exitStatus !== null) report.failures.push(`nsqd exited during the chaos: ${JSON.stringify(d.proc.exitStatus)}`);
-  else {
-    if (!(await cleanRoundTrip(d.tcpPort))) report.failures.push('a clean PUB/SUB after the chaos did not deliver');
+  if (d.proc.exitStatus !== null) report.failures.push(`the daemon exited during the chaos: ${JSON.stringify(d.proc.exitStatus)}`);
+}
+
+/** SIGTERM must exit 0, and the log must hold no stack trace; `what` names the run in failures. */
+async function stop(d: Daemon, report: ChaosReport, what: string): Promise<void> {
+  if (d.proc.exitStatus === null) {
     d.proc.signal('SIGTERM');
     const st = await d.proc.exited(20_000).catch((err: unknown) => ({ code: null, signal: String(err) }));
-    if (st.code !== 0) report.failures.push(`SIGTERM exit: ${JSON.stringify(st)}`);
+    if (st.code !== 0) report.failures.push(`${what}: SIGTERM exit ${JSON.stringify(st)}`);
   }
   await d.proc.kill();
   const trace = SUSPICIOUS.exec(d.proc.stderr);
-  if (trace !== null) report.failures.push(`stack trace or panic in the log: ${trace[0]}`);
+  if (trace !== null) report.failures.push(`${what}: stack trace or panic in the log: ${trace[0]}`);
+}
+
+const emptyReport = (): ChaosReport => ({ sessions: 0, httpCalls: 0, messagesReceived: 0, heapMiB: [], failures: [] });
+
+/** nsqd: start, chaos, a clean PUB/SUB round trip, SIGTERM, and a restart on what was left. */
+export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
+  const dataPath = mkdtempSync(join(tmpdir(), 'nsq-ts-chaos-'));
+  const report = emptyReport();
+  const d = await startDaemon('nsqd', nsqdArgs(dataPath, o));
+  const base = `http://127.0.0.1:${d.httpPort}`;
+  const traffic = new Traffic(prng(o.seed));
+  const heap = async (): Promise<number> => {
+    const st = (await (await fetch(`${base}/stats?format=json&include_clients=false`)).json()) as { memory: { heap_in_use_bytes: number } };
+    return Math.round(st.memory.heap_in_use_bytes / 1048576);
+  };
+  await drive(d, o, report, () => traffic.session(d.tcpPort), () => traffic.http(base, report.failures), heap);
+  if (d.proc.exitStatus === null) {
+    const pub = Buffer.concat([Buffer.from('PUB after_chaos\n'), int32(5), Buffer.from('hello')]);
+    const got = await exchange(d.tcpPort, ['  V2', pub, 'SUB after_chaos ch\nRDY 1\n'], (b) => b.includes('hello'));
+    if (got === null) report.failures.push('a clean PUB/SUB after the chaos did not deliver');
+  }
+  await stop(d, report, 'nsqd');
   // The restart must load the data directory the chaos left.
   try {
-    const again = await startNsqd(dataPath, o);
+    const again = await startDaemon('nsqd', nsqdArgs(dataPath, o));
     const ping = await fetch(`http://127.0.0.1:${again.httpPort}/ping`);
     if ((await ping.text()) !== 'OK') report.failures.push('restart: /ping not OK');
     const st = (await (await fetch(`http://127.0.0.1:${again.httpPort}/stats?format=json`)).json()) as { topics: { topic_name: string }[] | null };
     if (!(st.topics ?? []).some((t) => t.topic_name === 'after_chaos')) report.failures.push('restart: topic after_chaos was not loaded');
-    again.proc.signal('SIGTERM');
-    await again.proc.exited(20_000);
-    const t2 = SUSPICIOUS.exec(again.proc.stderr);
-    if (t2 !== null) report.failures.push(`restart log: ${t2[0]}`);
-    await again.proc.kill();
+    await stop(again, report, 'restarted nsqd');
   } catch (err) {
     report.failures.push(`restart: ${String(err)}`);
   }
   rmSync(dataPath, { recursive: true, force: true });
+  return report;
+}
+
+/** The lookup protocol (V1) as abused by chaos: nsqd's commands with random arguments, and worse. */
+class LookupTraffic {
+  constructor(private readonly t: Traffic) {}
+
+  identify(): Buffer {
+    const fields: Record<string, unknown> = { broadcast_address: '127.0.0.1', hostname: 'chaos', http_port: 4151, tcp_port: 4150, version: '1.3.0' };
+    for (const k of Object.keys(fields)) {
+      const r = this.t.rnd();
+      if (r < 0.1) delete fields[k];
+      else if (r < 0.2) fields[k] = this.t.pick([null, -1, 'x', 1e12, [], {}]);
+    }
+    const json = Buffer.from(this.t.rnd() < 0.05 ? '{"broadcast_address": ' : JSON.stringify(fields));
+    const size = this.t.rnd() < 0.05 ? this.t.pick([-1, 0, 2 ** 31 - 1, 60000]) : json.length;
+    return Buffer.concat([Buffer.from('IDENTIFY\n'), int32(size), json]);
+  }
+
+  command(): Buffer {
+    const t = this.t;
+    switch (t.int(9)) {
+      case 0: return Buffer.from('PING\n');
+      case 1: return this.identify();
+      case 2: case 3: return Buffer.from(`REGISTER ${t.pick(TOPICS)}${t.rnd() < 0.5 ? ` ${t.pick(CHANNELS)}` : ''}\n`);
+      case 4: case 5: return Buffer.from(`UNREGISTER ${t.pick(TOPICS)}${t.rnd() < 0.5 ? ` ${t.pick(CHANNELS)}` : ''}\n`);
+      case 6: return Buffer.from(t.pick(['\n', 'REGISTER\n', 'FOO\n', 'IDENTIFY\n', 'PING x y\n']));
+      case 7: return Buffer.from(Array.from({ length: t.int(300) }, () => t.int(256)));
+      default: return Buffer.from(`REGISTER ${t.pick(['a', 'b'])} ${t.pick(['c1', 'c2'])}\n`);
+    }
+  }
+
+  /** One session: magic (rarely wrong), usually IDENTIFY first, 1-30 commands, some cut up, then some close. */
+  session(port: number): Promise<number> {
+    const t = this.t;
+    return new Promise((resolve) => {
+      const s: Socket = connect(port, '127.0.0.1');
+      let done = false;
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        s.destroy();
+        resolve(0);
+      };
+      s.on('error', finish);
+      s.on('close', finish);
+      s.on('data', () => {});
+      s.on('connect', async () => {
+        s.write(t.rnd() < 0.03 ? '  V2' : '  V1');
+        if (t.rnd() < 0.7) s.write(this.identify());
+        const n = 1 + t.int(30);
+        for (let i = 0; i < n && !done; i++) {
+          const cmd = this.command();
+          if (t.rnd() < 0.2) {
+            for (let p = 0; p < cmd.length && !done; ) {
+              const k = 1 + t.int(cmd.length - p);
+              s.write(cmd.subarray(p, p + k));
+              p += k;
+              if (t.rnd() < 0.3) await new Promise((r) => setImmediate(r));
+            }
+          } else s.write(cmd);
+          if (t.rnd() < 0.2) await new Promise((r) => setTimeout(r, t.int(30)));
+        }
+        const end = t.rnd();
+        if (end < 0.3) s.end();
+        else if (end < 0.6) finish();
+        else setTimeout(finish, t.int(500));
+      });
+    });
+  }
+
+  async http(base: string, failures: string[]): Promise<void> {
+    const t = this.t;
+    const topic = encodeURIComponent(t.pick(TOPICS));
+    const ch = encodeURIComponent(t.pick(CHANNELS));
+    const calls: [string, string][] = [
+      ['GET', `/lookup?topic=${topic}`], ['GET', '/topics'], ['GET', `/channels?topic=${topic}`], ['GET', '/nodes'], ['GET', '/debug'],
+      ['GET', '/info'], ['GET', '/metrics'], ['POST', `/topic/create?topic=${topic}`], ['POST', `/topic/delete?topic=${topic}`],
+      ['POST', `/topic/tombstone?topic=${topic}&node=${t.pick(['127.0.0.1:4151', 'x', ''])}`],
+      ['POST', `/channel/create?topic=${topic}&channel=${ch}`], ['POST', `/channel/delete?topic=${topic}&channel=${ch}`],
+      ['GET', `/${t.pick(['', 'x', '%zz', 'lookup'])}`], ['PUT', '/topics'],
+    ];
+    const [method, path] = t.pick(calls);
+    try {
+      const res = await fetch(base + path, { method, signal: AbortSignal.timeout(5000) });
+      await res.arrayBuffer();
+      if (res.status >= 500) failures.push(`${method} ${path}: ${res.status}`);
+    } catch (err) {
+      failures.push(`${method} ${path}: ${String(err)}`);
+    }
+  }
+}
+
+/** nsqlookupd: start, chaos, a clean IDENTIFY + REGISTER that /lookup then shows, SIGTERM. */
+export async function runLookupdChaos(o: ChaosOptions): Promise<ChaosReport> {
+  const report = emptyReport();
+  const d = await startDaemon('nsqlookupd', []);
+  const base = `http://127.0.0.1:${d.httpPort}`;
+  const traffic = new LookupTraffic(new Traffic(prng(o.seed)));
+  await drive(d, o, report, () => traffic.session(d.tcpPort), () => traffic.http(base, report.failures), null);
+  if (d.proc.exitStatus === null) {
+    const body = Buffer.from(JSON.stringify({ broadcast_address: '127.0.0.1', hostname: 'clean', http_port: 1, tcp_port: 2, version: '1.3.0' }));
+    // Two replies: IDENTIFY's JSON, then REGISTER's OK; the peer stays connected while /lookup is asked.
+    const s = connect(d.tcpPort, '127.0.0.1');
+    await new Promise<void>((r) => s.once('connect', () => r()));
+    s.write(Buffer.concat([Buffer.from('  V1IDENTIFY\n'), int32(body.length), body, Buffer.from('REGISTER after_chaos ch\n')]));
+    let listed = false;
+    for (let i = 0; i < 100 && !listed; i++) {
+      const res = await fetch(`${base}/lookup?topic=after_chaos`);
+      const doc = (await res.json()) as { producers?: { hostname: string }[] };
+      listed = (doc.producers ?? []).some((p) => p.hostname === 'clean');
+      if (!listed) await new Promise((r) => setTimeout(r, 20));
+    }
+    s.destroy();
+    if (!listed) report.failures.push('a clean IDENTIFY + REGISTER after the chaos did not show in /lookup');
+  }
+  await stop(d, report, 'nsqlookupd');
   return report;
 }
