@@ -139,6 +139,20 @@ class Traffic {
     }
   }
 
+  /** Write `cmd` whole, or (one time in five) in random pieces with event-loop turns between them. */
+  async send(s: Socket, cmd: Buffer, closed: () => boolean): Promise<void> {
+    if (this.rnd() >= 0.2) {
+      s.write(cmd);
+      return;
+    }
+    for (let p = 0; p < cmd.length && !closed(); ) {
+      const k = 1 + this.int(cmd.length - p);
+      s.write(cmd.subarray(p, p + k));
+      p += k;
+      if (this.rnd() < 0.3) await new Promise((r) => setImmediate(r));
+    }
+  }
+
   /** What a well-behaved consumer sends next: mostly answers to the messages it got, some RDY and NOP. */
   consumerCommand(): Buffer {
     const id = this.ids.length > 0 ? this.pick(this.ids) : '0'.repeat(16);
@@ -213,15 +227,7 @@ class Traffic {
         if (kind < 0.33) s.write(`SUB ${this.pick(GOOD_TOPICS)} ${this.pick(GOOD_CHANNELS)}\nRDY ${this.pick([1, 10, 50])}\n`);
         const n = 1 + this.int(40);
         for (let i = 0; i < n && !done; i++) {
-          const cmd = this.rnd() < 0.9 ? next() : this.command();
-          if (this.rnd() < 0.2) {
-            for (let p = 0; p < cmd.length && !done; ) {
-              const k = 1 + this.int(cmd.length - p);
-              s.write(cmd.subarray(p, p + k));
-              p += k;
-              if (this.rnd() < 0.3) await new Promise((r) => setImmediate(r));
-            }
-          } else s.write(cmd);
+          await this.send(s, this.rnd() < 0.9 ? next() : this.command(), () => done);
           if (this.rnd() < (kind < 0.33 ? 0.5 : 0.1)) await new Promise((r) => setTimeout(r, this.int(50)));
         }
         const end = this.rnd();
@@ -444,15 +450,7 @@ class LookupTraffic {
         if (t.rnd() < 0.7) s.write(this.identify());
         const n = 1 + t.int(30);
         for (let i = 0; i < n && !done; i++) {
-          const cmd = this.command();
-          if (t.rnd() < 0.2) {
-            for (let p = 0; p < cmd.length && !done; ) {
-              const k = 1 + t.int(cmd.length - p);
-              s.write(cmd.subarray(p, p + k));
-              p += k;
-              if (t.rnd() < 0.3) await new Promise((r) => setImmediate(r));
-            }
-          } else s.write(cmd);
+          await t.send(s, this.command(), () => done);
           if (t.rnd() < 0.2) await new Promise((r) => setTimeout(r, t.int(30)));
         }
         const end = t.rnd();
