@@ -105,8 +105,10 @@ if [ -n "$KNOWN" ]; then
   echo "asan: $(printf '%s\n' "$KNOWN" | wc -l) known sanitizer findings still reproduce (pinned, open):"
   printf '%s\n' "$KNOWN" | sed 's/^/  /'
 fi
-if [ "$status" = 0 ]; then
+if [ "$status" = 0 ] && [ -n "$KNOWN" ]; then
   echo "asan: clean apart from the known findings above — no new AddressSanitizer or UndefinedBehaviorSanitizer report (log: $LOG)"
+elif [ "$status" = 0 ]; then
+  echo "asan: clean — no AddressSanitizer or UndefinedBehaviorSanitizer report (log: $LOG)"
 else
   echo "asan: FAILED (log: $LOG)"
 fi
