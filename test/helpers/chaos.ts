@@ -263,7 +263,7 @@ class Traffic {
       const res = await fetch(base + path, {
         method,
         body: body === undefined ? undefined : typeof body === 'string' ? body : new Uint8Array(body),
-        signal: AbortSignal.timeout(5000),
+        signal: AbortSignal.timeout(10_000),
       });
       await res.arrayBuffer();
       if (res.status >= 500 && !(res.status === 503 && path.includes('pub'))) failures.push(`${method} ${path}: ${res.status}`);
@@ -474,7 +474,7 @@ class LookupTraffic {
     ];
     const [method, path] = t.pick(calls);
     try {
-      const res = await fetch(base + path, { method, signal: AbortSignal.timeout(5000) });
+      const res = await fetch(base + path, { method, signal: AbortSignal.timeout(10_000) });
       await res.arrayBuffer();
       if (res.status >= 500) failures.push(`${method} ${path}: ${res.status}`);
     } catch (err) {
