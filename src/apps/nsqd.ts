@@ -3,14 +3,11 @@ import { Nsqd, VERSION } from '../nsqd/nsqd.js';
 import { nsqdFlagSpecs, type NsqdOptions } from '../nsqd/options.js';
 import { parseAppOptions, runUntilSignal } from './run.js';
 
-const { options, version } = parseAppOptions<NsqdOptions & { config: string; version: boolean }>('nsqd', nsqdFlagSpecs(), process.argv.slice(2));
+const { options: opts, version } = parseAppOptions<NsqdOptions>('nsqd', nsqdFlagSpecs(), process.argv.slice(2));
 if (version) {
   process.stdout.write(`nsqd v${VERSION} (built w/${process.version})\n`);
   process.exit(0);
 }
-const raw = { ...options } as unknown as Record<string, unknown>;
-for (const k of ['config', 'version', 'verbose', 'workerId']) delete raw[k];
-const opts = raw as unknown as NsqdOptions;
 opts.e2eProcessingLatencyPercentiles = [...opts.e2eProcessingLatencyPercentiles].sort((a, b) => b - a);
 
 let nsqd: Nsqd;

@@ -33,7 +33,9 @@ export function parseFlagsOrExit(program: string, specs: readonly FlagSpec[], ar
 
 /**
  * Parse argv with Go flag semantics and merge `--config` TOML (flag > config file > default).
- * Prints usage and exits 0 for -h, 2 for a bad flag, 1 for a bad config file.
+ * Prints usage and exits 0 for -h, 2 for a bad flag, 1 for a bad config file. The flags that are
+ * not daemon options (`noConfig`: --config and --version, returned apart, and deprecated no-ops
+ * such as --verbose) are left out of `options`.
  */
 export function parseAppOptions<T extends object>(program: string, specs: readonly FlagSpec[], argv: readonly string[]): AppOptions<T> {
   const parsed = parseFlagsOrExit(program, specs, argv);
@@ -54,7 +56,33 @@ export function parseAppOptions<T extends object>(program: string, specs: readon
     process.stderr.write(`FATAL: ${(err as Error).message}\n`);
     process.exit(1);
   }
+  for (const s of specs) if (s.noConfig) delete (options as Record<string, unknown>)[s.key];
   return { options, config, version: parsed.values.version === true };
+}
+
+/** What runDaemon starts: nsqlookupd or nsqadmin. */
+export interface Daemon {
+  readonly logger: { info(msg: string): void; fatal(msg: string): void };
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A daemon binary's main: flags and `--config`, `--version`, then `create(options)` started and
+ * run until SIGINT/SIGTERM; a failed start is fatal (`failed to instantiate <name> - ...`, exit 1).
+ */
+export function runDaemon<T extends object>(name: string, specs: readonly FlagSpec[], version: string, create: (options: T) => Daemon): void {
+  const parsed = parseAppOptions<T>(name, specs, process.argv.slice(2));
+  if (parsed.version) {
+    process.stdout.write(`${name} v${version} (built w/${process.version})\n`);
+    process.exit(0);
+  }
+  const daemon = create(parsed.options);
+  runUntilSignal(() => daemon.close(), (m) => daemon.logger.info(m));
+  daemon.start().catch((err: unknown) => {
+    daemon.logger.fatal(`failed to instantiate ${name} - ${(err as Error).message}`);
+    process.exit(1);
+  });
 }
 
 /**

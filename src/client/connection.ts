@@ -60,7 +60,6 @@ export function splitAddress(address: string): { host: string; port: number } {
   return { host: m[1]!, port: Number(m[2]) };
 }
 
-
 const NOP = Buffer.from('NOP\n', 'latin1');
 
 const enum Stage { Idle, Identify, Upgrade, Auth, Subscribe, Ready, Closed }

@@ -4,6 +4,7 @@
  * it with the default delay and backoff; a message the handler answered itself, or whose auto
  * response is disabled, is left alone. Sync handlers cost no promise.
  */
+import { errorText } from '../internal/log.js';
 import type { Message } from './message.js';
 
 /** A 'message' or 'discard' listener. */
@@ -15,12 +16,9 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
 }
 
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 function failed(msg: Message, err: unknown, auto: boolean, log: Log): void {
-  log('error', `Handler returned error (${describe(err)}) for msg ${msg.id}`);
+  log('error', `Handler returned error (${errorText(err)}) for msg ${msg.id}`);
   if (auto && !msg.isAutoResponseDisabled) msg.requeue(-1, true);
 }
 
@@ -60,7 +58,7 @@ export function runDiscardListeners(listeners: readonly MessageListener[], thisA
       const r = h.call(thisArg, msg);
       if (isThenable(r)) waits.push(r);
     } catch (err) {
-      log('error', `discard listener failed: ${describe(err)}`);
+      log('error', `discard listener failed: ${errorText(err)}`);
     }
   }
   if (waits.length === 0) msg.finish();

@@ -3,6 +3,7 @@
 // values are coerced the way go-options coerces them, so a config file that works with Go nsqd
 // works here too; unknown keys are ignored, as Go ignores them.
 
+import { errorText } from './log.js';
 import { readFileSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
 import { parseDuration } from './duration.js';
@@ -14,12 +15,12 @@ export function loadConfigFile(path: string): Record<string, unknown> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new Error(`failed to load config file ${path} - ${describe(err)}`, { cause: err });
+    throw new Error(`failed to load config file ${path} - ${errorText(err)}`, { cause: err });
   }
   try {
     return parseToml(text) as Record<string, unknown>;
   } catch (err) {
-    throw new Error(`failed to load config file ${path} - ${describe(err)}`, { cause: err });
+    throw new Error(`failed to load config file ${path} - ${errorText(err)}`, { cause: err });
   }
 }
 
@@ -28,9 +29,6 @@ export function cfgName(spec: FlagSpec): string {
   return spec.cfg ?? spec.name.replaceAll('-', '_');
 }
 
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 function typeOfValue(v: unknown): string {
   if (Array.isArray(v)) return 'array';
@@ -142,7 +140,7 @@ export function resolveOptions<T extends object>(
       try {
         out[key] = coerce(spec, config[name]);
       } catch (err) {
-        throw new Error(`invalid value for ${name}: ${describe(err)}`, { cause: err });
+        throw new Error(`invalid value for ${name}: ${errorText(err)}`, { cause: err });
       }
       fromConfig.add(key);
       continue;

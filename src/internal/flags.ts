@@ -3,6 +3,7 @@
 // test.sh) that rely on Go's exact syntax: one or two dashes, `-flag value`, bools only as
 // `-flag` or `-flag=false`, repeatable list flags, and parsing that stops at the first non-flag.
 
+import { errorText, parseLogLevel, type LogLevel } from './log.js';
 import { formatDuration, parseDuration } from './duration.js';
 
 /** The value type of a flag, which decides how its text is converted and how usage shows it. */
@@ -154,9 +155,6 @@ export function parseGoFloat(s: string): number {
   return v;
 }
 
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /** Convert one occurrence's text to the value it contributes (for 'strings', one element per piece). */
 function convertScalar(spec: FlagSpec, raw: string): unknown {
@@ -245,13 +243,13 @@ export function parseFlags(program: string, specs: readonly FlagSpec[], argv: re
         try {
           converted = convertScalar(spec, value);
         } catch (err) {
-          return fail(`invalid boolean value ${JSON.stringify(value)} for -${name}: ${errorMessage(err)}`);
+          return fail(`invalid boolean value ${JSON.stringify(value)} for -${name}: ${errorText(err)}`);
         }
       } else {
         try {
           converted = convertScalar(spec, 'true');
         } catch (err) {
-          return fail(`invalid boolean flag ${name}: ${errorMessage(err)}`);
+          return fail(`invalid boolean flag ${name}: ${errorText(err)}`);
         }
       }
     } else {
@@ -271,7 +269,7 @@ export function parseFlags(program: string, specs: readonly FlagSpec[], argv: re
           converted = convertScalar(spec, value);
         }
       } catch (err) {
-        return fail(`invalid value ${JSON.stringify(value)} for flag -${name}: ${errorMessage(err)}`);
+        return fail(`invalid value ${JSON.stringify(value)} for flag -${name}: ${errorText(err)}`);
       }
     }
     values[spec.key] = converted;
@@ -364,4 +362,34 @@ export function formatUsage(program: string, specs: readonly FlagSpec[]): string
     out += line + '\n';
   }
   return out;
+}
+
+/** Go's lg.ParseLogLevel, with its error text (shown by the flag package after `invalid value`). */
+function parseLevelFlag(raw: string): LogLevel {
+  const l = parseLogLevel(raw);
+  if (l === undefined) throw new Error(`invalid log level '${raw}' (debug, info, warn, error, fatal)`);
+  return l;
+}
+
+/**
+ * The flags nsqlookupd and nsqadmin open with, in NSQ v1.3.0's order and words: --config,
+ * --version, --log-level, --log-prefix (default `logPrefix`), nsq-ts's --log-json, --verbose.
+ */
+export function daemonBaseFlags(logPrefix: string): FlagSpec[] {
+  return [
+    { name: 'config', key: 'config', kind: 'string', default: '', usage: 'path to config file', noConfig: true },
+    { name: 'version', key: 'version', kind: 'bool', default: false, usage: 'print version string', noConfig: true },
+    { name: 'log-level', key: 'logLevel', kind: 'custom', default: 2, usage: 'set log verbosity: debug, info, warn, error, or fatal', defaultText: 'INFO', parse: parseLevelFlag, fromConfig: (v) => parseLevelFlag(String(v)) },
+    { name: 'log-prefix', key: 'logPrefix', kind: 'string', default: logPrefix, usage: 'log message prefix' },
+    { name: 'log-json', key: 'logJson', kind: 'bool', default: false, usage: 'write logs as JSON lines (nsq-ts extension)' },
+    { name: 'verbose', key: 'verbose', kind: 'bool', default: false, usage: '[deprecated] has no effect, use --log-level', noConfig: true },
+  ];
+}
+
+/** --http-client-connect-timeout (2s) and --http-client-request-timeout (`requestDefaultMs`), as NSQ's tools and nsqadmin have them. */
+export function httpClientTimeoutFlags(requestDefaultMs: number): FlagSpec[] {
+  return [
+    { name: 'http-client-connect-timeout', key: 'httpClientConnectTimeout', kind: 'duration', default: 2000, usage: 'timeout for HTTP connect' },
+    { name: 'http-client-request-timeout', key: 'httpClientRequestTimeout', kind: 'duration', default: requestDefaultMs, usage: 'timeout for HTTP request' },
+  ];
 }

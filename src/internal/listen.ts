@@ -71,7 +71,7 @@ export function joinHostPort(host: string, port: number): string {
 export function goAddr(ip: string, port: number): string {
   const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
   if (v4 !== null) return `${v4[1]}:${port}`;
-  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+  return joinHostPort(ip, port);
 }
 
 /** The port a server is bound to, or 0 before it listens. */

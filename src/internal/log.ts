@@ -126,3 +126,8 @@ class NullLogger extends Logger {
 
 /** A Logger that drops every message (for tests and embedding). */
 export const nullLogger: Logger = new NullLogger({ prefix: '', level: 5, write: () => {} });
+
+/** The message of a thrown value (an Error's message, anything else as a string). */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

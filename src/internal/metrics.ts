@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Counter, Gauge, Registry } from 'prom-client';
 import { respondText } from './http.js';
+import { errorText } from './log.js';
 
 type PromClient = typeof import('prom-client');
 
@@ -85,7 +86,7 @@ export class MetricsRegistry {
       res.writeHead(200, { 'Content-Type': Registry.PROMETHEUS_CONTENT_TYPE, 'Content-Length': String(body.length) });
       res.end(body);
     } catch (err) {
-      respondText(res, 500, `metrics: ${err instanceof Error ? err.message : String(err)}`);
+      respondText(res, 500, `metrics: ${errorText(err)}`);
     }
   };
 }

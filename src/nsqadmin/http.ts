@@ -6,15 +6,16 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
+import type { BlockList } from 'node:net';
 import { toNanos } from '../internal/duration.js';
 import { cfgName } from '../internal/config.js';
 import { HttpError, ReqParams, Router, readBody, respondText, v1Handler as v1, type Params, type V1Outcome } from '../internal/http.js';
 import { goEncodeQuery } from '../internal/http-client.js';
 import { goAddr } from '../internal/listen.js';
-import { parseLogLevel, type Logger } from '../internal/log.js';
+import { errorText, parseLogLevel, type Logger } from '../internal/log.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import { assetContentType, renderIndex, type AssetStore } from './assets.js';
-import { cidrContains, parseCIDR } from './cidr.js';
+import { cidrContains } from './cidr.js';
 import { PartialError, httpAddress, type ClusterConfig, type ClusterInfo, type WithWarning } from '../internal/clusterinfo/cluster-info.js';
 import { compressResponse } from './compress.js';
 import { decodeStringFields } from './json-body.js';
@@ -45,6 +46,8 @@ export interface AdminHost {
   readonly logger: Logger;
   readonly ci: ClusterInfo;
   readonly client: UpstreamClient;
+  /** --allow-config-from-cidr, parsed at start (it cannot change through /config); null when unset. */
+  readonly configNet: BlockList | null;
   readonly assets: AssetStore;
   /** The version reported to the UI ("1.3.0"). */
   readonly version: string;
@@ -65,7 +68,7 @@ function maybeWarnMsg(messages: readonly string[]): string {
 }
 
 function upstreamError(err: unknown): HttpError {
-  return new HttpError(502, `UPSTREAM_ERROR: ${err instanceof Error ? err.message : String(err)}`);
+  return new HttpError(502, `UPSTREAM_ERROR: ${errorText(err)}`);
 }
 
 /** Await a clusterinfo call: its value, with a partial failure appended to `messages`; a total failure becomes the 502. */
@@ -179,23 +182,27 @@ export function createHttpHandler(host: AdminHost): (req: IncomingMessage, res: 
   router.add('GET', at('/fonts/:asset'), asset);
 
   if (host.opts.proxyGraphite) {
+    // --graphite-url cannot change through /config: its origin and credentials are read once.
+    let target: URL | null = null;
+    try {
+      target = new URL(host.opts.graphiteUrl);
+    } catch {
+      // Answered 502 below.
+    }
+    const headers: Record<string, string> = {};
+    if (target !== null && target.username !== '') headers.Authorization = 'Basic ' + Buffer.from(`${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`).toString('base64');
     router.add('GET', at('/render'), async (req, res) => {
-      let target: URL;
-      try {
-        target = new URL(host.opts.graphiteUrl);
-      } catch {
+      if (target === null) {
         respondText(res, 502, '');
         return;
       }
-      const headers: Record<string, string> = {};
-      if (target.username !== '') headers.Authorization = 'Basic ' + Buffer.from(`${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`).toString('base64');
       try {
         const r = await host.client.getRaw(`${target.protocol}//${target.host}${req.url ?? '/'}`, headers);
         const ct = r.headers['content-type'];
         res.writeHead(r.status, { ...(ct !== undefined ? { 'Content-Type': ct } : {}), 'Content-Length': String(r.body.length) });
         res.end(r.body);
       } catch (err) {
-        logger.error(`http: proxy error: ${err instanceof Error ? err.message : String(err)}`);
+        logger.error(`http: proxy error: ${errorText(err)}`);
         res.writeHead(502, { 'Content-Length': '0' });
         res.end();
       }
@@ -320,7 +327,7 @@ export function createHttpHandler(host: AdminHost): (req: IncomingMessage, res: 
       if (typeof point !== 'number') throw new Error('no datapoint');
       return { rate: point < 0 ? 'N/A' : (point / interval).toFixed(2) };
     } catch (err) {
-      logger.error(`graphite request failed - ${err instanceof Error ? err.message : String(err)}`);
+      logger.error(`graphite request failed - ${errorText(err)}`);
       return new HttpError(500, 'INTERNAL_ERROR');
     }
   }));
@@ -396,9 +403,7 @@ export function createHttpHandler(host: AdminHost): (req: IncomingMessage, res: 
 
   // --- /config ------------------------------------------------------------------------------------
   const specs = nsqadminFlagSpecs().filter((s) => !s.noConfig);
-  // --allow-config-from-cidr cannot be changed through /config: parsed once (start() validated it).
-  const configNet = host.opts.allowConfigFromCidr === '' ? null : parseCIDR(host.opts.allowConfigFromCidr);
-  if (configNet instanceof Error) throw configNet;
+  const configNet = host.configNet;
   const configValue = (opts: NsqadminOptions, name: string): V1Outcome | undefined => {
     const spec = specs.find((s) => cfgName(s) === name);
     if (spec === undefined) return undefined;

@@ -12,8 +12,7 @@ const WS = new Set([' ', '\t', '\n', '\r']);
 
 /** Scan one JSON value starting at `i` (whitespace skipped); returns the index after it or throws with Go's message. */
 function scanValue(s: string, i: number): number {
-  while (i < s.length && WS.has(s[i]!)) i++;
-  if (i >= s.length) throw new SyntaxErr('unexpected EOF');
+  i = skipWs(s, i);
   const c = s[i]!;
   if (c === '{') return scanObject(s, i + 1);
   if (c === '[') return scanArray(s, i + 1);
@@ -136,7 +135,7 @@ export function decodeStringFields<K extends string>(body: Buffer, fields: reado
     const field = fields.find((f) => f === k) ?? fields.find((f) => f.toLowerCase() === k.toLowerCase());
     if (field === undefined || v === null) continue;
     if (typeof v !== 'string') {
-      typeErr ??= new Error(`json: cannot unmarshal ${goKind(v) === 'bool' ? 'bool' : goKind(v)} into Go struct field .${field} of type string`);
+      typeErr ??= new Error(`json: cannot unmarshal ${goKind(v)} into Go struct field .${field} of type string`);
       continue;
     }
     out[field] = v;

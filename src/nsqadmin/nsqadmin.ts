@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
+import { isIP, type BlockList } from 'node:net';
+import { URLEscapeError, unescapeGo } from '../internal/http.js';
 import { listenTcp, listeningAddress, listeningPort, splitHostPort } from '../internal/listen.js';
 import { Logger } from '../internal/log.js';
 import { AssetStore, bundledStaticDir } from './assets.js';
@@ -23,8 +24,8 @@ const MAX_PENDING_NOTIFICATIONS = 1000;
 /** Go's url.Parse failures that matter for --graphite-url (control characters, bad escapes, unclosed IPv6 host). */
 function goUrlParseError(s: string): string | undefined {
   if (/[\u0000-\u001f\u007f]/.test(s)) return `parse ${JSON.stringify(s)}: net/url: invalid control character in URL`;
-  const bad = /%(?![0-9a-fA-F]{2})(.{0,2})/.exec(s);
-  if (bad) return `parse ${JSON.stringify(s)}: invalid URL escape ${JSON.stringify(bad[0])}`;
+  const unescaped = unescapeGo(s, false);
+  if (unescaped instanceof URLEscapeError) return `parse ${JSON.stringify(s)}: ${unescaped.message}`;
   const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/\[[^\]]*$/.exec(s);
   if (m) return `parse ${JSON.stringify(s)}: missing ']' in host`;
   return undefined;
@@ -43,6 +44,8 @@ export class NSQAdmin {
   readonly version = VERSION;
   private httpServer: HttpServer | null = null;
   private tls: Pick<UpstreamConfig, 'ca' | 'cert' | 'key'> = {};
+  /** --allow-config-from-cidr, parsed by validate(); null when unset. */
+  private configNet: BlockList | null = null;
   private readonly upstream: UpstreamClient;
   private readonly pending: AdminAction[] = [];
   private sending = false;
@@ -118,6 +121,7 @@ export class NSQAdmin {
     if (o.allowConfigFromCidr !== '') {
       const c = parseCIDR(o.allowConfigFromCidr);
       if (c instanceof Error) throw new Error(`failed to parse --allow-config-from-cidr (${o.allowConfigFromCidr}) - ${c.message}`);
+      this.configNet = c;
     }
     this.options = { ...o, basePath: normalizeBasePath(o.basePath) };
   }
@@ -140,6 +144,7 @@ export class NSQAdmin {
       logger: this.logger,
       ci: new ClusterInfo(this.upstream, (m) => this.logger.debug(m)),
       client: this.upstream,
+      configNet: this.configNet,
       assets,
       version: VERSION,
       notify: (a) => this.enqueue(a),

@@ -4,8 +4,8 @@
 // nsqd_http_addresses and admin_users).
 
 import { posix } from 'node:path';
-import type { FlagSpec } from '../internal/flags.js';
-import { parseLogLevel, type LogLevel } from '../internal/log.js';
+import { daemonBaseFlags, httpClientTimeoutFlags, type FlagSpec } from '../internal/flags.js';
+import type { LogLevel } from '../internal/log.js';
 
 /** Every nsqadmin option; durations are milliseconds. Names follow NSQ's flags in camelCase. */
 export interface NsqadminOptions {
@@ -59,22 +59,10 @@ export interface NsqadminOptions {
   devStaticDir: string;
 }
 
-/** Go's lg.ParseLogLevel, with its error text (shown by the flag package after `invalid value`). */
-function parseLevel(raw: string): LogLevel {
-  const l = parseLogLevel(raw);
-  if (l === undefined) throw new Error(`invalid log level '${raw}' (debug, info, warn, error, fatal)`);
-  return l;
-}
-
 /** nsqadmin's flag table: NSQ v1.3.0's flags, defaults and help texts, plus nsq-ts's --log-json. */
 export function nsqadminFlagSpecs(): FlagSpec[] {
   return [
-    { name: 'config', key: 'config', kind: 'string', default: '', usage: 'path to config file', noConfig: true },
-    { name: 'version', key: 'version', kind: 'bool', default: false, usage: 'print version string', noConfig: true },
-    { name: 'log-level', key: 'logLevel', kind: 'custom', default: 2, usage: 'set log verbosity: debug, info, warn, error, or fatal', defaultText: 'INFO', parse: parseLevel, fromConfig: (v) => parseLevel(String(v)) },
-    { name: 'log-prefix', key: 'logPrefix', kind: 'string', default: '[nsqadmin] ', usage: 'log message prefix' },
-    { name: 'log-json', key: 'logJson', kind: 'bool', default: false, usage: 'write logs as JSON lines (nsq-ts extension)' },
-    { name: 'verbose', key: 'verbose', kind: 'bool', default: false, usage: '[deprecated] has no effect, use --log-level', noConfig: true },
+    ...daemonBaseFlags('[nsqadmin] '),
     { name: 'http-address', key: 'httpAddress', kind: 'string', default: '0.0.0.0:4171', usage: '<addr>:<port> to listen on for HTTP clients' },
     { name: 'base-path', key: 'basePath', kind: 'string', default: '/', usage: 'URL base path' },
     { name: 'dev-static-dir', key: 'devStaticDir', kind: 'string', default: '', usage: '(development use only)' },
@@ -85,8 +73,7 @@ export function nsqadminFlagSpecs(): FlagSpec[] {
     { name: 'statsd-prefix', key: 'statsdPrefix', kind: 'string', default: 'nsq.%s', usage: 'prefix used for keys sent to statsd (%s for host replacement, must match nsqd)' },
     { name: 'statsd-interval', key: 'statsdInterval', kind: 'duration', default: 60_000, usage: 'time interval nsqd is configured to push to statsd (must match nsqd)' },
     { name: 'notification-http-endpoint', key: 'notificationHttpEndpoint', kind: 'string', default: '', usage: 'HTTP endpoint (fully qualified) to which POST notifications of admin actions will be sent' },
-    { name: 'http-client-connect-timeout', key: 'httpClientConnectTimeout', kind: 'duration', default: 2_000, usage: 'timeout for HTTP connect' },
-    { name: 'http-client-request-timeout', key: 'httpClientRequestTimeout', kind: 'duration', default: 5_000, usage: 'timeout for HTTP request' },
+    ...httpClientTimeoutFlags(5_000),
     { name: 'http-client-tls-insecure-skip-verify', key: 'httpClientTlsInsecureSkipVerify', kind: 'bool', default: false, usage: 'configure the HTTP client to skip verification of TLS certificates' },
     { name: 'http-client-tls-root-ca-file', key: 'httpClientTlsRootCaFile', kind: 'string', default: '', usage: 'path to CA file for the HTTP client' },
     { name: 'http-client-tls-cert', key: 'httpClientTlsCert', kind: 'string', default: '', usage: 'path to certificate file for the HTTP client' },

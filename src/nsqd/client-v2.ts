@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { joinHostPort } from '../internal/listen.js';
 import type { Socket } from 'node:net';
 import { FRAME_TYPE_ERROR, FRAME_TYPE_RESPONSE, HEARTBEAT, writeFrameHeader } from '../protocol/frames.js';
 import type { AuthState } from './auth.js';
@@ -113,7 +114,7 @@ export class ClientV2 implements Consumer {
     this.socket = socket;
     this.ctx = ctx;
     const ip = socket.remoteAddress ?? '';
-    this.remoteAddress = ip.includes(':') ? `[${ip}]:${socket.remotePort}` : `${ip}:${socket.remotePort}`;
+    this.remoteAddress = joinHostPort(ip, socket.remotePort ?? 0);
     if (socket.remoteAddress === undefined) this.remoteAddress = '@';
     this.clientId = ip;
     this.hostname = ip;

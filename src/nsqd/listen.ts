@@ -1,4 +1,5 @@
 import type { Server } from 'node:net';
+import { joinHostPort } from '../internal/listen.js';
 
 /** A listen address: TCP host/port, or a unix socket path. */
 export type ListenAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
@@ -35,5 +36,5 @@ export function boundAddress(server: Server): string {
   const a = server.address();
   if (a === null) return '';
   if (typeof a === 'string') return a;
-  return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+  return joinHostPort(a.address, a.port);
 }

@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { joinHostPort } from '../internal/listen.js';
 import { hostname } from 'node:os';
 import { httpRequestRaw, NSQ_ACCEPT, goQueryEscape } from '../internal/http-client.js';
 import type { Logger } from '../internal/log.js';
@@ -309,8 +310,7 @@ export class LookupLoop {
     const out: string[] = [];
     for (const p of this.peers) {
       if (p.info === null || p.info.broadcastAddress === '') continue;
-      const host = p.info.broadcastAddress.includes(':') ? `[${p.info.broadcastAddress}]` : p.info.broadcastAddress;
-      out.push(`${host}:${p.info.httpPort}`);
+      out.push(joinHostPort(p.info.broadcastAddress, p.info.httpPort));
     }
     return out;
   }

@@ -8,7 +8,7 @@ import { joinHostPort } from '../internal/listen.js';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import type { Logger } from '../internal/log.js';
+import { errorText, type Logger } from '../internal/log.js';
 import type { NsqdOptions } from './options.js';
 import { watchGc, type StatsDocument } from './stats.js';
 
@@ -243,9 +243,6 @@ function splitHostPort(addr: string): { host: string; port: number } | null {
   return port <= 65535 ? { host, port } : null;
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /**
  * Pushes nsqd's stats to --statsd-address every --statsd-interval: a fresh UDP socket per push,

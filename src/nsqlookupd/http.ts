@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { formatDurationNanos } from '../internal/duration.js';
 import { HttpError, ReqParams, Router, respondText, v1Handler as v1 } from '../internal/http.js';
 import { goAddr } from '../internal/listen.js';
-import type { Logger } from '../internal/log.js';
+import { errorText, type Logger } from '../internal/log.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import { nsqlookupdMetrics } from './metrics.js';
 import type { NsqlookupdOptions } from './options.js';
@@ -70,7 +70,7 @@ function topicChannelParams(req: IncomingMessage): { topic: string; channel: str
 export function createHttpHandler(host: HttpHost): (req: IncomingMessage, res: ServerResponse) => void {
   const { db, logger } = host;
   const router = new Router({
-    onError: (err) => logger.error(`panic in HTTP handler - ${err instanceof Error ? err.message : String(err)}`),
+    onError: (err) => logger.error(`panic in HTTP handler - ${errorText(err)}`),
   });
 
   router.add('GET', '/ping', (_req, res) => respondText(res, 200, 'OK'));

@@ -3,8 +3,8 @@
 // like Go's and config files written for Go nsqlookupd work unchanged.
 
 import { hostname } from 'node:os';
-import type { FlagSpec } from '../internal/flags.js';
-import { parseLogLevel, type LogLevel } from '../internal/log.js';
+import { daemonBaseFlags, type FlagSpec } from '../internal/flags.js';
+import type { LogLevel } from '../internal/log.js';
 
 /** Every nsqlookupd option; durations are milliseconds. Names follow NSQ's flags in camelCase. */
 export interface NsqlookupdOptions {
@@ -26,22 +26,10 @@ export interface NsqlookupdOptions {
   tombstoneLifetime: number;
 }
 
-/** Go's lg.ParseLogLevel, with its error text (shown by the flag package after `invalid value`). */
-function parseLevel(raw: string): LogLevel {
-  const l = parseLogLevel(raw);
-  if (l === undefined) throw new Error(`invalid log level '${raw}' (debug, info, warn, error, fatal)`);
-  return l;
-}
-
 /** nsqlookupd's flag table: NSQ v1.3.0's flags, defaults and help texts, plus nsq-ts's --log-json. */
 export function nsqlookupdFlagSpecs(): FlagSpec[] {
   return [
-    { name: 'config', key: 'config', kind: 'string', default: '', usage: 'path to config file', noConfig: true },
-    { name: 'version', key: 'version', kind: 'bool', default: false, usage: 'print version string', noConfig: true },
-    { name: 'log-level', key: 'logLevel', kind: 'custom', default: 2, usage: 'set log verbosity: debug, info, warn, error, or fatal', defaultText: 'INFO', parse: parseLevel, fromConfig: (v) => parseLevel(String(v)) },
-    { name: 'log-prefix', key: 'logPrefix', kind: 'string', default: '[nsqlookupd] ', usage: 'log message prefix' },
-    { name: 'log-json', key: 'logJson', kind: 'bool', default: false, usage: 'write logs as JSON lines (nsq-ts extension)' },
-    { name: 'verbose', key: 'verbose', kind: 'bool', default: false, usage: '[deprecated] has no effect, use --log-level', noConfig: true },
+    ...daemonBaseFlags('[nsqlookupd] '),
     { name: 'tcp-address', key: 'tcpAddress', kind: 'string', default: '0.0.0.0:4160', usage: '<addr>:<port> to listen on for TCP clients' },
     { name: 'http-address', key: 'httpAddress', kind: 'string', default: '0.0.0.0:4161', usage: '<addr>:<port> to listen on for HTTP clients' },
     { name: 'broadcast-address', key: 'broadcastAddress', kind: 'string', default: hostname(), usage: 'address of this lookupd node, (default to the OS hostname)' },

@@ -8,8 +8,10 @@ import { readFileSync } from 'node:fs';
 import { CLIENT_VERSION, Consumer, resolveConfig, type ClientLogger, type ClientOptions, type ClientTlsOptions } from '../client/index.js';
 import { onSignals, parseFlagsOrExit } from '../apps/run.js';
 import { resolveOptions } from '../internal/config.js';
-import { parseGoBool, type FlagSpec } from '../internal/flags.js';
-import { formatLogTime } from '../internal/log.js';
+import { httpClientTimeoutFlags, parseGoBool, type FlagSpec } from '../internal/flags.js';
+import { ClusterInfo, type WithWarning } from '../internal/clusterinfo/cluster-info.js';
+import { UpstreamClient } from '../internal/clusterinfo/upstream.js';
+import { errorText, formatLogTime } from '../internal/log.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
 
 export { onSignals };
@@ -43,9 +45,18 @@ export function fatal(msg: string): never {
   process.exit(1);
 }
 
-/** The message of an unknown thrown value. */
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+/** The tools' error text for a thrown value, and their HTTP client flags (shared with nsqadmin). */
+export { errorText, httpClientTimeoutFlags };
+
+/** NSQ's tools' clusterinfo: an http_api client with the --http-client-* timeouts (ms) and no TLS configuration. */
+export function toolClusterInfo(connectTimeoutMs: number, requestTimeoutMs: number): ClusterInfo {
+  return new ClusterInfo(new UpstreamClient(() => ({ connectTimeoutMs, requestTimeoutMs, rejectUnauthorized: true })));
+}
+
+/** A clusterinfo answer as Go's tools take it: a partial failure (some hosts did not answer) is an error too. */
+export function strict<T>(r: WithWarning<T>): T {
+  if (r.warning) throw r.warning;
+  return r.value;
 }
 
 /** A tool's parsed options and the positional arguments left after the flags. */
@@ -289,13 +300,6 @@ export function versionFlag(usage = 'print version string'): FlagSpec {
   return { name: 'version', key: 'version', kind: 'bool', default: false, usage };
 }
 
-/** `--http-client-connect-timeout` (2s) and `--http-client-request-timeout` (`requestDefaultMs`). */
-export function httpClientTimeoutFlags(requestDefaultMs: number): FlagSpec[] {
-  return [
-    { name: 'http-client-connect-timeout', key: 'httpClientConnectTimeout', kind: 'duration', default: 2000, usage: 'timeout for HTTP connect' },
-    { name: 'http-client-request-timeout', key: 'httpClientRequestTimeout', kind: 'duration', default: requestDefaultMs, usage: 'timeout for HTTP request' },
-  ];
-}
 
 /**
  * The apps' source check: one of --nsqd-tcp-address / --lookupd-http-address is required and

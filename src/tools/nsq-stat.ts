@@ -4,11 +4,9 @@
 // first, which only records the baseline for the rates. --count=N stops after N rows.
 
 import type { FlagSpec } from '../internal/flags.js';
-import { ClusterInfo } from '../internal/clusterinfo/cluster-info.js';
 import type { ChannelStats } from '../internal/clusterinfo/stats.js';
-import { UpstreamClient } from '../internal/clusterinfo/upstream.js';
 import {
-  errorText, exitOnStdoutError, fatal, httpClientTimeoutFlags, lookupdHttpAddressFlag, onSignals, parseToolFlags, requireOneSource, sleep, stringsFlag, versionFlag, } from './common.js';
+  errorText, exitOnStdoutError, fatal, strict, toolClusterInfo, httpClientTimeoutFlags, lookupdHttpAddressFlag, onSignals, parseToolFlags, requireOneSource, sleep, stringsFlag, versionFlag, } from './common.js';
 
 /** nsq_stat's options; `count` is null when --count was not given. */
 export interface NsqStatOptions {
@@ -64,24 +62,23 @@ export function statRow(o: ChannelStats, c: ChannelStats, intervalMs: number): s
 async function statLoop(o: NsqStatOptions): Promise<never> {
   // NSQ's nsq_stat: clusterinfo over an http_api client with no TLS configuration; any error,
   // a partial one included, is fatal.
-  const ci = new ClusterInfo(new UpstreamClient(() => ({ connectTimeoutMs: o.httpClientConnectTimeout, requestTimeoutMs: o.httpClientRequestTimeout, rejectUnauthorized: true })));
+  const ci = toolClusterInfo(o.httpClientConnectTimeout, o.httpClientRequestTimeout);
+  const cluster = { lookupdHttpAddresses: o.lookupdHttpAddrs, nsqdHttpAddresses: o.nsqdHttpAddrs };
   let prev: ChannelStats | null = null;
   for (let i = 0; o.count === null || o.count >= i; i++) {
     let producers;
     try {
-      producers = o.lookupdHttpAddrs.length > 0 ? await ci.getLookupdTopicProducers(o.topic, o.lookupdHttpAddrs) : await ci.getNsqdTopicProducers(o.topic, o.nsqdHttpAddrs);
-      if (producers.warning) throw producers.warning;
+      producers = strict(await ci.getTopicProducers(o.topic, cluster));
     } catch (err) {
       fatal(`ERROR: failed to get topic producers - ${errorText(err)}`);
     }
     let stats;
     try {
-      stats = await ci.getNsqdStats(producers.value, o.topic, o.channel, false);
-      if (stats.warning) throw stats.warning;
+      stats = strict(await ci.getNsqdStats(producers, o.topic, o.channel, false));
     } catch (err) {
       fatal(`ERROR: failed to get nsqd stats - ${errorText(err)}`);
     }
-    const c = stats.value.channels.get(o.channel);
+    const c = stats.channels.get(o.channel);
     if (c === undefined) fatal(`ERROR: failed to find channel(${o.channel}) in stats metadata for topic(${o.topic})`);
     if (i % 25 === 0) process.stdout.write(STAT_HEADER);
     if (prev !== null) process.stdout.write(statRow(prev, c, o.interval));

@@ -7,7 +7,7 @@
 
 import { goQueryEscape } from '../http-client.js';
 import { joinHostPort, splitHostPort } from '../listen.js';
-import { addChannel, decodeTopic, newChannelAggregate, type ChannelStats, type TopicStats } from './stats.js';
+import { addChannel, byHostname, decodeTopic, int, isRecord, newChannelAggregate, str, type ChannelStats, type TopicStats } from './stats.js';
 import type { UpstreamClient } from './upstream.js';
 
 /** Errors of the hosts that failed while others answered (clusterinfo.ErrList); the message joins them with newlines. */
@@ -44,7 +44,6 @@ export interface WithWarning<T> {
   warning?: PartialError;
 }
 
-
 /** A producer's `broadcast_address:http_port` (the key nsqadmin's node pages use). */
 export function httpAddress(p: Pick<Producer, 'broadcast_address' | 'http_port'>): string {
   return joinHostPort(p.broadcast_address, p.http_port);
@@ -70,15 +69,12 @@ export function compareSemver(a: string, b: string): number {
   return 0;
 }
 
-type Json = Record<string, unknown>;
-function isRecord(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+/** The sorted union of several lists of names. */
+function sortedUnion(lists: readonly string[][]): string[] {
+  return [...new Set(lists.flat())].sort();
 }
 function strings(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-}
-function num(v: unknown): number {
-  return typeof v === 'number' && Number.isFinite(v) ? Math.trunc(v) : 0;
 }
 /** What nsqadmin reads from an nsqd's /info. */
 interface NsqdInfo {
@@ -104,9 +100,6 @@ function nsqdProducer(info: NsqdInfo, topics: string[]): Producer {
   };
 }
 
-function str(v: unknown): string {
-  return typeof v === 'string' ? v : '';
-}
 function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
@@ -134,8 +127,8 @@ function decodeLookupdProducer(v: unknown): Producer {
     remote_address: str(p.remote_address),
     hostname: str(p.hostname),
     broadcast_address: str(p.broadcast_address),
-    tcp_port: num(p.tcp_port),
-    http_port: num(p.http_port),
+    tcp_port: int(p.tcp_port),
+    http_port: int(p.http_port),
     version: str(p.version),
     topics: Array.isArray(p.topics) ? topics.map((topic, i) => ({ topic, tombstoned: tombstones[i] === true })) : null,
     out_of_date: false,
@@ -167,7 +160,7 @@ export class ClusterInfo {
       const doc = await this.get('nsqlookupd', `http://${addr}/topics`);
       return strings(isRecord(doc) ? doc.topics : undefined);
     });
-    return { ...r, value: [...new Set(r.value.flat())].sort() };
+    return { ...r, value: sortedUnion(r.value) };
   }
 
   /** Sorted union of every lookupd's /channels?topic=. */
@@ -176,7 +169,7 @@ export class ClusterInfo {
       const doc = await this.get('nsqlookupd', `http://${addr}/channels?topic=${goQueryEscape(topic)}`);
       return strings(isRecord(doc) ? doc.channels : undefined);
     });
-    return { ...r, value: [...new Set(r.value.flat())].sort() };
+    return { ...r, value: sortedUnion(r.value) };
   }
 
   /** Every nsqd known to the lookupds (/nodes), deduplicated by TCP address, with remote_addresses and out_of_date, sorted by hostname. */
@@ -204,7 +197,7 @@ export class ClusterInfo {
       }
     }
     for (const p of out) if (compareSemver(p.version, maxVersion) < 0) p.out_of_date = true;
-    out.sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
+    out.sort(byHostname);
     return { ...r, value: out };
   }
 
@@ -232,13 +225,13 @@ export class ClusterInfo {
       const topics = isRecord(doc) && Array.isArray(doc.topics) ? doc.topics : [];
       return topics.map((t) => str(isRecord(t) ? t.topic_name : undefined));
     });
-    return { ...r, value: [...new Set(r.value.flat())].sort() };
+    return { ...r, value: sortedUnion(r.value) };
   }
 
   private async nsqdInfo(addr: string): Promise<NsqdInfo> {
     const doc = await this.get('nsqd', `http://${addr}/info`);
     const i = isRecord(doc) ? doc : {};
-    return { version: str(i.version), broadcast_address: str(i.broadcast_address), hostname: str(i.hostname), http_port: num(i.http_port), tcp_port: num(i.tcp_port) };
+    return { version: str(i.version), broadcast_address: str(i.broadcast_address), hostname: str(i.hostname), http_port: int(i.http_port), tcp_port: int(i.tcp_port) };
   }
 
   /** Every configured nsqd as a producer (/info, then /stats for its topics). */
@@ -298,9 +291,9 @@ export class ClusterInfo {
       const topics = isRecord(doc) && Array.isArray(doc.topics) ? doc.topics : [];
       return topics.map((t) => decodeTopic(t, addr, p.hostname, now)).filter((t) => topic === '' || t.topic_name === topic);
     });
-    const topics = r.value.flat().sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
+    const all = r.value.flat();
     const channels = new Map<string, ChannelStats>();
-    for (const t of r.value.flat()) {
+    for (const t of all) {
       for (const ch of t.channels ?? []) {
         const key = topic === '' ? `${t.topic_name}:${ch.channel_name}` : ch.channel_name;
         let agg = channels.get(key);
@@ -311,7 +304,7 @@ export class ClusterInfo {
         addChannel(agg, ch);
       }
     }
-    return { ...r, value: { topics, channels } };
+    return { ...r, value: { topics: all.sort(byHostname), channels } };
   }
 
   private async postAll(what: string, addrs: readonly string[], uri: string, qs: string): Promise<Error[]> {

@@ -88,16 +88,17 @@ export interface TopicStats {
 
 type Json = Record<string, unknown>;
 
-function isRecord(v: unknown): v is Json {
+// Readers of decoded JSON that tolerate missing or mistyped fields (Go's zero values).
+export function isRecord(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 function num(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : 0;
 }
-function int(v: unknown): number {
+export function int(v: unknown): number {
   return Math.trunc(num(v));
 }
-function str(v: unknown): string {
+export function str(v: unknown): string {
   return typeof v === 'string' ? v : '';
 }
 function bool(v: unknown): boolean {
@@ -222,7 +223,8 @@ export function decodeTopic(v: unknown, node: string, hostname: string, nowMs: n
   };
 }
 
-const byHostname = <T extends { hostname: string }>(a: T, b: T): number => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0);
+/** Order by hostname (Go's sort by Hostname). */
+export const byHostname = <T extends { hostname: string }>(a: T, b: T): number => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0);
 
 /** A fresh, empty channel aggregate (`new(ChannelStats)` with its names). */
 export function newChannelAggregate(node: string, topicName: string, channelName: string): ChannelStats {

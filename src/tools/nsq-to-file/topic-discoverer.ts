@@ -6,9 +6,8 @@
 
 import type { ClientOptions } from '../../client/index.js';
 import type { Logger } from '../../internal/log.js';
-import { ClusterInfo } from '../../internal/clusterinfo/cluster-info.js';
-import { UpstreamClient } from '../../internal/clusterinfo/upstream.js';
-import { errorText } from '../common.js';
+import type { ClusterInfo } from '../../internal/clusterinfo/cluster-info.js';
+import { errorText, strict, toolClusterInfo } from '../common.js';
 import { FileLogger } from './file-logger.js';
 import type { NsqToFileOptions } from './options.js';
 
@@ -48,7 +47,7 @@ export class TopicDiscoverer {
     private readonly cfg: ClientOptions,
   ) {
     this.pattern = o.topicPattern === '' ? null : compileTopicPattern(o.topicPattern);
-    this.ci = new ClusterInfo(new UpstreamClient(() => ({ connectTimeoutMs: o.httpClientConnectTimeout, requestTimeoutMs: o.httpClientRequestTimeout, rejectUnauthorized: true })));
+    this.ci = toolClusterInfo(o.httpClientConnectTimeout, o.httpClientRequestTimeout);
   }
 
   /**
@@ -67,9 +66,7 @@ export class TopicDiscoverer {
     let topics: string[];
     try {
       // As nsq_to_file: a partial failure (some nsqlookupd did not answer) skips this refresh too.
-      const r = await this.ci.getLookupdTopics(this.o.lookupdHttpAddrs);
-      if (r.warning) throw r.warning;
-      topics = r.value;
+      topics = strict(await this.ci.getLookupdTopics(this.o.lookupdHttpAddrs));
     } catch (err) {
       this.log.error(`could not retrieve topic list: ${errorText(err)}`);
       return;

@@ -53,7 +53,7 @@ class PublishHandler {
     addresses: readonly string[],
     private readonly producers: ReadonlyMap<string, Producer>,
     mode: string,
-    private readonly filter: JsonFilter,
+    private readonly filter: JsonFilter | null,
     statusEvery: number,
   ) {
     // hostpool and epsilon-greedy use the host pool; any other mode means round-robin here.
@@ -64,8 +64,8 @@ class PublishHandler {
   /** The 'message' listener for a consumer whose messages go to `destTopic`. */
   handle(m: Message, destTopic: string): void {
     let out = m.body;
-    // Without JSON options every message passes unchanged: no filter result per message.
-    if (this.filter.active) {
+    // Without JSON options (no filter) every message passes unchanged: no filter result per message.
+    if (this.filter !== null) {
       const f = this.filter.apply(m.body);
       if (f.action !== 'pass') {
         if (f.log !== undefined) goLog(f.log);
@@ -121,7 +121,7 @@ export async function nsqToNsqMain(argv: readonly string[]): Promise<void> {
       fatal(`failed creating producer ${errorText(err)}`);
     }
   }
-  const filter = new JsonFilter({ requireField: o.requireJsonField, requireValue: o.requireJsonValue, whitelistFields: o.whitelistJsonFields });
+  const filter = JsonFilter.create({ requireField: o.requireJsonField, requireValue: o.requireJsonValue, whitelistFields: o.whitelistJsonFields });
   const publisher = new PublishHandler(o.destNsqdTcpAddrs, producers, o.mode, filter, o.statusEvery);
 
   const consumers: Consumer[] = [];

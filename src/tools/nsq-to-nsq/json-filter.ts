@@ -45,13 +45,14 @@ export function goJsonMarshal(v: unknown): string {
 export class JsonFilter {
   private readonly o: JsonFilterOptions;
   private readonly requiredNumber: number | null;
-  /** Whether any JSON option is set (otherwise bodies pass untouched and undecoded). */
-  readonly active: boolean;
 
-  /** A filter for the given options. */
-  constructor(o: JsonFilterOptions) {
+  /** A filter for the given options; null when none is set (bodies then pass untouched and undecoded). */
+  static create(o: JsonFilterOptions): JsonFilter | null {
+    return o.requireField !== '' || o.whitelistFields.length > 0 ? new JsonFilter(o) : null;
+  }
+
+  private constructor(o: JsonFilterOptions) {
     this.o = o;
-    this.active = o.requireField !== '' || o.whitelistFields.length > 0;
     let n: number | null = null;
     if (o.requireValue !== '') {
       try {
@@ -65,7 +66,6 @@ export class JsonFilter {
 
   /** Apply the options to `body`. */
   apply(body: Buffer): FilterResult {
-    if (!this.active) return { action: 'pass', body };
     const text = body.toString('utf8');
     let js: unknown;
     try {
