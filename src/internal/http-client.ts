@@ -1,4 +1,4 @@
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpRequest, STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
 /** A finished outbound HTTP request. */
@@ -31,6 +31,17 @@ export interface HttpClientOptions {
   body?: string | Buffer;
 }
 
+/** A request that ran out of time: while connecting (--http-client-connect-timeout) or as a whole (--http-client-request-timeout). */
+export class HttpTimeoutError extends Error {
+  override readonly name = 'HttpTimeoutError';
+  constructor(
+    readonly phase: 'connect' | 'request',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** NSQ's Accept header for its V1 HTTP API. */
 export const NSQ_ACCEPT = 'application/vnd.nsq; version=1.0';
 
@@ -49,13 +60,13 @@ export function httpRequestRaw(url: string, opts: HttpClientOptions): Promise<Ht
       req.destroy();
       reject(err);
     };
-    const total = setTimeout(() => fail(new Error(`request to ${url} timed out after ${opts.requestTimeoutMs} ms`)), opts.requestTimeoutMs);
+    const total = setTimeout(() => fail(new HttpTimeoutError('request', `request to ${url} timed out after ${opts.requestTimeoutMs} ms`)), opts.requestTimeoutMs);
     req.on('socket', (s) => {
       // A kept-alive socket is already connected: only a new one needs the connect timeout.
       if (s.connecting) s.once('connect', () => req.setTimeout(0));
       else req.setTimeout(0);
     });
-    req.on('timeout', () => fail(new Error(`connect to ${u.host} timed out after ${opts.connectTimeoutMs} ms`)));
+    req.on('timeout', () => fail(new HttpTimeoutError('connect', `connect to ${u.host} timed out after ${opts.connectTimeoutMs} ms`)));
     req.on('error', fail);
     req.on('response', (res) => {
       const parts: Buffer[] = [];
@@ -70,6 +81,74 @@ export function httpRequestRaw(url: string, opts: HttpClientOptions): Promise<Ht
     });
     req.end(opts.body);
   });
+}
+
+/** Go's wording of a transport failure of `method url` (`Get "<url>": dial tcp <addr>: connect: connection refused`). */
+export function goTransportError(method: 'Get' | 'Post', url: string, err: unknown): Error {
+  const e = err as NodeJS.ErrnoException;
+  let host = '';
+  try {
+    host = new URL(url).host;
+  } catch {
+    // keep ''
+  }
+  let reason: string;
+  switch (e.code) {
+    case 'ECONNREFUSED': reason = `dial tcp ${host}: connect: connection refused`; break;
+    case 'ECONNRESET': reason = 'EOF'; break;
+    case 'EHOSTUNREACH': reason = `dial tcp ${host}: connect: no route to host`; break;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN': reason = `dial tcp: lookup ${host.replace(/:\d+$/, '')}: no such host`; break;
+    default:
+      if (err instanceof HttpTimeoutError) reason = err.phase === 'connect' ? `dial tcp ${host}: i/o timeout` : 'net/http: timeout awaiting response headers';
+      else reason = e.message;
+  }
+  return new Error(`${method} "${url}": ${reason}`);
+}
+
+/** The `https://host:<https_port>/...` a 403 answer points to (nsqd --tls-required), or undefined when its body has none. */
+function httpsEndpoint(url: string, body: Buffer): string | undefined {
+  let port: unknown;
+  try {
+    const doc: unknown = JSON.parse(body.toString('utf8'));
+    port = typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>).https_port : undefined;
+  } catch {
+    return undefined;
+  }
+  if (typeof port !== 'number' || !Number.isInteger(port) || port <= 0 || port > 65535) return undefined;
+  const u = new URL(url);
+  u.protocol = 'https:';
+  u.port = String(port);
+  return u.toString();
+}
+
+/**
+ * NSQ's http_api GETV1 / POSTV1 (empty body): the NSQ Accept header, a 403 carrying `https_port`
+ * retried once over https, and Go's error texts: transport failures as goTransportError, a non-200
+ * answer as `got response 404 Not Found "<body>"`. Resolves with the 200 answer.
+ */
+export async function requestV1(method: 'GET' | 'POST', url: string, opts: Omit<HttpClientOptions, 'method' | 'headers' | 'body'>): Promise<HttpResult> {
+  let target = url;
+  for (let attempt = 0; ; attempt++) {
+    let res: HttpResult;
+    try {
+      res = await httpRequestRaw(target, { ...opts, method, headers: { Accept: NSQ_ACCEPT } });
+    } catch (err) {
+      throw goTransportError(method === 'GET' ? 'Get' : 'Post', target, err);
+    }
+    if (res.status === 403 && attempt === 0 && !target.startsWith('https')) {
+      const next = httpsEndpoint(target, res.body);
+      if (next !== undefined) {
+        target = next;
+        continue;
+      }
+    }
+    if (res.status !== 200) {
+      // Go's %q of the body; JSON string escaping is the same for the bodies NSQ sends.
+      throw new Error(`got response ${res.status} ${STATUS_CODES[res.status] ?? ''} ${JSON.stringify(res.body.toString('utf8'))}`.replace('  ', ' '));
+    }
+    return res;
+  }
 }
 
 /** Go's url.QueryEscape: everything but [A-Za-z0-9-_.~] percent-encoded, space as '+'; bytes are escaped as given, text as UTF-8. */

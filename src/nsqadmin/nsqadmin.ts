@@ -142,7 +142,7 @@ export class NSQAdmin {
         this.logger.level = next.logLevel;
       },
       logger: this.logger,
-      ci: new ClusterInfo(this.upstream, (m) => this.logger.debug(m)),
+      ci: new ClusterInfo(this.upstream, (m) => this.logger.info(m)),
       client: this.upstream,
       configNet: this.configNet,
       assets,

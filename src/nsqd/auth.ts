@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { goEncodeQuery, httpRequestRaw, NSQ_ACCEPT, type HttpClientOptions } from '../internal/http-client.js';
+import { unmarshalGo } from '../internal/go-json.js';
+import { goEncodeQuery, requestV1 } from '../internal/http-client.js';
 
 /** One authorization entry from nsqauthd. */
 export interface Authorization {
@@ -33,30 +34,41 @@ export interface AuthRequest {
   secret: string;
 }
 
-function compile(pattern: unknown): RegExp {
-  if (typeof pattern !== 'string') throw new Error(`bad regex ${String(pattern)}`);
-  return new RegExp(pattern);
+function compile(what: 'topic' | 'channel', pattern: unknown): RegExp {
+  const source = typeof pattern === 'string' ? pattern : '';
+  try {
+    return new RegExp(source);
+  } catch (err) {
+    throw new Error(`unable to compile ${what} ${JSON.stringify(source)} ${(err as Error).message}`);
+  }
 }
 
-/** Validate and convert an auth server's 200 answer (nsqd's checks). */
+function list(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+/**
+ * Validate and convert an auth server's 200 answer with nsqd's checks and error texts (`unknown
+ * permission x`, `unable to compile topic "(" ...`, `invalid TTL 0 (must be >0)`); a body that is
+ * not JSON fails with Go's json.Unmarshal text.
+ */
 export function parseAuthResponse(body: Buffer, now: number): AuthState {
-  const raw = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
-  if (raw === null || typeof raw !== 'object') throw new Error('auth response is not an object');
-  const ttl = Number(raw.ttl ?? 0);
-  if (!(ttl > 0)) throw new Error('invalid TTL');
-  const list = raw.authorizations ?? [];
-  if (!Array.isArray(list)) throw new Error('invalid authorizations');
-  const authorizations = list.map((a: Record<string, unknown>) => {
+  const doc = unmarshalGo(body.toString('utf8'));
+  const raw = typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? (doc as Record<string, unknown>) : {};
+  const authorizations = list(raw.authorizations).map((entry) => {
+    const a = typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>) : {};
     const permissions = new Set<string>();
-    for (const p of (a.permissions ?? []) as unknown[]) {
+    for (const p of list(a.permissions)) {
       if (p !== 'subscribe' && p !== 'publish') throw new Error(`unknown permission ${String(p)}`);
       permissions.add(p);
     }
-    return { topic: compile(a.topic), channels: ((a.channels ?? []) as unknown[]).map(compile), permissions };
+    return { topic: compile('topic', a.topic), channels: list(a.channels).map((c) => compile('channel', c)), permissions };
   });
+  const ttl = typeof raw.ttl === 'number' ? Math.trunc(raw.ttl) : 0;
+  if (ttl <= 0) throw new Error(`invalid TTL ${ttl} (must be >0)`);
   return {
-    identity: String(raw.identity ?? ''),
-    identityUrl: String(raw.identity_url ?? ''),
+    identity: typeof raw.identity === 'string' ? raw.identity : '',
+    identityUrl: typeof raw.identity_url === 'string' ? raw.identity_url : '',
     expires: now + ttl * 1000,
     authorizations,
   };
@@ -65,39 +77,29 @@ export function parseAuthResponse(body: Buffer, now: number): AuthState {
 /**
  * Ask the auth servers, starting at a random one and trying each in turn until one answers
  * (nsqd's QueryAnyAuthd). An address with `://` is the full URL; otherwise http://addr/auth.
- * A 403 from an http URL carrying https_port is retried over https.
+ * Requests are NSQ's GETV1 (a 403 carrying https_port is retried over https). When all fail, the
+ * error lists each as `failed to auth against <addr> - <why>`, joined with `; `, as nsqd logs it.
  */
 export async function queryAnyAuthd(s: AuthSettings, who: AuthRequest): Promise<AuthState> {
   const query = goEncodeQuery({ common_name: who.commonName, remote_ip: who.remoteIp, secret: who.secret, tls: String(who.tls) });
-  const opts: HttpClientOptions = {
+  const opts = {
     connectTimeoutMs: s.connectTimeoutMs,
     requestTimeoutMs: s.requestTimeoutMs,
-    headers: { Accept: NSQ_ACCEPT },
     ca: s.rootCaFile !== '' ? readFileSync(s.rootCaFile) : undefined,
   };
   const start = Math.floor(Math.random() * s.addresses.length);
-  let last: Error = new Error('no auth servers');
+  const failures: string[] = [];
   for (let i = 0; i < s.addresses.length; i++) {
     const addr = s.addresses[(start + i) % s.addresses.length]!;
     const url = addr.includes('://') ? `${addr}?${query}` : `http://${addr}/auth?${query}`;
     try {
-      let res = await httpRequestRaw(url, opts);
-      if (res.status === 403 && url.startsWith('http:')) {
-        const port = (JSON.parse(res.body.toString('utf8')) as { https_port?: number }).https_port;
-        if (port !== undefined) {
-          const u = new URL(url);
-          u.protocol = 'https:';
-          u.port = String(port);
-          res = await httpRequestRaw(u.toString(), opts);
-        }
-      }
-      if (res.status !== 200) throw new Error(`got response ${res.status} ${JSON.stringify(res.body.toString('utf8'))}`);
+      const res = await requestV1('GET', url, opts);
       return parseAuthResponse(res.body, Date.now());
     } catch (err) {
-      last = err as Error;
+      failures.push(`failed to auth against ${addr} - ${(err as Error).message}`);
     }
   }
-  throw last;
+  throw new Error(failures.length > 0 ? failures.join('; ') : 'no auth servers');
 }
 
 /** Whether the state allows SUB on (topic, channel) or a publish (channel ''). Regexes are unanchored, as Go's MatchString. */

@@ -1,8 +1,9 @@
 import { connect, type Socket } from 'node:net';
 import { joinHostPort } from '../internal/listen.js';
 import { hostname } from 'node:os';
-import { httpRequestRaw, NSQ_ACCEPT, goQueryEscape } from '../internal/http-client.js';
-import type { Logger } from '../internal/log.js';
+import { ClusterInfo } from '../internal/clusterinfo/cluster-info.js';
+import { UpstreamClient } from '../internal/clusterinfo/upstream.js';
+import { errorText, type Logger } from '../internal/log.js';
 import { MAGIC_V1 } from '../protocol/frames.js';
 import type { Notification } from './context.js';
 import type { NsqdOptions } from './options.js';
@@ -230,10 +231,18 @@ export class LookupLoop {
   private peers: LookupPeer[] = [];
   private ticker: NodeJS.Timeout | null = null;
   private closed = false;
+  /** The /channels client (nsqd's clusterinfo): no TLS, the --http-client-* timeouts read per request, queries logged at info. */
+  private readonly clusterInfo: ClusterInfo;
 
   constructor(host: LookupHost, version: string) {
     this.host = host;
     this.version = version;
+    const upstream = new UpstreamClient(() => ({
+      connectTimeoutMs: host.opts.httpClientConnectTimeout,
+      requestTimeoutMs: host.opts.httpClientRequestTimeout,
+      rejectUnauthorized: true,
+    }));
+    this.clusterInfo = new ClusterInfo(upstream, (m) => host.logger.info(m));
   }
 
   /** Add a peer per configured address (each connects at once) and start the heartbeat. */
@@ -316,26 +325,24 @@ export class LookupLoop {
   }
 
   /**
-   * The channels the lookupds know for a topic (the union of their /channels answers); null when
-   * none could be asked.
+   * The channels the lookupds know for a topic (the sorted union of their /channels answers,
+   * through clusterinfo as nsqd's GetTopic asks); null when no lookupd could be asked yet. A
+   * failure is logged as nsqd does; with some lookupds answering, their channels still count.
    */
   async topicChannels(topic: string): Promise<string[] | null> {
     const addrs = this.httpAddresses();
     if (addrs.length === 0) return null;
-    const o = this.host.opts;
-    const found = new Set<string>();
-    await Promise.all(addrs.map(async (a) => {
-      const url = `http://${a}/channels?topic=${goQueryEscape(topic)}`;
-      try {
-        const r = await httpRequestRaw(url, { connectTimeoutMs: o.httpClientConnectTimeout, requestTimeoutMs: o.httpClientRequestTimeout, headers: { Accept: NSQ_ACCEPT } });
-        if (r.status !== 200) throw new Error(`got response ${r.status} ${r.body.toString('utf8').trim()}`);
-        const doc = JSON.parse(r.body.toString('utf8')) as { channels?: unknown; data?: { channels?: unknown } };
-        const list = Array.isArray(doc.channels) ? doc.channels : Array.isArray(doc.data?.channels) ? doc.data.channels : [];
-        for (const c of list) if (typeof c === 'string') found.add(c);
-      } catch (err) {
-        this.host.logger.warn(`failed to query nsqlookupd (${url}) for channels to pre-create for topic ${topic} - ${(err as Error).message}`);
-      }
-    }));
-    return [...found];
+    try {
+      const r = await this.clusterInfo.getLookupdTopicChannels(topic, addrs);
+      if (r.warning !== undefined) this.warnPreCreate(topic, r.warning);
+      return r.value;
+    } catch (err) {
+      this.warnPreCreate(topic, err);
+      return [];
+    }
+  }
+
+  private warnPreCreate(topic: string, err: unknown): void {
+    this.host.logger.warn(`failed to query nsqlookupd for channels to pre-create for topic ${topic} - ${errorText(err)}`);
   }
 }

@@ -2,12 +2,15 @@
 // error row with its exact text and class. Fatal errors must be followed by the server closing the
 // connection; E_FIN_FAILED / E_REQ_FAILED / E_TOUCH_FAILED must leave it open and working.
 import { execFileSync } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { Logger } from '../../src/internal/log.js';
 import { startNsqd, tempDir, type TestNsqd } from '../helpers/daemons.js';
 import {
   expectAlive,
@@ -267,6 +270,8 @@ test('§2.3 AUTH errors when auth is not enabled', async () => {
   });
 });
 
+const CERTS = fileURLToPath(new URL('../fixtures/certs/', import.meta.url));
+
 // ---------------------------------------------------------------------------------------------
 // §2.3 / §2.13 with an auth server (§7 protocol, minimal fake authd)
 
@@ -371,6 +376,80 @@ test('§2.3/§2.13 AUTH failures and unauthorized commands', async () => {
     await fatalCase(d, 'init', withBody('AUTH', 'none'), 'E_UNAUTHORIZED AUTH no authorizations found');
     await fatalCase(d, 'init', withBody('AUTH', 'broken'), 'E_AUTH_FAILED AUTH failed');
   });
+});
+
+test('§2.3 AUTH failures are logged with nsqd texts: every auth server tried, the https retry of a 403', async () => {
+  // One fake auth server per answer, so each failure has a known address; the https one needs
+  // --tls-root-ca-file to be trusted.
+  const answers: Record<string, (res: ServerResponse) => void> = {
+    status500: (res) => res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"message":"INTERNAL_ERROR"}'),
+    notJson: (res) => res.writeHead(200).end('nope'),
+    zeroTtl: (res) => res.writeHead(200).end('{"ttl":0,"authorizations":[]}'),
+    badPermission: (res) => res.writeHead(200).end('{"ttl":60,"authorizations":[{"topic":".*","channels":[".*"],"permissions":["admin"]}]}'),
+    badTopic: (res) => res.writeHead(200).end('{"ttl":60,"authorizations":[{"topic":"(","channels":[],"permissions":["publish"]}]}'),
+  };
+  const servers: Server[] = [];
+  const listen = async (s: Server): Promise<string> => {
+    servers.push(s);
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    return `127.0.0.1:${(s.address() as AddressInfo).port}`;
+  };
+  const good = (res: ServerResponse): void => {
+    res.writeHead(200).end('{"ttl":60,"identity":"tls-user","authorizations":[{"topic":".*","channels":[".*"],"permissions":["publish"]}]}');
+  };
+  try {
+    const addrs: Record<string, string> = {};
+    for (const [name, answer] of Object.entries(answers)) addrs[name] = await listen(createServer((_req, res) => answer(res)));
+    const httpsAddr = await listen(createHttpsServer({ cert: readFileSync(join(CERTS, 'server.pem')), key: readFileSync(join(CERTS, 'server.key')) }, (_req, res) => good(res)));
+    addrs.redirect = await listen(createServer((_req, res) => res.writeHead(403).end(JSON.stringify({ message: 'TLS_REQUIRED', https_port: Number(httpsAddr.split(':')[1]) }))));
+    const dead = await listen(createServer());
+    await new Promise((r) => servers.pop()!.close(r));
+
+    const expected: [string, string][] = [
+      ['status500', `got response 500 Internal Server Error "{\\"message\\":\\"INTERNAL_ERROR\\"}"`],
+      ['notJson', "invalid character 'o' in literal null (expecting 'u')"],
+      ['zeroTtl', 'invalid TTL 0 (must be >0)'],
+      ['badPermission', 'unknown permission admin'],
+      ['badTopic', 'unable to compile topic "(" '],
+    ];
+    for (const [name, why] of expected) {
+      const logs: string[] = [];
+      const logger = new Logger({ prefix: '[nsqd] ', level: 1, write: (l) => void logs.push(l) });
+      await withNsqd({ authHttpAddresses: [addrs[name]!], logger }, async (d) => {
+        await fatalCase(d, 'init', withBody('AUTH', 's'), 'E_AUTH_FAILED AUTH failed');
+      });
+      const line = logs.find((l) => l.includes('Auth Failed'));
+      assert.ok(line?.includes(`Auth Failed failed to auth against ${addrs[name]} - ${why}`), `${name}: ${line}`);
+    }
+
+    // Two dead servers: both are tried, in either order, and both reasons are joined with "; ".
+    const dead2 = await listen(createServer());
+    await new Promise((r) => servers.pop()!.close(r));
+    const logs: string[] = [];
+    const logger = new Logger({ prefix: '[nsqd] ', level: 1, write: (l) => void logs.push(l) });
+    await withNsqd({ authHttpAddresses: [dead, dead2], logger }, async (d) => {
+      await fatalCase(d, 'init', withBody('AUTH', 's'), 'E_AUTH_FAILED AUTH failed');
+    });
+    const line = logs.find((l) => l.includes('Auth Failed')) ?? '';
+    const reason = (a: string): RegExp => new RegExp(`failed to auth against ${a} - Get "http://${a}/auth\\?common_name=&remote_ip=127\\.0\\.0\\.1&secret=s&tls=false": dial tcp ${a}: connect: connection refused`);
+    assert.match(line, reason(dead));
+    assert.match(line, reason(dead2));
+    assert.match(line, /connection refused; failed to auth against /);
+
+    // A 403 naming an https_port is asked again over https, trusted through --tls-root-ca-file.
+    await withNsqd({ authHttpAddresses: [addrs.redirect!], tlsRootCaFile: join(CERTS, 'ca.pem') }, async (d) => {
+      const c = await WireConn.open(d.tcpPort);
+      try {
+        c.cmd('AUTH', 's');
+        await c.expectResponse('{"identity":"tls-user","identity_url":"","permission_count":1}');
+        await c.pub('t', 'x');
+      } finally {
+        c.close();
+      }
+    });
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  }
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-// The cluster as NSQ's internal/clusterinfo (v1.3.0) sees it, for nsqadmin and the tools (nsq_stat,
+// The cluster as NSQ's internal/clusterinfo (v1.3.0) sees it, for nsqadmin, nsqd and the tools (nsq_stat,
 // nsq_to_file) alike: every call fans out fresh, in parallel, to the given nsqlookupd or nsqd HTTP
 // APIs; no caching. A call where every host failed throws a plain Error ("failed to query any
 // nsqlookupd: ..."), which nsqadmin answers with 502 UPSTREAM_ERROR; a call where only some failed
@@ -141,9 +141,9 @@ export interface ClusterConfig {
   nsqdHttpAddresses: readonly string[];
 }
 
-/** Queries the cluster for nsqadmin's API handlers. */
+/** Queries the cluster for nsqadmin's API handlers, nsqd's channel pre-creation and the tools. */
 export class ClusterInfo {
-  /** Build on an upstream client; `log` sees each query at debug level. */
+  /** Build on an upstream client; `log` sees each query (`CI: querying ...`; nsqd and nsqadmin log it at info, as NSQ does). */
   constructor(
     private readonly client: UpstreamClient,
     private readonly log: (msg: string) => void = () => {},
