@@ -6,7 +6,7 @@
 import { errorText } from './log.js';
 import { readFileSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
-import { parseDuration } from './duration.js';
+import { parseDuration, toNanos } from './duration.js';
 import { parseGoBool, parseGoFloat, type FlagSpec } from './flags.js';
 
 /** Read and parse a TOML config file; throws an Error naming the file and the read or parse error. */
@@ -29,6 +29,26 @@ export function cfgName(spec: FlagSpec): string {
   return spec.cfg ?? spec.name.replaceAll('-', '_');
 }
 
+/** A value that JSON renders as null: how Go marshals a nil slice. */
+export const JSON_NULL = { toJSON: (): null => null };
+
+/**
+ * The answer of nsqd's and nsqadmin's GET /config/<name>: the option whose config-file key is
+ * `name`, as Go marshals it (durations in nanoseconds; a list for which `isNil` says so as null),
+ * or undefined when no option (or a command-line-only one) has that key.
+ */
+export function configOptionValue(
+  specs: readonly FlagSpec[],
+  opts: object,
+  name: string,
+  isNil: (spec: FlagSpec, value: unknown) => boolean,
+): unknown {
+  const spec = specs.find((s) => !s.noConfig && cfgName(s) === name);
+  if (spec === undefined) return undefined;
+  const v = (opts as Record<string, unknown>)[spec.key];
+  if (spec.kind === 'duration') return toNanos(v as number);
+  return isNil(spec, v) ? JSON_NULL : v;
+}
 
 function typeOfValue(v: unknown): string {
   if (Array.isArray(v)) return 'array';

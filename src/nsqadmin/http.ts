@@ -7,8 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import type { BlockList } from 'node:net';
-import { toNanos } from '../internal/duration.js';
-import { cfgName } from '../internal/config.js';
+import { configOptionValue } from '../internal/config.js';
 import { HttpError, ReqParams, Router, readBody, respondText, v1Handler as v1, type Params, type V1Outcome } from '../internal/http.js';
 import { goEncodeQuery } from '../internal/http-client.js';
 import { goAddr } from '../internal/listen.js';
@@ -59,9 +58,6 @@ export interface AdminHost {
 const CONFIG_BODY_MAX = 1024 * 1024;
 /** Largest admin-action request body read (Go reads one JSON value; we bound what we buffer). */
 const ACTION_BODY_MAX = 1024 * 1024;
-
-/** A /config answer of JSON null (Go marshals an unset list, a nil slice, as null). */
-const JSON_NULL = { toJSON: (): null => null };
 
 function maybeWarnMsg(messages: readonly string[]): string {
   return messages.length > 0 ? 'WARNING: ' + messages.join('; ') : '';
@@ -402,16 +398,8 @@ export function createHttpHandler(host: AdminHost): (req: IncomingMessage, res: 
   }));
 
   // --- /config ------------------------------------------------------------------------------------
-  const specs = nsqadminFlagSpecs().filter((s) => !s.noConfig);
+  const specs = nsqadminFlagSpecs();
   const configNet = host.configNet;
-  const configValue = (opts: NsqadminOptions, name: string): V1Outcome | undefined => {
-    const spec = specs.find((s) => cfgName(s) === name);
-    if (spec === undefined) return undefined;
-    const v = (opts as unknown as Record<string, unknown>)[spec.key];
-    if (spec.kind === 'duration') return toNanos(v as number);
-    if (spec.kind === 'strings') return (v as string[]).length === 0 ? JSON_NULL : (v as string[]);
-    return v as V1Outcome;
-  };
   const configOutcome = async (req: IncomingMessage, params: Params): Promise<V1Outcome> => {
     const opt = params.opt ?? '';
     if (configNet !== null) {
@@ -446,8 +434,9 @@ export function createHttpHandler(host: AdminHost): (req: IncomingMessage, res: 
       }
       host.setOpts(opts);
     }
-    const v = configValue(host.opts, opt);
-    return v === undefined ? new HttpError(400, 'INVALID_OPTION') : v;
+    // An empty list is Go's nil slice here: null.
+    const v = configOptionValue(specs, host.opts, opt, (spec, value) => spec.kind === 'strings' && (value as string[]).length === 0);
+    return v === undefined ? new HttpError(400, 'INVALID_OPTION') : (v as V1Outcome);
   };
   router.add('GET', at('/config/:opt'), v1(configOutcome));
   router.add('PUT', at('/config/:opt'), v1(configOutcome));

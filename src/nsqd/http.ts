@@ -8,6 +8,7 @@ import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import type { ClientV2 } from './client-v2.js';
 import type { Nsqd } from './nsqd.js';
 import { nsqdFlagSpecs } from './options.js';
+import { configOptionValue } from '../internal/config.js';
 import { parseMpubBody } from './commands-v2.js';
 import { nsqdMetrics } from './metrics.js';
 import { memStats, statsText, topicStats, watchGc, type StatsDocument, type TopicStats } from './stats.js';
@@ -265,28 +266,14 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
           return new HttpError(400, 'INVALID_OPTION');
       }
     }
-    const v = configValue(nsqd, opt);
-    return v === undefined ? new HttpError(400, 'INVALID_OPTION') : v;
+    // Go's nil slice (after PUT null) marshals as JSON null; an empty list otherwise as [].
+    const v = configOptionValue(nsqdFlagSpecs(), nsqd.opts, opt, (spec) => spec.key === 'nsqlookupdTcpAddresses' && nsqd.lookupdAddressesNil);
+    return v === undefined ? new HttpError(400, 'INVALID_OPTION') : (v as V1Outcome);
   });
   router.add('GET', '/config/:opt', config);
   router.add('PUT', '/config/:opt', config);
 
   return (req, res) => router.handle(req, res);
-}
-
-/** An option by its config-file name, rendered as nsqd renders it (durations in ns). */
-function configValue(nsqd: Nsqd, name: string): V1Outcome | undefined {
-  for (const spec of nsqdFlagSpecs()) {
-    if (spec.noConfig) continue;
-    const cfg = spec.cfg ?? spec.name.replace(/-/g, '_');
-    if (cfg !== name) continue;
-    const v = (nsqd.opts as unknown as Record<string, unknown>)[spec.key];
-    if (spec.kind === 'duration') return toNanos(v as number);
-    // Go's nil slice (after PUT null) marshals as JSON null, not as an empty body.
-    if (spec.key === 'nsqlookupdTcpAddresses' && nsqd.lookupdAddressesNil) return { toJSON: () => null };
-    return v as V1Outcome;
-  }
-  return undefined;
 }
 
 /** The /stats document with nsqd's filters. */
