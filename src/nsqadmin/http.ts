@@ -15,7 +15,7 @@ import { errorText, parseLogLevel, type Logger } from '../internal/log.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import { assetContentType, renderIndex, type AssetStore } from './assets.js';
 import { cidrContains } from './cidr.js';
-import { PartialError, httpAddress, type ClusterConfig, type ClusterInfo, type WithWarning } from '../internal/clusterinfo/cluster-info.js';
+import { httpAddress, type ClusterConfig, type ClusterInfo, type WithWarning } from '../internal/clusterinfo/cluster-info.js';
 import { compressResponse } from './compress.js';
 import { decodeStringFields } from './json-body.js';
 import { nsqadminFlagSpecs, joinBasePath, type NsqadminOptions } from './options.js';
@@ -67,23 +67,12 @@ function upstreamError(err: unknown): HttpError {
   return new HttpError(502, `UPSTREAM_ERROR: ${errorText(err)}`);
 }
 
-/** Await a clusterinfo call: its value, with a partial failure appended to `messages`; a total failure becomes the 502. */
+/** Await a clusterinfo call (a query or an action): its value, with a partial failure appended to `messages`; a total failure becomes the 502. */
 async function collect<T>(p: Promise<WithWarning<T>>, messages: string[]): Promise<T | HttpError> {
   try {
     const r = await p;
     if (r.warning) messages.push(r.warning.message);
     return r.value;
-  } catch (err) {
-    return upstreamError(err);
-  }
-}
-
-/** Await an admin action's clusterinfo call: partial errors go to `messages`, a total failure becomes the 502. */
-async function act(p: Promise<Error[]>, messages: string[]): Promise<HttpError | undefined> {
-  try {
-    const errs = await p;
-    if (errs.length > 0) messages.push(new PartialError(errs).message);
-    return undefined;
   } catch (err) {
     return upstreamError(err);
   }
@@ -338,8 +327,8 @@ export function createHttpHandler(host: AdminHost): (req: IncomingMessage, res: 
     if (!isValidTopicName(body.topic)) return new HttpError(400, 'INVALID_TOPIC');
     if (body.channel.length > 0 && !isValidChannelName(body.channel)) return new HttpError(400, 'INVALID_CHANNEL');
     const messages: string[] = [];
-    const failed = await act(ci.createTopicChannel(body.topic, body.channel, host.opts.nsqlookupdHttpAddresses), messages);
-    if (failed) return failed;
+    const failed = await collect(ci.createTopicChannel(body.topic, body.channel, host.opts.nsqlookupdHttpAddresses), messages);
+    if (failed instanceof HttpError) return failed;
     notify('create_topic', body.topic, '', '', req);
     if (body.channel.length > 0) notify('create_channel', body.topic, body.channel, '', req);
     return { message: maybeWarnMsg(messages) };
@@ -352,9 +341,9 @@ export function createHttpHandler(host: AdminHost): (req: IncomingMessage, res: 
     const what = channel !== '' ? 'channel' : 'topic';
     if (body.action !== 'pause' && body.action !== 'unpause' && body.action !== 'empty') return new HttpError(400, 'INVALID_ACTION');
     const messages: string[] = [];
-    const failed = await act(ci.actionHelper(topic, channel, `${what}/${body.action}`, cluster()), messages);
+    const failed = await collect(ci.actionHelper(topic, channel, `${what}/${body.action}`, cluster()), messages);
     notify(`${body.action}_${what}`, topic, channel, '', req);
-    if (failed) {
+    if (failed instanceof HttpError) {
       logger.error(`failed to ${body.action} topic/channel - ${failed.message}`);
       return failed;
     }
@@ -363,26 +352,16 @@ export function createHttpHandler(host: AdminHost): (req: IncomingMessage, res: 
   router.add('POST', at('/api/topics/:topic'), v1((req, params) => topicChannelAction(req, params.topic ?? '', '')));
   router.add('POST', at('/api/topics/:topic/:channel'), v1((req, params) => topicChannelAction(req, params.topic ?? '', params.channel ?? '')));
 
-  router.add('DELETE', at('/api/topics/:topic'), v1(async (req, params) => {
+  const deleteAction = async (req: IncomingMessage, topic: string, channel: string): Promise<V1Outcome> => {
     if (!isAdmin(req)) return forbidden;
-    const topic = params.topic ?? '';
     const messages: string[] = [];
-    const failed = await act(ci.deleteTopic(topic, cluster()), messages);
-    if (failed) return failed;
-    notify('delete_topic', topic, '', '', req);
+    const failed = await collect(ci.deleteTopicChannel(topic, channel, cluster()), messages);
+    if (failed instanceof HttpError) return failed;
+    notify(channel === '' ? 'delete_topic' : 'delete_channel', topic, channel, '', req);
     return { message: maybeWarnMsg(messages) };
-  }));
-
-  router.add('DELETE', at('/api/topics/:topic/:channel'), v1(async (req, params) => {
-    if (!isAdmin(req)) return forbidden;
-    const topic = params.topic ?? '';
-    const channel = params.channel ?? '';
-    const messages: string[] = [];
-    const failed = await act(ci.deleteChannel(topic, channel, cluster()), messages);
-    if (failed) return failed;
-    notify('delete_channel', topic, channel, '', req);
-    return { message: maybeWarnMsg(messages) };
-  }));
+  };
+  router.add('DELETE', at('/api/topics/:topic'), v1((req, params) => deleteAction(req, params.topic ?? '', '')));
+  router.add('DELETE', at('/api/topics/:topic/:channel'), v1((req, params) => deleteAction(req, params.topic ?? '', params.channel ?? '')));
 
   router.add('DELETE', at('/api/nodes/:node'), v1(async (req, params) => {
     if (!isAdmin(req)) return forbidden;
@@ -391,8 +370,8 @@ export function createHttpHandler(host: AdminHost): (req: IncomingMessage, res: 
     if (body instanceof Error) return new HttpError(400, 'INVALID_BODY');
     if (!isValidTopicName(body.topic)) return new HttpError(400, 'INVALID_TOPIC');
     const messages: string[] = [];
-    const failed = await act(ci.tombstoneNodeForTopic(body.topic, node, host.opts.nsqlookupdHttpAddresses), messages);
-    if (failed) return failed;
+    const failed = await collect(ci.tombstoneNodeForTopic(body.topic, node, host.opts.nsqlookupdHttpAddresses), messages);
+    if (failed instanceof HttpError) return failed;
     notify('tombstone_topic_producer', body.topic, '', node, req);
     return { message: maybeWarnMsg(messages) };
   }));

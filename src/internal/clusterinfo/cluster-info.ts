@@ -117,6 +117,16 @@ async function fanOut<A, T>(addrs: readonly A[], what: string, fn: (addr: A) => 
   return errs.length > 0 ? { value: ok, warning: new PartialError(errs) } : { value: ok };
 }
 
+/** An action's outcome: the errors of the hosts that failed, as the PartialError of a WithWarning. */
+function partial(errs: Error[]): WithWarning<null> {
+  return errs.length > 0 ? { value: null, warning: new PartialError(errs) } : { value: null };
+}
+
+/** `topic=<t>` or `topic=<t>&channel=<c>`, escaped as Go's url.QueryEscape. */
+function topicQuery(topic: string, channel: string): string {
+  return channel === '' ? `topic=${goQueryEscape(topic)}` : `topic=${goQueryEscape(topic)}&channel=${goQueryEscape(channel)}`;
+}
+
 /** A lookupd /nodes or /lookup producer entry. */
 function decodeLookupdProducer(v: unknown): Producer {
   const p = isRecord(v) ? v : {};
@@ -321,54 +331,46 @@ export class ClusterInfo {
     return errs;
   }
 
-  /** Tombstone `node` for `topic` on every lookupd, then delete the topic on that nsqd; returns the partial errors. */
-  async tombstoneNodeForTopic(topic: string, node: string, lookupds: readonly string[]): Promise<Error[]> {
+  /** Tombstone `node` for `topic` on every lookupd, then delete the topic on that nsqd. */
+  async tombstoneNodeForTopic(topic: string, node: string, lookupds: readonly string[]): Promise<WithWarning<null>> {
     const errs = await this.postAll('nsqlookupd', lookupds, 'topic/tombstone', `topic=${goQueryEscape(topic)}&node=${goQueryEscape(node)}`);
     const producers = await this.getNsqdProducers([node]);
     if (producers.warning) errs.push(...producers.warning.errors);
-    errs.push(...(await this.postAll('nsqd', producers.value.map(httpAddress), 'topic/delete', `topic=${goQueryEscape(topic)}`)));
-    return errs;
+    errs.push(...(await this.postAll('nsqd', producers.value.map(httpAddress), 'topic/delete', topicQuery(topic, ''))));
+    return partial(errs);
   }
 
   /** Create the topic (and channel) on every lookupd, and the channel on the topic's producers. */
-  async createTopicChannel(topic: string, channel: string, lookupds: readonly string[]): Promise<Error[]> {
-    const errs = await this.postAll('nsqlookupd', lookupds, 'topic/create', `topic=${goQueryEscape(topic)}`);
+  async createTopicChannel(topic: string, channel: string, lookupds: readonly string[]): Promise<WithWarning<null>> {
+    const errs = await this.postAll('nsqlookupd', lookupds, 'topic/create', topicQuery(topic, ''));
     if (channel !== '') {
-      const qs = `topic=${goQueryEscape(topic)}&channel=${goQueryEscape(channel)}`;
+      const qs = topicQuery(topic, channel);
       errs.push(...(await this.postAll('nsqlookupd', lookupds, 'channel/create', qs)));
       const producers = await this.getLookupdTopicProducers(topic, lookupds);
       if (producers.warning) errs.push(...producers.warning.errors);
       errs.push(...(await this.postAll('nsqd', producers.value.map(httpAddress), 'channel/create', qs)));
     }
-    return errs;
+    return partial(errs);
   }
 
-  /** Delete a topic on every lookupd, then on every producer. */
-  async deleteTopic(topic: string, c: ClusterConfig): Promise<Error[]> {
-    const producers = await this.getTopicProducers(topic, c);
-    const errs: Error[] = producers.warning ? [...producers.warning.errors] : [];
-    const qs = `topic=${goQueryEscape(topic)}`;
-    errs.push(...(await this.postAll('nsqlookupd', c.lookupdHttpAddresses, 'topic/delete', qs)));
-    errs.push(...(await this.postAll('nsqd', producers.value.map(httpAddress), 'topic/delete', qs)));
-    return errs;
-  }
-
-  /** Delete a channel on every lookupd, then on every producer of its topic. */
-  async deleteChannel(topic: string, channel: string, c: ClusterConfig): Promise<Error[]> {
-    const producers = await this.getTopicProducers(topic, c);
-    const errs: Error[] = producers.warning ? [...producers.warning.errors] : [];
-    const qs = `topic=${goQueryEscape(topic)}&channel=${goQueryEscape(channel)}`;
-    errs.push(...(await this.postAll('nsqlookupd', c.lookupdHttpAddresses, 'channel/delete', qs)));
-    errs.push(...(await this.postAll('nsqd', producers.value.map(httpAddress), 'channel/delete', qs)));
-    return errs;
+  /** Delete a topic (channel '') or a channel: on every lookupd, then on every producer of the topic. */
+  async deleteTopicChannel(topic: string, channel: string, c: ClusterConfig): Promise<WithWarning<null>> {
+    const uri = channel === '' ? 'topic/delete' : 'channel/delete';
+    return this.producerAction(topic, channel, c, uri, c.lookupdHttpAddresses);
   }
 
   /** POST `uri` (topic/pause, channel/empty, ...) to every producer of the topic. */
-  async actionHelper(topic: string, channel: string, uri: string, c: ClusterConfig): Promise<Error[]> {
+  actionHelper(topic: string, channel: string, uri: string, c: ClusterConfig): Promise<WithWarning<null>> {
+    return this.producerAction(topic, channel, c, uri, []);
+  }
+
+  /** POST `uri` for the topic (channel '') or channel to `lookupds`, then to every producer of the topic. */
+  private async producerAction(topic: string, channel: string, c: ClusterConfig, uri: string, lookupds: readonly string[]): Promise<WithWarning<null>> {
     const producers = await this.getTopicProducers(topic, c);
     const errs: Error[] = producers.warning ? [...producers.warning.errors] : [];
-    const qs = channel === '' ? `topic=${goQueryEscape(topic)}` : `topic=${goQueryEscape(topic)}&channel=${goQueryEscape(channel)}`;
+    const qs = topicQuery(topic, channel);
+    errs.push(...(await this.postAll('nsqlookupd', lookupds, uri, qs)));
     errs.push(...(await this.postAll('nsqd', producers.value.map(httpAddress), uri, qs)));
-    return errs;
+    return partial(errs);
   }
 }
