@@ -54,7 +54,7 @@ export class Message {
     return this.frame.readBigInt64BE(this.offset);
   }
 
-  /** The message body (a view into the received bytes; copy it to keep it past the handler). */
+  /** The message body: a view into the received frame, which is never reused; it keeps that socket chunk alive, so copy it to keep it long. */
   get body(): Buffer {
     return (this.bodyBuf ??= this.frame.subarray(this.offset + MSG_HEADER_LENGTH, this.end));
   }
