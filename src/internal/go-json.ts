@@ -1,15 +1,27 @@
-// Go's encoding/json as NSQ's peers see it: a scanner that fails with the exact texts of Go's
-// syntax errors (`invalid character 'o' in literal null (expecting 'u')`, ...), in the two flavours
-// Go has: json.Unmarshal (the whole input is one value; a cut-off input is `unexpected end of JSON
-// input`, trailing bytes are `invalid character 'x' after top-level value`) and json.Decoder (the
-// first value counts and the rest is left unread; a cut-off value is `unexpected EOF`, an empty
-// input `EOF`). Those texts reach users verbatim, in nsqadmin's 400 and UPSTREAM_ERROR messages
-// and the tools' fatal lines, so they are worth getting exactly right.
+// Go's encoding/json as NSQ's daemons apply it, for the places where its behaviour reaches a
+// peer: which inputs it refuses and with which words. One scanner, a character-level state
+// machine with Go's states and its nesting limit (10,000), yields Go's exact syntax-error texts
+// (`invalid character 'o' in literal null (expecting 'u')`, ...) without recursion, so a 5 MiB
+// body of brackets is refused, not a stack overflow. On top of it:
+//  - unmarshalGo: json.Unmarshal into an interface{} (upstream answers, auth answers);
+//  - decodeGoStruct: json.Unmarshal or json.Decoder.Decode into a struct of string, bool and
+//    integer fields (nsqd's and nsqlookupd's IDENTIFY, nsqadmin's action bodies): keys match
+//    case-insensitively (with Go's folding of ſ and the Kelvin sign), the last duplicate wins,
+//    unknown keys and nulls leave fields alone, an integer field takes only an integer literal in
+//    range (`1e3`, `1000.0` and 2^63 fail), and the first type error is reported in Go's words
+//    after the whole value has been checked for syntax.
+// The two flavours differ where Go's do: Unmarshal wants exactly one value (a cut-off input is
+// `unexpected end of JSON input`, trailing bytes `invalid character 'x' after top-level value`);
+// Decoder takes the first value and leaves the rest (a cut-off value is `unexpected EOF`, no
+// value at all `EOF`).
 
 /** A Go JSON syntax error; the message is Go's. */
 export class GoJsonSyntaxError extends Error {
   override readonly name = 'GoJsonSyntaxError';
 }
+
+/** Go's encoding/json maxNestingDepth. */
+const MAX_NESTING_DEPTH = 10000;
 
 /** Go's %q of one character, as its JSON errors print it ('x', '\n'). */
 function goQuoteChar(c: string): string {
@@ -22,156 +34,312 @@ function goQuoteChar(c: string): string {
   return `'${c}'`;
 }
 
-/** Thrown inside the scanner when the input ends inside a value; each flavour words it its own way. */
-class CutOff extends Error {}
-
-function fail(what: string): never {
-  throw new GoJsonSyntaxError(what);
-}
-
 function isWs(c: string | undefined): boolean {
   return c === ' ' || c === '\t' || c === '\n' || c === '\r';
 }
 
-/** Index of the first non-whitespace character at or after `i` (`s.length` when none). */
-function skipWsTo(s: string, i: number): number {
+function isDigit(c: string): boolean {
+  return c >= '0' && c <= '9';
+}
+
+function isHex(c: string): boolean {
+  return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// What the scanner expects next (Go's scanner states).
+const enum S {
+  BeginValue, BeginValueOrEmpty, BeginStringOrEmpty, BeginString, EndValue, EndTop,
+  InString, InStringEsc, InStringEscU, Neg, Zero, Digits, Dot, Dot0, E, ESign, E0, Literal,
+}
+
+// What the innermost open container is waiting for.
+const ARRAY_VALUE = 0;
+const OBJECT_KEY = 1;
+const OBJECT_VALUE = 2;
+
+/**
+ * Scan the JSON value starting at the first non-space character at or after `from`; returns
+ * the index just after it, or -1 when the input ends inside it (or holds no value). Throws a
+ * GoJsonSyntaxError for a syntax error.
+ */
+function scanValue(s: string, from: number): number {
+  const stack: number[] = [];
+  let state = S.BeginValue;
+  let hex = 0;
+  let literal = '';
+  let litPos = 0;
+  const fail = (c: string, context: string): never => {
+    throw new GoJsonSyntaxError(`invalid character ${goQuoteChar(c)} ${context}`);
+  };
+  const push = (c: string, kind: number): void => {
+    stack.push(kind);
+    if (stack.length > MAX_NESTING_DEPTH) fail(c, 'exceeded max depth');
+  };
+  let i = from;
+  for (; i < s.length; i++) {
+    const c = s[i]!;
+    // First the states that may hand the character on: an empty container's first position, an
+    // exponent's optional sign, and a number ending at the first character that cannot continue
+    // it (read again in EndValue, as Go's scanner does).
+    switch (state) {
+      case S.BeginValueOrEmpty:
+        if (isWs(c)) continue;
+        if (c === ']') { stack.pop(); state = S.EndValue; continue; }
+        state = S.BeginValue;
+        break;
+      case S.BeginStringOrEmpty:
+        if (isWs(c)) continue;
+        if (c === '}') { stack.pop(); state = S.EndValue; continue; }
+        state = S.BeginString;
+        break;
+      case S.E:
+        if (c === '+' || c === '-') { state = S.ESign; continue; }
+        state = S.ESign;
+        break;
+      case S.Zero:
+      case S.Digits:
+      case S.Dot0:
+      case S.E0:
+        // Digits go on after a nonzero digit, a decimal point or an exponent; '.' only before
+        // them, 'e' only before an exponent.
+        if (state !== S.Zero && isDigit(c)) continue;
+        if (c === '.' && (state === S.Zero || state === S.Digits)) { state = S.Dot; continue; }
+        if ((c === 'e' || c === 'E') && state !== S.E0) { state = S.E; continue; }
+        state = S.EndValue;
+        break;
+      default:
+        break;
+    }
+    switch (state) {
+      case S.BeginValue:
+        if (isWs(c)) continue;
+        switch (c) {
+          case '{': push(c, OBJECT_KEY); state = S.BeginStringOrEmpty; continue;
+          case '[': push(c, ARRAY_VALUE); state = S.BeginValueOrEmpty; continue;
+          case '"': state = S.InString; continue;
+          case '-': state = S.Neg; continue;
+          case '0': state = S.Zero; continue;
+          case 't': literal = 'true'; litPos = 1; state = S.Literal; continue;
+          case 'f': literal = 'false'; litPos = 1; state = S.Literal; continue;
+          case 'n': literal = 'null'; litPos = 1; state = S.Literal; continue;
+          default:
+            if (c >= '1' && c <= '9') { state = S.Digits; continue; }
+            return fail(c, 'looking for beginning of value');
+        }
+      case S.BeginString:
+        if (isWs(c)) continue;
+        if (c !== '"') return fail(c, 'looking for beginning of object key string');
+        state = S.InString;
+        continue;
+      case S.InString:
+        if (c === '"') { state = S.EndValue; continue; }
+        if (c === '\\') { state = S.InStringEsc; continue; }
+        if (c < ' ') return fail(c, 'in string literal');
+        continue;
+      case S.InStringEsc:
+        if (c === 'u') { hex = 0; state = S.InStringEscU; continue; }
+        if ('"\\/bfnrt'.includes(c)) { state = S.InString; continue; }
+        return fail(c, 'in string escape code');
+      case S.InStringEscU:
+        if (!isHex(c)) return fail(c, 'in \\u hexadecimal character escape');
+        if (++hex === 4) state = S.InString;
+        continue;
+      case S.Neg:
+        if (c === '0') { state = S.Zero; continue; }
+        if (c >= '1' && c <= '9') { state = S.Digits; continue; }
+        return fail(c, 'in numeric literal');
+      case S.Dot:
+        if (isDigit(c)) { state = S.Dot0; continue; }
+        return fail(c, 'after decimal point in numeric literal');
+      case S.ESign:
+        if (isDigit(c)) { state = S.E0; continue; }
+        return fail(c, 'in exponent of numeric literal');
+      case S.Literal:
+        if (c !== literal[litPos]) return fail(c, `in literal ${literal} (expecting ${goQuoteChar(literal[litPos]!)})`);
+        if (++litPos === literal.length) state = S.EndValue;
+        continue;
+      case S.EndValue: {
+        if (stack.length === 0) return i;
+        if (isWs(c)) continue;
+        const top = stack[stack.length - 1]!;
+        if (top === OBJECT_KEY) {
+          if (c !== ':') return fail(c, 'after object key');
+          stack[stack.length - 1] = OBJECT_VALUE;
+          state = S.BeginValue;
+          continue;
+        }
+        if (top === OBJECT_VALUE) {
+          if (c === ',') { stack[stack.length - 1] = OBJECT_KEY; state = S.BeginString; continue; }
+          if (c === '}') { stack.pop(); continue; }
+          return fail(c, 'after object key:value pair');
+        }
+        if (c === ',') { state = S.BeginValue; continue; }
+        if (c === ']') { stack.pop(); continue; }
+        return fail(c, 'after array element');
+      }
+      default:
+        break;
+    }
+  }
+  // End of input: complete only after a finished top-level value (a number ends here too).
+  const finished = state === S.EndValue || state === S.Zero || state === S.Digits || state === S.Dot0 || state === S.E0;
+  return finished && stack.length === 0 ? i : -1;
+}
+
+/** Index of the first non-space character at or after `i` (`s.length` when none). */
+function skipWs(s: string, i: number): number {
   while (i < s.length && isWs(s[i])) i++;
   return i;
 }
 
-/** As skipWsTo, but the input must go on. */
-function skipWs(s: string, i: number): number {
-  i = skipWsTo(s, i);
-  if (i >= s.length) throw new CutOff();
-  return i;
+/** Json.Unmarshal's syntax check: [start, end) of the one value `text` holds. */
+function checkUnmarshal(text: string): [number, number] {
+  const start = skipWs(text, 0);
+  const end = scanValue(text, start);
+  if (end < 0) throw new GoJsonSyntaxError('unexpected end of JSON input');
+  const rest = skipWs(text, end);
+  if (rest < text.length) throw new GoJsonSyntaxError(`invalid character ${goQuoteChar(text[rest]!)} after top-level value`);
+  return [start, end];
 }
 
-/** Scan one JSON value starting at `i` (whitespace skipped); returns the index after it. */
-function scanValue(s: string, i: number): number {
-  i = skipWs(s, i);
-  const c = s[i]!;
-  if (c === '{') return scanObject(s, i + 1);
-  if (c === '[') return scanArray(s, i + 1);
-  if (c === '"') return scanString(s, i + 1);
-  if (c === '-' || (c >= '0' && c <= '9')) return scanNumber(s, i);
-  for (const lit of ['true', 'false', 'null']) {
-    if (c !== lit[0]) continue;
-    for (let k = 1; k < lit.length; k++) {
-      if (i + k >= s.length) throw new CutOff();
-      if (s[i + k] !== lit[k]) fail(`invalid character ${goQuoteChar(s[i + k]!)} in literal ${lit} (expecting ${goQuoteChar(lit[k]!)})`);
-    }
-    return i + lit.length;
-  }
-  return fail(`invalid character ${goQuoteChar(c)} looking for beginning of value`);
+/** Json.Decoder.Decode's syntax check: [start, end) of the first value of `text`. */
+function checkDecoder(text: string): [number, number] {
+  const start = skipWs(text, 0);
+  if (start >= text.length) throw new GoJsonSyntaxError('EOF');
+  const end = scanValue(text, start);
+  if (end < 0) throw new GoJsonSyntaxError('unexpected EOF');
+  return [start, end];
 }
 
-function scanObject(s: string, i: number): number {
-  i = skipWs(s, i);
-  if (s[i] === '}') return i + 1;
-  for (;;) {
-    if (s[i] !== '"') fail(`invalid character ${goQuoteChar(s[i]!)} looking for beginning of object key string`);
-    i = skipWs(s, scanString(s, i + 1));
-    if (s[i] !== ':') fail(`invalid character ${goQuoteChar(s[i]!)} after object key`);
-    i = skipWs(s, scanValue(s, i + 1));
-    if (s[i] === '}') return i + 1;
-    if (s[i] !== ',') fail(`invalid character ${goQuoteChar(s[i]!)} after object key:value pair`);
-    i = skipWs(s, i + 1);
-  }
-}
-
-function scanArray(s: string, i: number): number {
-  i = skipWs(s, i);
-  if (s[i] === ']') return i + 1;
-  for (;;) {
-    i = skipWs(s, scanValue(s, i));
-    if (s[i] === ']') return i + 1;
-    if (s[i] !== ',') fail(`invalid character ${goQuoteChar(s[i]!)} after array element`);
-    i++;
-  }
-}
-
-function isHex(c: string): boolean {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-function scanString(s: string, i: number): number {
-  for (;;) {
-    if (i >= s.length) throw new CutOff();
-    const c = s[i]!;
-    if (c === '"') return i + 1;
-    if (c < ' ') fail(`invalid character ${goQuoteChar(c)} in string literal`);
-    if (c === '\\') {
-      if (i + 1 >= s.length) throw new CutOff();
-      const e = s[i + 1]!;
-      if (e === 'u') {
-        for (let k = 2; k < 6; k++) {
-          if (i + k >= s.length) throw new CutOff();
-          if (!isHex(s[i + k]!)) fail(`invalid character ${goQuoteChar(s[i + k]!)} in \\u hexadecimal character escape`);
-        }
-        i += 6;
-        continue;
-      }
-      if (!'"\\/bfnrt'.includes(e)) fail(`invalid character ${goQuoteChar(e)} in string escape code`);
-      i += 2;
-      continue;
-    }
-    i++;
-  }
-}
-
-const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-
-function scanNumber(s: string, i: number): number {
-  NUMBER.lastIndex = i;
-  const m = NUMBER.exec(s);
-  if (m === null || m[0] === '-') {
-    if (i + 1 >= s.length) throw new CutOff();
-    fail(`invalid character ${goQuoteChar(s[i + 1]!)} in numeric literal`);
-  }
-  const end = i + m[0].length;
-  // "1." or "1e" followed by something that does not continue the number.
-  if (end < s.length && s[end] === '.') {
-    if (end + 1 >= s.length) throw new CutOff();
-    fail(`invalid character ${goQuoteChar(s[end + 1]!)} after decimal point in numeric literal`);
-  }
-  if (end < s.length && (s[end] === 'e' || s[end] === 'E')) {
-    const at = s[end + 1] === '+' || s[end + 1] === '-' ? end + 2 : end + 1;
-    if (at >= s.length) throw new CutOff();
-    fail(`invalid character ${goQuoteChar(s[at]!)} in exponent of numeric literal`);
-  }
-  return end;
+/** Replace lone UTF-16 surrogates (from `\ud800` escapes) with U+FFFD, as Go's decoder does. */
+function wellFormed(s: string): string {
+  return s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
 }
 
 /**
- * json.Unmarshal's view of `text`: exactly one JSON value, whitespace around it allowed. Returns
- * the value or throws a GoJsonSyntaxError with Go's message.
+ * Parse JSON that scanValue accepted (JSON.parse agrees with it on valid input), strings made
+ * well-formed. Only a `\\uD800`-style escape can make a lone surrogate, so only then is the
+ * (recursive, slower) reviver used.
+ */
+function parseChecked(json: string): unknown {
+  if (!/\\u[dD][89a-fA-F]/.test(json)) return JSON.parse(json) as unknown;
+  return JSON.parse(json, (_k, v: unknown) => (typeof v === 'string' ? wellFormed(v) : v)) as unknown;
+}
+
+/**
+ * json.Unmarshal's view of `text` decoded into an interface{}: exactly one JSON value,
+ * whitespace around it allowed. Returns the value or throws a GoJsonSyntaxError with Go's message.
  */
 export function unmarshalGo(text: string): unknown {
-  let end: number;
-  try {
-    end = scanValue(text, 0);
-  } catch (err) {
-    if (err instanceof CutOff) fail('unexpected end of JSON input');
-    throw err;
+  const [start, end] = checkUnmarshal(text);
+  return parseChecked(text.slice(start, end));
+}
+
+/** The Go types a decoded struct field can have. */
+export type GoFieldType = 'string' | 'bool' | 'int' | 'int32';
+
+/** A Go integer: a number when a double holds it exactly, else a bigint. */
+export type GoInt = number | bigint;
+
+/** A struct to decode into, with the names Go's type errors print, and its fields by JSON tag. */
+export interface GoStruct {
+  /** In `Go struct field <name>.<tag>`: the struct's name, '' when anonymous. */
+  name: string;
+  /** In `Go value of type <type>`: `nsqlookupd.PeerInfo`, or an anonymous struct's literal. */
+  type: string;
+  fields: Readonly<Record<string, GoFieldType>>;
+}
+
+/** The fields a decode set, by JSON tag: strings, booleans and GoInts. */
+export type GoFields = Partial<Record<string, string | boolean | GoInt>>;
+
+const INT_RANGE: Record<'int' | 'int32', [bigint, bigint]> = {
+  int: [-(2n ** 63n), 2n ** 63n - 1n],
+  int32: [-(2n ** 31n), 2n ** 31n - 1n],
+};
+
+/** Go matches a key to a field with simple case folding; the only non-ASCII letters that fold into ASCII are ſ and the Kelvin sign. */
+function foldKey(key: string): string {
+  return key.replace(/\u017f/g, 's').replace(/\u212a/g, 'k').toLowerCase();
+}
+
+/** Go's name for the kind of a JSON value, as its type errors print it (`number 1e3` for a number). */
+function goKind(source: string): string {
+  const c = source[0];
+  if (c === '"') return 'string';
+  if (c === '{') return 'object';
+  if (c === '[') return 'array';
+  if (c === 't' || c === 'f') return 'bool';
+  return `number ${source}`;
+}
+
+/** Decode one field value (not null) from its source text; a string is the type error's value kind. */
+function decodeField(source: string, type: GoFieldType): string | boolean | GoInt | { typeError: string } {
+  const c = source[0];
+  switch (type) {
+    case 'string':
+      return c === '"' ? (parseChecked(source) as string) : { typeError: goKind(source).replace(/^number .*/, 'number') };
+    case 'bool':
+      return c === 't' || c === 'f' ? source === 'true' : { typeError: goKind(source).replace(/^number .*/, 'number') };
+    default: {
+      if (c === '"' || c === '{' || c === '[' || c === 't' || c === 'f') return { typeError: goKind(source) };
+      if (!/^-?(?:0|[1-9]\d*)$/.test(source)) return { typeError: goKind(source) };
+      const n = BigInt(source);
+      const [min, max] = INT_RANGE[type];
+      if (n < min || n > max) return { typeError: goKind(source) };
+      return Number.isSafeInteger(Number(n)) ? Number(n) : n;
+    }
   }
-  const rest = skipWsTo(text, end);
-  if (rest < text.length) fail(`invalid character ${goQuoteChar(text[rest]!)} after top-level value`);
-  return JSON.parse(text) as unknown;
+}
+
+/** The members of the object at text[start, end) (syntax already checked), as [key, value source]. */
+function members(text: string, start: number, end: number): [string, string][] {
+  const out: [string, string][] = [];
+  let i = skipWs(text, start + 1);
+  while (i < end && text[i] === '"') {
+    let k = i + 1;
+    while (text[k] !== '"') k += text[k] === '\\' ? 2 : 1;
+    const key = parseChecked(text.slice(i, k + 1)) as string;
+    const valueStart = skipWs(text, skipWs(text, k + 1) + 1);
+    const valueEnd = scanValue(text, valueStart);
+    out.push([key, text.slice(valueStart, valueEnd)]);
+    i = skipWs(text, valueEnd);
+    if (text[i] === ',') i = skipWs(text, i + 1);
+  }
+  return out;
 }
 
 /**
- * json.Decoder.Decode's view of `text`: the first JSON value, whatever follows it. Returns the
- * value or throws a GoJsonSyntaxError with Go's message (`EOF` when there is no value at all).
+ * Decode `text` into `struct` as Go's json.Unmarshal (mode 'unmarshal') or json.Decoder.Decode
+ * ('decoder') would: returns the fields set, or an Error with Go's message (a GoJsonSyntaxError
+ * for bad syntax, else `json: cannot unmarshal ...`).
  */
-export function decodeFirstGo(text: string): unknown {
-  const start = skipWsTo(text, 0);
-  if (start >= text.length) fail('EOF');
+export function decodeGoStruct(text: string, struct: GoStruct, mode: 'unmarshal' | 'decoder'): GoFields | Error {
+  let start: number;
   let end: number;
   try {
-    end = scanValue(text, start);
+    [start, end] = mode === 'unmarshal' ? checkUnmarshal(text) : checkDecoder(text);
   } catch (err) {
-    if (err instanceof CutOff) fail('unexpected EOF');
-    throw err;
+    return err as GoJsonSyntaxError;
   }
-  return JSON.parse(text.slice(start, end)) as unknown;
+  const out: GoFields = {};
+  const first = text[start];
+  if (first === 'n') return out;
+  if (first !== '{') {
+    return new Error(`json: cannot unmarshal ${goKind(text.slice(start, end)).replace(/^number .*/, 'number')} into Go value of type ${struct.type}`);
+  }
+  const byFold = new Map(Object.keys(struct.fields).map((tag) => [foldKey(tag), tag]));
+  let typeError: Error | undefined;
+  for (const [key, source] of members(text, start, end)) {
+    const tag = key in struct.fields ? key : byFold.get(foldKey(key));
+    if (tag === undefined || source === 'null') continue;
+    const type = struct.fields[tag]!;
+    const v = decodeField(source, type);
+    if (typeof v === 'object') {
+      typeError ??= new Error(`json: cannot unmarshal ${v.typeError} into Go struct field ${struct.name}.${tag} of type ${type}`);
+      continue;
+    }
+    out[tag] = v;
+  }
+  return typeError ?? out;
 }

@@ -4,42 +4,15 @@
 // returns verbatim as the 400 message (`EOF`, `unexpected EOF`,
 // `invalid character 'o' in literal null (expecting 'u')`, `json: cannot unmarshal ...`).
 
-import { decodeFirstGo } from '../internal/go-json.js';
-
-function goKind(v: unknown): string {
-  if (Array.isArray(v)) return 'array';
-  if (v === null) return 'null';
-  if (typeof v === 'object') return 'object';
-  if (typeof v === 'boolean') return 'bool';
-  return typeof v;
-}
+import { decodeGoStruct, type GoFieldType } from '../internal/go-json.js';
 
 /**
- * Decode the first JSON value of `body` into the string `fields` like Go's json.Decoder into a
- * struct: returns the field values ('' when absent or null) or an Error with Go's message.
+ * Decode the first JSON value of `body` into the string `fields` like Go's json.Decoder into an
+ * anonymous struct: returns the field values ('' when absent or null) or an Error with Go's message.
  */
 export function decodeStringFields<K extends string>(body: Buffer, fields: readonly K[]): Record<K, string> | Error {
-  let value: unknown;
-  try {
-    value = decodeFirstGo(body.toString('utf8'));
-  } catch (err) {
-    return err instanceof Error ? err : new Error(String(err));
-  }
-  const out = Object.fromEntries(fields.map((f) => [f, ''])) as Record<K, string>;
-  if (value === null) return out;
-  if (typeof value !== 'object' || Array.isArray(value)) {
-    const goFields = fields.map((f) => `${f[0]!.toUpperCase()}${f.slice(1)} string "json:\\"${f}\\""`).join('; ');
-    return new Error(`json: cannot unmarshal ${goKind(value)} into Go value of type struct { ${goFields} }`);
-  }
-  let typeErr: Error | undefined;
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    const field = fields.find((f) => f === k) ?? fields.find((f) => f.toLowerCase() === k.toLowerCase());
-    if (field === undefined || v === null) continue;
-    if (typeof v !== 'string') {
-      typeErr ??= new Error(`json: cannot unmarshal ${goKind(v)} into Go struct field .${field} of type string`);
-      continue;
-    }
-    out[field] = v;
-  }
-  return typeErr ?? out;
+  const type = `struct { ${fields.map((f) => `${f[0]!.toUpperCase()}${f.slice(1)} string "json:\\"${f}\\""`).join('; ')} }`;
+  const decoded = decodeGoStruct(body.toString('utf8'), { name: '', type, fields: Object.fromEntries(fields.map((f): [K, GoFieldType] => [f, 'string'])) }, 'decoder');
+  if (decoded instanceof Error) return decoded;
+  return Object.fromEntries(fields.map((f) => [f, (decoded[f] as string | undefined) ?? ''])) as Record<K, string>;
 }

@@ -1,11 +1,10 @@
+import { decodeGoStruct, type GoFieldType, type GoInt, type GoStruct } from '../internal/go-json.js';
 import { ClientError, FatalClientError } from '../protocol/errors.js';
 import type { ClientV2 } from './client-v2.js';
 import type { NsqdContext } from './context.js';
 
-type FieldKind = 'string' | 'int' | 'int32' | 'bool';
-
 /** IDENTIFY body fields nsqd decodes, by lower-cased JSON key. */
-const FIELDS: Record<string, FieldKind> = {
+const FIELDS: Record<string, GoFieldType> = {
   client_id: 'string',
   hostname: 'string',
   heartbeat_interval: 'int',
@@ -25,58 +24,38 @@ const FIELDS: Record<string, FieldKind> = {
 export interface IdentifyData {
   client_id: string;
   hostname: string;
-  heartbeat_interval: number;
-  output_buffer_size: number;
-  output_buffer_timeout: number;
+  heartbeat_interval: GoInt;
+  output_buffer_size: GoInt;
+  output_buffer_timeout: GoInt;
   feature_negotiation: boolean;
   tls_v1: boolean;
   deflate: boolean;
-  deflate_level: number;
+  deflate_level: GoInt;
   snappy: boolean;
-  sample_rate: number;
+  sample_rate: GoInt;
   user_agent: string;
-  msg_timeout: number;
+  msg_timeout: GoInt;
 }
 
+/** nsqd's identifyDataV2, for Go's decoding rules. */
+const IDENTIFY_STRUCT: GoStruct = { name: 'identifyDataV2', type: 'nsqd.identifyDataV2', fields: FIELDS };
+
 /**
- * Decode like Go's encoding/json into nsqd's identifyDataV2: keys match case-insensitively,
- * unknown keys are ignored, null leaves the zero value, and a wrong type is an error.
+ * Decode like Go's json.Unmarshal into nsqd's identifyDataV2 (see go-json: case-insensitive
+ * keys, null leaves the zero value, a wrong type fails, an int field takes only an integer
+ * literal within int64, sample_rate within int32). Integers a double cannot hold stay bigints;
+ * every limit rejects them, and the error message prints them exactly.
  */
 export function decodeIdentify(body: Uint8Array): IdentifyData | null {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
-  } catch {
-    return null;
-  }
-  const d: IdentifyData = {
+  const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+  const fields = decodeGoStruct(text, IDENTIFY_STRUCT, 'unmarshal');
+  if (fields instanceof Error) return null;
+  return {
     client_id: '', hostname: '', heartbeat_interval: 0, output_buffer_size: 0, output_buffer_timeout: 0,
     feature_negotiation: false, tls_v1: false, deflate: false, deflate_level: 0, snappy: false,
     sample_rate: 0, user_agent: '', msg_timeout: 0,
+    ...(fields as Partial<IdentifyData>),
   };
-  if (raw === null) return d;
-  if (typeof raw !== 'object' || Array.isArray(raw)) return null;
-  for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
-    const k = key.toLowerCase();
-    const kind = FIELDS[k];
-    if (kind === undefined || value === null) continue;
-    switch (kind) {
-      case 'string':
-        if (typeof value !== 'string') return null;
-        break;
-      case 'bool':
-        if (typeof value !== 'boolean') return null;
-        break;
-      case 'int':
-        if (typeof value !== 'number' || !Number.isInteger(value)) return null;
-        break;
-      case 'int32':
-        if (typeof value !== 'number' || !Number.isInteger(value) || value < -2147483648 || value > 2147483647) return null;
-        break;
-    }
-    (d as unknown as Record<string, unknown>)[k] = value;
-  }
-  return d;
 }
 
 /** What IDENTIFY negotiated: the JSON to send first, then the upgrades to perform in order. */
@@ -98,7 +77,7 @@ export function identify(client: ClientV2, ctx: NsqdContext, body: Uint8Array): 
   const d = decodeIdentify(body);
   if (d === null) return new FatalClientError('E_BAD_BODY', 'IDENTIFY failed to decode JSON body');
   const o = ctx.opts;
-  ctx.logger.info(`[${client}] IDENTIFY: ${JSON.stringify(d)}`);
+  ctx.logger.info(`[${client}] IDENTIFY: ${JSON.stringify(d, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`);
   client.clientId = d.client_id;
   client.hostname = d.hostname;
   client.userAgent = d.user_agent;
@@ -106,14 +85,14 @@ export function identify(client: ClientV2, ctx: NsqdContext, body: Uint8Array): 
   const hb = d.heartbeat_interval;
   if (hb === -1) client.heartbeatIntervalMs = 0;
   else if (hb !== 0) {
-    if (hb >= 1000 && hb <= o.maxHeartbeatInterval) client.heartbeatIntervalMs = hb;
+    if (hb >= 1000 && hb <= o.maxHeartbeatInterval) client.heartbeatIntervalMs = Number(hb);
     else return new FatalClientError('E_BAD_BODY', `IDENTIFY heartbeat interval (${hb}) is invalid`);
   }
 
   const obt = d.output_buffer_timeout;
   if (obt === -1) client.outputBufferTimeoutMs = 0;
   else if (obt !== 0) {
-    if (obt >= o.minOutputBufferTimeout && obt <= o.maxOutputBufferTimeout) client.outputBufferTimeoutMs = obt;
+    if (obt >= o.minOutputBufferTimeout && obt <= o.maxOutputBufferTimeout) client.outputBufferTimeoutMs = Number(obt);
     else return new FatalClientError('E_BAD_BODY', `IDENTIFY output buffer timeout (${obt}) is invalid`);
   }
   const obs = d.output_buffer_size;
@@ -121,7 +100,7 @@ export function identify(client: ClientV2, ctx: NsqdContext, body: Uint8Array): 
     client.outputBufferSize = 1;
     client.outputBufferTimeoutMs = 0;
   } else if (obs !== 0) {
-    if (obs >= 64 && obs <= o.maxOutputBufferSize) client.outputBufferSize = obs;
+    if (obs >= 64 && obs <= o.maxOutputBufferSize) client.outputBufferSize = Number(obs);
     else return new FatalClientError('E_BAD_BODY', `IDENTIFY output buffer size (${obs}) is invalid`);
   }
   if (obs !== 0) client.flush();
@@ -129,11 +108,11 @@ export function identify(client: ClientV2, ctx: NsqdContext, body: Uint8Array): 
   if (d.sample_rate < 0 || d.sample_rate > 99) {
     return new FatalClientError('E_BAD_BODY', `IDENTIFY sample rate (${d.sample_rate}) is invalid`);
   }
-  client.sampleRate = d.sample_rate;
+  client.sampleRate = Number(d.sample_rate);
 
   const mt = d.msg_timeout;
   if (mt !== 0) {
-    if (mt >= 1000 && mt <= o.maxMsgTimeout) client.msgTimeoutMs = mt;
+    if (mt >= 1000 && mt <= o.maxMsgTimeout) client.msgTimeoutMs = Number(mt);
     else return new FatalClientError('E_BAD_BODY', `IDENTIFY msg timeout (${mt}) is invalid`);
   }
 
@@ -146,7 +125,7 @@ export function identify(client: ClientV2, ctx: NsqdContext, body: Uint8Array): 
   const deflate = o.deflate && d.deflate;
   const snappy = o.snappy && d.snappy;
   let deflateLevel = 6;
-  if (deflate && d.deflate_level > 0) deflateLevel = d.deflate_level;
+  if (deflate && d.deflate_level > 0) deflateLevel = Number(d.deflate_level);
   if (o.maxDeflateLevel < deflateLevel) deflateLevel = o.maxDeflateLevel;
   if (deflate && snappy) return new FatalClientError('E_IDENTIFY_FAILED', 'cannot enable both deflate and snappy compression');
   const json = JSON.stringify({

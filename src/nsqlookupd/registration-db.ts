@@ -5,6 +5,10 @@
 // under one registration, so tombstones are per (registration, peer) while the PeerInfo, and its
 // lastUpdate, is shared by every registration of one connection.
 
+import type { GoInt } from '../internal/go-json.js';
+
+export type { GoInt };
+
 /** Registration categories NSQ uses. */
 export type Category = 'client' | 'topic' | 'channel';
 
@@ -17,9 +21,6 @@ export interface Registration {
   /** The channel name ('' for "client" and "topic"). */
   readonly subKey: string;
 }
-
-/** A Go int as it came in: a number, or a bigint when it does not fit a double exactly. */
-export type GoInt = number | bigint;
 
 /** What a connected nsqd told us about itself in IDENTIFY, plus where it connected from. */
 export interface PeerInfo {

@@ -184,6 +184,27 @@ test('§2.2 IDENTIFY field validation: exact reasons, fatal', async () => {
   });
 });
 
+test('§2.2 IDENTIFY integer fields decode as Go ints: no fractions or exponents, int64 range, printed exactly', async () => {
+  await withNsqd({}, async (d) => {
+    const undecodable = ['{"msg_timeout":1e3}', '{"msg_timeout":1E3}', '{"msg_timeout":1000.0}', '{"sample_rate":1e1}', '{"sample_rate":5.0}',
+      '{"heartbeat_interval":-1.0}', '{"msg_timeout":9223372036854775808}', '{"msg_timeout":-9223372036854775809}', '{"sample_rate":2147483648}',
+      '{"output_buffer_size":"64"}', '{"deflate":1}', '{"client_id":5}'];
+    for (const body of undecodable) await fatalCase(d, 'init', withBody('IDENTIFY', body), 'E_BAD_BODY IDENTIFY failed to decode JSON body');
+    await fatalCase(d, 'init', withBody('IDENTIFY', '{"msg_timeout":9223372036854775807}'), 'E_BAD_BODY IDENTIFY msg timeout (9223372036854775807) is invalid');
+    await fatalCase(d, 'init', withBody('IDENTIFY', '{"heartbeat_interval":-9223372036854775808}'), 'E_BAD_BODY IDENTIFY heartbeat interval (-9223372036854775808) is invalid');
+    await fatalCase(d, 'init', withBody('IDENTIFY', '{"output_buffer_size":18014398509481985}'), 'E_BAD_BODY IDENTIFY output buffer size (18014398509481985) is invalid');
+    await fatalCase(d, 'init', withBody('IDENTIFY', '{"sample_rate":2147483647}'), 'E_BAD_BODY IDENTIFY sample rate (2147483647) is invalid');
+    await fatalCase(d, 'init', withBody('IDENTIFY', '[' .repeat(10001) + ']'.repeat(10001)), 'E_BAD_BODY IDENTIFY failed to decode JSON body');
+    const c = await WireConn.open(d.tcpPort);
+    try {
+      c.cmd('IDENTIFY', '{"MSG_TIMEOUT":2000,"Sample_Rate":0,"heartbeat_interval":null,"unknown":[1e400,{"x":null}]}');
+      await c.expectResponse('OK');
+    } finally {
+      c.close();
+    }
+  });
+});
+
 test('§2.2 IDENTIFY limits follow the server flags', async () => {
   await withNsqd({ maxHeartbeatInterval: 5000, minOutputBufferTimeout: 100, maxOutputBufferTimeout: 2000, maxOutputBufferSize: 1024, maxMsgTimeout: 10000 }, async (d) => {
     await fatalCase(d, 'init', identifyBody({ heartbeat_interval: 5001 }), 'E_BAD_BODY IDENTIFY heartbeat interval (5001) is invalid');

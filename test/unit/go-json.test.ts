@@ -2,7 +2,7 @@
 // json.Decoder (nsqadmin action bodies) word them.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decodeFirstGo, GoJsonSyntaxError, unmarshalGo } from '../../src/internal/go-json.js';
+import { decodeGoStruct, GoJsonSyntaxError, unmarshalGo, type GoStruct } from '../../src/internal/go-json.js';
 
 /** The GoJsonSyntaxError message `parse(text)` throws. */
 function syntaxError(parse: (text: string) => unknown, text: string): string {
@@ -15,7 +15,6 @@ function syntaxError(parse: (text: string) => unknown, text: string): string {
   throw new Error(`${JSON.stringify(text)} parsed`);
 }
 const unmarshalError = (text: string): string => syntaxError(unmarshalGo, text);
-const decodeError = (text: string): string => syntaxError(decodeFirstGo, text);
 
 test('unmarshalGo: values, whitespace around them', () => {
   assert.equal(unmarshalGo(' {"a":[1,2.5e3,-0.1,true,false,null,"x\\u00e9\\n"]}\n'), { a: [1, 2500, -0.1, true, false, null, 'x\u00e9\n'] });
@@ -55,14 +54,57 @@ test('unmarshalGo: Go syntax error texts', () => {
   for (const [text, want] of cases) assert.is(unmarshalError(text), want, JSON.stringify(text));
 });
 
-test('decodeFirstGo: the first value counts, cut-off input is unexpected EOF, none is EOF', () => {
-  assert.equal(decodeFirstGo('{"topic":"a"} trailing junk'), { topic: 'a' });
-  assert.equal(decodeFirstGo('[1] [2]'), [1]);
-  assert.is(decodeError(''), 'EOF');
-  assert.is(decodeError(' \r\n'), 'EOF');
-  assert.is(decodeError('{"topic":'), 'unexpected EOF');
-  assert.is(decodeError('nu'), 'unexpected EOF');
-  assert.is(decodeError('nope'), "invalid character 'o' in literal null (expecting 'u')");
+const PEER: GoStruct = { name: 'PeerInfo', type: 'nsqlookupd.PeerInfo', fields: { version: 'string', tcp_port: 'int', rate: 'int32', ok: 'bool' } };
+
+/** decodeGoStruct's Error message (or the fields, as JSON with bigints as strings). */
+function decode(text: string, mode: 'unmarshal' | 'decoder' = 'unmarshal'): string {
+  const r = decodeGoStruct(text, PEER, mode);
+  return r instanceof Error ? r.message : JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+}
+
+test('unmarshalGo: nesting is limited to 10000 levels, without recursion', () => {
+  let v = unmarshalGo('['.repeat(10000) + ']'.repeat(10000));
+  let depth = 1;
+  for (; Array.isArray(v) && v.length === 1; depth++) v = v[0] as unknown;
+  assert.equal([depth, v], [10000, []]);
+  assert.is(unmarshalError('['.repeat(10001) + ']'.repeat(10001)), "invalid character '[' exceeded max depth");
+  assert.is(unmarshalError('{"a":'.repeat(20000)), "invalid character '{' exceeded max depth");
+  assert.is(unmarshalError('['.repeat(5_000_000)), "invalid character '[' exceeded max depth");
+});
+
+test('decodeGoStruct: keys fold (ſ, Kelvin), the last duplicate wins, unknown keys and nulls are skipped', () => {
+  assert.is(decode('{"VERSION":"a","Version":"b","other":[1,{"x":2}],"tcp_port":null}'), '{"version":"b"}');
+  assert.is(decode('{"ver\u017fion":"s","o\u212a":true}'), '{"version":"s","ok":true}');
+  assert.is(decode('null'), '{}');
+  assert.is(decode('{"version":"\\ud800x"}'), '{"version":"\ufffdx"}');
+});
+
+test('decodeGoStruct: an int field takes only an integer literal in range', () => {
+  assert.is(decode('{"tcp_port":4150,"rate":-2147483648}'), '{"tcp_port":4150,"rate":-2147483648}');
+  assert.is(decode('{"tcp_port":9223372036854775807}'), '{"tcp_port":"9223372036854775807n"}');
+  const cases: [string, string][] = [
+    ['{"tcp_port":4e3}', 'json: cannot unmarshal number 4e3 into Go struct field PeerInfo.tcp_port of type int'],
+    ['{"tcp_port":4150.0}', 'json: cannot unmarshal number 4150.0 into Go struct field PeerInfo.tcp_port of type int'],
+    ['{"tcp_port":9223372036854775808}', 'json: cannot unmarshal number 9223372036854775808 into Go struct field PeerInfo.tcp_port of type int'],
+    ['{"rate":2147483648}', 'json: cannot unmarshal number 2147483648 into Go struct field PeerInfo.rate of type int32'],
+    ['{"tcp_port":"4150"}', 'json: cannot unmarshal string into Go struct field PeerInfo.tcp_port of type int'],
+    ['{"version":5}', 'json: cannot unmarshal number into Go struct field PeerInfo.version of type string'],
+    ['{"ok":"yes"}', 'json: cannot unmarshal string into Go struct field PeerInfo.ok of type bool'],
+    ['[1]', 'json: cannot unmarshal array into Go value of type nsqlookupd.PeerInfo'],
+    // the first type error counts, but only once the whole input is known to be valid JSON
+    ['{"version":5,"ok":"x"}', 'json: cannot unmarshal number into Go struct field PeerInfo.version of type string'],
+    ['{"version":5} x', "invalid character 'x' after top-level value"],
+  ];
+  for (const [text, want] of cases) assert.is(decode(text), want, text);
+});
+
+test('decodeGoStruct as json.Decoder: the first value counts, cut-off input is unexpected EOF, none is EOF', () => {
+  assert.is(decode('{"version":"a"} trailing junk', 'decoder'), '{"version":"a"}');
+  assert.is(decode('', 'decoder'), 'EOF');
+  assert.is(decode(' \r\n', 'decoder'), 'EOF');
+  assert.is(decode('{"version":', 'decoder'), 'unexpected EOF');
+  assert.is(decode('nu', 'decoder'), 'unexpected EOF');
+  assert.is(decode('nope', 'decoder'), "invalid character 'o' in literal null (expecting 'u')");
 });
 
 test.run();
