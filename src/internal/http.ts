@@ -56,9 +56,9 @@ function stringifyWithBigInt(value: unknown): string | undefined {
 }
 
 /**
- * Send an NSQ "V1" success response: header `X-NSQ-Content-Type: nsq; version=1.0` always; null or
- * undefined → empty body without Content-Type; string or bytes → raw text/plain body; anything
- * else → Go-style JSON.
+ * Send an NSQ "V1" success response: header `X-NSQ-Content-Type: nsq; version=1.0` always; null,
+ * undefined or an empty string → empty body without Content-Type; string or bytes → raw
+ * text/plain body; anything else → Go-style JSON.
  */
 export function respondV1(res: ServerResponse, status: number, data: unknown): void {
   res.setHeader(V1_HEADER, V1_HEADER_VALUE);
@@ -79,7 +79,8 @@ export function respondV1(res: ServerResponse, status: number, data: unknown): v
     body = Buffer.from(goJSON(data), 'utf8');
     type = JSON_TYPE;
   }
-  res.writeHead(status, { 'Content-Type': type, 'Content-Length': String(body.length) });
+  // Go's server only sniffs a Content-Type from a non-empty body: an empty string has none.
+  res.writeHead(status, body.length === 0 ? { 'Content-Length': '0' } : { 'Content-Type': type, 'Content-Length': String(body.length) });
   res.end(body);
 }
 

@@ -297,7 +297,8 @@ export function statsDocument(nsqd: Nsqd, topicName: string, channelName: string
     }
   }
   let producers: ReturnType<ClientV2['stats']>[] | null = null;
-  if (includeClients) {
+  // A topic filter naming no topic answers an empty document, producers too (nsqd's GetStats).
+  if (includeClients && topics !== null) {
     for (const c of nsqd.clients.values()) {
       if (c.pubCounts.size === 0) continue;
       (producers ??= []).push(c.stats(filter));

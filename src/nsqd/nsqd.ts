@@ -16,7 +16,7 @@ import type { Notification, NsqdContext } from './context.js';
 import { DirLock } from './dirlock.js';
 import { createHttpHandler, statsDocument as buildStatsDocument } from './http.js';
 import type { StatsDocument } from './stats.js';
-import { StatsdPusher } from './statsd.js';
+import { hostKey, prefix as statsdPrefix, StatsdPusher } from './statsd.js';
 import { boundAddress, boundPort, listen, parseListenAddress } from './listen.js';
 import { LookupLoop, LOOKUPD_PING_INTERVAL_MS, type LookupHost } from './lookup.js';
 import { metadataFile, readMetadata, writeFileAtomic, type Metadata } from './metadata.js';
@@ -164,6 +164,11 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
       this.dirLock.unlock();
       throw err;
     }
+    // As nsqd's New(): unset broadcast ports become the ports listened on (not for unix sockets
+    // or a disabled HTTP), and --statsd-prefix is expanded once, so /config shows what is in force.
+    if (o.broadcastHttpPort === 0 && this.httpPort > 0) o.broadcastHttpPort = this.httpPort;
+    if (o.broadcastTcpPort === 0 && this.tcpPort > 0) o.broadcastTcpPort = this.tcpPort;
+    if (o.statsdPrefix !== '') o.statsdPrefix = statsdPrefix(o.statsdPrefix, hostKey(o.broadcastAddress, o.broadcastHttpPort));
     this.scanTimer = setInterval(() => this.queueScan(), QUEUE_SCAN_INTERVAL_MS);
     this.statsd.start();
     this.lookup.start(this.lookupdPingIntervalMs);

@@ -490,6 +490,10 @@ test('GET /stats filters: topic (missing → "topics":null), channel (topics lac
       const fx = JSON.parse(readFixture('nsqd-stats-missing-topic.json')) as StatsJson;
       assert.equal(jsonShape(doc), jsonShape(fx));
       assert.is(JSON.stringify({ ...doc, start_time: fx.start_time, memory: fx.memory }), readFixture('nsqd-stats-missing-topic.json'));
+      // nsqd's GetStats returns the empty document at once: no producers even with a publisher connected
+      doc = await getStats(d.url, 'topic=nope&include_clients=true');
+      assert.is(doc.producers, null, 'missing topic: producers null');
+      assert.match((await http('GET', `${d.url}/stats?topic=nope`)).text, /\n   Producers: None\n|\nProducers: None/);
 
       doc = await getStats(d.url, 'channel=shared');
       assert.equal(doc.topics!.map((t) => t.topic_name), ['t1', 't2'], 'topics without the channel are omitted');
@@ -804,7 +808,12 @@ test('GET /config/:opt: strings raw, ints/bools/arrays as JSON, durations in ns,
     expectV1(await get('tcp_address'), 200, '127.0.0.1:0', 'text', 'tcp_address');
     expectV1(await get('http_address'), 200, '127.0.0.1:0', 'text', 'http_address');
     expectV1(await get('data_path'), 200, d.dataPath, 'text', 'data_path');
-    expectV1(await get('statsd_prefix'), 200, 'nsq.%s', 'text', 'statsd_prefix');
+    // Expanded at start, as nsqd's New() does, like the unset broadcast ports.
+    const info = JSON.parse((await http('GET', `${d.url}/info`)).text) as { broadcast_address: string };
+    expectV1(await get('statsd_prefix'), 200, `nsq.${info.broadcast_address.replace(/\./g, '_')}_${d.httpPort}.`, 'text', 'statsd_prefix');
+    expectV1(await get('broadcast_tcp_port'), 200, String(d.tcpPort), 'json', 'broadcast_tcp_port');
+    expectV1(await get('broadcast_http_port'), 200, String(d.httpPort), 'json', 'broadcast_http_port');
+    expectV1(await get('statsd_address'), 200, '', 'empty', 'statsd_address (an empty string has no Content-Type)');
     expectV1(await get('log_prefix'), 200, '[nsqd] ', 'text', 'log_prefix');
     expectV1(await get('mem_queue_size'), 200, '10000', 'json', 'mem_queue_size');
     expectV1(await get('max_msg_size'), 200, '1048576', 'json', 'max_msg_size');
