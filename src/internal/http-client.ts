@@ -100,7 +100,7 @@ export function goTransportError(method: 'Get' | 'Post', url: string, err: unkno
     case 'ENOTFOUND':
     case 'EAI_AGAIN': reason = `dial tcp: lookup ${host.replace(/:\d+$/, '')}: no such host`; break;
     default:
-      if (err instanceof HttpTimeoutError) reason = err.phase === 'connect' ? `dial tcp ${host}: i/o timeout` : 'net/http: timeout awaiting response headers';
+      if (err instanceof HttpTimeoutError) reason = err.phase === 'connect' ? `dial tcp ${host}: i/o timeout` : 'net/http: timeout awaiting response headers (Client.Timeout exceeded while awaiting headers)';
       else reason = e.message;
   }
   return new Error(`${method} "${url}": ${reason}`);

@@ -7,6 +7,8 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { deflateRawSync, gzipSync } from 'node:zlib';
 
+const TEXT_TYPE = 'text/plain; charset=utf-8';
+
 /** The encoding Go's CompressHandler would pick for this Accept-Encoding header, if any. */
 export function pickEncoding(acceptEncoding: string | undefined): 'gzip' | 'deflate' | undefined {
   for (const part of (acceptEncoding ?? '').split(',')) {
@@ -36,6 +38,10 @@ export function compressResponse(req: IncomingMessage, res: ServerResponse): voi
     const p = pending ?? { status: res.statusCode, headers: {} };
     for (const k of Object.keys(p.headers)) if (k.toLowerCase() === 'content-length') delete p.headers[k];
     res.removeHeader('Content-Length');
+    // text/plain is our stand-in for the type Go's server sniffs from a body it was not told
+    // the type of; Go does not sniff a body with a Content-Encoding, so it sends none.
+    for (const k of Object.keys(p.headers)) if (k.toLowerCase() === 'content-type' && p.headers[k] === TEXT_TYPE) delete p.headers[k];
+    if (res.getHeader('Content-Type') === TEXT_TYPE) res.removeHeader('Content-Type');
     res.setHeader('Content-Encoding', enc);
     res.setHeader('Vary', 'Accept-Encoding');
     origWriteHead(p.status, { ...p.headers, 'Content-Length': String(out.length) });

@@ -379,6 +379,8 @@ export function createHttpHandler(host: AdminHost): (req: IncomingMessage, res: 
   // --- /config ------------------------------------------------------------------------------------
   const specs = nsqadminFlagSpecs();
   const configNet = host.configNet;
+  /** Whether the last PUT of nsqlookupd_http_addresses was JSON null (json.Unmarshal then leaves a nil slice). */
+  let lookupdAddressesNil = false;
   const configOutcome = async (req: IncomingMessage, params: Params): Promise<V1Outcome> => {
     const opt = params.opt ?? '';
     if (configNet !== null) {
@@ -401,9 +403,11 @@ export function createHttpHandler(host: AdminHost): (req: IncomingMessage, res: 
         } catch {
           return new HttpError(400, 'INVALID_VALUE');
         }
-        if (v === null) v = [];
+        const nil = v === null;
+        if (nil) v = [];
         if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' || x === null)) return new HttpError(400, 'INVALID_VALUE');
         opts.nsqlookupdHttpAddresses = v.map((x) => (x === null ? '' : (x as string)));
+        lookupdAddressesNil = nil;
       } else if (opt === 'log_level') {
         const level = parseLogLevel(body.toString('utf8'));
         if (level === undefined) return new HttpError(400, 'INVALID_VALUE');
@@ -413,8 +417,9 @@ export function createHttpHandler(host: AdminHost): (req: IncomingMessage, res: 
       }
       host.setOpts(opts);
     }
-    // An empty list is Go's nil slice here: null.
-    const v = configOptionValue(specs, host.opts, opt, (spec, value) => spec.kind === 'strings' && (value as string[]).length === 0);
+    // Unset list flags resolve to empty, non-nil slices (go-options takes the flag's Get()): [].
+    // Only PUT null makes the lookupd list Go's nil slice, answered as null.
+    const v = configOptionValue(specs, host.opts, opt, (spec) => spec.key === 'nsqlookupdHttpAddresses' && lookupdAddressesNil);
     return v === undefined ? new HttpError(400, 'INVALID_OPTION') : (v as V1Outcome);
   };
   router.add('GET', at('/config/:opt'), v1(configOutcome));

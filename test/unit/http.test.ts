@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { goTransportError, HttpTimeoutError } from '../../src/internal/http-client.js';
 import {
   cleanPath,
   goJSON,
@@ -130,6 +131,16 @@ test('V1 empty, string and bytes responses', async () => {
   const raw = await request('GET', '/raw');
   assert.is(raw.body, 'hi');
   assert.is(raw.headers['content-type'], 'text/plain; charset=utf-8');
+});
+
+test('Go transport error texts: refused, reset, DNS, connect and header timeouts', () => {
+  const url = 'http://127.0.0.1:9/stats';
+  const err = (e: unknown): string => goTransportError('Get', url, e).message;
+  assert.is(err(Object.assign(new Error('x'), { code: 'ECONNREFUSED' })), `Get "${url}": dial tcp 127.0.0.1:9: connect: connection refused`);
+  assert.is(err(Object.assign(new Error('x'), { code: 'ECONNRESET' })), `Get "${url}": EOF`);
+  assert.is(goTransportError('Post', 'http://nohost.invalid:4151/x', Object.assign(new Error('x'), { code: 'ENOTFOUND' })).message, 'Post "http://nohost.invalid:4151/x": dial tcp: lookup nohost.invalid: no such host');
+  assert.is(err(new HttpTimeoutError('connect', 'c')), `Get "${url}": dial tcp 127.0.0.1:9: i/o timeout`);
+  assert.is(err(new HttpTimeoutError('request', 'r')), `Get "${url}": net/http: timeout awaiting response headers (Client.Timeout exceeded while awaiting headers)`);
 });
 
 test('unknown path is 404 NOT_FOUND', async () => {
