@@ -263,14 +263,17 @@ function foldKey(key: string): string {
   return key.replace(/\u017f/g, 's').replace(/\u212a/g, 'k').toLowerCase();
 }
 
-/** Go's name for the kind of a JSON value, as its type errors print it (`number 1e3` for a number). */
-function goKind(source: string): string {
+/**
+ * Go's name for the kind of a JSON value, as its type errors print it; a number that an integer
+ * field could not take is printed with its literal (`number 1e3`).
+ */
+function goKind(source: string, withLiteral = false): string {
   const c = source[0];
   if (c === '"') return 'string';
   if (c === '{') return 'object';
   if (c === '[') return 'array';
   if (c === 't' || c === 'f') return 'bool';
-  return `number ${source}`;
+  return withLiteral ? `number ${source}` : 'number';
 }
 
 /** Decode one field value (not null) from its source text; a string is the type error's value kind. */
@@ -278,15 +281,14 @@ function decodeField(source: string, type: GoFieldType): string | boolean | GoIn
   const c = source[0];
   switch (type) {
     case 'string':
-      return c === '"' ? (parseChecked(source) as string) : { typeError: goKind(source).replace(/^number .*/, 'number') };
+      return c === '"' ? (parseChecked(source) as string) : { typeError: goKind(source) };
     case 'bool':
-      return c === 't' || c === 'f' ? source === 'true' : { typeError: goKind(source).replace(/^number .*/, 'number') };
+      return c === 't' || c === 'f' ? source === 'true' : { typeError: goKind(source) };
     default: {
-      if (c === '"' || c === '{' || c === '[' || c === 't' || c === 'f') return { typeError: goKind(source) };
-      if (!/^-?(?:0|[1-9]\d*)$/.test(source)) return { typeError: goKind(source) };
+      if (!/^-?(?:0|[1-9]\d*)$/.test(source)) return { typeError: goKind(source, true) };
       const n = BigInt(source);
       const [min, max] = INT_RANGE[type];
-      if (n < min || n > max) return { typeError: goKind(source) };
+      if (n < min || n > max) return { typeError: goKind(source, true) };
       return Number.isSafeInteger(Number(n)) ? Number(n) : n;
     }
   }
@@ -326,12 +328,13 @@ export function decodeGoStruct(text: string, struct: GoStruct, mode: 'unmarshal'
   const first = text[start];
   if (first === 'n') return out;
   if (first !== '{') {
-    return new Error(`json: cannot unmarshal ${goKind(text.slice(start, end)).replace(/^number .*/, 'number')} into Go value of type ${struct.type}`);
+    return new Error(`json: cannot unmarshal ${goKind(text.slice(start, end))} into Go value of type ${struct.type}`);
   }
   const byFold = new Map(Object.keys(struct.fields).map((tag) => [foldKey(tag), tag]));
   let typeError: Error | undefined;
   for (const [key, source] of members(text, start, end)) {
-    const tag = key in struct.fields ? key : byFold.get(foldKey(key));
+    // Own keys only: `constructor` or `__proto__` in a body are unknown keys, not Object's.
+    const tag = Object.hasOwn(struct.fields, key) ? key : byFold.get(foldKey(key));
     if (tag === undefined || source === 'null') continue;
     const type = struct.fields[tag]!;
     const v = decodeField(source, type);

@@ -204,10 +204,11 @@ test('IDENTIFY bodies Go cannot decode are fatal E_BAD_BODY IDENTIFY failed to d
   }
 });
 
-test('IDENTIFY decodes like Go: keys case-insensitive, last duplicate wins, unknown keys skipped, remote_address replaced', async () => {
+test('IDENTIFY decodes like Go: keys case-insensitive, last duplicate wins, unknown keys (Object.prototype names too) skipped, remote_address replaced', async () => {
   const body =
     '{"BROADCAST_ADDRESS":"first","broadcast_address":"case_peer","Tcp_Port":1,"tcp_port":4150,"HTTP_PORT":4151,' +
     '"Version":"9.9.9","remote_address":"1.2.3.4:5","hostname":"h\\u00e9\\ud800","extra":{"x":[1,{"y":null}],"z":"w"},' +
+    '"constructor":1,"__proto__":{"tcp_port":"x"},"toString":[],"hasOwnProperty":"y",' +
     '"deep":' + '['.repeat(9998) + ']'.repeat(9998) + '}';
   const c = await LookupConn.open(d.tcpPort);
   JSON.parse(await c.identify(body));

@@ -197,7 +197,7 @@ test('§2.2 IDENTIFY integer fields decode as Go ints: no fractions or exponents
     await fatalCase(d, 'init', withBody('IDENTIFY', '[' .repeat(10001) + ']'.repeat(10001)), 'E_BAD_BODY IDENTIFY failed to decode JSON body');
     const c = await WireConn.open(d.tcpPort);
     try {
-      c.cmd('IDENTIFY', '{"MSG_TIMEOUT":2000,"Sample_Rate":0,"heartbeat_interval":null,"unknown":[1e400,{"x":null}]}');
+      c.cmd('IDENTIFY', '{"MSG_TIMEOUT":2000,"Sample_Rate":0,"heartbeat_interval":null,"unknown":[1e400,{"x":null}],"constructor":1,"__proto__":{},"toString":"x"}');
       await c.expectResponse('OK');
     } finally {
       c.close();

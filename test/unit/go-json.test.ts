@@ -76,6 +76,7 @@ test('decodeGoStruct: keys fold (ſ, Kelvin), the last duplicate wins, unknown k
   assert.is(decode('{"VERSION":"a","Version":"b","other":[1,{"x":2}],"tcp_port":null}'), '{"version":"b"}');
   assert.is(decode('{"ver\u017fion":"s","o\u212a":true}'), '{"version":"s","ok":true}');
   assert.is(decode('null'), '{}');
+  assert.is(decode('{"constructor":1,"__proto__":{"version":5},"toString":"x","valueOf":[],"version":"v"}'), '{"version":"v"}', 'Object.prototype names are unknown keys');
   assert.is(decode('{"version":"\\ud800x"}'), '{"version":"\ufffdx"}');
 });
 
