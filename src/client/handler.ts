@@ -16,7 +16,6 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
 }
 
-
 function failed(msg: Message, err: unknown, auto: boolean, log: Log): void {
   log('error', `Handler returned error (${errorText(err)}) for msg ${msg.id}`);
   if (auto && !msg.isAutoResponseDisabled) msg.requeue(-1, true);

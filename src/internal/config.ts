@@ -30,24 +30,20 @@ export function cfgName(spec: FlagSpec): string {
 }
 
 /** A value that JSON renders as null: how Go marshals a nil slice. */
-export const JSON_NULL = { toJSON: (): null => null };
+const JSON_NULL = { toJSON: (): null => null };
 
 /**
  * The answer of nsqd's and nsqadmin's GET /config/<name>: the option whose config-file key is
- * `name`, as Go marshals it (durations in nanoseconds; a list for which `isNil` says so as null),
- * or undefined when no option (or a command-line-only one) has that key.
+ * `name`, as Go marshals it (durations in nanoseconds; the list option `nilKey`, one a PUT of
+ * JSON null left as Go's nil slice, as null), or undefined when no option (or a
+ * command-line-only one) has that key.
  */
-export function configOptionValue(
-  specs: readonly FlagSpec[],
-  opts: object,
-  name: string,
-  isNil: (spec: FlagSpec, value: unknown) => boolean,
-): unknown {
+export function configOptionValue(specs: readonly FlagSpec[], opts: object, name: string, nilKey: string | null): unknown {
   const spec = specs.find((s) => !s.noConfig && cfgName(s) === name);
   if (spec === undefined) return undefined;
+  if (spec.key === nilKey) return JSON_NULL;
   const v = (opts as Record<string, unknown>)[spec.key];
-  if (spec.kind === 'duration') return toNanos(v as number);
-  return isNil(spec, v) ? JSON_NULL : v;
+  return spec.kind === 'duration' ? toNanos(v as number) : v;
 }
 
 function typeOfValue(v: unknown): string {

@@ -155,7 +155,6 @@ export function parseGoFloat(s: string): number {
   return v;
 }
 
-
 /** Convert one occurrence's text to the value it contributes (for 'strings', one element per piece). */
 function convertScalar(spec: FlagSpec, raw: string): unknown {
   let v: unknown;

@@ -20,6 +20,11 @@ export class GoJsonSyntaxError extends Error {
   override readonly name = 'GoJsonSyntaxError';
 }
 
+/** A decoded JSON object (not null, not an array). */
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 /** Go's encoding/json maxNestingDepth. */
 const MAX_NESTING_DEPTH = 10000;
 

@@ -419,7 +419,7 @@ export function createHttpHandler(host: AdminHost): (req: IncomingMessage, res: 
     }
     // Unset list flags resolve to empty, non-nil slices (go-options takes the flag's Get()): [].
     // Only PUT null makes the lookupd list Go's nil slice, answered as null.
-    const v = configOptionValue(specs, host.opts, opt, (spec) => spec.key === 'nsqlookupdHttpAddresses' && lookupdAddressesNil);
+    const v = configOptionValue(specs, host.opts, opt, lookupdAddressesNil ? 'nsqlookupdHttpAddresses' : null);
     return v === undefined ? new HttpError(400, 'INVALID_OPTION') : (v as V1Outcome);
   };
   router.add('GET', at('/config/:opt'), v1(configOutcome));

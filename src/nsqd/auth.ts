@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { unmarshalGo } from '../internal/go-json.js';
+import { isRecord, unmarshalGo } from '../internal/go-json.js';
 import { goEncodeQuery, requestV1 } from '../internal/http-client.js';
 
 /** One authorization entry from nsqauthd. */
@@ -54,9 +54,9 @@ function list(v: unknown): unknown[] {
  */
 export function parseAuthResponse(body: Buffer, now: number): AuthState {
   const doc = unmarshalGo(body.toString('utf8'));
-  const raw = typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? (doc as Record<string, unknown>) : {};
+  const raw = isRecord(doc) ? doc : {};
   const authorizations = list(raw.authorizations).map((entry) => {
-    const a = typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>) : {};
+    const a = isRecord(entry) ? entry : {};
     const permissions = new Set<string>();
     for (const p of list(a.permissions)) {
       if (p !== 'subscribe' && p !== 'publish') throw new Error(`unknown permission ${String(p)}`);

@@ -267,7 +267,7 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
       }
     }
     // Go's nil slice (after PUT null) marshals as JSON null; an empty list otherwise as [].
-    const v = configOptionValue(nsqdFlagSpecs(), nsqd.opts, opt, (spec) => spec.key === 'nsqlookupdTcpAddresses' && nsqd.lookupdAddressesNil);
+    const v = configOptionValue(nsqdFlagSpecs(), nsqd.opts, opt, nsqd.lookupdAddressesNil ? 'nsqlookupdTcpAddresses' : null);
     return v === undefined ? new HttpError(400, 'INVALID_OPTION') : (v as V1Outcome);
   });
   router.add('GET', '/config/:opt', config);

@@ -168,7 +168,7 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
     // or a disabled HTTP), and --statsd-prefix is expanded once, so /config shows what is in force.
     if (o.broadcastHttpPort === 0 && this.httpPort > 0) o.broadcastHttpPort = this.httpPort;
     if (o.broadcastTcpPort === 0 && this.tcpPort > 0) o.broadcastTcpPort = this.tcpPort;
-    if (o.statsdPrefix !== '') o.statsdPrefix = statsdPrefix(o.statsdPrefix, hostKey(o.broadcastAddress, o.broadcastHttpPort));
+    o.statsdPrefix = statsdPrefix(o.statsdPrefix, hostKey(o.broadcastAddress, o.broadcastHttpPort));
     this.scanTimer = setInterval(() => this.queueScan(), QUEUE_SCAN_INTERVAL_MS);
     this.statsd.start();
     this.lookup.start(this.lookupdPingIntervalMs);

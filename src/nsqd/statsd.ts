@@ -12,7 +12,7 @@ import { errorText, type Logger } from '../internal/log.js';
 import type { NsqdOptions } from './options.js';
 import { watchGc, type StatsDocument } from './stats.js';
 
-/** The options the pusher reads (a subset of NsqdOptions; read on every push). */
+/** The options the pusher reads (a subset of NsqdOptions; read on every push). statsdPrefix is the expanded one (Nsqd.start settles it with prefix() and hostKey(), as nsqd's New() does). */
 export type StatsdOptions = Pick<
   NsqdOptions,
   | 'statsdAddress'
@@ -21,16 +21,12 @@ export type StatsdOptions = Pick<
   | 'statsdMemStats'
   | 'statsdUdpPacketSize'
   | 'statsdExcludeEphemeral'
-  | 'broadcastAddress'
-  | 'broadcastHttpPort'
 >;
 
 /** What the pusher needs from the daemon (Nsqd satisfies it once it has statsDocument()). */
 export interface StatsdSource {
   readonly opts: StatsdOptions;
   readonly logger: Logger;
-  /** The HTTP port actually listened on (the host key's port when --broadcast-http-port is 0). */
-  readonly httpPort: number;
   /** The /stats document without clients; with `memory` when statsdMemStats is set. */
   statsDocument(): StatsDocument;
 }
@@ -243,7 +239,6 @@ function splitHostPort(addr: string): { host: string; port: number } | null {
   return port <= 65535 ? { host, port } : null;
 }
 
-
 /**
  * Pushes nsqd's stats to --statsd-address every --statsd-interval: a fresh UDP socket per push,
  * counters as deltas since the previous push, datagrams of at most --statsd-udp-packet-size bytes
@@ -317,9 +312,8 @@ export class StatsdPusher {
     if (socket === null) return;
     try {
       this.src.logger.info(`STATSD: pushing stats to ${addr}`);
-      const key = hostKey(o.broadcastAddress, o.broadcastHttpPort > 0 ? o.broadcastHttpPort : this.src.httpPort);
       const { lines, snapshot } = statsdLines(this.last, this.src.statsDocument(), {
-        prefix: prefix(o.statsdPrefix, key),
+        prefix: o.statsdPrefix,
         memStats: o.statsdMemStats,
         excludeEphemeral: o.statsdExcludeEphemeral,
       });

@@ -7,7 +7,8 @@
 
 import { goQueryEscape } from '../http-client.js';
 import { joinHostPort, splitHostPort } from '../listen.js';
-import { addChannel, byHostname, decodeTopic, int, isRecord, newChannelAggregate, str, type ChannelStats, type TopicStats } from './stats.js';
+import { isRecord } from '../go-json.js';
+import { addChannel, byHostname, decodeTopic, int, newChannelAggregate, str, type ChannelStats, type TopicStats } from './stats.js';
 import type { UpstreamClient } from './upstream.js';
 
 /** Errors of the hosts that failed while others answered (clusterinfo.ErrList); the message joins them with newlines. */
@@ -76,6 +77,15 @@ function sortedUnion(lists: readonly string[][]): string[] {
 function strings(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
+/** The array under `key` of a decoded answer ([] when absent or not an array). */
+function arrayField(doc: unknown, key: string): unknown[] {
+  const v = isRecord(doc) ? doc[key] : undefined;
+  return Array.isArray(v) ? v : [];
+}
+/** The topic names of an nsqd /stats answer. */
+function statsTopicNames(doc: unknown): string[] {
+  return arrayField(doc, 'topics').map((t) => str(isRecord(t) ? t.topic_name : undefined));
+}
 /** What nsqadmin reads from an nsqd's /info. */
 interface NsqdInfo {
   version: string;
@@ -131,7 +141,7 @@ function topicQuery(topic: string, channel: string): string {
 function decodeLookupdProducer(v: unknown): Producer {
   const p = isRecord(v) ? v : {};
   const topics = strings(p.topics);
-  const tombstones = Array.isArray(p.tombstones) ? p.tombstones : [];
+  const tombstones = arrayField(p, 'tombstones');
   return {
     remote_addresses: null,
     remote_address: str(p.remote_address),
@@ -168,7 +178,7 @@ export class ClusterInfo {
   async getLookupdTopics(lookupds: readonly string[]): Promise<WithWarning<string[]>> {
     const r = await fanOut(lookupds, 'nsqlookupd', async (addr) => {
       const doc = await this.get('nsqlookupd', `http://${addr}/topics`);
-      return strings(isRecord(doc) ? doc.topics : undefined);
+      return strings(arrayField(doc, 'topics'));
     });
     return { ...r, value: sortedUnion(r.value) };
   }
@@ -177,7 +187,7 @@ export class ClusterInfo {
   async getLookupdTopicChannels(topic: string, lookupds: readonly string[]): Promise<WithWarning<string[]>> {
     const r = await fanOut(lookupds, 'nsqlookupd', async (addr) => {
       const doc = await this.get('nsqlookupd', `http://${addr}/channels?topic=${goQueryEscape(topic)}`);
-      return strings(isRecord(doc) ? doc.channels : undefined);
+      return strings(arrayField(doc, 'channels'));
     });
     return { ...r, value: sortedUnion(r.value) };
   }
@@ -186,8 +196,7 @@ export class ClusterInfo {
   async getLookupdProducers(lookupds: readonly string[]): Promise<WithWarning<Producer[]>> {
     const r = await fanOut(lookupds, 'nsqlookupd', async (addr) => {
       const doc = await this.get('nsqlookupd', `http://${addr}/nodes`);
-      const list = isRecord(doc) && Array.isArray(doc.producers) ? doc.producers : [];
-      return { addr, producers: list.map(decodeLookupdProducer) };
+      return { addr, producers: arrayField(doc, 'producers').map(decodeLookupdProducer) };
     });
     const byAddr = new Map<string, Producer>();
     const out: Producer[] = [];
@@ -215,7 +224,7 @@ export class ClusterInfo {
   async getLookupdTopicProducers(topic: string, lookupds: readonly string[]): Promise<WithWarning<Producer[]>> {
     const r = await fanOut(lookupds, 'nsqlookupd', async (addr) => {
       const doc = await this.get('nsqlookupd', `http://${addr}/lookup?topic=${goQueryEscape(topic)}`);
-      return (isRecord(doc) && Array.isArray(doc.producers) ? doc.producers : []).map(decodeLookupdProducer);
+      return arrayField(doc, 'producers').map(decodeLookupdProducer);
     });
     const seen = new Set<string>();
     const out: Producer[] = [];
@@ -231,9 +240,7 @@ export class ClusterInfo {
   /** Sorted union of the topic names in every nsqd's /stats. */
   async getNsqdTopics(nsqds: readonly string[]): Promise<WithWarning<string[]>> {
     const r = await fanOut(nsqds, 'nsqd', async (addr) => {
-      const doc = await this.get('nsqd', `http://${addr}/stats?format=json`);
-      const topics = isRecord(doc) && Array.isArray(doc.topics) ? doc.topics : [];
-      return topics.map((t) => str(isRecord(t) ? t.topic_name : undefined));
+      return statsTopicNames(await this.get('nsqd', `http://${addr}/stats?format=json`));
     });
     return { ...r, value: sortedUnion(r.value) };
   }
@@ -248,17 +255,14 @@ export class ClusterInfo {
   async getNsqdProducers(nsqds: readonly string[]): Promise<WithWarning<Producer[]>> {
     return fanOut(nsqds, 'nsqd', async (addr) => {
       const info = await this.nsqdInfo(addr);
-      const doc = await this.get('nsqd', `http://${addr}/stats?format=json&include_clients=false`);
-      const topics = isRecord(doc) && Array.isArray(doc.topics) ? doc.topics : [];
-      return nsqdProducer(info, topics.map((t) => str(isRecord(t) ? t.topic_name : undefined)));
+      return nsqdProducer(info, statsTopicNames(await this.get('nsqd', `http://${addr}/stats?format=json&include_clients=false`)));
     });
   }
 
   /** The configured nsqds that hold `topic` (their /stats, then /info for those that do). */
   async getNsqdTopicProducers(topic: string, nsqds: readonly string[]): Promise<WithWarning<Producer[]>> {
     const r = await fanOut(nsqds, 'nsqd', async (addr): Promise<Producer | null> => {
-      const doc = await this.get('nsqd', `http://${addr}/stats?format=json&topic=${goQueryEscape(topic)}&include_clients=false`);
-      const topics = (isRecord(doc) && Array.isArray(doc.topics) ? doc.topics : []).map((t) => str(isRecord(t) ? t.topic_name : undefined));
+      const topics = statsTopicNames(await this.get('nsqd', `http://${addr}/stats?format=json&topic=${goQueryEscape(topic)}&include_clients=false`));
       if (!topics.includes(topic)) return null;
       const info = await this.nsqdInfo(addr);
       const hp = splitHostPort(addr);
@@ -297,8 +301,7 @@ export class ClusterInfo {
         if (channel !== '') endpoint += `&channel=${goQueryEscape(channel)}`;
       }
       if (!includeClients) endpoint += '&include_clients=false';
-      const doc = await this.get('nsqd', endpoint);
-      const topics = isRecord(doc) && Array.isArray(doc.topics) ? doc.topics : [];
+      const topics = arrayField(await this.get('nsqd', endpoint), 'topics');
       return topics.map((t) => decodeTopic(t, addr, p.hostname, now)).filter((t) => topic === '' || t.topic_name === topic);
     });
     const all = r.value.flat();

@@ -4,6 +4,8 @@
 // (TopicStats.Add / ChannelStats.Add, E2eProcessingLatencyAggregate.Add). Object keys are built
 // in Go's struct field order so the JSON matches NSQ's byte for byte.
 
+import { isRecord } from '../go-json.js';
+
 /** One merged e2e percentile; keys in Go's map (alphabetical) order. */
 export interface E2ePercentile {
   average: number;
@@ -86,12 +88,7 @@ export interface TopicStats {
   e2e_processing_latency: E2eAggregate | null;
 }
 
-type Json = Record<string, unknown>;
-
 // Readers of decoded JSON that tolerate missing or mistyped fields (Go's zero values).
-export function isRecord(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 function num(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : 0;
 }

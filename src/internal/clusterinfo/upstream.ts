@@ -5,7 +5,7 @@
 // refused`), because those texts end up verbatim in nsqadmin's UPSTREAM_ERROR and WARNING
 // messages and in the tools' fatal lines.
 
-import { goTransportError, httpRequestRaw, requestV1, type HttpClientOptions, type HttpResult } from '../http-client.js';
+import { goTransportError, httpRequestRaw, requestV1, type HttpResult } from '../http-client.js';
 import { unmarshalGo } from '../go-json.js';
 
 /** Timeouts (ms) and TLS material of upstream requests. */
@@ -24,25 +24,12 @@ export class UpstreamClient {
   /** Build a client reading its timeouts and TLS material from `config()` on every request (they can change at runtime). */
   constructor(private readonly config: () => UpstreamConfig) {}
 
-  /** The configured timeouts and TLS material, as every request takes them. */
-  private options(): Omit<HttpClientOptions, 'method' | 'headers' | 'body'> {
-    const c = this.config();
-    return {
-      connectTimeoutMs: c.connectTimeoutMs,
-      requestTimeoutMs: c.requestTimeoutMs,
-      ca: c.ca,
-      cert: c.cert,
-      key: c.key,
-      rejectUnauthorized: c.rejectUnauthorized,
-    };
-  }
-
   private request(url: string, method: 'GET' | 'POST', headers: Record<string, string>, body?: string): Promise<HttpResult> {
-    return httpRequestRaw(url, { ...this.options(), method, headers, ...(body === undefined ? {} : { body }) });
+    return httpRequestRaw(url, { ...this.config(), method, headers, ...(body === undefined ? {} : { body }) });
   }
 
   private v1(method: 'GET' | 'POST', url: string): Promise<HttpResult> {
-    return requestV1(method, url, this.options());
+    return requestV1(method, url, this.config());
   }
 
   /** GET a V1 endpoint and parse its JSON body; rejects with Go's error texts. */
