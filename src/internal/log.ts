@@ -131,3 +131,8 @@ export const nullLogger: Logger = new NullLogger({ prefix: '', level: 5, write: 
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** A thrown value with its stack when it has one (for logging bugs). */
+export function errorStack(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}

@@ -11,7 +11,7 @@ import { configOptionValue } from '../internal/config.js';
 import { HttpError, ReqParams, Router, readBody, respondText, v1Handler as v1, type Params, type V1Outcome } from '../internal/http.js';
 import { goEncodeQuery } from '../internal/http-client.js';
 import { goAddr } from '../internal/listen.js';
-import { errorText, parseLogLevel, type Logger } from '../internal/log.js';
+import { errorStack, errorText, parseLogLevel, type Logger } from '../internal/log.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import { assetContentType, renderIndex, type AssetStore } from './assets.js';
 import { cidrContains } from './cidr.js';
@@ -95,7 +95,7 @@ export function createHttpHandler(host: AdminHost): (req: IncomingMessage, res: 
   const at = (p: string): string => joinBasePath(base, p);
   const cluster = (): ClusterConfig => ({ lookupdHttpAddresses: host.opts.nsqlookupdHttpAddresses, nsqdHttpAddresses: host.opts.nsqdHttpAddresses });
   const router = new Router({
-    onError: (err) => logger.error(`panic in HTTP handler - ${err instanceof Error ? err.stack ?? err.message : String(err)}`),
+    onError: (err) => logger.error(`panic in HTTP handler - ${errorStack(err)}`),
   });
 
   const isAdmin = (req: IncomingMessage): boolean => {

@@ -17,6 +17,7 @@ import {
   STAGE_STOPPED,
   ScanStatus,
 } from '../native/backend.js';
+import { errorStack } from '../internal/log.js';
 import { ClientError, FatalClientError } from '../protocol/errors.js';
 import { FrameParser } from '../protocol/frame-parser.js';
 import { encodeFrame, FRAME_TYPE_ERROR, MAGIC_V2 } from '../protocol/frames.js';
@@ -189,8 +190,21 @@ class IOLoop {
     this.run();
   }
 
-  /** Execute parsed commands until the input is used up, a command goes async, or we close. */
+  /**
+   * Execute parsed commands; a bug that throws ends this client's connection (logged with its
+   * stack), never the daemon. One guard per read, not per command.
+   */
   private run(): void {
+    try {
+      this.runCommands();
+    } catch (err) {
+      this.host.logger.error(`PROTOCOL(V2): [${this.client}] internal error - ${errorStack(err)}`);
+      this.client.destroy();
+    }
+  }
+
+  /** Execute parsed commands until the input is used up, a command goes async, or we close. */
+  private runCommands(): void {
     const client = this.client;
     for (;;) {
       const parser = this.parser;

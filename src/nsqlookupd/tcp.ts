@@ -14,7 +14,7 @@ import { hostname } from 'node:os';
 import { formatDurationNanos } from '../internal/duration.js';
 import { goJSON } from '../internal/http.js';
 import { goAddr } from '../internal/listen.js';
-import type { Logger } from '../internal/log.js';
+import { errorStack, type Logger } from '../internal/log.js';
 import { FatalClientError } from '../protocol/errors.js';
 import { MAGIC_V1 } from '../protocol/frames.js';
 import { isEphemeral, isValidChannelName, isValidTopicName } from '../protocol/names.js';
@@ -148,6 +148,10 @@ export class LookupConnection {
     socket.cork();
     try {
       this.consume(chunk);
+    } catch (err) {
+      // A bug that throws ends this peer's connection (logged with its stack), never the daemon.
+      this.host.logger.error(`[${this.remote}] internal error - ${errorStack(err)}`);
+      this.destroy();
     } finally {
       socket.uncork();
     }

@@ -300,7 +300,6 @@ export function versionFlag(usage = 'print version string'): FlagSpec {
   return { name: 'version', key: 'version', kind: 'bool', default: false, usage };
 }
 
-
 /**
  * The apps' source check: one of --nsqd-tcp-address / --lookupd-http-address is required and
  * they exclude each other (`suffix` is nsq_to_file's trailing period); fatal otherwise.

@@ -6,7 +6,20 @@
 import type { FlagSpec } from '../internal/flags.js';
 import type { ChannelStats } from '../internal/clusterinfo/stats.js';
 import {
-  errorText, exitOnStdoutError, fatal, strict, toolClusterInfo, httpClientTimeoutFlags, lookupdHttpAddressFlag, onSignals, parseToolFlags, requireOneSource, sleep, stringsFlag, versionFlag, } from './common.js';
+  errorText,
+  exitOnStdoutError,
+  fatal,
+  strict,
+  toolClusterInfo,
+  httpClientTimeoutFlags,
+  lookupdHttpAddressFlag,
+  onSignals,
+  parseToolFlags,
+  requireOneSource,
+  sleep,
+  stringsFlag,
+  versionFlag,
+} from './common.js';
 
 /** nsq_stat's options; `count` is null when --count was not given. */
 export interface NsqStatOptions {

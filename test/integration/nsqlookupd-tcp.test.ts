@@ -7,8 +7,10 @@ import type { Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MAX_IDENTIFY_BODY_SIZE, MAX_LINE_LENGTH } from '../../src/nsqlookupd/tcp.js';
+import { Logger } from '../../src/internal/log.js';
+import { LookupConnection, MAX_IDENTIFY_BODY_SIZE, MAX_LINE_LENGTH } from '../../src/nsqlookupd/tcp.js';
 import { http, startNsqlookupd, waitFor, type TestNsqlookupd } from '../helpers/daemons.js';
+import { throwOnce } from '../helpers/fault.js';
 import { identifyBody, LookupConn } from '../helpers/lookup-wire.js';
 import { prng } from '../helpers/prng.js';
 import { connectTcp, withTimeout } from '../helpers/wire.js';
@@ -494,6 +496,25 @@ test('close() drops connected peers and their registrations', async () => {
   await c.expectClosed();
   assert.equal(own.lookupd.db.findProducers('topic', 'close_t', ''), []);
   c.close();
+});
+
+test('a bug that throws while a peer is read ends that connection, logged with its stack; nsqlookupd keeps serving', async () => {
+  const logs: string[] = [];
+  const l = await startNsqlookupd({ logger: new Logger({ prefix: '[nsqlookupd] ', level: 1, write: (x) => void logs.push(x) }) });
+  // The next chunk read from a peer throws.
+  const undo = throwOnce(LookupConnection.prototype, 'consume');
+  try {
+    const victim = await LookupConn.open(l.tcpPort);
+    victim.socket.write('PING\n');
+    await victim.expectClosed();
+    assert.ok(logs.some((x) => x.includes('internal error - Error: injected fault') && x.includes('    at ')), 'logged with the stack');
+    const c = await LookupConn.open(l.tcpPort);
+    await c.ok('PING');
+    c.close();
+  } finally {
+    undo();
+    await l.close();
+  }
 });
 
 test.run();

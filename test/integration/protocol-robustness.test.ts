@@ -4,6 +4,9 @@
 // After each abuse a fresh client must still PUB and SUB normally.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { Logger } from '../../src/internal/log.js';
+import { ClientV2 } from '../../src/nsqd/client-v2.js';
+import { throwOnce } from '../helpers/fault.js';
 import { http, startNsqd, type TestNsqd } from '../helpers/daemons.js';
 import {
   assertHealthy,
@@ -490,6 +493,29 @@ test('a whole session written one byte at a time yields exactly the frames of wr
   assert.equal(whole, SESSION_EXPECTED);
   const bytewise = await runSession(true);
   assert.equal(bytewise, whole);
+});
+
+
+test('a bug that throws while commands run ends that connection, logged with its stack; nsqd keeps serving', async () => {
+  const logs: string[] = [];
+  const d = await startNsqd({ logger: new Logger({ prefix: '[nsqd] ', level: 1, write: (l) => void logs.push(l) }) });
+  // The next batch of commands read from a client throws.
+  const undo = throwOnce(ClientV2.prototype, 'commandRead');
+  try {
+    const victim = await WireConn.open(d.tcpPort);
+    victim.write('NOP\n');
+    await victim.expectClosed();
+    assert.ok(logs.some((l) => l.includes('internal error - Error: injected fault') && l.includes('    at ')), 'logged with the stack');
+    const c = await WireConn.open(d.tcpPort);
+    try {
+      await c.pub('after_fault', 'x');
+    } finally {
+      c.close();
+    }
+  } finally {
+    undo();
+    await d.close();
+  }
 });
 
 test.run();
