@@ -99,6 +99,8 @@ export class DiskQueue implements BackendQueue {
   private syncTimer: NodeJS.Timeout | null = null;
   private syncing = false;
   private syncAgain = false;
+  /** Settles when the sync running (or last run) has persisted its metadata. */
+  private syncDone: Promise<void> = Promise.resolve();
   /** Metadata writes run one after another, so an older snapshot never lands last. */
   private metaChain: Promise<void> = Promise.resolve();
   private closed = false;
@@ -339,13 +341,16 @@ export class DiskQueue implements BackendQueue {
       return;
     }
     this.syncing = true;
-    this.writer.sync(() => {
-      this.persistMetadata().finally(() => {
-        this.syncing = false;
-        if (this.syncAgain && !this.closed) {
-          this.syncAgain = false;
-          this.requestSync();
-        }
+    this.syncDone = new Promise((resolve) => {
+      this.writer.sync(() => {
+        this.persistMetadata().finally(() => {
+          this.syncing = false;
+          resolve();
+          if (this.syncAgain && !this.closed) {
+            this.syncAgain = false;
+            this.requestSync();
+          }
+        });
       });
     });
   }
@@ -540,6 +545,8 @@ export class DiskQueue implements BackendQueue {
     this.bytesHeld = 0;
     this.count = 0;
     await this.deferredIndex.empty();
+    // A sync begun before the empty would write the metadata again after it is removed.
+    while (this.syncing) await this.syncDone;
     await this.metaChain;
     try {
       await unlinkAsync(this.metaFile);
