@@ -99,6 +99,8 @@ export class DiskQueue implements BackendQueue {
   private syncTimer: NodeJS.Timeout | null = null;
   private syncing = false;
   private syncAgain = false;
+  /** The `.bad` renames issued so far; close waits for them. */
+  private renames: Promise<void> = Promise.resolve();
   /** Settles when the sync running (or last run) has persisted its metadata. */
   private syncDone: Promise<void> = Promise.resolve();
   /** Metadata writes run one after another, so an older snapshot never lands last. */
@@ -493,7 +495,8 @@ export class DiskQueue implements BackendQueue {
     const keep = this.ackReads && this.unacked > 0 && this.ackFiles.slice(this.ackHead).some((x) => x <= f);
     if (!keep) {
       this.o.logger.warn(`DISKQUEUE(${this.o.name}) jump to next file and saving bad file as ${bad}.bad`);
-      renameAsync(bad, `${bad}.bad`).catch((e: Error) => this.o.logger.error(`DISKQUEUE(${this.o.name}) failed to rename bad diskqueue file ${bad} to ${bad}.bad - ${e.message}`));
+      const renamed = renameAsync(bad, `${bad}.bad`).catch((e: Error) => this.o.logger.error(`DISKQUEUE(${this.o.name}) failed to rename bad diskqueue file ${bad} to ${bad}.bad - ${e.message}`));
+      this.renames = this.renames.then(() => renamed);
       this.fileSizes.delete(f);
     }
     this.reader.seek(f + 1, 0);
@@ -580,6 +583,7 @@ export class DiskQueue implements BackendQueue {
 
   private async stop(): Promise<void> {
     await this.idle();
+    await this.renames;
     this.closed = true;
     if (this.syncTimer !== null) clearInterval(this.syncTimer);
     this.syncTimer = null;
