@@ -1,6 +1,7 @@
 // The cluster on loopback (spec nsqlookupd-nsqadmin-tools-client.md §1.5, nsqd.md §10): nsqd
 // registers its topics and channels with every nsqlookupd, consumers find producers through any
 // lookupd, lookupds never coordinate. 3 nsqd and 2 nsqlookupd, all real, on 127.0.0.1:0.
+import { rmSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startNsqd, startNsqlookupd, tempDir, waitFor, type TestNsqd, type TestNsqlookupd } from '../helpers/daemons.js';
@@ -246,6 +247,7 @@ test('an nsqd that stops answering (SIGSTOP) leaves /lookup after --inactive-pro
       p.signal('SIGCONT');
       await p.kill();
     }
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
 });
 
