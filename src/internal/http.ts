@@ -3,7 +3,9 @@
 // OPTIONS, trailing-slash and fixed-path redirects), NSQ's "V1" response helpers, Go-compatible
 // query parsing, and a bounded body reader.
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as TlsServerOptions } from 'node:https';
+import type { Duplex } from 'node:stream';
 
 /** Route parameters by name (`:name` segments and the `*name` catch-all, which keeps its leading '/'). */
 export type Params = Record<string, string>;
@@ -21,6 +23,88 @@ const V1_HEADER = 'X-Nsq-Content-Type';
 const V1_HEADER_VALUE = 'nsq; version=1.0';
 const JSON_TYPE = 'application/json; charset=utf-8';
 const TEXT_TYPE = 'text/plain; charset=utf-8';
+
+// ---------------------------------------------------------------------------------------------
+// The server: requests read as Go's net/http server reads them
+
+/** Longest request line plus headers net/http reads: DefaultMaxHeaderBytes (1 MiB) and its 4096 bytes of bufio slop. */
+export const GO_MAX_HEADER_BYTES = (1 << 20) + 4096;
+
+/** Idle keep-alive time of our servers (Node's 5 s default drops clients that pool connections). */
+const KEEP_ALIVE_MS = 65_000;
+
+/** The raw answer net/http writes before it closes a connection whose request it refused. */
+function goRefusal(status: string, body: string): string {
+  return `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${body}`;
+}
+
+/**
+ * net/http's answer to a request it could not read, by Node's parser error code: headers past
+ * the limit are 431, a transfer coding other than chunked 501, anything else 400 (Go's
+ * conn.serve). A request timeout is Node's own (net/http sets no deadline for NSQ's servers).
+ */
+export function goParseErrorResponse(code: string | undefined): string {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return goRefusal('431 Request Header Fields Too Large', '431 Request Header Fields Too Large');
+    case 'HPE_INVALID_TRANSFER_ENCODING':
+      return goRefusal('501 Not Implemented', 'Unsupported transfer encoding');
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return goRefusal('408 Request Timeout', '408 Request Timeout');
+    default:
+      return goRefusal('400 Bad Request', '400 Bad Request');
+  }
+}
+
+/**
+ * net/http's refusal of a parsed request before any handler sees it (its readRequest), or null:
+ * a protocol other than HTTP/1.x is 505 (the HTTP/2 preface `PRI * HTTP/2.0` aside); from
+ * HTTP/1.1 on, a request without Host is 400 and one whose Transfer-Encoding is not just
+ * `chunked` is 501.
+ */
+export function goRequestRefusal(req: IncomingMessage): string | null {
+  if (req.httpVersionMajor !== 1 && !(req.httpVersionMajor === 2 && req.httpVersionMinor === 0 && req.method === 'PRI' && req.url === '*')) {
+    return goRefusal('505 HTTP Version Not Supported: unsupported protocol version', '505 HTTP Version Not Supported: unsupported protocol version');
+  }
+  if (req.httpVersionMajor !== 1 || req.httpVersionMinor < 1) return null;
+  if (req.headers.host === undefined && req.method !== 'CONNECT') {
+    return goRefusal('400 Bad Request: missing required Host header', '400 Bad Request: missing required Host header');
+  }
+  // Node reads the headers of a body in an unknown coding and fails only at the body; net/http refuses at once.
+  const te = req.headers['transfer-encoding'];
+  if (te !== undefined && te.toLowerCase() !== 'chunked') return goRefusal('501 Not Implemented', 'Unsupported transfer encoding');
+  return null;
+}
+
+function onClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (socket.writableEnded) return; // already refused by goRequestRefusal
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(goParseErrorResponse(err.code));
+}
+
+/**
+ * An HTTP server (HTTPS with `tls`) for `handler` that accepts and refuses requests as NSQ's
+ * Go servers do: headers up to GO_MAX_HEADER_BYTES (Node's default is 16 KiB, so a browser
+ * with large cookies got 431 from nsqadmin), net/http's raw 400/431/501/505 answers, and idle
+ * connections kept for 65 s.
+ */
+export function createGoServer(handler: RequestListener, tls?: TlsServerOptions): HttpServer {
+  const opts = { maxHeaderSize: GO_MAX_HEADER_BYTES, requireHostHeader: false };
+  const gated: RequestListener = (req, res) => {
+    const refusal = goRequestRefusal(req);
+    if (refusal === null) handler(req, res);
+    // Written raw, once the answers to earlier pipelined requests have gone out (net/http reads one request at a time).
+    else if (res.socket !== null) res.socket.end(refusal);
+    else res.once('socket', (socket: Duplex) => socket.end(refusal));
+  };
+  const server: HttpServer = tls === undefined ? createHttpServer(opts, gated) : createHttpsServer({ ...tls, ...opts }, gated);
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  server.on('clientError', onClientError);
+  return server;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Go-compatible JSON and responses

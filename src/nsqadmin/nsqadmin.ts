@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
 import { lookup } from 'node:dns/promises';
 import { isIP, type BlockList } from 'node:net';
-import { URLEscapeError, unescapeGo } from '../internal/http.js';
+import { URLEscapeError, createGoServer, unescapeGo } from '../internal/http.js';
 import { listenTcp, listeningAddress, listeningPort, splitHostPort } from '../internal/listen.js';
 import { Logger } from '../internal/log.js';
 import { AssetStore, bundledStaticDir } from './assets.js';
@@ -149,8 +149,7 @@ export class NSQAdmin {
       version: VERSION,
       notify: (a) => this.enqueue(a),
     });
-    const http = createHttpServer(handler);
-    http.keepAliveTimeout = 65_000;
+    const http = createGoServer(handler);
     try {
       await listenTcp(http, o.httpAddress);
     } catch (err) {

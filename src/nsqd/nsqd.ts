@@ -1,9 +1,9 @@
 import { mkdirSync, readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import type { Server as HttpServer } from 'node:http';
 import type { TlsOptions } from 'node:tls';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { hostname } from 'node:os';
+import { createGoServer } from '../internal/http.js';
 import { Logger } from '../internal/log.js';
 import { backend as defaultBackend, backendDescription, type Backend } from '../native/index.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
@@ -148,14 +148,13 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
       this.tcpServer = tcp;
       const handler = createHttpHandler(this);
       if (this.tlsServerOptions !== null && o.httpsAddress !== '') {
-        const https = createHttpsServer(this.tlsServerOptions, handler);
+        const https = createGoServer(handler, this.tlsServerOptions);
         await this.listenOn('HTTPS', https, o.httpsAddress);
         this.httpsServer = https;
       }
       if (o.httpAddress !== '') {
         // With --tls-required=true plain HTTP only says where HTTPS is.
-        const http = createHttpServer(o.tlsRequired === TLS_REQUIRED ? tlsRequiredHandler(() => this.httpsPort) : handler);
-        http.keepAliveTimeout = 65_000;
+        const http = createGoServer(o.tlsRequired === TLS_REQUIRED ? tlsRequiredHandler(() => this.httpsPort) : handler);
         await this.listenOn('HTTP', http, o.httpAddress);
         this.httpServer = http;
       }

@@ -1,5 +1,6 @@
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
+import { createGoServer } from '../internal/http.js';
 import { listenTcp, listeningAddress, listeningPort } from '../internal/listen.js';
 import { Logger } from '../internal/log.js';
 import { createHttpHandler } from './http.js';
@@ -68,8 +69,7 @@ export class NSQLookupd {
       this.connections.add(conn);
       socket.once('close', () => this.connections.delete(conn));
     });
-    const http = createHttpServer(createHttpHandler(this));
-    http.keepAliveTimeout = 65_000;
+    const http = createGoServer(createHttpHandler(this));
     try {
       await this.listenOn('TCP', tcp, o.tcpAddress);
       this.tcpServer = tcp;
