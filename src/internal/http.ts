@@ -56,18 +56,23 @@ export function goParseErrorResponse(code: string | undefined): string {
   }
 }
 
+/** The bytes net/http accepts in a Host header (httpguts.ValidHostHeader). */
+const GO_HOST_HEADER = /^[0-9A-Za-z!$%&'()*+,\-.:;=[\]_~]*$/;
+
 /**
  * net/http's refusal of a parsed request before any handler sees it (its readRequest), or null:
- * a protocol other than HTTP/1.x is 505 (the HTTP/2 preface `PRI * HTTP/2.0` aside); from
- * HTTP/1.1 on, a request without Host is 400 and one whose Transfer-Encoding is not just
- * `chunked` is 501.
+ * a protocol other than HTTP/1.x is 505 (the HTTP/2 preface `PRI * HTTP/2.0` aside), a Host
+ * with a byte outside GO_HOST_HEADER 400; from HTTP/1.1 on, a request without Host is 400 and
+ * one whose Transfer-Encoding is not just `chunked` 501.
  */
 export function goRequestRefusal(req: IncomingMessage): string | null {
   if (req.httpVersionMajor !== 1 && !(req.httpVersionMajor === 2 && req.httpVersionMinor === 0 && req.method === 'PRI' && req.url === '*')) {
     return goRefusal('505 HTTP Version Not Supported: unsupported protocol version', '505 HTTP Version Not Supported: unsupported protocol version');
   }
+  const host = req.headers.host;
+  if (host !== undefined && !GO_HOST_HEADER.test(host)) return goRefusal('400 Bad Request: malformed Host header', '400 Bad Request: malformed Host header');
   if (req.httpVersionMajor !== 1 || req.httpVersionMinor < 1) return null;
-  if (req.headers.host === undefined && req.method !== 'CONNECT') {
+  if (host === undefined && req.method !== 'CONNECT') {
     return goRefusal('400 Bad Request: missing required Host header', '400 Bad Request: missing required Host header');
   }
   // Node reads the headers of a body in an unknown coding and fails only at the body; net/http refuses at once.

@@ -61,9 +61,11 @@ for (const [name, port, tls] of servers) {
     assert.is(huge, refusal('431 Request Header Fields Too Large'));
   });
 
-  test(`${name}: HTTP/1.1 without Host, HTTP/2.0, an unknown transfer coding and garbage get net/http's raw answers`, async () => {
+  test(`${name}: HTTP/1.1 without Host, a malformed Host, HTTP/2.0, an unknown transfer coding and garbage get net/http's raw answers`, async () => {
     assert.is(await exchange(port(), 'GET /ping HTTP/1.1\r\n\r\n', tls), refusal('400 Bad Request: missing required Host header'));
     assert.equal(statusAndBody(await exchange(port(), 'GET /ping HTTP/1.0\r\n\r\n', tls)), { status: 'HTTP/1.1 200 OK', body: 'OK' }, 'HTTP/1.0 needs no Host');
+    assert.is(await exchange(port(), 'GET /ping HTTP/1.0\r\nHost: a b\r\n\r\n', tls), refusal('400 Bad Request: malformed Host header'));
+    assert.equal(statusAndBody(await exchange(port(), "GET /ping HTTP/1.1\r\nHost: [::1]:80!$&'()*+,;=_~%\r\nConnection: close\r\n\r\n", tls)), { status: 'HTTP/1.1 200 OK', body: 'OK' }, 'every byte Go allows in Host');
     assert.is(await exchange(port(), 'GET /ping HTTP/2.0\r\nHost: x\r\n\r\n', tls), refusal('505 HTTP Version Not Supported: unsupported protocol version'));
     assert.is(await exchange(port(), 'POST /ping HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nabc', tls), refusal('501 Not Implemented', 'Unsupported transfer encoding'));
     assert.is(await exchange(port(), '  V2IDENTIFY\n\n', tls), refusal('400 Bad Request'));
