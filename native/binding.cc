@@ -17,7 +17,7 @@
 namespace {
 
 // Bump when the exported interface changes; the loader refuses an addon built for another.
-constexpr uint32_t kAbiVersion = 3;
+constexpr uint32_t kAbiVersion = 4;
 
 bool ThrowType(Napi::Env env, const char* msg) {
   Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
@@ -156,6 +156,45 @@ Napi::Value PushMessages(const Napi::CallbackInfo& info) {
   int32_t r = nsq::PushMessages(dest, dest_len, static_cast<size_t>(dest_pos), headers, headers_len, src, src_len, starts, lens,
                                 static_cast<size_t>(first), static_cast<size_t>(count));
   return Napi::Number::New(env, r);
+}
+
+// splitMpub(buf, start, len, maxMsgSize, starts: Int32Array, lens: Int32Array): number
+Napi::Value SplitMpub(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint8_t* buf = nullptr;
+  size_t buf_len = 0, starts_len = 0, lens_len = 0;
+  int32_t *starts = nullptr, *lens = nullptr;
+  int64_t start = 0, len = 0, max_msg = 0;
+  if (!Uint8Arg(info, 0, &buf, &buf_len) || !NumberArg(info, 1, &start) || !NumberArg(info, 2, &len) ||
+      !NumberArg(info, 3, &max_msg) || !TypedArrayArg<int32_t>(info, 4, napi_int32_array, &starts, &starts_len) ||
+      !TypedArrayArg<int32_t>(info, 5, napi_int32_array, &lens, &lens_len)) {
+    return env.Undefined();
+  }
+  if (start < 0 || len < 0) return Napi::Number::New(env, -1);
+  int64_t r = nsq::SplitMpub(buf, buf_len, static_cast<size_t>(start), static_cast<size_t>(len), max_msg, starts, starts_len,
+                             lens, lens_len);
+  return Napi::Number::New(env, static_cast<double>(r));
+}
+
+// writeHeaders(out, count, nowMs, ids: Float64Array): number
+Napi::Value WriteHeaders(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint8_t* out = nullptr;
+  size_t out_len = 0, state_len = 0;
+  double* state = nullptr;
+  if (!Uint8Arg(info, 0, &out, &out_len) || info.Length() < 3 || !info[1].IsNumber() || !info[2].IsNumber() ||
+      !TypedArrayArg<double>(info, 3, napi_float64_array, &state, &state_len)) {
+    if (!env.IsExceptionPending()) ThrowType(env, "writeHeaders: bad arguments");
+    return env.Undefined();
+  }
+  const double count = info[1].As<Napi::Number>().DoubleValue();
+  const double now_ms = info[2].As<Napi::Number>().DoubleValue();
+  // A fractional or negative count is refused, as by the TypeScript twin.
+  if (!(count >= 0 && count <= 9007199254740991.0) || count != static_cast<double>(static_cast<int64_t>(count))) {
+    return Napi::Number::New(env, -1);
+  }
+  int64_t r = nsq::WriteHeaders(out, out_len, static_cast<size_t>(count), now_ms, state, state_len);
+  return Napi::Number::New(env, static_cast<double>(r));
 }
 
 // scanRecords(buf, readPos, writePos, max, outOffsets: Int32Array, outLens: Int32Array): number
@@ -313,6 +352,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pushRecords", Napi::Function::New(env, PushRecords, "pushRecords"));
   exports.Set("pushMessages", Napi::Function::New(env, PushMessages, "pushMessages"));
   exports.Set("scanRecords", Napi::Function::New(env, ScanRecords, "scanRecords"));
+  exports.Set("splitMpub", Napi::Function::New(env, SplitMpub, "splitMpub"));
+  exports.Set("writeHeaders", Napi::Function::New(env, WriteHeaders, "writeHeaders"));
   exports.Set("executeBatch", Napi::Function::New(env, ExecuteBatch, "executeBatch"));
   exports.Set("prefault", Napi::Function::New(env, Prefault, "prefault"));
   exports.Set("lockDirectory", Napi::Function::New(env, LockDirectory, "lockDirectory"));

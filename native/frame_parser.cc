@@ -163,4 +163,24 @@ int32_t Scan(const uint8_t* buf, size_t len, size_t start, size_t end, int32_t* 
   return s.Run(start);
 }
 
+int64_t SplitMpub(const uint8_t* buf, size_t buf_len, size_t start, size_t len, int64_t max_msg_size, int32_t* starts,
+                  size_t starts_len, int32_t* lens, size_t lens_len) {
+  // Offsets go out as int32.
+  if (buf == nullptr || start > buf_len || len > buf_len - start || start + len > 0x7fffffff || len < 4) return -1;
+  const size_t end = start + len;
+  const int32_t count = ReadInt32(buf + start);
+  if (count < 1 || static_cast<size_t>(count) > starts_len || static_cast<size_t>(count) > lens_len) return -1;
+  size_t pos = start + 4;
+  for (int32_t i = 0; i < count; i++) {
+    if (end - pos < 4) return -1;
+    const int32_t size = ReadInt32(buf + pos);
+    pos += 4;
+    if (size < 1 || size > max_msg_size || static_cast<size_t>(size) > end - pos) return -1;
+    starts[i] = static_cast<int32_t>(pos);
+    lens[i] = size;
+    pos += static_cast<size_t>(size);
+  }
+  return count;
+}
+
 }  // namespace nsq

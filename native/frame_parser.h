@@ -33,4 +33,11 @@ struct ScanLimits {
 int32_t Scan(const uint8_t* buf, size_t len, size_t start, size_t end, int32_t* records, size_t records_len,
              int32_t* state, size_t state_len, const ScanLimits& limits);
 
+// Lists the messages of an MPUB body buf[start, start + len) ([int32 count]([int32 size][bytes])
+// x count): message i is buf[starts[i], starts[i] + lens[i]). Returns the count, or -1 (the caller
+// then words nsqd's error) when the range is not in buf, the count is < 1 or exceeds an array,
+// or a message is not 1..max_msg_size bytes within the range.
+int64_t SplitMpub(const uint8_t* buf, size_t buf_len, size_t start, size_t len, int64_t max_msg_size, int32_t* starts,
+                  size_t starts_len, int32_t* lens, size_t lens_len);
+
 }  // namespace nsq

@@ -85,7 +85,7 @@ export interface MicroCase {
   size: number | null;
   metrics: Metric[];
   /** Set on the batch-size sweeps used to find the native thresholds. */
-  sweep?: { kind: 'gather' | 'pushRecords' | 'scanRecords' | 'scanPub' | 'scanMpub'; n: number };
+  sweep?: { kind: 'gather' | 'pushRecords' | 'scanRecords' | 'scanPub' | 'scanMpub' | 'splitMpub' | 'headers'; n: number };
   make(impl: Impl): Subject | Promise<Subject>;
 }
 

@@ -6,7 +6,8 @@
  * calls the addon directly, without the wrapper's small-batch routing to TypeScript, so the
  * numbers show where the addon itself wins. Reported as frames per second.
  */
-import { SIZES, frameLength, hashBytes, patterned, type MicroCase, type Subject } from './common.js';
+import { idState } from '../../src/native/backend.js';
+import { LIMITS, SIZES, frameLength, hashBytes, patterned, type MicroCase, type Subject } from './common.js';
 
 /** Source chunks the frames of one flush come from. */
 const SOURCES = 4;
@@ -64,6 +65,87 @@ export function frameEncoderCases(quick: boolean): MicroCase[] {
         metrics: [{ key: 'frames', unit: 'frames/s' }],
         sweep: { kind: 'gather', n },
         make: (impl) => gatherSubject(size, n, impl),
+      });
+    }
+  }
+  return cases;
+}
+
+/** Batch sizes of the writeHeaders and splitMpub sweeps. */
+function publishCounts(quick: boolean): number[] {
+  return quick ? [1, 4, 16, 64, 200] : [1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64, 128, 200];
+}
+
+/**
+ * FrameEncoder.writeHeaders: the 26-byte headers (timestamp, attempts, id) of a published batch
+ * of N messages, one call per batch as Topic.putMessages makes it. Raw addon vs TS, messages/s.
+ */
+function headersSubject(n: number, impl: Parameters<MicroCase['make']>[0]): Subject {
+  const out = Buffer.alloc(26 * n);
+  const ids = idState(1);
+  const nowMs = 1_700_000_000_000.5;
+  const write = impl.addon !== null ? impl.addon.writeHeaders : impl.backend.frameEncoder.writeHeaders;
+  return {
+    op: () => {
+      if (write(out, n, nowMs, ids) !== n) throw new Error('writeHeaders refused the batch');
+    },
+    units: () => ({ msgs: n }),
+    check: () => {
+      const fresh = idState(1);
+      return `ret ${write(out, n, nowMs, fresh)}, out ${hashBytes(out)}, ids ${[...fresh].join(',')}`;
+    },
+  };
+}
+
+/**
+ * FrameScanner.splitMpub: the message offsets of one MPUB body of N messages of `size` bytes, one
+ * call per MPUB as nsqd's MPUB makes it. Raw addon vs TS, messages/s.
+ */
+function splitSubject(size: number, n: number, impl: Parameters<MicroCase['make']>[0]): Subject {
+  const body = Buffer.alloc(4 + n * (4 + size), 7);
+  body.writeInt32BE(n, 0);
+  for (let i = 0, p = 4; i < n; i++, p += 4 + size) body.writeInt32BE(size, p);
+  const starts = new Int32Array(n);
+  const lens = new Int32Array(n);
+  const scanner = impl.backend.createFrameScanner(LIMITS);
+  const addon = impl.addon;
+  const split = addon !== null
+    ? (): number => addon.splitMpub(body, 0, body.length, LIMITS.maxMsgSize, starts, lens)
+    : (): number => scanner.splitMpub(body, 0, body.length, starts, lens);
+  return {
+    op: () => {
+      if (split() !== n) throw new Error('splitMpub refused the body');
+    },
+    units: () => ({ msgs: n }),
+    check: () => `ret ${split()}, starts ${hashBytes(new Uint8Array(starts.buffer))}, lens ${hashBytes(new Uint8Array(lens.buffer))}`,
+  };
+}
+
+/** The writeHeaders and splitMpub sweeps. */
+export function publishCases(quick: boolean): MicroCase[] {
+  const cases: MicroCase[] = [];
+  for (const n of publishCounts(quick)) {
+    cases.push({
+      id: `headers/${n}`,
+      group: 'FrameEncoder.writeHeaders',
+      name: `N=${n}`,
+      size: null,
+      metrics: [{ key: 'msgs', unit: 'msgs/s' }],
+      sweep: { kind: 'headers', n },
+      make: (impl) => headersSubject(n, impl),
+    });
+  }
+  for (const size of SIZES) {
+    for (const n of publishCounts(quick)) {
+      if (4 + n * (4 + size) > LIMITS.maxBodySize) continue;
+      cases.push({
+        id: `splitMpub/${size}/${n}`,
+        group: 'FrameScanner.splitMpub',
+        name: `N=${n}`,
+        size,
+        metrics: [{ key: 'msgs', unit: 'msgs/s' }],
+        sweep: { kind: 'splitMpub', n },
+        make: (impl) => splitSubject(size, n, impl),
       });
     }
   }

@@ -9,7 +9,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { NATIVE_GATHER_MIN_FRAMES, NATIVE_PUSH_MIN_RECORDS, NATIVE_SCAN_MIN_WORK, SCAN_LINE_WORK } from '../../src/native/addon.js';
+import { NATIVE_GATHER_MIN_FRAMES, NATIVE_HEADERS_MIN_MESSAGES, NATIVE_PUSH_MIN_RECORDS, NATIVE_SCAN_MIN_WORK, NATIVE_SPLIT_MIN_MESSAGES, SCAN_LINE_WORK } from '../../src/native/addon.js';
 import { REPO_ROOT, childExecArgv, median, spawnTracked, waitExit } from '../macro/common.js';
 import { allCases } from './cases.js';
 import { sizeLabel, type ImplKind, type Measurement, type MicroCase } from './common.js';
@@ -65,9 +65,9 @@ export interface MicroSummary {
   rows: MicroRow[];
   thresholds: Threshold[];
   /** The wrapper's current constants (src/native/addon.ts). */
-  current: { gatherMinFrames: number; pushMinRecords: number; scanMinWork: number; scanLineWork: number };
+  current: { gatherMinFrames: number; pushMinRecords: number; scanMinWork: number; scanLineWork: number; splitMinMessages: number; headersMinMessages: number };
   /** Recommended constants: the largest per-size threshold (native never loses above it). */
-  recommended: { gatherMinFrames: number | null; pushMinRecords: number | null; scanPubs: number | null; scanMpubMessages: number | null };
+  recommended: { gatherMinFrames: number | null; pushMinRecords: number | null; scanPubs: number | null; scanMpubMessages: number | null; splitMinMessages: number | null; headersMinMessages: number | null };
   errors: string[];
   seconds: number;
   config: { runs: number; quick: boolean; filter: string | null };
@@ -96,7 +96,7 @@ function runWorker(kind: ImplKind, opts: MicroOptions, log: (s: string) => void)
 }
 
 /** The batch-size sweeps, in report order. */
-const SWEEP_KINDS = ['scanPub', 'scanMpub', 'gather', 'pushRecords', 'scanRecords'] as const;
+const SWEEP_KINDS = ['scanPub', 'scanMpub', 'splitMpub', 'gather', 'headers', 'pushRecords', 'scanRecords'] as const;
 
 /** Above the threshold, a single batch size measured down to this ratio counts as noise, not a loss. */
 export const NOISE_FLOOR = 0.9;
@@ -200,8 +200,8 @@ export async function runMicroSuite(opts: MicroOptions): Promise<MicroSummary> {
   return {
     rows,
     thresholds,
-    current: { gatherMinFrames: NATIVE_GATHER_MIN_FRAMES, pushMinRecords: NATIVE_PUSH_MIN_RECORDS, scanMinWork: NATIVE_SCAN_MIN_WORK, scanLineWork: SCAN_LINE_WORK },
-    recommended: { gatherMinFrames: recommend('gather'), pushMinRecords: recommend('pushRecords'), scanPubs: recommend('scanPub'), scanMpubMessages: recommend('scanMpub') },
+    current: { gatherMinFrames: NATIVE_GATHER_MIN_FRAMES, pushMinRecords: NATIVE_PUSH_MIN_RECORDS, scanMinWork: NATIVE_SCAN_MIN_WORK, scanLineWork: SCAN_LINE_WORK, splitMinMessages: NATIVE_SPLIT_MIN_MESSAGES, headersMinMessages: NATIVE_HEADERS_MIN_MESSAGES },
+    recommended: { gatherMinFrames: recommend('gather'), pushMinRecords: recommend('pushRecords'), scanPubs: recommend('scanPub'), scanMpubMessages: recommend('scanMpub'), splitMinMessages: recommend('splitMpub'), headersMinMessages: recommend('headers') },
     errors,
     seconds: (performance.now() - t0) / 1000,
     config: { runs: opts.runs, quick: opts.quick, filter: opts.filter ?? null },
@@ -257,6 +257,8 @@ export function thresholdText(s: MicroSummary): string {
     scanPub: 'FrameScanner.scan, N PUBs per call (raw addon vs TS)',
     scanMpub: 'FrameScanner.scan, one MPUB of N messages per call (raw addon vs TS)',
     gather: 'FrameEncoder.gather (raw addon vs TS)',
+    splitMpub: 'FrameScanner.splitMpub, one MPUB body of N messages (raw addon vs TS)',
+    headers: 'FrameEncoder.writeHeaders, N message headers (raw addon vs TS)',
     pushRecords: 'RecordCodec.pushRecords (raw addon vs TS)',
     scanRecords: 'RecordCodec.scanRecords (raw addon vs TS; the wrapper always uses the TS twin, since native never wins)',
   };
@@ -273,8 +275,8 @@ export function thresholdText(s: MicroSummary): string {
   const rec = (x: number | null): string => (x === null ? 'none (native does not win at every size; see above)' : String(x));
   lines.push(
     `("wins from N" = native faster at N and at every larger N measured; single dips to ${NOISE_FLOOR.toFixed(2)}x above it are read as noise)`,
-    `current wrapper thresholds: NATIVE_GATHER_MIN_FRAMES=${s.current.gatherMinFrames}, NATIVE_PUSH_MIN_RECORDS=${s.current.pushMinRecords}`,
-    `measured (largest per-size wins-from): gather ${rec(s.recommended.gatherMinFrames)}, pushRecords ${rec(s.recommended.pushMinRecords)}`,
+    `current wrapper thresholds: NATIVE_GATHER_MIN_FRAMES=${s.current.gatherMinFrames}, NATIVE_PUSH_MIN_RECORDS=${s.current.pushMinRecords}, NATIVE_SPLIT_MIN_MESSAGES=${s.current.splitMinMessages}, NATIVE_HEADERS_MIN_MESSAGES=${s.current.headersMinMessages}`,
+    `measured (largest per-size wins-from): gather ${rec(s.recommended.gatherMinFrames)}, pushRecords ${rec(s.recommended.pushMinRecords)}, splitMpub ${rec(s.recommended.splitMinMessages)}, writeHeaders ${rec(s.recommended.headersMinMessages)}`,
     `scanner routing: a call goes native when its expected work reaches NATIVE_SCAN_MIN_WORK=${s.current.scanMinWork} MPUB messages, a command line counting SCAN_LINE_WORK=${s.current.scanLineWork}` +
       ` (so from ${Math.ceil(s.current.scanMinWork / s.current.scanLineWork)} PUBs or ${s.current.scanMinWork} MPUB messages); measured wins-from: ${rec(s.recommended.scanPubs)} PUBs, ${rec(s.recommended.scanMpubMessages)} MPUB messages`,
   );

@@ -28,7 +28,7 @@ import { TsFrameScanner, readInt32 } from './fallback/frame-scanner.js';
 import { tsRecordCodec } from './fallback/record-codec.js';
 
 /** ABI version of the addon this code speaks to (native/binding.cc kAbiVersion). */
-export const ADDON_ABI_VERSION = 3;
+export const ADDON_ABI_VERSION = 4;
 
 /** The raw exports of native/binding.cc. */
 interface Addon {
@@ -40,22 +40,28 @@ interface Addon {
   pushRecords(dest: Uint8Array, destPos: number, src: Uint8Array, starts: Int32Array, lens: Int32Array, first: number, count: number): number;
   pushMessages(dest: Uint8Array, destPos: number, headers: Uint8Array, src: Uint8Array, starts: Int32Array, lens: Int32Array, first: number, count: number): number;
   scanRecords(buf: Uint8Array, readPos: number, writePos: number, max: number, outOffsets: Int32Array, outLens: Int32Array): number;
+  splitMpub(buf: Uint8Array, start: number, len: number, maxMsgSize: number, starts: Int32Array, lens: Int32Array): number;
+  writeHeaders(out: Uint8Array, count: number, nowMs: number, ids: Float64Array): number;
   prefault(buffers: Uint8Array[], cb: () => void): void;
   executeBatch(fds: Int32Array, positions: Float64Array, data: Uint8Array, offsets: Int32Array, lengths: Int32Array, flags: Uint8Array, count: number, cb: (errno: number, done: number) => void): void;
   lockDirectory(path: string): number;
   unlockDirectory(fd: number): void;
 }
 
-const FUNCTIONS = ['scan', 'gather', 'pushRecords', 'pushMessages', 'scanRecords', 'prefault', 'executeBatch', 'lockDirectory', 'unlockDirectory'] as const;
+const FUNCTIONS = ['scan', 'gather', 'pushRecords', 'pushMessages', 'scanRecords', 'splitMpub', 'writeHeaders', 'prefault', 'executeBatch', 'lockDirectory', 'unlockDirectory'] as const;
 
 /**
  * Below these batch sizes the TypeScript twin is faster than crossing into C++ (measured by
  * bench/micro, worst case over 16 B..64 KiB messages; see README), as ws routes small frames
  * away from bufferutil. scanRecords never won (its TypeScript loop only reads lengths), so it
- * always runs in TypeScript.
+ * always runs in TypeScript. writeHeaders wins from 16 headers (6.7x at 200); splitMpub only
+ * from an MPUB of about 128 messages (1.4x at 200), since its walk is a chain of dependent loads
+ * in either language.
  */
 export const NATIVE_GATHER_MIN_FRAMES = 16;
 export const NATIVE_PUSH_MIN_RECORDS = 8;
+export const NATIVE_SPLIT_MIN_MESSAGES = 128;
+export const NATIVE_HEADERS_MIN_MESSAGES = 16;
 
 /**
  * Scanner work is counted in MPUB messages walked; a command line (found with indexOf and
@@ -94,7 +100,7 @@ export class RoutedFrameScanner implements FrameScanner {
   /** Work per byte in the last call (starts high: the first call goes native). */
   private density = 1;
 
-  constructor(private readonly addon: Pick<Addon, 'scan'>, limits: ScanLimits) {
+  constructor(private readonly addon: Pick<Addon, 'scan' | 'splitMpub'>, limits: ScanLimits) {
     this.ts = new TsFrameScanner(limits);
     this.max = limits.maxMsgSize;
     this.body = limits.maxBodySize;
@@ -104,6 +110,11 @@ export class RoutedFrameScanner implements FrameScanner {
     const n = (end - start) * this.density >= NATIVE_SCAN_MIN_WORK ? this.addon.scan(buf, start, end, records, state, this.max, this.body) : this.ts.scan(buf, start, end, records, state);
     if (n >= 0) this.learn(buf, start, end, records, state, n);
     return n;
+  }
+
+  splitMpub(buf: Uint8Array, start: number, len: number, starts: Int32Array, lens: Int32Array): number {
+    if (starts.length < NATIVE_SPLIT_MIN_MESSAGES) return this.ts.splitMpub(buf, start, len, starts, lens);
+    return this.addon.splitMpub(buf, start, len, this.max, starts, lens);
   }
 
   /** Work per byte of the call that just returned n records. */
@@ -183,6 +194,10 @@ export function nativeBackend(addon: Addon): Backend {
     gather(out, outOffset, sources, index, offsets, lengths, count) {
       if (count < NATIVE_GATHER_MIN_FRAMES) return tsFrameEncoder.gather(out, outOffset, sources, index, offsets, lengths, count);
       return addon.gather(out, outOffset, sources, index, offsets, lengths, count);
+    },
+    writeHeaders(out, count, nowMs, ids) {
+      if (count < NATIVE_HEADERS_MIN_MESSAGES) return tsFrameEncoder.writeHeaders(out, count, nowMs, ids);
+      return addon.writeHeaders(out, count, nowMs, ids);
     },
   };
   const records: RecordCodec = {

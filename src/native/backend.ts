@@ -99,6 +99,13 @@ export interface FrameScanner {
    * start..end is not a range of buf, or state is shorter than STATE_SLOTS.
    */
   scan(buf: Uint8Array, start: number, end: number, records: Int32Array, state: Int32Array): number;
+  /**
+   * List the messages of an MPUB body buf[start, start + len) ([int32 count]([int32 size][bytes])
+   * × count): message i is buf[starts[i], starts[i] + lens[i]). Returns the count, or -1 (the
+   * caller then words nsqd's error) when the range is not in buf, the count is < 1 or exceeds
+   * an array, or a message is not 1..max-msg-size bytes within the range. One call per MPUB.
+   */
+  splitMpub(buf: Uint8Array, start: number, len: number, starts: Int32Array, lens: Int32Array): number;
 }
 
 /** Limits a scanner enforces on declared body sizes. */
@@ -120,6 +127,30 @@ export interface FrameEncoder {
    * written) when a frame lies outside its source or out has no room.
    */
   gather(out: Uint8Array, outOffset: number, sources: readonly Uint8Array[], index: Int32Array, offsets: Int32Array, lengths: Int32Array, count: number): number;
+  /**
+   * Write the 26-byte headers of `count` published messages into out[0, 26 count): timestamp
+   * nowMs in ns (int64, Math.round), attempts 0, and the next `count` ids of the generator whose
+   * state is `ids` (ID_* slots): NSQ's ((tick - twepoch) << 22) | node << 12 | sequence, tick =
+   * ns >> 20, as 16 lowercase hex bytes; a tick whose 4096 sequences are used moves the
+   * generator on to the next tick (where nsqd sleeps). Returns count and updates `ids`, or -1
+   * with nothing written when out is too short, count is not an integer ≥ 0, nowMs is outside
+   * [0, 2^63 ns) or `ids` holds what no generator can. One call per published batch.
+   */
+  writeHeaders(out: Uint8Array, count: number, nowMs: number, ids: Float64Array): number;
+}
+
+/** Id generator state slot: the last tick used (-1 before the first id). */
+export const ID_LAST_TICK = 0;
+/** Id generator state slot: the sequence within the last tick (0..4095). */
+export const ID_SEQUENCE = 1;
+/** Id generator state slot: the node bits, (node id & 0x3ff) << 12. */
+export const ID_NODE = 2;
+/** Slots of an id generator state (a Float64Array). */
+export const ID_STATE_SLOTS = 3;
+
+/** A fresh id generator state for NSQ node id `nodeId` (--node-id). */
+export function idState(nodeId: number): Float64Array {
+  return Float64Array.of(-1, 0, (nodeId & 0x3ff) << 12);
 }
 
 /**

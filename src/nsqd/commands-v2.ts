@@ -4,6 +4,7 @@ import {
   STAGE_MPUB_MSG_SIZE,
   STAGE_SIZE,
   ScanStatus,
+  type FrameScanner,
 } from '../native/backend.js';
 import { goJSON } from '../internal/http.js';
 import { ClientError, FatalClientError } from '../protocol/errors.js';
@@ -75,6 +76,8 @@ export class CommandsV2 {
   private readonly client: ClientV2;
   private readonly remoteIp: () => string;
   private readonly upgrade: (u: IdentifyUpgrade) => Promise<SyncResult>;
+  /** Splits MPUB bodies into messages (made on the first MPUB). */
+  private splitter: FrameScanner | null = null;
 
   constructor(host: NsqdContext, client: ClientV2, remoteIp: () => string, upgrade: (u: IdentifyUpgrade) => Promise<SyncResult>) {
     this.host = host;
@@ -455,7 +458,8 @@ export class CommandsV2 {
         // Not an nsqd error: its messages ran past --max-body-size, which nsqd would buffer unbounded.
         return new FatalClientError('E_BAD_BODY', `MPUB body too big ${bodyLen} > ${o.maxBodySize}`);
     }
-    const parsed = parseMpubBody(buf, bodyStart, bodyLen, o.maxMsgSize, o.maxBodySize);
+    this.splitter ??= this.host.backend.createFrameScanner({ maxMsgSize: o.maxMsgSize, maxBodySize: o.maxBodySize });
+    const parsed = parseMpubBody(buf, bodyStart, bodyLen, o.maxMsgSize, o.maxBodySize, this.splitter);
     if (parsed instanceof ClientError) return parsed;
     const topicName = params[1]!;
     const topic = this.host.getTopic(topicName);
@@ -469,10 +473,11 @@ function readInt32(buf: Uint8Array, at: number): number {
 
 /**
  * Split an MPUB body ([int32 count]([int32 size][bytes])×count) into message bodies with
- * nsqd's checks and texts. The body is the declared body_size bytes; a message running past
- * it is reported as a failed read.
+ * nsqd's checks and texts: one `splitter` call (the backend's scanner for max-msg-size), and
+ * only when that refuses the body, a walk for nsqd's error. The body is the declared
+ * body_size bytes; a message running past it is reported as a failed read.
  */
-export function parseMpubBody(buf: Uint8Array, start: number, len: number, maxMsgSize: number, maxBodySize: number): MessageBatch | ClientError {
+export function parseMpubBody(buf: Uint8Array, start: number, len: number, maxMsgSize: number, maxBodySize: number, splitter: Pick<FrameScanner, 'splitMpub'>): MessageBatch | ClientError {
   const end = start + len;
   if (len < 4) return new FatalClientError('E_BAD_BODY', 'MPUB failed to read message count');
   const count = readInt32(buf, start);
@@ -480,6 +485,7 @@ export function parseMpubBody(buf: Uint8Array, start: number, len: number, maxMs
   if (count <= 0 || count > maxMessages) return new FatalClientError('E_BAD_BODY', `MPUB invalid message count ${count}`);
   const starts = new Int32Array(count);
   const lens = new Int32Array(count);
+  if (splitter.splitMpub(buf, start, len, starts, lens) === count) return { buf, starts, lens, count };
   let pos = start + 4;
   for (let i = 0; i < count; i++) {
     if (end - pos < 4) return new FatalClientError('E_BAD_MESSAGE', `MPUB failed to read message(${i}) body size`);

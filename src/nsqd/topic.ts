@@ -1,10 +1,10 @@
 import { isEphemeral } from '../protocol/names.js';
-import { MSG_HEADER_LENGTH, MSG_ID_OFFSET } from '../protocol/message.js';
+import { MSG_HEADER_LENGTH } from '../protocol/message.js';
+import { idState } from '../native/backend.js';
 import { RECORD_HEADER, RecordRing } from '../native/fallback/ring-buffer.js';
 import type { BackendQueue } from './backend-queue.js';
 import { Channel, frameOf } from './channel.js';
 import type { NsqdContext } from './context.js';
-import { GuidFactory } from './guid.js';
 import { joinPayload, type MessageBatch } from './message-batch.js';
 
 /** Largest number of backlog messages fanned out per event-loop turn, so I/O keeps flowing. */
@@ -34,7 +34,8 @@ export class Topic {
   started = false;
   messageCount = 0;
   messageBytes = 0;
-  private readonly guid: GuidFactory;
+  /** The topic's message id generator (nsqd's guidFactory), advanced by FrameEncoder.writeHeaders. */
+  private readonly ids: Float64Array;
   private readonly ctx: NsqdContext;
   private readonly direct: boolean;
   /** --durable-publish: no memory queue; a publish is answered once it is on disk. */
@@ -65,7 +66,7 @@ export class Topic {
     this.direct = this.ephemeral || (ctx.opts.memQueueSize > 0 && !this.durable);
     this.backend = ctx.createBackendQueue(name, this.ephemeral, 'topic');
     this.backend.onReadable = () => this.schedulePump();
-    this.guid = new GuidFactory(ctx.opts.nodeId);
+    this.ids = idState(ctx.opts.nodeId);
   }
 
   /** Messages held by the topic itself: memory, deferred-in-topic and backend. */
@@ -105,27 +106,13 @@ export class Topic {
     if (this.exiting) return new Error('exiting');
     const count = batch.count;
     if (count === 0) return null;
-    const nowMs = performance.timeOrigin + performance.now();
-    const ns = Math.round(nowMs * 1e6);
-    const tsHi = Math.floor(ns / 4294967296) >>> 0;
-    const tsLo = (ns - Math.floor(ns / 4294967296) * 4294967296) >>> 0;
     if (this.headers.length < count * MSG_HEADER_LENGTH) this.headers = Buffer.allocUnsafe(Math.max(count * MSG_HEADER_LENGTH, this.headers.length * 2));
     const h = this.headers;
-    let bytes = 0;
-    for (let i = 0, pos = 0; i < count; i++, pos += MSG_HEADER_LENGTH) {
-      h[pos] = tsHi >>> 24;
-      h[pos + 1] = (tsHi >>> 16) & 0xff;
-      h[pos + 2] = (tsHi >>> 8) & 0xff;
-      h[pos + 3] = tsHi & 0xff;
-      h[pos + 4] = tsLo >>> 24;
-      h[pos + 5] = (tsLo >>> 16) & 0xff;
-      h[pos + 6] = (tsLo >>> 8) & 0xff;
-      h[pos + 7] = tsLo & 0xff;
-      h[pos + 8] = 0;
-      h[pos + 9] = 0;
-      this.guid.writeNext(h, pos + MSG_ID_OFFSET, nowMs);
-      bytes += batch.lens[i]!;
+    if (this.ctx.backend.frameEncoder.writeHeaders(h, count, performance.timeOrigin + performance.now(), this.ids) !== count) {
+      return new Error('cannot write message headers');
     }
+    let bytes = 0;
+    for (let i = 0; i < count; i++) bytes += batch.lens[i]!;
     let waits: Promise<Error | null>[] | null = null;
     if (this.canFanOutNow()) {
       // A channel that cannot take them refuses the publish (nothing is accepted to be dropped).

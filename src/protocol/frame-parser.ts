@@ -39,7 +39,7 @@ const EMPTY = Buffer.alloc(0);
 export class FrameParser {
   /** RECORD_STRIDE int32 slots per record. */
   readonly records: Int32Array;
-  private readonly scanner: FrameScanner;
+  private readonly scanner: Pick<FrameScanner, 'scan'>;
   private readonly state = new Int32Array(STATE_SLOTS);
   private chunk: Uint8Array = EMPTY;
   private pos = 0;
@@ -53,7 +53,7 @@ export class FrameParser {
   private partialIndex = 0;
   private stopped = false;
 
-  constructor(scanner: FrameScanner, capacity = 512) {
+  constructor(scanner: Pick<FrameScanner, 'scan'>, capacity = 512) {
     this.scanner = scanner;
     this.records = new Int32Array(capacity * RECORD_STRIDE);
   }

@@ -200,5 +200,45 @@ export function frameParserSuite(name: string, backend: Backend): void {
     assert.is(parser.next(), 0);
   });
 
+  t('splitMpub lists an MPUB body\'s messages by offset, at any count, and refuses what nsqd would (-1)', () => {
+    const scanner = backend.createFrameScanner(LIMITS);
+    for (const n of [1, 2, 7, 31, 32, 33, 200]) {
+      const sizes = Array.from({ length: n }, (_, i) => 1 + ((i * 37) % LIMITS.maxMsgSize));
+      const body = Buffer.alloc(4 + sizes.reduce((a, b) => a + 4 + b, 0));
+      body.writeInt32BE(n, 0);
+      let p = 4;
+      for (const size of sizes) {
+        body.writeInt32BE(size, p);
+        p += 4 + size;
+      }
+      const buf = Buffer.concat([Buffer.from('pre'), body]);
+      const starts = new Int32Array(n);
+      const lens = new Int32Array(n);
+      assert.is(scanner.splitMpub(buf, 3, body.length, starts, lens), n, `${n} messages`);
+      let at = 3 + 4;
+      for (let i = 0; i < n; i++) {
+        assert.is(starts[i], at + 4, `start of message ${i} of ${n}`);
+        assert.is(lens[i], sizes[i], `length of message ${i} of ${n}`);
+        at += 4 + sizes[i]!;
+      }
+      assert.is(scanner.splitMpub(buf, 3, body.length - 1, new Int32Array(n), new Int32Array(n)), -1, 'last message past the range');
+      assert.is(scanner.splitMpub(buf, 3, body.length, new Int32Array(n - 1), new Int32Array(n)), -1, 'arrays shorter than the count');
+      assert.is(scanner.splitMpub(buf, 4, body.length, new Int32Array(n), new Int32Array(n)), -1, 'range past the buffer');
+    }
+    const one = (count: number, size: number): number => {
+      const b = Buffer.alloc(12);
+      b.writeInt32BE(count, 0);
+      b.writeInt32BE(size, 4);
+      return scanner.splitMpub(b, 0, 8 + Math.max(0, Math.min(size, 4)), new Int32Array(2), new Int32Array(2));
+    };
+    assert.is(one(1, 4), 1);
+    assert.is(one(0, 4), -1, 'count 0');
+    assert.is(one(-1, 4), -1, 'negative count');
+    assert.is(one(1, 0), -1, 'empty message');
+    assert.is(one(1, -5), -1, 'negative size');
+    assert.is(one(1, LIMITS.maxMsgSize + 1), -1, 'message past max-msg-size');
+    assert.is(one(2, 4), -1, 'count larger than the messages');
+  });
+
   t.run();
 }

@@ -9,7 +9,7 @@ import { ADDON_ABI_VERSION, loadAddon } from '../../src/native/addon.js';
 export type RawAddon = ReturnType<typeof loadAddon>;
 
 // The ABI version check below is what guarantees the full shape; these are checked by name too.
-const FUNCTIONS = ['scan', 'gather', 'pushRecords', 'pushMessages', 'scanRecords', 'prefault', 'executeBatch', 'lockDirectory', 'unlockDirectory'] as const;
+const FUNCTIONS = ['scan', 'gather', 'pushRecords', 'pushMessages', 'scanRecords', 'splitMpub', 'writeHeaders', 'prefault', 'executeBatch', 'lockDirectory', 'unlockDirectory'] as const;
 
 /** Where the addon in use came from (a path, or 'node-gyp-build'). */
 export let addonOrigin = '';

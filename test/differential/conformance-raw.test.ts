@@ -21,8 +21,9 @@ export function rawBackend(addon: RawAddon): Backend {
     native: true,
     createFrameScanner: (limits) => ({
       scan: (buf, start, end, records, state) => addon.scan(buf, start, end, records, state, limits.maxMsgSize, limits.maxBodySize),
+      splitMpub: (buf, start, len, starts, lens) => addon.splitMpub(buf, start, len, limits.maxMsgSize, starts, lens),
     }),
-    frameEncoder: { gather: (...args) => addon.gather(...args) },
+    frameEncoder: { gather: (...args) => addon.gather(...args), writeHeaders: (...args) => addon.writeHeaders(...args) },
     records: {
       pushRecords: (...args) => addon.pushRecords(...args),
       pushMessages: (...args) => addon.pushMessages(...args),

@@ -13,6 +13,7 @@ import {
   R_SRC,
   R_STATUS,
   STATE_SLOTS,
+  ID_STATE_SLOTS,
   type FrameScanner,
   type ScanLimits,
 } from '../../src/native/backend.js';
@@ -612,7 +613,7 @@ function runLengths(sizes: number[]): string {
 }
 
 /** Feed the chunks and describe every record and the pending state after each chunk, one string per event. */
-export function parseEvents(scanner: FrameScanner, c: ParserCase): string[] {
+export function parseEvents(scanner: Pick<FrameScanner, 'scan'>, c: ParserCase): string[] {
   const parser = new FrameParser(scanner, c.capacity);
   const events: string[] = [];
   for (let k = 0; k < c.chunks.length; k++) {
@@ -642,14 +643,14 @@ export function parseEvents(scanner: FrameScanner, c: ParserCase): string[] {
 export function diffParser(addon: RawAddon, c: ParserCase): string | null {
   const max = c.limits.maxMsgSize;
   const body = c.limits.maxBodySize;
-  const native: FrameScanner = { scan: (buf, s, e, rec, st) => addon.scan(buf, s, e, rec, st, max, body) };
+  const native: Pick<FrameScanner, 'scan'> = { scan: (buf, s, e, rec, st) => addon.scan(buf, s, e, rec, st, max, body) };
   const a = parseEvents(native, c);
   const ts = new TsFrameScanner(c.limits);
   const b = parseEvents(ts, c);
   // Calls may go to either scanner (nativeBackend routes each by its expected work): the state
   // one leaves must be one the other continues from. Alternating and routed runs must match too.
   let calls = 0;
-  const alternating: FrameScanner = { scan: (buf, s, e, rec, st) => ((calls++ & 1) === 0 ? native : ts).scan(buf, s, e, rec, st) };
+  const alternating: Pick<FrameScanner, 'scan'> = { scan: (buf, s, e, rec, st) => ((calls++ & 1) === 0 ? native : ts).scan(buf, s, e, rec, st) };
   const sides: [string, string[]][] = [
     ['native:     ', a],
     ['alternating:', parseEvents(alternating, c)],
@@ -1000,6 +1001,154 @@ export function diffScanRecords(addon: RawAddon, c: ScanRecordsCase): string | n
 
 
 // ---------------------------------------------------------------------------------------------
+// FrameScanner.splitMpub
+
+/** One splitMpub() case. */
+export interface SplitCase extends DiffCase {
+  buf: Uint8Array;
+  start: number;
+  len: number;
+  maxMsgSize: number;
+  /** Lengths of the starts and lens arrays. */
+  startsLen: number;
+  lensLen: number;
+}
+
+/**
+ * Build splitMpub case `seed`: an MPUB body ([int32 count]([int32 size][bytes])×count) at a
+ * random offset of a larger buffer, mostly well formed, else with a count that disagrees with
+ * the messages, a size of 0, negative or above the limit, a message running past the range,
+ * arrays shorter than the count, or a range outside the buffer.
+ */
+export function genSplitCase(seed: number): SplitCase {
+  const r = new Rand(seed);
+  const maxMsgSize = r.pick([1, 7, 100, 4096, 1024 * 1024]);
+  const n = r.chance(0.05) ? 0 : r.chance(0.8) ? 1 + r.int(40) : 1 + r.int(600);
+  let body = 4;
+  const sizes: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const size = r.chance(0.97) ? 1 + r.int(Math.min(maxMsgSize, r.chance(0.9) ? 40 : 3000)) : r.pick([0, -1, -2147483648, maxMsgSize + 1, 2147483647]);
+    sizes.push(size);
+    body += 4 + Math.max(0, Math.min(size, 3000));
+  }
+  const pre = r.int(20);
+  const buf = new Uint8Array(pre + body + r.int(20));
+  r.fill(buf);
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const count = r.chance(0.9) ? n : r.pick([0, -1, n + 1, Math.max(0, n - 1), 2147483647]);
+  dv.setInt32(pre, count);
+  let pos = pre + 4;
+  for (const size of sizes) {
+    dv.setInt32(pos, size);
+    pos += 4 + Math.max(0, Math.min(size, 3000));
+  }
+  let start = pre;
+  let len = body;
+  if (r.chance(0.1)) len = Math.max(0, len - 1 - r.int(8)); // the last message runs past the range
+  if (r.chance(0.03)) start = r.pick([-1, buf.length, buf.length + 1]);
+  if (r.chance(0.03)) len = r.pick([-1, 0, 3, buf.length - start + 1]);
+  const arr = (): number => (r.chance(0.9) ? Math.max(0, count) + r.int(3) : r.int(Math.max(1, n + 1)));
+  const startsLen = Math.min(arr(), 5000);
+  const lensLen = r.chance(0.95) ? startsLen : Math.min(arr(), 5000);
+  return {
+    kind: 'splitMpub',
+    seed,
+    input: buf,
+    buf,
+    start,
+    len,
+    maxMsgSize,
+    startsLen,
+    lensLen,
+    describe: () => `splitMpub(buf[${buf.length}], start ${start}, len ${len}, maxMsgSize ${maxMsgSize}, starts[${startsLen}], lens[${lensLen}])`,
+  };
+}
+
+/** Run one splitMpub case on both (each with its own arrays, filled alike beforehand); null when identical. */
+export function diffSplit(addon: RawAddon, c: SplitCase): string | null {
+  const fill = (n: number): Int32Array => Int32Array.from({ length: n }, (_, i) => -7 - i);
+  const [sA, lA, sB, lB] = [fill(c.startsLen), fill(c.lensLen), fill(c.startsLen), fill(c.lensLen)];
+  const rA = addon.splitMpub(c.buf, c.start, c.len, c.maxMsgSize, sA, lA);
+  const rB = new TsFrameScanner({ maxMsgSize: c.maxMsgSize, maxBodySize: 5 * 1024 * 1024 }).splitMpub(c.buf, c.start, c.len, sB, lB);
+  if (rA !== rB) return `returned native ${rA}, typescript ${rB}`;
+  const ds = firstDiff(sA, sB);
+  if (ds >= 0) return `starts[${ds}]: native ${sA[ds]}, typescript ${sB[ds]}`;
+  const dl = firstDiff(lA, lB);
+  if (dl >= 0) return `lens[${dl}]: native ${lA[dl]}, typescript ${lB[dl]}`;
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// FrameEncoder.writeHeaders
+
+/** One writeHeaders() case. */
+export interface HeadersCase extends DiffCase {
+  outLen: number;
+  count: number;
+  nowMs: number;
+  ids: number[];
+}
+
+/** NSQ's id epoch (ms-ish ticks) and 2^20, for picking clocks near interesting ticks. */
+const TWEPOCH_TICK = 1288834974288;
+
+/**
+ * Build writeHeaders case `seed`: today's clock, a random or odd one (0, negative, NaN,
+ * infinite, the int64-ns bound and just past it, half-ns fractions), a generator state that is
+ * fresh, just behind or ahead of the clock's tick, at sequences near 4095 (so batches roll over
+ * ticks), or invalid (NaN, fractions, sequence 4096, stray node bits, too short), and counts
+ * that fit the output, do not, or are not integers.
+ */
+export function genHeadersCase(seed: number): HeadersCase {
+  const r = new Rand(seed);
+  const nowMs = r.chance(0.6) ? 1.7e12 + r.next() * 1e11
+    : r.chance(0.5) ? r.next() * 1e13
+    : r.pick([0, -1, -0, Number.NaN, Infinity, -Infinity, 9223372036854, 9223372036855, 0.0000005, 1.5e-6, 2.5e-6, 4503599627.3705, TWEPOCH_TICK * 1.048576, 1e-300]);
+  const tick = Math.floor((nowMs * 1e6) / 1048576);
+  const count = r.chance(0.9) ? r.int(r.chance(0.9) ? 40 : 9000) : r.pick([-1, 0.5, 2.5, Number.NaN, 1e300]);
+  const fits = Number.isInteger(count) && count >= 0 && count < 1e6 ? count : 3;
+  const outLen = r.chance(0.85) ? fits * 26 + r.int(30) : r.int(Math.max(1, fits * 26));
+  let last = r.chance(0.3) ? -1 : Number.isFinite(tick) ? tick + r.pick([-2, -1, 0, 0, 0, 1, 5]) : r.int(1e12);
+  let seq = r.chance(0.5) ? r.int(4096) : r.pick([0, 4094, 4095]);
+  let node = r.int(1024) << 12;
+  const bad = r.chance(0.08);
+  if (bad) {
+    const which = r.int(6);
+    if (which === 0) last = r.pick([Number.NaN, 1.5, -2, 2 ** 53]);
+    else if (which === 1) seq = r.pick([4096, -1, 0.5, Number.NaN]);
+    else if (which === 2) node = r.pick([1, 0x3ff << 12 | 1, 1024 << 12, -4096, Number.NaN]);
+  }
+  const ids = bad && r.chance(0.2) ? [last, seq] : [last, seq, node];
+  return {
+    kind: 'headers',
+    seed,
+    input: new Uint8Array(0),
+    outLen,
+    count,
+    nowMs,
+    ids,
+    describe: () => `writeHeaders(out[${outLen}], count ${count}, nowMs ${nowMs}, ids [${ids.join(', ')}])`,
+  };
+}
+
+/** Run one writeHeaders case on both (each with its own output and state, alike beforehand); null when identical. */
+export function diffHeaders(addon: RawAddon, c: HeadersCase): string | null {
+  const outA = new Uint8Array(c.outLen).fill(0xa5);
+  const outB = new Uint8Array(c.outLen).fill(0xa5);
+  const idsA = Float64Array.from(c.ids);
+  const idsB = Float64Array.from(c.ids);
+  const rA = addon.writeHeaders(outA, c.count, c.nowMs, idsA);
+  const rB = tsFrameEncoder.writeHeaders(outB, c.count, c.nowMs, idsB);
+  if (rA !== rB) return `returned native ${rA}, typescript ${rB}`;
+  for (let i = 0; i < Math.max(idsA.length, ID_STATE_SLOTS); i++) {
+    if (!Object.is(idsA[i], idsB[i])) return `ids[${i}]: native ${idsA[i]}, typescript ${idsB[i]}`;
+  }
+  const d = firstDiff(outA, outB);
+  if (d >= 0) return `out[${d}] (header ${Math.floor(d / 26)}, byte ${d % 26}): native ${outA[d]}, typescript ${outB[d]}`;
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Registry of the synchronous case kinds
 
 /** A synchronous differential case kind: build case `seed`, and compare the two implementations on it. */
@@ -1015,17 +1164,19 @@ function kind<C extends DiffCase>(k: CaseKind<C>): CaseKind<DiffCase> {
 }
 
 /** Every synchronous kind by name (IoExecutor cases are asynchronous: see io.ts). */
-export const KINDS: Record<'scan' | 'parser' | 'gather' | 'push' | 'pushMessages' | 'scanRecords', CaseKind> = {
+export const KINDS: Record<'scan' | 'parser' | 'gather' | 'push' | 'pushMessages' | 'scanRecords' | 'splitMpub' | 'headers', CaseKind> = {
   scan: kind({ name: 'scan', gen: (s) => genScanCase(s), diff: diffScan }),
   parser: kind({ name: 'parser', gen: (s) => genParserCase(s), diff: diffParser }),
   gather: kind({ name: 'gather', gen: (s, known) => genGatherCase(s, known), diff: diffGather }),
   push: kind({ name: 'push', gen: (s, known) => genPushCase(s, known), diff: diffPush }),
   pushMessages: kind({ name: 'pushMessages', gen: (s, known) => genPushCase(s, known, true), diff: diffPush }),
   scanRecords: kind({ name: 'scanRecords', gen: (s) => genScanRecordsCase(s), diff: diffScanRecords }),
+  splitMpub: kind({ name: 'splitMpub', gen: (s) => genSplitCase(s), diff: diffSplit }),
+  headers: kind({ name: 'headers', gen: (s) => genHeadersCase(s), diff: diffHeaders }),
 };
 
 /** Stable numbers of the kinds, mixed into case seeds (io is 5). */
-export const KIND_IDS: Record<string, number> = { scan: 0, parser: 1, gather: 2, push: 3, scanRecords: 4, io: 5, pushMessages: 6 };
+export const KIND_IDS: Record<string, number> = { scan: 0, parser: 1, gather: 2, push: 3, scanRecords: 4, io: 5, pushMessages: 6, splitMpub: 7, headers: 8 };
 
 /** The base seed of the differential tests: DIFF_SEED, or a fixed default so CI is reproducible. */
 export function baseSeed(): number {

@@ -1,13 +1,13 @@
 // Differential fuzzer: the generators of test/differential/ for millions of cases — FrameScanner
-// scans, FrameParser chunk splits, gathers, pushRecords, pushMessages, scanRecords and
-// IoExecutor batches —
+// scans and MPUB splits, FrameParser chunk splits, gathers, message headers, pushRecords,
+// pushMessages, scanRecords and IoExecutor batches —
 // each run through the raw C++ addon and the TypeScript twin, demanding identical results.
 //
 //   npm run fuzz -- [--cases N] [--seconds S] [--seed S] [--known] [--replay KIND:SEED]
 //
 // --cases N    N scan cases and N/4 of each other synchronous kind, N/1000 IoExecutor cases
 //              (default 2,000,000: 2,000,000 scans + 500,000 each of parser, gather, push,
-//              pushMessages, scanRecords + 2,000 io)
+//              pushMessages, scanRecords, splitMpub, headers + 2,000 io)
 // --seconds S  stop after S seconds (whichever of --cases and --seconds comes first)
 // --seed S     base seed (default: random, printed); case i of a kind has seed caseSeed(S, kind, i)
 // --known      also generate the inputs of the known (now fixed) differences (see
@@ -31,10 +31,10 @@ type SyncKind = keyof typeof KINDS;
 type Kind = SyncKind | 'io';
 
 /** The rotation of synchronous kinds (scan 4, each other 1: the default case ratio). */
-const ROTATION: readonly SyncKind[] = ['scan', 'scan', 'scan', 'scan', 'parser', 'gather', 'push', 'pushMessages', 'scanRecords'];
+const ROTATION: readonly SyncKind[] = ['scan', 'scan', 'scan', 'scan', 'parser', 'gather', 'push', 'pushMessages', 'scanRecords', 'splitMpub', 'headers'];
 /** One IoExecutor case every IO_EVERY steps. */
 const IO_EVERY = 1000;
-const ALL_KINDS: readonly Kind[] = ['scan', 'parser', 'gather', 'push', 'pushMessages', 'scanRecords', 'io'];
+const ALL_KINDS: readonly Kind[] = ['scan', 'parser', 'gather', 'push', 'pushMessages', 'scanRecords', 'splitMpub', 'headers', 'io'];
 const PROGRESS_STEPS = 2000;
 
 interface Options {
@@ -93,12 +93,12 @@ function readUsage(): string {
 /** Per-kind case caps for --cases N. */
 function caps(n: number): Record<Kind, number> {
   const quarter = Math.max(1, Math.floor(n / 4));
-  return { scan: n, parser: quarter, gather: quarter, push: quarter, pushMessages: quarter, scanRecords: quarter, io: Math.max(1, Math.floor(n / 1000)) };
+  return { scan: n, parser: quarter, gather: quarter, push: quarter, pushMessages: quarter, scanRecords: quarter, splitMpub: quarter, headers: quarter, io: Math.max(1, Math.floor(n / 1000)) };
 }
 
 /** The deterministic schedule: which kind (and which case of it) step g runs, given the caps. */
 class Schedule {
-  readonly counts: Record<Kind, number> = { scan: 0, parser: 0, gather: 0, push: 0, pushMessages: 0, scanRecords: 0, io: 0 };
+  readonly counts: Record<Kind, number> = { scan: 0, parser: 0, gather: 0, push: 0, pushMessages: 0, scanRecords: 0, splitMpub: 0, headers: 0, io: 0 };
   step = 0;
   constructor(private readonly cap: Record<Kind, number>) {}
 

@@ -14,13 +14,16 @@ const LIMITS = { maxMsgSize: 1024 * 1024, maxBodySize: 5 * 1024 * 1024 };
 const CHUNK = 64 * 1024;
 
 /** A scanner that stands in for the addon and counts the calls routed to it. */
-function countingAddon(): { scan: (buf: Uint8Array, start: number, end: number, rec: Int32Array, st: Int32Array, max: number, body: number) => number; calls: number } {
+function countingAddon(): ConstructorParameters<typeof RoutedFrameScanner>[0] & { calls: number } {
   const inner = new TsFrameScanner(LIMITS);
   const a = {
     calls: 0,
     scan(buf: Uint8Array, start: number, end: number, rec: Int32Array, st: Int32Array): number {
       a.calls++;
       return inner.scan(buf, start, end, rec, st);
+    },
+    splitMpub(buf: Uint8Array, start: number, len: number, _max: number, starts: Int32Array, lens: Int32Array): number {
+      return inner.splitMpub(buf, start, len, starts, lens);
     },
   };
   return a;

@@ -102,6 +102,26 @@ export class TsFrameScanner implements FrameScanner {
     this.maxMessages = Math.floor((limits.maxBodySize - 4) / 5);
   }
 
+  splitMpub(buf: Uint8Array, start: number, len: number, starts: Int32Array, lens: Int32Array): number {
+    // The C++ twin's checks; offsets go out as int32.
+    if (!(start >= 0 && len >= 4 && start <= buf.length && len <= buf.length - start && start + len <= 0x7fffffff)) return -1;
+    const end = start + len;
+    const count = readInt32(buf, start);
+    if (count < 1 || count > starts.length || count > lens.length) return -1;
+    const max = this.maxMsgSize;
+    let pos = start + 4;
+    for (let i = 0; i < count; i++) {
+      if (end - pos < 4) return -1;
+      const size = readInt32(buf, pos);
+      pos += 4;
+      if (size < 1 || size > max || size > end - pos) return -1;
+      starts[i] = pos;
+      lens[i] = size;
+      pos += size;
+    }
+    return count;
+  }
+
   scan(buf: Uint8Array, start: number, end: number, records: Int32Array, state: Int32Array): number {
     const capacity = (records.length / RECORD_STRIDE) | 0;
     // The C++ twin's argument checks: no room, a bad range or a short state is a caller bug.
