@@ -191,12 +191,16 @@ export class FrameParser {
       const n = this.scanner.scan(held, 0, this.partialLen, this.records, state);
       const stage = state[S_STAGE]!;
       if (stage === STAGE_STOPPED || n > 0) {
-        // The held command is complete; it becomes the carry and the partial buffer is fresh.
+        // The held command is complete and becomes the carry. The previous carry's records died
+        // with the feed() before this one (a feed completes at most one held command), so its
+        // buffer takes the next partial command instead of a fresh allocation per command that
+        // spans reads.
         this.markSource(n, SRC_CARRY);
+        const spare = this.carry;
         this.carry = held;
         const consumed = state[S_CONSUMED]!;
         const heldLen = this.partialLen;
-        this.partial = Buffer.allocUnsafe(256);
+        this.partial = spare.length >= 256 ? spare : Buffer.allocUnsafe(256);
         this.partialLen = 0;
         this.partialStage = STAGE_NONE;
         if (stage === STAGE_STOPPED) {

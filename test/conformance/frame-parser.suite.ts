@@ -200,6 +200,39 @@ export function frameParserSuite(name: string, backend: Backend): void {
     assert.is(parser.next(), 0);
   });
 
+  t('records of commands that span reads stay valid until the next feed(), while later commands are held in recycled buffers', () => {
+    // PUBs of 300-900 bytes in reads of 500-1100 bytes: nearly every read completes one held
+    // command and holds the next, so the parser keeps recycling its buffers.
+    const r = prng(7);
+    const bodies: string[] = [];
+    const parts: Buffer[] = [];
+    for (let i = 0; i < 120; i++) {
+      const body = String.fromCharCode(97 + (i % 26)).repeat(300 + Math.floor(r() * 600)) + `#${i}`;
+      bodies.push(body);
+      parts.push(sized(`PUB t${i}`, body));
+    }
+    const stream = Buffer.concat(parts);
+    const parser = new FrameParser(backend.createFrameScanner(LIMITS), 4);
+    const seen: string[] = [];
+    for (let at = 0; at < stream.length;) {
+      const end = Math.min(stream.length, at + 500 + Math.floor(r() * 600));
+      parser.feed(stream.subarray(at, end));
+      at = end;
+      // Keep every record of this read (copied out of `records`, not out of the buffers), and
+      // read the bodies only once next() is drained: after the read's last command was held.
+      const held: number[][] = [];
+      for (let n = parser.next(); n > 0; n = parser.next()) {
+        for (let i = 0; i < n; i++) held.push(Array.from(parser.records.subarray(i * RECORD_STRIDE, (i + 1) * RECORD_STRIDE)));
+      }
+      for (const rec of held) {
+        const src = parser.source(rec[R_SRC]!);
+        seen.push(Buffer.from(src.subarray(rec[R_BODY_START]!, rec[R_BODY_START]! + rec[R_BODY_LEN]!)).toString('latin1'));
+      }
+    }
+    assert.is(seen.length, bodies.length);
+    for (let i = 0; i < bodies.length; i++) assert.is(seen[i], bodies[i], `body of PUB ${i}`);
+  });
+
   t('splitMpub lists an MPUB body\'s messages by offset, at any count, and refuses what nsqd would (-1)', () => {
     const scanner = backend.createFrameScanner(LIMITS);
     for (const n of [1, 2, 7, 31, 32, 33, 200]) {
