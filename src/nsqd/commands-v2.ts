@@ -7,6 +7,7 @@ import {
   type FrameScanner,
 } from '../native/backend.js';
 import { goJSON } from '../internal/http.js';
+import { readInt32, walkMpubMessages } from '../native/fallback/frame-scanner.js';
 import { ClientError, FatalClientError } from '../protocol/errors.js';
 import { MSG_ID_LENGTH } from '../protocol/message.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
@@ -76,8 +77,6 @@ export class CommandsV2 {
   private readonly client: ClientV2;
   private readonly remoteIp: () => string;
   private readonly upgrade: (u: IdentifyUpgrade) => Promise<SyncResult>;
-  /** Splits MPUB bodies into messages (made on the first MPUB). */
-  private splitter: FrameScanner | null = null;
 
   constructor(host: NsqdContext, client: ClientV2, remoteIp: () => string, upgrade: (u: IdentifyUpgrade) => Promise<SyncResult>) {
     this.host = host;
@@ -458,8 +457,7 @@ export class CommandsV2 {
         // Not an nsqd error: its messages ran past --max-body-size, which nsqd would buffer unbounded.
         return new FatalClientError('E_BAD_BODY', `MPUB body too big ${bodyLen} > ${o.maxBodySize}`);
     }
-    this.splitter ??= this.host.backend.createFrameScanner({ maxMsgSize: o.maxMsgSize, maxBodySize: o.maxBodySize });
-    const parsed = parseMpubBody(buf, bodyStart, bodyLen, o.maxMsgSize, o.maxBodySize, this.splitter);
+    const parsed = parseMpubBody(buf, bodyStart, bodyLen, o.maxMsgSize, o.maxBodySize, this.host.mpubSplitter);
     if (parsed instanceof ClientError) return parsed;
     const topicName = params[1]!;
     const topic = this.host.getTopic(topicName);
@@ -467,14 +465,10 @@ export class CommandsV2 {
   }
 }
 
-function readInt32(buf: Uint8Array, at: number): number {
-  return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) | 0;
-}
-
 /**
  * Split an MPUB body ([int32 count]([int32 size][bytes])×count) into message bodies with
  * nsqd's checks and texts: one `splitter` call (the backend's scanner for max-msg-size), and
- * only when that refuses the body, a walk for nsqd's error. The body is the declared
+ * only when that refuses the body, the TypeScript walk to find which message nsqd's error names. The body is the declared
  * body_size bytes; a message running past it is reported as a failed read.
  */
 export function parseMpubBody(buf: Uint8Array, start: number, len: number, maxMsgSize: number, maxBodySize: number, splitter: Pick<FrameScanner, 'splitMpub'>): MessageBatch | ClientError {
@@ -486,17 +480,14 @@ export function parseMpubBody(buf: Uint8Array, start: number, len: number, maxMs
   const starts = new Int32Array(count);
   const lens = new Int32Array(count);
   if (splitter.splitMpub(buf, start, len, starts, lens) === count) return { buf, starts, lens, count };
-  let pos = start + 4;
-  for (let i = 0; i < count; i++) {
-    if (end - pos < 4) return new FatalClientError('E_BAD_MESSAGE', `MPUB failed to read message(${i}) body size`);
-    const size = readInt32(buf, pos);
-    pos += 4;
-    if (size <= 0) return new FatalClientError('E_BAD_MESSAGE', `MPUB invalid message(${i}) body size ${size}`);
-    if (size > maxMsgSize) return new FatalClientError('E_BAD_MESSAGE', `MPUB message too big ${size} > ${maxMsgSize}`);
-    if (end - pos < size) return new FatalClientError('E_BAD_MESSAGE', 'MPUB failed to read message body');
-    starts[i] = pos;
-    lens[i] = size;
-    pos += size;
-  }
-  return { buf, starts, lens, count };
+  // Refused: the TypeScript walk names the first message that fails, and nsqd's error is worded for it.
+  const walked = walkMpubMessages(buf, start + 4, end, count, maxMsgSize, starts, lens);
+  if (walked === count) return { buf, starts, lens, count };
+  const i = -walked - 1;
+  const pos = i === 0 ? start + 4 : starts[i - 1]! + lens[i - 1]!;
+  if (end - pos < 4) return new FatalClientError('E_BAD_MESSAGE', `MPUB failed to read message(${i}) body size`);
+  const size = readInt32(buf, pos);
+  if (size <= 0) return new FatalClientError('E_BAD_MESSAGE', `MPUB invalid message(${i}) body size ${size}`);
+  if (size > maxMsgSize) return new FatalClientError('E_BAD_MESSAGE', `MPUB message too big ${size} > ${maxMsgSize}`);
+  return new FatalClientError('E_BAD_MESSAGE', 'MPUB failed to read message body');
 }

@@ -1,5 +1,5 @@
 import type { Logger } from '../internal/log.js';
-import type { Backend } from '../native/backend.js';
+import type { Backend, FrameScanner } from '../native/backend.js';
 import type { BackendQueue } from './backend-queue.js';
 import type { NsqdOptions } from './options.js';
 import type { Topic } from './topic.js';
@@ -20,6 +20,8 @@ export interface NsqdContext {
   readonly opts: NsqdOptions;
   readonly logger: Logger;
   readonly backend: Backend;
+  /** Splits MPUB bodies: the backend's scanner for --max-msg-size, one per nsqd (splitMpub keeps no state). */
+  readonly mpubSplitter: Pick<FrameScanner, 'splitMpub'>;
   /** True while topics and channels are re-created from nsqd.dat. */
   readonly isLoading: boolean;
   /** Whether --tls-cert and --tls-key are loaded, so clients may negotiate tls_v1. */

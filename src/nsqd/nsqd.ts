@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { createGoServer } from '../internal/http.js';
 import { Logger } from '../internal/log.js';
 import { backend as defaultBackend, backendDescription, type Backend } from '../native/index.js';
+import type { FrameScanner } from '../native/backend.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import { DiskQueue } from '../diskqueue/diskqueue.js';
 import { ioCounters } from '../diskqueue/segment-writer.js';
@@ -42,6 +43,7 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
   readonly opts: NsqdOptions;
   readonly logger: Logger;
   readonly backend: Backend;
+  readonly mpubSplitter: Pick<FrameScanner, 'splitMpub'>;
   readonly topics = new Map<string, Topic>();
   readonly clients = new Map<number, ClientV2>();
   isLoading = false;
@@ -74,6 +76,7 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
     const invalid = validateNsqdOptions(this.opts);
     if (invalid !== '') throw new Error(invalid);
     this.backend = defaultBackend;
+    this.mpubSplitter = this.backend.createFrameScanner({ maxMsgSize: this.opts.maxMsgSize, maxBodySize: this.opts.maxBodySize });
     this.protocol = new ProtocolV2(this);
     this.dirLock = new DirLock(this.opts.dataPath, this.backend.dirLocker);
     this.tlsServerOptions = buildTlsOptions(this.opts);

@@ -90,6 +90,24 @@ export function readInt32(buf: Uint8Array, at: number): number {
   return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) | 0;
 }
 
+/**
+ * Walk `count` MPUB messages ([int32 size][bytes]) from buf[pos] to `end` into starts/lens.
+ * Returns count, or -(i + 1) for the first message i whose size is unreadable, not
+ * 1..maxMsgSize, or whose bytes run past `end` (the caller words nsqd's error from i).
+ */
+export function walkMpubMessages(buf: Uint8Array, pos: number, end: number, count: number, maxMsgSize: number, starts: Int32Array, lens: Int32Array): number {
+  for (let i = 0; i < count; i++) {
+    if (end - pos < 4) return -(i + 1);
+    const size = readInt32(buf, pos);
+    pos += 4;
+    if (size < 1 || size > maxMsgSize || size > end - pos) return -(i + 1);
+    starts[i] = pos;
+    lens[i] = size;
+    pos += size;
+  }
+  return count;
+}
+
 /** Pure-TypeScript FrameScanner: indexOf for newlines, byte compares for command words. */
 export class TsFrameScanner implements FrameScanner {
   private readonly maxMsgSize: number;
@@ -105,21 +123,9 @@ export class TsFrameScanner implements FrameScanner {
   splitMpub(buf: Uint8Array, start: number, len: number, starts: Int32Array, lens: Int32Array): number {
     // The C++ twin's checks; offsets go out as int32.
     if (!(start >= 0 && len >= 4 && start <= buf.length && len <= buf.length - start && start + len <= 0x7fffffff)) return -1;
-    const end = start + len;
     const count = readInt32(buf, start);
     if (count < 1 || count > starts.length || count > lens.length) return -1;
-    const max = this.maxMsgSize;
-    let pos = start + 4;
-    for (let i = 0; i < count; i++) {
-      if (end - pos < 4) return -1;
-      const size = readInt32(buf, pos);
-      pos += 4;
-      if (size < 1 || size > max || size > end - pos) return -1;
-      starts[i] = pos;
-      lens[i] = size;
-      pos += size;
-    }
-    return count;
+    return walkMpubMessages(buf, start + 4, start + len, count, this.maxMsgSize, starts, lens) === count ? count : -1;
   }
 
   scan(buf: Uint8Array, start: number, end: number, records: Int32Array, state: Int32Array): number {
