@@ -22,7 +22,8 @@ export interface RouterOptions {
 const V1_HEADER = 'X-Nsq-Content-Type';
 const V1_HEADER_VALUE = 'nsq; version=1.0';
 const JSON_TYPE = 'application/json; charset=utf-8';
-const TEXT_TYPE = 'text/plain; charset=utf-8';
+/** The type Go's server sniffs for a text body it was not told the type of. */
+export const TEXT_TYPE = 'text/plain; charset=utf-8';
 
 // ---------------------------------------------------------------------------------------------
 // The server: requests read as Go's net/http server reads them
@@ -34,7 +35,7 @@ export const GO_MAX_HEADER_BYTES = (1 << 20) + 4096;
 const KEEP_ALIVE_MS = 65_000;
 
 /** The raw answer net/http writes before it closes a connection whose request it refused. */
-function goRefusal(status: string, body: string): string {
+function goRefusal(status: string, body = status): string {
   return `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${body}`;
 }
 
@@ -46,13 +47,13 @@ function goRefusal(status: string, body: string): string {
 export function goParseErrorResponse(code: string | undefined): string {
   switch (code) {
     case 'HPE_HEADER_OVERFLOW':
-      return goRefusal('431 Request Header Fields Too Large', '431 Request Header Fields Too Large');
+      return goRefusal('431 Request Header Fields Too Large');
     case 'HPE_INVALID_TRANSFER_ENCODING':
       return goRefusal('501 Not Implemented', 'Unsupported transfer encoding');
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return goRefusal('408 Request Timeout', '408 Request Timeout');
+      return goRefusal('408 Request Timeout');
     default:
-      return goRefusal('400 Bad Request', '400 Bad Request');
+      return goRefusal('400 Bad Request');
   }
 }
 
@@ -67,13 +68,13 @@ const GO_HOST_HEADER = /^[0-9A-Za-z!$%&'()*+,\-.:;=[\]_~]*$/;
  */
 export function goRequestRefusal(req: IncomingMessage): string | null {
   if (req.httpVersionMajor !== 1 && !(req.httpVersionMajor === 2 && req.httpVersionMinor === 0 && req.method === 'PRI' && req.url === '*')) {
-    return goRefusal('505 HTTP Version Not Supported: unsupported protocol version', '505 HTTP Version Not Supported: unsupported protocol version');
+    return goRefusal('505 HTTP Version Not Supported: unsupported protocol version');
   }
   const host = req.headers.host;
-  if (host !== undefined && !GO_HOST_HEADER.test(host)) return goRefusal('400 Bad Request: malformed Host header', '400 Bad Request: malformed Host header');
+  if (host !== undefined && !GO_HOST_HEADER.test(host)) return goRefusal('400 Bad Request: malformed Host header');
   if (req.httpVersionMajor !== 1 || req.httpVersionMinor < 1) return null;
   if (host === undefined && req.method !== 'CONNECT') {
-    return goRefusal('400 Bad Request: missing required Host header', '400 Bad Request: missing required Host header');
+    return goRefusal('400 Bad Request: missing required Host header');
   }
   // Node reads the headers of a body in an unknown coding and fails only at the body; net/http refuses at once.
   const te = req.headers['transfer-encoding'];

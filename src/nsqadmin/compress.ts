@@ -6,8 +6,7 @@
 
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { deflateRawSync, gzipSync } from 'node:zlib';
-
-const TEXT_TYPE = 'text/plain; charset=utf-8';
+import { TEXT_TYPE } from '../internal/http.js';
 
 /** The encoding Go's CompressHandler would pick for this Accept-Encoding header, if any. */
 export function pickEncoding(acceptEncoding: string | undefined): 'gzip' | 'deflate' | undefined {
@@ -36,11 +35,13 @@ export function compressResponse(req: IncomingMessage, res: ServerResponse): voi
     const body = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk instanceof Uint8Array ? Buffer.from(chunk) : Buffer.alloc(0);
     const out = enc === 'gzip' ? gzipSync(body) : deflateRawSync(body);
     const p = pending ?? { status: res.statusCode, headers: {} };
-    for (const k of Object.keys(p.headers)) if (k.toLowerCase() === 'content-length') delete p.headers[k];
+    // The length changes; and text/plain is our stand-in for the type Go's server sniffs from a
+    // body it was not told the type of, but Go does not sniff a body with a Content-Encoding.
+    for (const k of Object.keys(p.headers)) {
+      const lower = k.toLowerCase();
+      if (lower === 'content-length' || (lower === 'content-type' && p.headers[k] === TEXT_TYPE)) delete p.headers[k];
+    }
     res.removeHeader('Content-Length');
-    // text/plain is our stand-in for the type Go's server sniffs from a body it was not told
-    // the type of; Go does not sniff a body with a Content-Encoding, so it sends none.
-    for (const k of Object.keys(p.headers)) if (k.toLowerCase() === 'content-type' && p.headers[k] === TEXT_TYPE) delete p.headers[k];
     if (res.getHeader('Content-Type') === TEXT_TYPE) res.removeHeader('Content-Type');
     res.setHeader('Content-Encoding', enc);
     res.setHeader('Vary', 'Accept-Encoding');

@@ -12,7 +12,10 @@ import { errorText, type Logger } from '../internal/log.js';
 import type { NsqdOptions } from './options.js';
 import { watchGc, type StatsDocument } from './stats.js';
 
-/** The options the pusher reads (a subset of NsqdOptions; read on every push). statsdPrefix is the expanded one (Nsqd.start settles it with prefix() and hostKey(), as nsqd's New() does). */
+/**
+ * The options the pusher reads (a subset of NsqdOptions; read on every push). statsdPrefix is
+ * the expanded one: Nsqd.start settles it with prefix() and hostKey(), as nsqd's New() does.
+ */
 export type StatsdOptions = Pick<
   NsqdOptions,
   | 'statsdAddress'
