@@ -1,6 +1,7 @@
 #include "frame_encoder.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 namespace nsq {
@@ -75,8 +76,7 @@ int64_t WriteHeaders(uint8_t* out, size_t out_len, size_t count, double now_ms, 
   PutBE32(tmpl + 4, ts_lo);
   tmpl[8] = 0;
   tmpl[9] = 0;
-  int64_t tmpl_tick = 0;
-  bool have_tmpl = false;
+  int64_t tmpl_tick = INT64_MIN;  // no tick built yet (ticks are >= -1)
   uint8_t* p = out;
   for (size_t i = 0; i < count; i++, p += kMsgHeaderLength) {
     int64_t t = tick;
@@ -88,12 +88,11 @@ int64_t WriteHeaders(uint8_t* out, size_t out_len, size_t count, double now_ms, 
       seq = 0;
       last = t;
     }
-    if (!have_tmpl || t != tmpl_tick) {
+    if (t != tmpl_tick) {
       const uint64_t id = (static_cast<uint64_t>(t - kTwepoch) << 22) | node;
       PutHex32(tmpl + 10, static_cast<uint32_t>(id >> 32));
       PutHex32(tmpl + 18, static_cast<uint32_t>(id));
       tmpl_tick = t;
-      have_tmpl = true;
     }
     std::memcpy(p, tmpl, kMsgHeaderLength - 3);
     p[23] = kHexDigits[(seq >> 8) & 15];
