@@ -1,6 +1,7 @@
 import type { Logger } from '../internal/log.js';
 import type { Backend, FrameScanner } from '../native/backend.js';
 import type { BackendQueue } from './backend-queue.js';
+import type { OutputPool } from './client-v2.js';
 import type { NsqdOptions } from './options.js';
 import type { Topic } from './topic.js';
 
@@ -22,6 +23,8 @@ export interface NsqdContext {
   readonly backend: Backend;
   /** Splits MPUB bodies: the backend's scanner for --max-msg-size, one per nsqd (splitMpub keeps no state). */
   readonly mpubSplitter: Pick<FrameScanner, 'splitMpub'>;
+  /** Buffers for clients' coalesced writes, reused across clients. */
+  readonly outputPool: OutputPool;
   /** True while topics and channels are re-created from nsqd.dat. */
   readonly isLoading: boolean;
   /** Whether --tls-cert and --tls-key are loaded, so clients may negotiate tls_v1. */

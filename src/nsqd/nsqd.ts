@@ -12,7 +12,7 @@ import { DiskQueue } from '../diskqueue/diskqueue.js';
 import { ioCounters } from '../diskqueue/segment-writer.js';
 import { DummyBackendQueue, type BackendQueue } from './backend-queue.js';
 import type { Channel } from './channel.js';
-import type { ClientV2 } from './client-v2.js';
+import { OutputPool, type ClientV2 } from './client-v2.js';
 import type { Notification, NsqdContext } from './context.js';
 import { DirLock } from './dirlock.js';
 import { createHttpHandler, statsDocument as buildStatsDocument } from './http.js';
@@ -44,6 +44,7 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
   readonly logger: Logger;
   readonly backend: Backend;
   readonly mpubSplitter: Pick<FrameScanner, 'splitMpub'>;
+  readonly outputPool = new OutputPool();
   readonly topics = new Map<string, Topic>();
   readonly clients = new Map<number, ClientV2>();
   isLoading = false;

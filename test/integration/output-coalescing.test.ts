@@ -1,0 +1,90 @@
+// nsqd's write path to consumers: one pump's message frames for a client leave in one coalesced
+// socket write, through output buffers that nsqd's clients share and reuse once the socket is
+// done with them. A buffer reused too early would show as another client's bytes in a message.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { assertHealthy, withNsqd } from '../helpers/protocol-checks.js';
+import type { WireConn } from '../helpers/wire.js';
+
+const SIZE = 4096;
+
+/** Message i: its index, then bytes from a generator seeded by it (xorshift32). */
+function body(i: number): Buffer {
+  const b = Buffer.allocUnsafe(SIZE);
+  b.writeUInt32BE(i, 0);
+  let x = (i * 2654435761 + 1) >>> 0 || 1;
+  for (let k = 4; k < SIZE; k++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    b[k] = x & 0xff;
+  }
+  return b;
+}
+
+/** Read `n` messages, FIN each, and check that each is one of ours, intact, seen once. */
+async function drain(c: WireConn, n: number, who: string): Promise<void> {
+  const seen = new Uint8Array(n);
+  for (let k = 0; k < n; k++) {
+    const m = await c.readMessage(20000);
+    const i = m.body.length === SIZE ? m.body.readUInt32BE(0) : -1;
+    assert.ok(i >= 0 && i < n, `${who}: message ${k} has index ${i} (length ${m.body.length})`);
+    assert.ok(m.body.equals(body(i)), `${who}: message ${i} arrived with other bytes`);
+    assert.is(seen[i], 0, `${who}: message ${i} arrived twice`);
+    seen[i] = 1;
+    c.cmd(`FIN ${m.id}`);
+  }
+}
+
+test('a consumer whose writes back up gets every message intact while another channel drains the same messages through the shared buffers', async () => {
+  const n = 6000;
+  await withNsqd({}, async (d, open) => {
+    const p = await open({ timeoutMs: 20000 });
+    const slow = await open({ timeoutMs: 20000 });
+    const fast = await open({ timeoutMs: 20000 });
+    await slow.sub('intact', 'slow');
+    await fast.sub('intact', 'fast');
+    // 2500 × 4 KiB in flight to a reader that does not read: more than the kernel buffers hold,
+    // so nsqd's writes to it wait in Node with their buffers.
+    slow.socket.pause();
+    slow.cmd('RDY 2500');
+    fast.cmd('RDY 2500');
+    for (let i = 0; i < n; i += 500) await p.mpub('intact', Array.from({ length: 500 }, (_, k) => body(i + k)));
+    await drain(fast, n, 'fast');
+    slow.socket.resume();
+    await drain(slow, n, 'slow');
+    await assertHealthy(d);
+  });
+});
+
+test('a consumer with output buffering off (-1) and one with a 64-byte buffer get every message of a burst, in order', async () => {
+  const n = 3000;
+  await withNsqd({}, async (d, open) => {
+    const p = await open({ timeoutMs: 20000 });
+    const conns: WireConn[] = [];
+    for (const [channel, size] of [
+      ['off', -1],
+      ['tiny', 64],
+      ['default', 0],
+    ] as const) {
+      const c = await open({ timeoutMs: 20000 });
+      await c.identify({ output_buffer_size: size });
+      await c.sub('burst', channel);
+      c.cmd('RDY 2500');
+      conns.push(c);
+    }
+    for (let i = 0; i < n; i += 1000) await p.mpub('burst', Array.from({ length: 1000 }, (_, k) => body(i + k)));
+    for (const c of conns) {
+      for (let i = 0; i < n; i++) {
+        const m = await c.readMessage(20000);
+        assert.ok(m.body.equals(body(i)), `message ${i} out of order or altered`);
+        c.cmd(`FIN ${m.id}`);
+      }
+    }
+    await assertHealthy(d);
+  });
+});
+
+test.run();
