@@ -197,7 +197,10 @@ export class MessageTable {
     this.heapPush(slot, this.gens[slot]!, time);
   }
 
-  /** The slot with the earliest time if it is ≤ now, else -1 (the slot stays held). */
+  /**
+   * The slot with the earliest time if it is ≤ now, else -1. The slot stays held but leaves the
+   * time order: the caller removes or reschedules it.
+   */
   due(now: number): number {
     while (this.heapLen > 0) {
       const slot = this.heapSlot[0]!;
@@ -324,13 +327,14 @@ export class MessageTable {
   private heapPop(): void {
     const n = --this.heapLen;
     if (n === 0) return;
+    this.siftDown(0, this.heapSlot[n]!, this.heapGen[n]!, this.heapTime[n]!, n);
+  }
+
+  /** Place the entry (slot, gen, time) at `pos` or below, in a heap of `n` entries. */
+  private siftDown(pos: number, slot: number, gen: number, time: number, n: number): void {
     const hs = this.heapSlot;
     const hg = this.heapGen;
     const ht = this.heapTime;
-    const slot = hs[n]!;
-    const gen = hg[n]!;
-    const time = ht[n]!;
-    let pos = 0;
     for (;;) {
       let child = 2 * pos + 1;
       if (child >= n) break;
@@ -346,28 +350,27 @@ export class MessageTable {
     ht[pos] = time;
   }
 
-  /** Drop stale heap entries: rebuild from the live slots. */
+  /**
+   * Drop stale heap entries in place (each live slot has exactly one entry of its current
+   * generation), then restore heap order bottom-up: linear in the heap, no allocation.
+   */
   private compact(): void {
-    const live = this.slots();
-    this.heapLen = 0;
-    for (const s of live) {
-      // Push without recursion into compact (heapLen stays ≤ live).
-      const hs = this.heapSlot;
-      const hg = this.heapGen;
-      const ht = this.heapTime;
-      const time = this.times[s]!;
-      let pos = this.heapLen++;
-      while (pos > 0) {
-        const parent = (pos - 1) >> 1;
-        if (ht[parent]! <= time) break;
-        hs[pos] = hs[parent]!;
-        hg[pos] = hg[parent]!;
-        ht[pos] = ht[parent]!;
-        pos = parent;
-      }
-      hs[pos] = s;
-      hg[pos] = this.gens[s]!;
-      ht[pos] = time;
+    const hs = this.heapSlot;
+    const hg = this.heapGen;
+    const ht = this.heapTime;
+    const gens = this.gens;
+    const len = this.heapLen;
+    let n = 0;
+    for (let i = 0; i < len; i++) {
+      const slot = hs[i]!;
+      const gen = hg[i]!;
+      if (gen !== gens[slot]) continue;
+      hs[n] = slot;
+      hg[n] = gen;
+      ht[n] = ht[i]!;
+      n++;
     }
+    this.heapLen = n;
+    for (let i = (n >> 1) - 1; i >= 0; i--) this.siftDown(i, hs[i]!, hg[i]!, ht[i]!, n);
   }
 }

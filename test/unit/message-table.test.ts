@@ -86,4 +86,45 @@ test('random operations agree with a Map model (10 seeds × 20,000 operations)',
   }
 });
 
+test('stale heap entries are dropped (compaction) without losing or reordering the live ones', () => {
+  const t = new MessageTable();
+  const rnd = prng(7);
+  const times = new Map<number, number>();
+  const slots: number[] = [];
+  const idOf = (i: number): string => i.toString(16).padStart(16, '0');
+  // 6,000 held, then 5,000 of them removed and 500 of the rest rescheduled: far more stale
+  // entries than live ones, so the adds that follow compact the heap.
+  for (let i = 0; i < 6000; i++) {
+    const time = Math.floor(rnd() * 100_000);
+    const slot = t.add(frameWith(idOf(i), 0), 0, null, 1, time, 0);
+    slots.push(slot);
+    times.set(slot, time);
+  }
+  for (let i = 0; i < 5000; i++) {
+    t.remove(slots[i]!);
+    times.delete(slots[i]!);
+  }
+  for (let i = 5000; i < 5500; i++) {
+    const time = Math.floor(rnd() * 100_000);
+    t.reschedule(slots[i]!, time);
+    times.set(slots[i]!, time);
+  }
+  for (let i = 6000; i < 6300; i++) {
+    const time = Math.floor(rnd() * 100_000);
+    const slot = t.add(frameWith(idOf(i), 0), 0, null, 1, time, 0);
+    times.set(slot, time);
+  }
+  assert.is(t.size, times.size);
+  const order: number[] = [];
+  for (let slot = t.due(Infinity); slot !== -1; slot = t.due(Infinity)) {
+    order.push(t.time(slot));
+    assert.is(t.time(slot), times.get(slot), `slot ${slot} came with another time`);
+    times.delete(slot);
+    t.remove(slot);
+  }
+  assert.is(times.size, 0, 'every live slot came out once');
+  assert.is(order.length, 1300);
+  for (let i = 1; i < order.length; i++) assert.ok(order[i - 1]! <= order[i]!, `out of time order at ${i}`);
+});
+
 test.run();
