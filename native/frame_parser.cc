@@ -44,6 +44,14 @@ class Scanner {
   }
 
   int32_t Run(size_t pos) {
+    // A resume hint applies to the MPUB at the first position only, and only once.
+    int64_t resume_at = state_[kSResumeAt];
+    const int32_t resume_index = state_[kSResumeIndex];
+    const int32_t resume_check = state_[kSResumeCheck];
+    state_[kSResumeAt] = 0;
+    state_[kSResumeIndex] = 0;
+    state_[kSResumeCheck] = 0;
+    const size_t start = pos;
     size_t n = 0;
     while (pos < end_) {
       if (n == capacity_) break;
@@ -90,14 +98,30 @@ class Scanner {
       if (count <= 0 || count > max_messages_) return Stop(n, kBadCount, code, pos, line_end, -1, count);
       int64_t p = static_cast<int64_t>(body_at) + 4;
       const int64_t e = static_cast<int64_t>(end_);
-      for (int32_t i = 0; i < count; i++) {
+      int32_t i = 0;
+      if (resume_at != 0) {
+        // Messages before the resume point were walked (and found valid) by an earlier call.
+        if (pos == start && resume_index > 0 && resume_index < count && resume_at >= p - rel && resume_at <= e - rel &&
+            resume_check == MpubResumeCheck(static_cast<int32_t>(resume_at), resume_index, size, count)) {
+          p = rel + resume_at;
+          i = resume_index;
+        }
+        resume_at = 0;
+      }
+      for (; i < count; i++) {
         if (p + 4 > max_end) return Stop(n, kTooBig, code, pos, line_end, static_cast<int32_t>(p + 4 - static_cast<int64_t>(body_at)), size);
-        if (e - p < 4) return Incomplete(pos, kStageMpubMsgSize, MpubNeed(declared, p + 4 - rel, e - rel, max_end - rel), code, line_len, i, n);
+        if (e - p < 4) {
+          Incomplete(pos, kStageMpubMsgSize, MpubNeed(declared, p + 4 - rel, e - rel, max_end - rel), code, line_len, i, n);
+          return ResumePoint(p - rel, i, size, count, n);
+        }
         const int32_t msz = ReadInt32(buf_ + p);
         if (msz <= 0 || msz > limits_.max_msg_size) return Stop(n, kBadMsgSize, code, pos, line_end, i, msz);
         p += 4;
         if (p + msz > max_end) return Stop(n, kTooBig, code, pos, line_end, static_cast<int32_t>(p + msz - static_cast<int64_t>(body_at)), size);
-        if (e - p < msz) return Incomplete(pos, kStageMpubMsgBody, MpubNeed(declared, p + msz - rel, e - rel, max_end - rel), code, line_len, i, n);
+        if (e - p < msz) {
+          Incomplete(pos, kStageMpubMsgBody, MpubNeed(declared, p + msz - rel, e - rel, max_end - rel), code, line_len, i, n);
+          return ResumePoint(p - 4 - rel, i, size, count, n);
+        }
         p += msz;
       }
       Record(n++, code, kComplete, pos, line_end, body_at, static_cast<int32_t>(p - static_cast<int64_t>(body_at)), size);
@@ -132,6 +156,15 @@ class Scanner {
     state_[kSCode] = code;
     state_[kSLineLen] = static_cast<int32_t>(line_len);
     state_[kSIndex] = index;
+    state_[kSMpubAt] = 0;
+    state_[kSMpubCheck] = 0;
+    return static_cast<int32_t>(n);
+  }
+
+  // Where an incomplete MPUB's walk stopped: message `index`'s size field at `at` from its start.
+  int32_t ResumePoint(int64_t at, int32_t index, int32_t size, int32_t count, size_t n) {
+    state_[kSMpubAt] = static_cast<int32_t>(at);
+    state_[kSMpubCheck] = MpubResumeCheck(static_cast<int32_t>(at), index, size, count);
     return static_cast<int32_t>(n);
   }
 

@@ -11,8 +11,19 @@ namespace nsq {
 constexpr int kRecordStride = 8;
 constexpr int kRCode = 0, kRStatus = 1, kRSrc = 2, kRLineStart = 3, kRLineEnd = 4, kRBodyStart = 5, kRBodyLen = 6, kRSize = 7;
 // State slots.
-constexpr int kStateSlots = 6;
+constexpr int kStateSlots = 11;
 constexpr int kSConsumed = 0, kSStage = 1, kSNeed = 2, kSCode = 3, kSLineLen = 4, kSIndex = 5;
+// Where an incomplete MPUB's walk stopped (message kSIndex's size field, from the command start)
+// and its check word; inputs to resume that walk on a later call (read and cleared by every call).
+constexpr int kSMpubAt = 6, kSMpubCheck = 7, kSResumeAt = 8, kSResumeIndex = 9, kSResumeCheck = 10;
+
+// The check word binding a resume point to its message index and to the MPUB's size and count
+// (src/native/backend.ts mpubResumeCheck).
+inline int32_t MpubResumeCheck(int32_t at, int32_t index, int32_t size, int32_t count) {
+  uint32_t v = static_cast<uint32_t>(at) ^ (static_cast<uint32_t>(index) * 0x9e3779b1u) ^
+               (static_cast<uint32_t>(size) * 0x85ebca6bu) ^ static_cast<uint32_t>(count) ^ 0x4d505542u;
+  return static_cast<int32_t>(v);
+}
 // Stages.
 constexpr int kStageNone = 0, kStageLine = 1, kStageSize = 2, kStageBody = 3, kStageStopped = 4;
 constexpr int kStageMpubCount = 5, kStageMpubMsgSize = 6, kStageMpubMsgBody = 7;

@@ -62,6 +62,12 @@ function mpubStream(size: number): Stream {
   return { bytes: Buffer.concat(Array.from({ length: n }, () => one)), commands: n, messages: n * count };
 }
 
+/** One MPUB as large as --max-body-size allows, of `size`-byte messages (it spans ~80 reads). */
+function bigMpubStream(size: number): Stream {
+  const count = Math.floor((LIMITS.maxBodySize - 4) / (4 + size));
+  return { bytes: mpubBytes(size, count), commands: 1, messages: count };
+}
+
 function chunksOf(b: Buffer): Buffer[] {
   const out: Buffer[] = [];
   for (let i = 0; i < b.length; i += CHUNK_BYTES) out.push(b.subarray(i, Math.min(b.length, i + CHUNK_BYTES)));
@@ -200,6 +206,16 @@ export function frameParserCases(quick = false): MicroCase[] {
       size,
       metrics: [{ key: 'msgs', unit: 'msgs/s' }],
       make: (impl) => parserSubject(mpubStream(size), 'msgs', impl),
+    });
+  }
+  for (const size of [16, 200, 4096]) {
+    cases.push({
+      id: `parse/MPUB5M/${size}`,
+      group: 'FrameParser',
+      name: 'one 5 MiB MPUB',
+      size,
+      metrics: [{ key: 'msgs', unit: 'msgs/s' }],
+      make: (impl) => parserSubject(bigMpubStream(size), 'msgs', impl),
     });
   }
   for (const size of SWEEP_SIZES) {

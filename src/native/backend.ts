@@ -67,8 +67,30 @@ export const S_CODE = 3;
 export const S_LINE_LEN = 4;
 /** State slot: for an incomplete MPUB, the index of the message being read. */
 export const S_INDEX = 5;
+/**
+ * State slot: for an MPUB incomplete inside its messages (stage 6 or 7), where message S_INDEX's
+ * size field starts, counted from the command's start; else 0.
+ */
+export const S_MPUB_AT = 6;
+/** State slot: with S_MPUB_AT, a check word binding it to S_INDEX and to the command's size and count. */
+export const S_MPUB_CHECK = 7;
+/**
+ * Input slots, read and cleared by every scan() call: to resume the walk of an MPUB held since
+ * an earlier call, the caller copies that call's S_MPUB_AT, S_INDEX and S_MPUB_CHECK here and
+ * scans the held bytes again from the command's start (with more bytes after them). Messages
+ * before S_RESUME_INDEX are not walked again, so a large MPUB arriving in many reads costs one
+ * walk, not one per read. A hint whose check word does not match the MPUB at `start` is ignored.
+ */
+export const S_RESUME_AT = 8;
+export const S_RESUME_INDEX = 9;
+export const S_RESUME_CHECK = 10;
 /** Number of slots in a state array. */
-export const STATE_SLOTS = 6;
+export const STATE_SLOTS = 11;
+
+/** The check word of an MPUB resume point (S_MPUB_CHECK), from the point and the command's declared size and count. */
+export function mpubResumeCheck(at: number, index: number, size: number, count: number): number {
+  return (at ^ Math.imul(index, 0x9e3779b1) ^ Math.imul(size, 0x85ebca6b) ^ count ^ 0x4d505542) | 0;
+}
 
 /** Stage values of S_STAGE. */
 export const STAGE_NONE = 0;

@@ -11,7 +11,12 @@ import {
   S_CONSUMED,
   S_INDEX,
   S_LINE_LEN,
+  S_MPUB_AT,
+  S_MPUB_CHECK,
   S_NEED,
+  S_RESUME_AT,
+  S_RESUME_CHECK,
+  S_RESUME_INDEX,
   S_STAGE,
   type Cmd,
   type FrameScanner,
@@ -51,6 +56,9 @@ export class FrameParser {
   private partialCode = 0;
   private partialLineLen = 0;
   private partialIndex = 0;
+  /** Where the held MPUB's walk stopped, and its check word (the scanner's S_MPUB_AT, S_MPUB_CHECK). */
+  private partialMpubAt = 0;
+  private partialMpubCheck = 0;
   private stopped = false;
 
   constructor(scanner: Pick<FrameScanner, 'scan'>, capacity = 512) {
@@ -131,6 +139,8 @@ export class FrameParser {
     }
     // An incomplete command at `consumed`: keep its bytes for the next chunk.
     this.holdPartial(chunk, consumed, end, stage, state[S_NEED]!, state[S_CODE]!, state[S_LINE_LEN]!, state[S_INDEX]!);
+    this.partialMpubAt = state[S_MPUB_AT]!;
+    this.partialMpubCheck = state[S_MPUB_CHECK]!;
     this.pos = end;
     return n;
   }
@@ -186,8 +196,14 @@ export class FrameParser {
         // An MPUB is rescanned on every arrival: its messages may end before the declared size.
         if (this.partialLen < this.partialNeed && this.partialStage < STAGE_MPUB_COUNT) return 0;
       }
-      // Re-scan the held bytes: either a complete command, a stop, or a later stage.
+      // Re-scan the held bytes: either a complete command, a stop, or a later stage. An MPUB's
+      // walk resumes at the message where the last scan stopped.
       const held = this.partial;
+      if (this.partialMpubAt !== 0) {
+        state[S_RESUME_AT] = this.partialMpubAt;
+        state[S_RESUME_INDEX] = this.partialIndex;
+        state[S_RESUME_CHECK] = this.partialMpubCheck;
+      }
       const n = this.scanner.scan(held, 0, this.partialLen, this.records, state);
       const stage = state[S_STAGE]!;
       if (stage === STAGE_STOPPED || n > 0) {
@@ -203,6 +219,7 @@ export class FrameParser {
         this.partial = spare.length >= 256 ? spare : Buffer.allocUnsafe(256);
         this.partialLen = 0;
         this.partialStage = STAGE_NONE;
+        this.partialMpubAt = 0;
         if (stage === STAGE_STOPPED) {
           this.stopped = true;
         } else if (consumed < heldLen) {
@@ -218,6 +235,8 @@ export class FrameParser {
       this.partialCode = state[S_CODE]!;
       this.partialLineLen = state[S_LINE_LEN]!;
       this.partialIndex = state[S_INDEX]!;
+      this.partialMpubAt = state[S_MPUB_AT]!;
+      this.partialMpubCheck = state[S_MPUB_CHECK]!;
       if (stage !== STAGE_LINE && this.partial.length < this.partialNeed) {
         const grown = Buffer.allocUnsafe(this.partialNeed);
         grown.set(this.partial.subarray(0, this.partialLen), 0);

@@ -5,7 +5,18 @@
 // the whole state array. Seeds: DIFF_SEED (printed on failure), DIFF_SCALE scales the counts.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RECORD_STRIDE, STATE_SLOTS, type ScanLimits } from '../../src/native/backend.js';
+import {
+  RECORD_STRIDE,
+  R_STATUS,
+  STATE_SLOTS,
+  S_RESUME_AT,
+  S_RESUME_CHECK,
+  S_RESUME_INDEX,
+  ScanStatus,
+  mpubResumeCheck,
+  type ScanLimits,
+} from '../../src/native/backend.js';
+import { TsFrameScanner } from '../../src/native/fallback/frame-scanner.js';
 import { rawAddon } from './asan-addon.js';
 import { KINDS, LIMIT_PRESETS, Sink, diffScan, hexDump, runKind, scaled, type ScanCase } from './generators.js';
 
@@ -23,7 +34,7 @@ function fixed(name: string, bytes: Uint8Array): void {
       for (const end of [bytes.length, bytes.length - 1, Math.floor(bytes.length / 2)]) {
         if (end < 0) continue;
         const c: ScanCase = {
-          kind: 'scan', seed: 0, input: bytes, buf: bytes, start: 0, end, capacity, limits, fill: -7,
+          kind: 'scan', seed: 0, input: bytes, buf: bytes, start: 0, end, capacity, limits, fill: -7, resumeCut: -1,
           describe: () => `${name}: end ${end}, capacity ${capacity}, limits ${JSON.stringify(limits)}`,
         };
         cases++;
@@ -139,7 +150,7 @@ if (addon !== null) {
       for (let end = start; end <= bytes.length; end++) {
         for (const capacity of [1, 2]) {
           const c: ScanCase = {
-            kind: 'scan', seed: 0, input: bytes, buf: bytes, start, end, capacity, limits: LIMIT_PRESETS[0]!, fill: 99,
+            kind: 'scan', seed: 0, input: bytes, buf: bytes, start, end, capacity, limits: LIMIT_PRESETS[0]!, fill: 99, resumeCut: -1,
             describe: () => `session: start ${start}, end ${end}, capacity ${capacity}`,
           };
           cases++;
@@ -156,6 +167,42 @@ if (addon !== null) {
     const st = new Int32Array(STATE_SLOTS).fill(12345);
     assert.is(addon.scan(new TextEncoder().encode('NOP\nNOP\n'), 0, 8, rec, st, 1024, 4096), 1);
     assert.ok(!st.includes(12345));
+  });
+  t('a resume hint is honoured only with its check word, for the MPUB at start', () => {
+    // MPUB of 3 messages whose message 1 has size 0 (nsqd: E_BAD_MESSAGE); message 2 starts at 28.
+    const s = new Sink();
+    s.ascii('MPUB t\n');
+    s.int32(4 + 3 * 5);
+    s.int32(3);
+    s.int32(1);
+    s.ascii('a');
+    s.int32(0);
+    s.int32(1);
+    s.ascii('b');
+    const bytes = s.result();
+    const limits = LIMIT_PRESETS[0]!;
+    const ts = new TsFrameScanner(limits);
+    const at = 7 + 4 + 4 + 5 + 4; // message 2's size field, from the command's start
+    const size = 4 + 3 * 5;
+    for (const [hint, check, honoured] of [
+      [at, mpubResumeCheck(at, 2, size, 3), true],
+      [at, mpubResumeCheck(at, 2, size, 3) ^ 1, false],
+      [at, mpubResumeCheck(at, 2, size, 4), false],
+      [bytes.length + 1, mpubResumeCheck(bytes.length + 1, 2, size, 3), false],
+    ] as const) {
+      for (const impl of ['native', 'typescript'] as const) {
+        const rec = new Int32Array(4 * RECORD_STRIDE);
+        const st = new Int32Array(STATE_SLOTS);
+        st[S_RESUME_AT] = hint;
+        st[S_RESUME_INDEX] = 2;
+        st[S_RESUME_CHECK] = check;
+        const n =
+          impl === 'native' ? addon.scan(bytes, 0, bytes.length, rec, st, limits.maxMsgSize, limits.maxBodySize) : ts.scan(bytes, 0, bytes.length, rec, st);
+        assert.is(n, 1);
+        assert.is(rec[R_STATUS], honoured ? ScanStatus.COMPLETE : ScanStatus.BAD_MSG_SIZE, `${impl}, hint ${hint} check ${check}`);
+        assert.equal([st[S_RESUME_AT], st[S_RESUME_INDEX], st[S_RESUME_CHECK]], [0, 0, 0], 'the hint is consumed');
+      }
+    }
   });
 } else {
   t('native addon not built: nothing to compare', () => {});

@@ -14,6 +14,16 @@ import {
   R_STATUS,
   STATE_SLOTS,
   ID_STATE_SLOTS,
+  STAGE_MPUB_MSG_BODY,
+  STAGE_MPUB_MSG_SIZE,
+  S_CONSUMED,
+  S_INDEX,
+  S_MPUB_AT,
+  S_MPUB_CHECK,
+  S_RESUME_AT,
+  S_RESUME_CHECK,
+  S_RESUME_INDEX,
+  S_STAGE,
   type FrameScanner,
   type ScanLimits,
 } from '../../src/native/backend.js';
@@ -145,7 +155,7 @@ function firstDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 const SLOT_NAMES = ['R_CODE', 'R_STATUS', 'R_SRC', 'R_LINE_START', 'R_LINE_END', 'R_BODY_START', 'R_BODY_LEN', 'R_SIZE'];
-const STATE_NAMES = ['S_CONSUMED', 'S_STAGE', 'S_NEED', 'S_CODE', 'S_LINE_LEN', 'S_INDEX'];
+const STATE_NAMES = ['S_CONSUMED', 'S_STAGE', 'S_NEED', 'S_CODE', 'S_LINE_LEN', 'S_INDEX', 'S_MPUB_AT', 'S_MPUB_CHECK', 'S_RESUME_AT', 'S_RESUME_INDEX', 'S_RESUME_CHECK'];
 
 /** One differential case: what was fed (for the report) and a check returning the difference or null. */
 export interface DiffCase {
@@ -452,6 +462,12 @@ export interface ScanCase extends DiffCase {
   capacity: number;
   limits: ScanLimits;
   fill: number;
+  /**
+   * -1, or a point in [start, end]: scan [start, resumeCut) first, and if that stops inside an
+   * MPUB's messages at `start`, hand its resume point to the scan of [start, end), whose result
+   * must then equal a scan without it.
+   */
+  resumeCut: number;
 }
 
 /** Place `bytes` in a bigger buffer (garbage around it, maybe a view with a byteOffset) and pick start/end. */
@@ -496,11 +512,25 @@ export function genScanCase(seed: number): ScanCase {
     bytes = r.bytes(r.len(2048)); // pure noise
   } else {
     const st = commandStream(r, limits, 1 + r.int(r.chance(0.8) ? 8 : 40));
+    if (r.chance(0.3)) {
+      // Lead with an MPUB, the command a resume point applies to.
+      const s = new Sink();
+      commandLine(r, s, 'MPUB');
+      const fields: number[] = [];
+      mpub(r, s, limits, fields);
+      const head = s.result();
+      const both = new Uint8Array(head.length + st.bytes.length);
+      both.set(head, 0);
+      both.set(st.bytes, head.length);
+      st.intFields = [...fields, ...st.intFields.map((f) => f + head.length)];
+      st.bytes = both;
+    }
     bytes = k < 0.4 ? st.bytes : mutate(r, st, limits);
   }
   const { buf, start, end } = frame(r, bytes);
   const capacity = capacityOf(r);
   const fill = r.chance(0.5) ? -0x5a5a5a5b : r.range(-0x80000000, 0x7fffffff);
+  const resumeCut = r.chance(0.4) ? start + r.int(end - start + 1) : -1;
   return {
     kind: 'scan',
     seed,
@@ -511,7 +541,10 @@ export function genScanCase(seed: number): ScanCase {
     capacity,
     limits,
     fill,
-    describe: () => `scan(buf[${buf.length}] byteOffset ${buf.byteOffset}, start ${start}, end ${end}, records capacity ${capacity}, state[${STATE_SLOTS}], maxMsgSize ${limits.maxMsgSize}, maxBodySize ${limits.maxBodySize}) with arrays pre-filled with ${fill}`,
+    resumeCut,
+    describe: () =>
+      `scan(buf[${buf.length}] byteOffset ${buf.byteOffset}, start ${start}, end ${end}, records capacity ${capacity}, state[${STATE_SLOTS}], maxMsgSize ${limits.maxMsgSize}, maxBodySize ${limits.maxBodySize}) with arrays pre-filled with ${fill}` +
+      (resumeCut >= 0 ? `, resuming from a scan of [${start}, ${resumeCut})` : ''),
   };
 }
 
@@ -533,9 +566,38 @@ export function diffScan(addon: RawAddon, c: ScanCase): string | null {
   const stA = new Int32Array(STATE_SLOTS).fill(c.fill);
   const stB = new Int32Array(STATE_SLOTS).fill(c.fill);
   const before = c.buf.slice();
+  const out: string[] = [];
+  let resumed = false;
+  if (c.resumeCut >= 0) {
+    // The scan a resume point comes from: both must report the same one.
+    const cutA = new Int32Array(STATE_SLOTS);
+    const cutB = new Int32Array(STATE_SLOTS);
+    addon.scan(c.buf, c.start, c.resumeCut, recA, cutA, c.limits.maxMsgSize, c.limits.maxBodySize);
+    tsScannerFor(c.limits).scan(c.buf, c.start, c.resumeCut, recB, cutB);
+    if (firstDiff(cutA, cutB) >= 0) return `scan of [start, resumeCut): state native ${i32s(cutA)}, typescript ${i32s(cutB)}`;
+    const stage = cutA[S_STAGE]!;
+    if ((stage === STAGE_MPUB_MSG_SIZE || stage === STAGE_MPUB_MSG_BODY) && cutA[S_CONSUMED] === c.start && cutA[S_MPUB_AT] !== 0) {
+      for (const st of [stA, stB]) {
+        st[S_RESUME_AT] = cutA[S_MPUB_AT]!;
+        st[S_RESUME_INDEX] = cutA[S_INDEX]!;
+        st[S_RESUME_CHECK] = cutA[S_MPUB_CHECK]!;
+      }
+      resumed = true;
+    }
+    recA.fill(c.fill);
+    recB.fill(c.fill);
+  }
   const nA = addon.scan(c.buf, c.start, c.end, recA, stA, c.limits.maxMsgSize, c.limits.maxBodySize);
   const nB = tsScannerFor(c.limits).scan(c.buf, c.start, c.end, recB, stB);
-  const out: string[] = [];
+  if (resumed) {
+    // Resuming must not change the outcome: compare with a scan that walks every message.
+    const recW = new Int32Array(c.capacity * RECORD_STRIDE).fill(c.fill);
+    const stW = new Int32Array(STATE_SLOTS);
+    const nW = tsScannerFor(c.limits).scan(c.buf, c.start, c.end, recW, stW);
+    if (nW !== nB || firstDiff(recW, recB) >= 0 || firstDiff(stW, stB) >= 0) {
+      out.push(`resumed scan differs from a whole walk: count ${nB} vs ${nW}, state ${i32s(stB)} vs ${i32s(stW)}`);
+    }
+  }
   if (nA !== nB) out.push(`returned count: native ${nA}, typescript ${nB}`);
   const d = firstDiff(recA, recB);
   if (d >= 0) {

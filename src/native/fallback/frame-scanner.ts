@@ -24,8 +24,14 @@ import {
   S_INDEX,
   S_LINE_LEN,
   S_NEED,
+  S_MPUB_AT,
+  S_MPUB_CHECK,
+  S_RESUME_AT,
+  S_RESUME_CHECK,
+  S_RESUME_INDEX,
   S_STAGE,
   ScanStatus,
+  mpubResumeCheck,
   type FrameScanner,
   type ScanLimits,
 } from '../backend.js';
@@ -132,6 +138,13 @@ export class TsFrameScanner implements FrameScanner {
     const capacity = (records.length / RECORD_STRIDE) | 0;
     // The C++ twin's argument checks: no room, a bad range or a short state is a caller bug.
     if (capacity === 0 || start < 0 || start > end || end > buf.length || state.length < STATE_SLOTS) return -1;
+    // A resume hint applies to the MPUB at `start` only, and only once.
+    let resumeAt = state[S_RESUME_AT]!;
+    const resumeIndex = state[S_RESUME_INDEX]!;
+    const resumeCheck = state[S_RESUME_CHECK]!;
+    state[S_RESUME_AT] = 0;
+    state[S_RESUME_INDEX] = 0;
+    state[S_RESUME_CHECK] = 0;
     let n = 0;
     let pos = start;
     while (pos < end) {
@@ -178,16 +191,33 @@ export class TsFrameScanner implements FrameScanner {
       }
       let p = bodyAt + 4;
       let i = 0;
+      if (resumeAt !== 0) {
+        // Messages before the resume point were walked (and found valid) by an earlier call.
+        if (
+          pos === start && resumeIndex > 0 && resumeIndex < count && resumeAt >= p - pos && resumeAt <= end - pos &&
+          resumeCheck === mpubResumeCheck(resumeAt, resumeIndex, size, count)
+        ) {
+          p = pos + resumeAt;
+          i = resumeIndex;
+        }
+        resumeAt = 0;
+      }
       for (; i < count; i++) {
         if (p + 4 > maxEnd) return this.stop(records, n, ScanStatus.TOO_BIG, code, pos, lineEnd, p + 4 - bodyAt, size, end, state);
-        if (end - p < 4) return this.incomplete(state, pos, STAGE_MPUB_MSG_SIZE, this.mpubNeed(declared, p + 4 - pos, end - pos, maxEnd - pos), code, lineLen, i, n);
+        if (end - p < 4) {
+          this.incomplete(state, pos, STAGE_MPUB_MSG_SIZE, this.mpubNeed(declared, p + 4 - pos, end - pos, maxEnd - pos), code, lineLen, i, n);
+          return this.resumePoint(state, p - pos, i, size, count, n);
+        }
         const msz = readInt32(buf, p);
         if (msz <= 0 || msz > this.maxMsgSize) {
           return this.stop(records, n, ScanStatus.BAD_MSG_SIZE, code, pos, lineEnd, i, msz, end, state);
         }
         p += 4;
         if (p + msz > maxEnd) return this.stop(records, n, ScanStatus.TOO_BIG, code, pos, lineEnd, p + msz - bodyAt, size, end, state);
-        if (end - p < msz) return this.incomplete(state, pos, STAGE_MPUB_MSG_BODY, this.mpubNeed(declared, p + msz - pos, end - pos, maxEnd - pos), code, lineLen, i, n);
+        if (end - p < msz) {
+          this.incomplete(state, pos, STAGE_MPUB_MSG_BODY, this.mpubNeed(declared, p + msz - pos, end - pos, maxEnd - pos), code, lineLen, i, n);
+          return this.resumePoint(state, p - 4 - pos, i, size, count, n);
+        }
         p += msz;
       }
       this.record(records, n++, code, ScanStatus.COMPLETE, pos, lineEnd, bodyAt, p - bodyAt, size);
@@ -226,6 +256,15 @@ export class TsFrameScanner implements FrameScanner {
     state[S_CODE] = code;
     state[S_LINE_LEN] = lineLen;
     state[S_INDEX] = index;
+    state[S_MPUB_AT] = 0;
+    state[S_MPUB_CHECK] = 0;
+    return n;
+  }
+
+  /** Report where an incomplete MPUB's walk stopped (message `index`'s size field at `at` from its start). */
+  private resumePoint(state: Int32Array, at: number, index: number, size: number, count: number, n: number): number {
+    state[S_MPUB_AT] = at;
+    state[S_MPUB_CHECK] = mpubResumeCheck(at, index, size, count);
     return n;
   }
 
