@@ -323,6 +323,23 @@ test('§2.11/§2.12/§2.14 a body of exactly --max-msg-size and an MPUB of exact
   });
 });
 
+test('§2.12 an MPUB of --max-body-size in 16-byte messages (262,143 of them, ~80 socket reads) is accepted whole, in order', async () => {
+  await withNsqd({}, async (d, open) => {
+    const p = await open({ timeoutMs: 20000 });
+    const count = Math.floor((5 * 1024 * 1024 - 4) / 20);
+    const bodies = Array.from({ length: count }, (_, i) => `m${String(i).padStart(15, '0')}`);
+    // The next command follows in the same write: it must not be taken into the MPUB.
+    p.write(Buffer.concat([Buffer.from('MPUB huge\n'), Buffer.from(mpubBody(bodies)), Buffer.from('PUB huge\n'), sized('after')]));
+    await p.expectResponse('OK');
+    await p.expectResponse('OK');
+    assert.is((await topicStats(d, 'huge'))?.message_count, count + 1);
+    const c = await open({ timeoutMs: 20000 });
+    await c.sub('huge', 'c');
+    c.cmd('RDY 2500');
+    for (let i = 0; i < 2500; i++) assert.is((await c.readMessage()).body.toString('latin1'), bodies[i]);
+  });
+});
+
 test('§2.12 quirk: MPUB messages are read from the stream; a smaller declared body_size is not checked', async () => {
   await withNsqd({}, async (d, open) => {
     const p = await open();
