@@ -44,8 +44,8 @@ class Scanner {
   }
 
   int32_t Run(size_t pos) {
-    // A resume hint applies to the MPUB at the first position only, and only once.
-    int64_t resume_at = state_[kSResumeAt];
+    // A resume hint applies only to an MPUB at the first position, in this call.
+    const int64_t resume_at = state_[kSResumeAt];
     const int32_t resume_index = state_[kSResumeIndex];
     const int32_t resume_check = state_[kSResumeCheck];
     state_[kSResumeAt] = 0;
@@ -99,14 +99,11 @@ class Scanner {
       int64_t p = static_cast<int64_t>(body_at) + 4;
       const int64_t e = static_cast<int64_t>(end_);
       int32_t i = 0;
-      if (resume_at != 0) {
+      if (pos == start && resume_index > 0 && resume_index < count && resume_at >= p - rel && resume_at <= e - rel &&
+          resume_check == MpubResumeCheck(static_cast<int32_t>(resume_at), resume_index, size, count)) {
         // Messages before the resume point were walked (and found valid) by an earlier call.
-        if (pos == start && resume_index > 0 && resume_index < count && resume_at >= p - rel && resume_at <= e - rel &&
-            resume_check == MpubResumeCheck(static_cast<int32_t>(resume_at), resume_index, size, count)) {
-          p = rel + resume_at;
-          i = resume_index;
-        }
-        resume_at = 0;
+        p = rel + resume_at;
+        i = resume_index;
       }
       for (; i < count; i++) {
         if (p + 4 > max_end) return Stop(n, kTooBig, code, pos, line_end, static_cast<int32_t>(p + 4 - static_cast<int64_t>(body_at)), size);

@@ -36,8 +36,11 @@ const KEEP_ALIVE_MS = 65_000;
 
 /** The raw answer net/http writes before it closes a connection whose request it refused. */
 function goRefusal(status: string, body = status): string {
-  return `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${body}`;
+  return `HTTP/1.1 ${status}\r\nContent-Type: ${TEXT_TYPE}\r\nConnection: close\r\n\r\n${body}`;
 }
+
+/** net/http's refusal of a transfer coding other than chunked (at parse time or after the headers). */
+const UNSUPPORTED_TE = goRefusal('501 Not Implemented', 'Unsupported transfer encoding');
 
 /**
  * net/http's answer to a request it could not read, by Node's parser error code: headers past
@@ -49,7 +52,7 @@ export function goParseErrorResponse(code: string | undefined): string {
     case 'HPE_HEADER_OVERFLOW':
       return goRefusal('431 Request Header Fields Too Large');
     case 'HPE_INVALID_TRANSFER_ENCODING':
-      return goRefusal('501 Not Implemented', 'Unsupported transfer encoding');
+      return UNSUPPORTED_TE;
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return goRefusal('408 Request Timeout');
     default:
@@ -78,7 +81,7 @@ export function goRequestRefusal(req: IncomingMessage): string | null {
   }
   // Node reads the headers of a body in an unknown coding and fails only at the body; net/http refuses at once.
   const te = req.headers['transfer-encoding'];
-  if (te !== undefined && te.toLowerCase() !== 'chunked') return goRefusal('501 Not Implemented', 'Unsupported transfer encoding');
+  if (te !== undefined && te.toLowerCase() !== 'chunked') return UNSUPPORTED_TE;
   return null;
 }
 

@@ -87,8 +87,8 @@ export class ClientV2 implements Consumer {
   private transport: Transport;
   /** The byte stream at the bottom: the socket, or the TLS socket over it. */
   private lower: Duplex;
-  /** Frames go straight to the TCP socket (no TLS or compression): pooled writes allowed. */
-  private plain = true;
+  /** The transport straight to the TCP socket (replaced by TLS or compression). */
+  private readonly toSocket: Transport;
   /** TLS details for /stats once upgraded. */
   tlsVersion = '';
   tlsCipherSuite = '';
@@ -124,7 +124,8 @@ export class ClientV2 implements Consumer {
     this.msgTimeoutMs = ctx.opts.msgTimeout;
     this.outputBufferTimeoutMs = ctx.opts.outputBufferTimeout;
     this.lower = socket;
-    this.transport = (b) => socket.write(b);
+    this.toSocket = (b) => socket.write(b);
+    this.transport = this.toSocket;
     socket.on('drain', this.onDrain);
     this.startHeartbeat();
     this.armReadDeadline();
@@ -325,7 +326,7 @@ export class ClientV2 implements Consumer {
     if (this.out === null || this.out.length < need) {
       // Past output_buffer_size (a coalesced write) on the plain socket: a pooled buffer.
       const pool = this.ctx.outputPool;
-      const pooled = this.plain && need > Math.max(this.outputBufferSize, SMALL_WRITE) && need <= pool.size;
+      const pooled = this.transport === this.toSocket && need > Math.max(this.outputBufferSize, SMALL_WRITE) && need <= pool.size;
       const grown = pooled ? pool.take() : Buffer.allocUnsafe(Math.max(this.outputBufferSize, need, 64));
       if (this.out !== null) {
         this.out.copy(grown, 0, 0, this.outLen);
@@ -367,26 +368,26 @@ export class ClientV2 implements Consumer {
     }
     this.commit();
     if (this.outLen === 0 || this.closed) return;
-    let b: Buffer;
-    if (this.outLen <= SMALL_WRITE) {
-      // A few responses: copy them out (Node's pooled small buffers) and keep the output buffer.
-      b = Buffer.allocUnsafe(this.outLen);
-      this.out!.copy(b, 0, 0, this.outLen);
-    } else {
-      // Hand the buffer itself to the socket (no copy); a new one is taken on the next write.
-      const whole = this.out!;
-      b = whole.subarray(0, this.outLen);
-      this.out = null;
-      if (this.plain && whole.length === this.ctx.outputPool.size) {
-        // A pooled buffer goes back to the pool when its write is done (callbacks come in order).
-        this.outLen = 0;
-        this.pooledInWrite.push(whole);
-        if (!this.socket.write(b, this.onPooledWritten)) this.markBlocked();
-        return;
-      }
-    }
+    const whole = this.out!;
+    const len = this.outLen;
     this.outLen = 0;
-    this.writeRaw(b);
+    if (len <= SMALL_WRITE) {
+      // A few responses: copy them out (Node's pooled small buffers) and keep the output buffer.
+      const b = Buffer.allocUnsafe(len);
+      whole.copy(b, 0, 0, len);
+      this.writeRaw(b);
+      return;
+    }
+    // Hand the buffer itself to the socket (no copy); a new one is taken on the next write.
+    this.out = null;
+    const b = whole.subarray(0, len);
+    if (this.transport === this.toSocket && whole.length === this.ctx.outputPool.size) {
+      // A pooled buffer goes back to the pool when its write is done (callbacks come in order).
+      this.pooledInWrite.push(whole);
+      if (!this.socket.write(b, this.onPooledWritten)) this.markBlocked();
+    } else {
+      this.writeRaw(b);
+    }
   }
 
   /** Pooled buffers handed to the socket, oldest first. */
@@ -423,14 +424,12 @@ export class ClientV2 implements Consumer {
   setTransport(t: Transport): void {
     this.flush();
     this.transport = t;
-    this.plain = false;
   }
 
   /** Put a new stream at the bottom (the TLS socket): writes and drain events now use it. */
   setLower(stream: Duplex): void {
     this.lower.off('drain', this.onDrain);
     this.lower = stream;
-    this.plain = false;
     stream.on('drain', this.onDrain);
     this.transport = (b) => stream.write(b);
   }

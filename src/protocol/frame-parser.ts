@@ -138,24 +138,31 @@ export class FrameParser {
       return n;
     }
     // An incomplete command at `consumed`: keep its bytes for the next chunk.
-    this.holdPartial(chunk, consumed, end, stage, state[S_NEED]!, state[S_CODE]!, state[S_LINE_LEN]!, state[S_INDEX]!);
-    this.partialMpubAt = state[S_MPUB_AT]!;
-    this.partialMpubCheck = state[S_MPUB_CHECK]!;
+    this.takePending(state);
+    this.holdPartial(chunk, consumed, end);
     this.pos = end;
     return n;
   }
 
-  private holdPartial(chunk: Uint8Array, from: number, end: number, stage: number, need: number, code: number, lineLen: number, index: number): void {
+  /** Note what the scan that just returned says of the incomplete command it stopped at. */
+  private takePending(state: Int32Array): void {
+    this.partialStage = state[S_STAGE]!;
+    this.partialNeed = state[S_NEED]!;
+    this.partialCode = state[S_CODE]!;
+    this.partialLineLen = state[S_LINE_LEN]!;
+    this.partialIndex = state[S_INDEX]!;
+    this.partialMpubAt = state[S_MPUB_AT]!;
+    this.partialMpubCheck = state[S_MPUB_CHECK]!;
+  }
+
+  /** Copy chunk[from, end), the start of the pending command, into the partial buffer. */
+  private holdPartial(chunk: Uint8Array, from: number, end: number): void {
     const len = end - from;
+    const need = this.partialNeed;
     const cap = need > 0 ? need : Math.max(len, 256);
     if (this.partial.length < cap || this.partial === this.carry) this.partial = Buffer.allocUnsafe(Math.max(cap, 256));
     this.partial.set(chunk.subarray(from, end), 0);
     this.partialLen = len;
-    this.partialStage = stage;
-    this.partialNeed = need;
-    this.partialCode = code;
-    this.partialLineLen = lineLen;
-    this.partialIndex = index;
   }
 
   private append(bytes: Uint8Array): void {
@@ -230,13 +237,7 @@ export class FrameParser {
         }
         return n;
       }
-      this.partialStage = stage;
-      this.partialNeed = state[S_NEED]!;
-      this.partialCode = state[S_CODE]!;
-      this.partialLineLen = state[S_LINE_LEN]!;
-      this.partialIndex = state[S_INDEX]!;
-      this.partialMpubAt = state[S_MPUB_AT]!;
-      this.partialMpubCheck = state[S_MPUB_CHECK]!;
+      this.takePending(state);
       if (stage !== STAGE_LINE && this.partial.length < this.partialNeed) {
         const grown = Buffer.allocUnsafe(this.partialNeed);
         grown.set(this.partial.subarray(0, this.partialLen), 0);

@@ -19,6 +19,7 @@ import {
 } from '../../src/native/backend.js';
 import { FrameParser } from '../../src/protocol/frame-parser.js';
 import { prng } from '../helpers/prng.js';
+import { mpubBody } from '../helpers/wire.js';
 
 /** One parsed command, decoded for comparison. */
 export interface ParsedCommand {
@@ -144,44 +145,28 @@ export function frameParserSuite(name: string, backend: Backend): void {
   t('an MPUB arriving in many small reads: each rescan resumes where the last one stopped', () => {
     const count = 2000;
     const limits = { maxMsgSize: 1024, maxBodySize: 64 * 1024 };
-    const parts: Buffer[] = [];
-    const h = Buffer.alloc(4);
-    h.writeInt32BE(count, 0);
-    parts.push(h);
-    for (let i = 0; i < count; i++) {
-      const m = Buffer.from(`m${String(i).padStart(9, '0')}`, 'latin1');
-      const sz = Buffer.alloc(4);
-      sz.writeInt32BE(m.length, 0);
-      parts.push(sz, m);
-    }
-    const body = Buffer.concat(parts);
-    const bytes = sized('MPUB t', body.toString('latin1'));
-    const scanner = backend.createFrameScanner(limits);
+    const sizedBody = mpubBody(Array.from({ length: count }, (_, i) => `m${String(i).padStart(9, '0')}`));
+    const bytes = Buffer.concat([Buffer.from('MPUB t\n', 'latin1'), sizedBody]);
+    // The backend's scanner, noting the resume index each scan is handed.
     const resumes: number[] = [];
-    const spy = {
-      scan(buf: Uint8Array, start: number, end: number, records: Int32Array, state: Int32Array): number {
-        resumes.push(state[S_RESUME_INDEX]!);
-        return scanner.scan(buf, start, end, records, state);
+    const spying: Backend = {
+      ...backend,
+      createFrameScanner: (l) => {
+        const scanner = backend.createFrameScanner(l);
+        return {
+          scan(buf, start, end, records, state) {
+            resumes.push(state[S_RESUME_INDEX]!);
+            return scanner.scan(buf, start, end, records, state);
+          },
+          splitMpub: (...args) => scanner.splitMpub(...args),
+        };
       },
     };
-    const parser = new FrameParser(spy, 512);
-    const cmds: ParsedCommand[] = [];
-    for (let at = 0; at < bytes.length; at += 100) {
-      parser.feed(bytes.subarray(at, at + 100));
-      for (let n = parser.next(); n > 0; n = parser.next()) {
-        const r = parser.records;
-        const src = Buffer.from(parser.source(r[R_SRC]!));
-        assert.is(n, 1);
-        cmds.push({
-          code: r[R_CODE]!,
-          status: r[R_STATUS]!,
-          line: src.toString('latin1', r[R_LINE_START]!, r[R_LINE_END]!),
-          body: src.toString('latin1', r[R_BODY_START]!, r[R_BODY_START]! + r[R_BODY_LEN]!),
-          size: r[R_SIZE]!,
-        });
-      }
-    }
-    assert.equal(cmds, [{ code: Cmd.MPUB, status: ScanStatus.COMPLETE, line: 'MPUB t', body: body.toString('latin1'), size: body.length }]);
+    const reads = Array.from({ length: Math.ceil(bytes.length / 100) }, (_, k) => bytes.subarray(100 * k, 100 * k + 100));
+    const body = sizedBody.subarray(4);
+    assert.equal(parseAll(spying, reads, 512, limits).cmds, [
+      { code: Cmd.MPUB, status: ScanStatus.COMPLETE, line: 'MPUB t', body: body.toString('latin1'), size: body.length },
+    ]);
     // 100-byte reads hold about 7 messages of 14 bytes: every rescan starts a few messages on.
     const hinted = resumes.filter((x) => x > 0);
     assert.ok(hinted.length > 250, `rescans that resumed: ${hinted.length} of ${resumes.length}`);

@@ -33,7 +33,9 @@ import { TsFrameScanner } from '../../src/native/fallback/frame-scanner.js';
 import { tsRecordCodec } from '../../src/native/fallback/record-codec.js';
 import { FrameParser } from '../../src/protocol/frame-parser.js';
 import { rng } from '../conformance/frame-parser.suite.js';
-import type { RawAddon } from './asan-addon.js';
+import { suite, type Test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { rawAddon, type RawAddon } from './asan-addon.js';
 
 // ---------------------------------------------------------------------------------------------
 // Random source
@@ -152,6 +154,12 @@ function firstDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const n = Math.max(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
   return -1;
+}
+
+/** The first slot where native `a` and typescript `b` differ, worded as `name[i]: native x, typescript y`, or null. */
+function slotDiff(name: string, a: ArrayLike<number>, b: ArrayLike<number>): string | null {
+  const d = firstDiff(a, b);
+  return d < 0 ? null : `${name}[${d}]: native ${a[d]}, typescript ${b[d]}`;
 }
 
 const SLOT_NAMES = ['R_CODE', 'R_STATUS', 'R_SRC', 'R_LINE_START', 'R_LINE_END', 'R_BODY_START', 'R_BODY_LEN', 'R_SIZE'];
@@ -1054,11 +1062,7 @@ export function diffScanRecords(addon: RawAddon, c: ScanRecordsCase): string | n
   const rA = addon.scanRecords(c.buf, c.readPos, c.writePos, c.max, oA, lA);
   const rB = tsRecordCodec.scanRecords(c.buf, c.readPos, c.writePos, c.max, oB, lB);
   if (rA !== rB) return `returned: native ${rA}, typescript ${rB}`;
-  let d = firstDiff(oA, oB);
-  if (d >= 0) return `outOffsets[${d}]: native ${oA[d]}, typescript ${oB[d]}`;
-  d = firstDiff(lA, lB);
-  if (d >= 0) return `outLens[${d}]: native ${lA[d]}, typescript ${lB[d]}`;
-  return null;
+  return slotDiff('outOffsets', oA, oB) ?? slotDiff('outLens', lA, lB);
 }
 
 
@@ -1133,11 +1137,7 @@ export function diffSplit(addon: RawAddon, c: SplitCase): string | null {
   const rA = addon.splitMpub(c.buf, c.start, c.len, c.maxMsgSize, sA, lA);
   const rB = new TsFrameScanner({ maxMsgSize: c.maxMsgSize, maxBodySize: 5 * 1024 * 1024 }).splitMpub(c.buf, c.start, c.len, sB, lB);
   if (rA !== rB) return `returned native ${rA}, typescript ${rB}`;
-  const ds = firstDiff(sA, sB);
-  if (ds >= 0) return `starts[${ds}]: native ${sA[ds]}, typescript ${sB[ds]}`;
-  const dl = firstDiff(lA, lB);
-  if (dl >= 0) return `lens[${dl}]: native ${lA[dl]}, typescript ${lB[dl]}`;
-  return null;
+  return slotDiff('starts', sA, sB) ?? slotDiff('lens', lA, lB);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1278,6 +1278,24 @@ export function runKind(addon: RawAddon, k: CaseKind, count: number, seed = base
     if (d !== null) return report(c, d, `case ${i} of DIFF_SEED=${seed}`, 1024, known);
   }
   return null;
+}
+
+/** Fail the running test with the report of the first of `count` cases of kind `k` on which the two differ. */
+export function assertAgree(addon: RawAddon, k: CaseKind, count: number): void {
+  const failure = runKind(addon, k, count);
+  if (failure !== null) assert.unreachable(failure);
+}
+
+/**
+ * A uvu suite of differential tests: `define` adds them with the raw addon, or, when the addon
+ * is not built, one test says there is nothing to compare.
+ */
+export function differentialSuite(name: string, define: (t: Test, addon: RawAddon) => void): void {
+  const addon = rawAddon();
+  const t = suite(name);
+  if (addon !== null) define(t, addon);
+  else t('native addon not built: nothing to compare', () => {});
+  t.run();
 }
 
 /** A failure report: what differed, the arguments, how to replay it, and a hex dump of the input. */

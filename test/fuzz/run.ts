@@ -30,11 +30,13 @@ import { IoScratch, describeIoCase, genIoCase, rawIo } from '../differential/io.
 type SyncKind = keyof typeof KINDS;
 type Kind = SyncKind | 'io';
 
+/** The synchronous kinds, in the registry's order. */
+const SYNC_KINDS = Object.keys(KINDS) as SyncKind[];
 /** The rotation of synchronous kinds (scan 4, each other 1: the default case ratio). */
-const ROTATION: readonly SyncKind[] = ['scan', 'scan', 'scan', 'scan', 'parser', 'gather', 'push', 'pushMessages', 'scanRecords', 'splitMpub', 'headers'];
+const ROTATION: readonly SyncKind[] = ['scan', 'scan', 'scan', ...SYNC_KINDS];
 /** One IoExecutor case every IO_EVERY steps. */
 const IO_EVERY = 1000;
-const ALL_KINDS: readonly Kind[] = ['scan', 'parser', 'gather', 'push', 'pushMessages', 'scanRecords', 'splitMpub', 'headers', 'io'];
+const ALL_KINDS: readonly Kind[] = [...SYNC_KINDS, 'io'];
 const PROGRESS_STEPS = 2000;
 
 interface Options {
@@ -90,15 +92,23 @@ function readUsage(): string {
   return 'npm run fuzz -- [--cases N] [--seconds S] [--seed S] [--known] [--replay KIND:SEED]\n';
 }
 
+/** `v` for every kind. */
+function perKind(v: number): Record<Kind, number> {
+  return Object.fromEntries(ALL_KINDS.map((k) => [k, v])) as Record<Kind, number>;
+}
+
 /** Per-kind case caps for --cases N. */
 function caps(n: number): Record<Kind, number> {
   const quarter = Math.max(1, Math.floor(n / 4));
-  return { scan: n, parser: quarter, gather: quarter, push: quarter, pushMessages: quarter, scanRecords: quarter, splitMpub: quarter, headers: quarter, io: Math.max(1, Math.floor(n / 1000)) };
+  const cap = perKind(quarter);
+  cap.scan = n;
+  cap.io = Math.max(1, Math.floor(n / 1000));
+  return cap;
 }
 
 /** The deterministic schedule: which kind (and which case of it) step g runs, given the caps. */
 class Schedule {
-  readonly counts: Record<Kind, number> = { scan: 0, parser: 0, gather: 0, push: 0, pushMessages: 0, scanRecords: 0, splitMpub: 0, headers: 0, io: 0 };
+  readonly counts: Record<Kind, number> = perKind(0);
   step = 0;
   constructor(private readonly cap: Record<Kind, number>) {}
 

@@ -138,8 +138,8 @@ export class TsFrameScanner implements FrameScanner {
     const capacity = (records.length / RECORD_STRIDE) | 0;
     // The C++ twin's argument checks: no room, a bad range or a short state is a caller bug.
     if (capacity === 0 || start < 0 || start > end || end > buf.length || state.length < STATE_SLOTS) return -1;
-    // A resume hint applies to the MPUB at `start` only, and only once.
-    let resumeAt = state[S_RESUME_AT]!;
+    // A resume hint applies only to an MPUB at `start`, in this call.
+    const resumeAt = state[S_RESUME_AT]!;
     const resumeIndex = state[S_RESUME_INDEX]!;
     const resumeCheck = state[S_RESUME_CHECK]!;
     state[S_RESUME_AT] = 0;
@@ -191,16 +191,13 @@ export class TsFrameScanner implements FrameScanner {
       }
       let p = bodyAt + 4;
       let i = 0;
-      if (resumeAt !== 0) {
+      if (
+        pos === start && resumeIndex > 0 && resumeIndex < count && resumeAt >= p - pos && resumeAt <= end - pos &&
+        resumeCheck === mpubResumeCheck(resumeAt, resumeIndex, size, count)
+      ) {
         // Messages before the resume point were walked (and found valid) by an earlier call.
-        if (
-          pos === start && resumeIndex > 0 && resumeIndex < count && resumeAt >= p - pos && resumeAt <= end - pos &&
-          resumeCheck === mpubResumeCheck(resumeAt, resumeIndex, size, count)
-        ) {
-          p = pos + resumeAt;
-          i = resumeIndex;
-        }
-        resumeAt = 0;
+        p = pos + resumeAt;
+        i = resumeIndex;
       }
       for (; i < count; i++) {
         if (p + 4 > maxEnd) return this.stop(records, n, ScanStatus.TOO_BIG, code, pos, lineEnd, p + 4 - bodyAt, size, end, state);
