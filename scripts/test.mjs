@@ -7,7 +7,6 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
-import { createRequire } from 'node:module';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const filters = process.argv.slice(2);
@@ -28,14 +27,18 @@ const files = findTests(join(root, 'test')).filter(
   (f) => filters.length === 0 || filters.some((s) => relative(root, f).includes(s)),
 );
 
-/** Whether the C++ addon loads here (then the suite runs once per backend). */
-function addonAvailable() {
+/**
+ * Why the C++ addon does not load here, or '' when it does (then the suite runs once per
+ * backend). Asks the package's own loader (compiled by `npm test`'s tsc), which checks every
+ * function and the ABI version, so a stale or partial addon is not mistaken for a good one.
+ */
+async function addonProblem() {
   try {
-    const require = createRequire(import.meta.url);
-    const addon = require('node-gyp-build')(root);
-    return typeof addon?.scan === 'function';
-  } catch {
-    return false;
+    const { loadAddon } = await import(new URL('../dist/native/addon.js', import.meta.url).href);
+    loadAddon();
+    return '';
+  } catch (err) {
+    return String(err?.message ?? err).split('\n')[0];
   }
 }
 
@@ -98,10 +101,14 @@ async function runAll(mode) {
 // once on the TypeScript twins; setting NSQ_NATIVE runs it once in that mode.
 let modes;
 if (process.env.NSQ_NATIVE !== undefined) modes = [undefined];
-else if (addonAvailable()) modes = ['1', '0'];
 else {
-  process.stdout.write('native addon not built here: running on the TypeScript backend only\n');
-  modes = ['0'];
+  const problem = await addonProblem();
+  if (problem === '') {
+    modes = ['1', '0'];
+  } else {
+    process.stdout.write(`native addon not loadable here (${problem}): running on the TypeScript backend only\n`);
+    modes = ['0'];
+  }
 }
 let passed = 0;
 let failed = 0;

@@ -6,6 +6,7 @@
  * socket. Reported as commands per second (messages per second for MPUB).
  */
 import { RECORD_STRIDE, R_BODY_LEN, R_CODE, R_STATUS, STATE_SLOTS } from '../../src/native/backend.js';
+import { NativeFrameScanner } from '../../src/native/addon.js';
 import { FrameParser } from '../../src/protocol/frame-parser.js';
 import { LIMITS, SIZES, patterned, type MicroCase, type Subject } from './common.js';
 
@@ -129,24 +130,16 @@ function rawScanSubject(bytes: Buffer, commands: number, units: number, unitKey:
   const records = new Int32Array(Math.max(commands, 1) * RECORD_STRIDE);
   const state = new Int32Array(STATE_SLOTS);
   const end = bytes.length;
-  const addon = impl.addon;
-  const ts = impl.backend.createFrameScanner(LIMITS);
-  const max = LIMITS.maxMsgSize;
-  const body = LIMITS.maxBodySize;
-  const op =
-    addon !== null
-      ? (): void => {
-          if (addon.scan(bytes, 0, end, records, state, max, body) !== commands) throw new Error('scan returned an unexpected count');
-        }
-      : (): void => {
-          if (ts.scan(bytes, 0, end, records, state) !== commands) throw new Error('scan returned an unexpected count');
-        };
+  const scanner = impl.addon !== null ? new NativeFrameScanner(impl.addon, LIMITS) : impl.backend.createFrameScanner(LIMITS);
+  const op = (): void => {
+    if (scanner.scan(bytes, 0, end, records, state) !== commands) throw new Error('scan returned an unexpected count');
+  };
   return {
     op,
     units: () => ({ [unitKey]: units }),
     check: () => {
       records.fill(0);
-      const n = addon !== null ? addon.scan(bytes, 0, end, records, state, max, body) : ts.scan(bytes, 0, end, records, state);
+      const n = scanner.scan(bytes, 0, end, records, state);
       return `${n} records ${Array.from(records).join(',')} state ${Array.from(state).join(',')}`;
     },
   };

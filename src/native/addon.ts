@@ -28,14 +28,15 @@ import { TsFrameScanner, readInt32 } from './fallback/frame-scanner.js';
 import { tsRecordCodec } from './fallback/record-codec.js';
 
 /** ABI version of the addon this code speaks to (native/binding.cc kAbiVersion). */
-export const ADDON_ABI_VERSION = 5;
+export const ADDON_ABI_VERSION = 6;
 
 /** The raw exports of native/binding.cc. */
 interface Addon {
   abiVersion: number;
   /** Hash of the sources it was built from (scripts/native-hash.mjs). */
   sourceHash?: string;
-  scan(buf: Uint8Array, start: number, end: number, records: Int32Array, state: Int32Array, maxMsgSize: number, maxBodySize: number): number;
+  /** A scan(buf, start, end) bound to these arrays and limits (their memory pinned while it lives). */
+  bindScanner(records: Int32Array, state: Int32Array, maxMsgSize: number, maxBodySize: number): BoundScan;
   gather(out: Uint8Array, outOffset: number, sources: readonly Uint8Array[], index: Int32Array, offsets: Int32Array, lengths: Int32Array, count: number): number;
   pushRecords(dest: Uint8Array, destPos: number, src: Uint8Array, starts: Int32Array, lens: Int32Array, first: number, count: number): number;
   pushMessages(dest: Uint8Array, destPos: number, headers: Uint8Array, src: Uint8Array, starts: Int32Array, lens: Int32Array, first: number, count: number): number;
@@ -48,33 +49,80 @@ interface Addon {
   unlockDirectory(fd: number): void;
 }
 
-const FUNCTIONS = ['scan', 'gather', 'pushRecords', 'pushMessages', 'scanRecords', 'splitMpub', 'writeHeaders', 'prefault', 'executeBatch', 'lockDirectory', 'unlockDirectory'] as const;
+/** The addon's functions, by name (loadAddon checks each is there). */
+export const ADDON_FUNCTIONS = ['bindScanner', 'gather', 'pushRecords', 'pushMessages', 'scanRecords', 'splitMpub', 'writeHeaders', 'prefault', 'executeBatch', 'lockDirectory', 'unlockDirectory'] as const;
+
+/** The addon's scan over the records and state arrays it was bound to. */
+type BoundScan = (buf: Uint8Array, start: number, end: number) => number;
+
+/**
+ * The addon's scanner as a FrameScanner. The native call reads three arguments, not seven:
+ * the records and state arrays (the same ones on every call from a FrameParser) and the limits
+ * are bound once, and bound again only when a call brings other arrays, or one whose length
+ * changed (a detached buffer reads as length 0), so the C++ side's bounds stay true.
+ */
+export class NativeFrameScanner implements FrameScanner {
+  private bound: BoundScan | null = null;
+  private records: Int32Array | null = null;
+  private state: Int32Array | null = null;
+  private recordsLength = 0;
+  private stateLength = 0;
+
+  constructor(
+    private readonly addon: Pick<Addon, 'bindScanner' | 'splitMpub'>,
+    private readonly limits: ScanLimits,
+  ) {}
+
+  scan(buf: Uint8Array, start: number, end: number, records: Int32Array, state: Int32Array): number {
+    let bound = this.bound;
+    if (bound === null || records !== this.records || state !== this.state || records.length !== this.recordsLength || state.length !== this.stateLength) {
+      bound = this.bind(records, state);
+    }
+    return bound(buf, start, end);
+  }
+
+  splitMpub(buf: Uint8Array, start: number, len: number, starts: Int32Array, lens: Int32Array): number {
+    return this.addon.splitMpub(buf, start, len, this.limits.maxMsgSize, starts, lens);
+  }
+
+  private bind(records: Int32Array, state: Int32Array): BoundScan {
+    const bound = this.addon.bindScanner(records, state, this.limits.maxMsgSize, this.limits.maxBodySize);
+    this.bound = bound;
+    this.records = records;
+    this.state = state;
+    this.recordsLength = records.length;
+    this.stateLength = state.length;
+    return bound;
+  }
+}
 
 /**
  * Below these batch sizes the TypeScript twin is faster than crossing into C++ (measured by
- * bench/micro, worst case over 16 B..64 KiB messages; see README), as ws routes small frames
- * away from bufferutil. scanRecords never won (its TypeScript loop only reads lengths), so it
- * always runs in TypeScript. writeHeaders wins from 16 headers (6.7x at 200); splitMpub only
- * from an MPUB of about 128 messages (1.4x at 200), since its walk is a chain of dependent loads
+ * bench/micro: the smallest batch at which the raw addon is faster at every message size from
+ * 16 B to 4 KiB; at 64 KiB the copies dominate and both sides are within noise), as ws routes
+ * small frames away from bufferutil. A call into the addon costs ~60 ns (raw N-API, see
+ * native/binding.cc). scanRecords never won (its TypeScript loop only reads lengths), so it
+ * always runs in TypeScript. writeHeaders wins from 8 headers (5.7x at 200); splitMpub only
+ * from an MPUB of about 48 messages (2x at 200), since its walk is a chain of dependent loads
  * in either language.
  */
-export const NATIVE_GATHER_MIN_FRAMES = 16;
-export const NATIVE_PUSH_MIN_RECORDS = 8;
-export const NATIVE_SPLIT_MIN_MESSAGES = 128;
-export const NATIVE_HEADERS_MIN_MESSAGES = 16;
+export const NATIVE_GATHER_MIN_FRAMES = 8;
+export const NATIVE_PUSH_MIN_RECORDS = 3;
+export const NATIVE_SPLIT_MIN_MESSAGES = 48;
+export const NATIVE_HEADERS_MIN_MESSAGES = 8;
 
 /**
  * Scanner work is counted in MPUB messages walked; a command line (found with indexOf and
  * classified) costs the TypeScript scanner about as much as this many of them (bench/micro's
- * scan sweeps: ~33 ns a line, ~3 ns an MPUB message).
+ * scan sweeps: ~35 ns a line, ~3-5 ns an MPUB message).
  */
 export const SCAN_LINE_WORK = 12;
 /**
  * A scan() call crosses into C++ only when it is expected to do at least this much work: the
- * raw addon wins from 12 PUBs per call and from one MPUB of 128 messages (bench/micro), and
- * loses below (0.19x for a single command: the call costs more than a line).
+ * raw addon wins from 2 PUBs per call and from one MPUB of 8 messages (bench/micro), and loses
+ * below (0.75x for a single command: the call costs more than a line).
  */
-export const NATIVE_SCAN_MIN_WORK = 128;
+export const NATIVE_SCAN_MIN_WORK = 2 * SCAN_LINE_WORK;
 
 /** Up to this many records a call's MPUB messages are counted one by one; above, the last one is sampled. */
 const SAMPLED_RECORDS = 16;
@@ -95,26 +143,23 @@ function mpubMessages(buf: Uint8Array, records: Int32Array, i: number): number {
  */
 export class RoutedFrameScanner implements FrameScanner {
   private readonly ts: TsFrameScanner;
-  private readonly max: number;
-  private readonly body: number;
+  private readonly native: NativeFrameScanner;
   /** Work per byte in the last call (starts high: the first call goes native). */
   private density = 1;
 
-  constructor(private readonly addon: Pick<Addon, 'scan' | 'splitMpub'>, limits: ScanLimits) {
+  constructor(addon: Pick<Addon, 'bindScanner' | 'splitMpub'>, limits: ScanLimits) {
     this.ts = new TsFrameScanner(limits);
-    this.max = limits.maxMsgSize;
-    this.body = limits.maxBodySize;
+    this.native = new NativeFrameScanner(addon, limits);
   }
 
   scan(buf: Uint8Array, start: number, end: number, records: Int32Array, state: Int32Array): number {
-    const n = (end - start) * this.density >= NATIVE_SCAN_MIN_WORK ? this.addon.scan(buf, start, end, records, state, this.max, this.body) : this.ts.scan(buf, start, end, records, state);
+    const n = ((end - start) * this.density >= NATIVE_SCAN_MIN_WORK ? this.native : this.ts).scan(buf, start, end, records, state);
     if (n >= 0) this.learn(buf, start, end, records, state, n);
     return n;
   }
 
   splitMpub(buf: Uint8Array, start: number, len: number, starts: Int32Array, lens: Int32Array): number {
-    if (starts.length < NATIVE_SPLIT_MIN_MESSAGES) return this.ts.splitMpub(buf, start, len, starts, lens);
-    return this.addon.splitMpub(buf, start, len, this.max, starts, lens);
+    return (starts.length < NATIVE_SPLIT_MIN_MESSAGES ? this.ts : this.native).splitMpub(buf, start, len, starts, lens);
   }
 
   /** Work per byte of the call that just returned n records. */
@@ -145,7 +190,7 @@ export function loadAddon(): Addon {
   const addon = load(root) as Partial<Addon> | null;
   addonPath = load.resolve(root);
   if (addon === null || typeof addon !== 'object') throw new Error('node-gyp-build returned no module');
-  for (const f of FUNCTIONS) {
+  for (const f of ADDON_FUNCTIONS) {
     if (typeof addon[f] !== 'function') throw new Error(`addon lacks ${f}()`);
   }
   if (addon.abiVersion !== ADDON_ABI_VERSION) {

@@ -3,13 +3,11 @@
 // sanitizer build made by scripts/asan.sh, which must not replace build/Release.
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { ADDON_ABI_VERSION, loadAddon } from '../../src/native/addon.js';
+import { ADDON_ABI_VERSION, ADDON_FUNCTIONS, loadAddon } from '../../src/native/addon.js';
 
 /** The raw exports of native/binding.cc (the shape loadAddon() checks). */
 export type RawAddon = ReturnType<typeof loadAddon>;
 
-// The ABI version check below is what guarantees the full shape; these are checked by name too.
-const FUNCTIONS = ['scan', 'gather', 'pushRecords', 'pushMessages', 'scanRecords', 'splitMpub', 'writeHeaders', 'prefault', 'executeBatch', 'lockDirectory', 'unlockDirectory'] as const;
 
 /** Where the addon in use came from (a path, or 'node-gyp-build'). */
 export let addonOrigin = '';
@@ -21,7 +19,7 @@ export function loadAddonFrom(path: string): RawAddon {
   const require = createRequire(import.meta.url);
   const addon = require(resolve(path)) as Partial<RawAddon> | null;
   if (addon === null || typeof addon !== 'object') throw new Error(`${path}: not an addon`);
-  for (const f of FUNCTIONS) {
+  for (const f of ADDON_FUNCTIONS) {
     if (typeof addon[f] !== 'function') throw new Error(`${path}: addon lacks ${f}()`);
   }
   if (addon.abiVersion !== ADDON_ABI_VERSION) throw new Error(`${path}: addon ABI ${String(addon.abiVersion)}, expected ${ADDON_ABI_VERSION}`);

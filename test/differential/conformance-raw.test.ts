@@ -4,7 +4,7 @@
 // addon is the sanitizer build named by NSQ_TEST_ADDON.
 import { suite } from 'uvu';
 import type { Backend } from '../../src/native/backend.js';
-import { PrefaultedChunks } from '../../src/native/addon.js';
+import { NativeFrameScanner, PrefaultedChunks } from '../../src/native/addon.js';
 import { fallbackBackend } from '../../src/native/fallback/index.js';
 import { RecordRing } from '../../src/native/fallback/ring-buffer.js';
 import { frameEncoderSuite } from '../conformance/frame-encoder.suite.js';
@@ -19,10 +19,7 @@ export function rawBackend(addon: RawAddon): Backend {
   const chunks = new PrefaultedChunks(addon);
   return {
     native: true,
-    createFrameScanner: (limits) => ({
-      scan: (buf, start, end, records, state) => addon.scan(buf, start, end, records, state, limits.maxMsgSize, limits.maxBodySize),
-      splitMpub: (buf, start, len, starts, lens) => addon.splitMpub(buf, start, len, limits.maxMsgSize, starts, lens),
-    }),
+    createFrameScanner: (limits) => new NativeFrameScanner(addon, limits),
     frameEncoder: { gather: (...args) => addon.gather(...args), writeHeaders: (...args) => addon.writeHeaders(...args) },
     records: {
       pushRecords: (...args) => addon.pushRecords(...args),

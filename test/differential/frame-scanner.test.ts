@@ -6,9 +6,13 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
+  Cmd,
   RECORD_STRIDE,
+  R_CODE,
+  R_LINE_START,
   R_STATUS,
   STATE_SLOTS,
+  S_CONSUMED,
   S_RESUME_AT,
   S_RESUME_CHECK,
   S_RESUME_INDEX,
@@ -16,6 +20,7 @@ import {
   mpubResumeCheck,
   type ScanLimits,
 } from '../../src/native/backend.js';
+import { NativeFrameScanner } from '../../src/native/addon.js';
 import { TsFrameScanner } from '../../src/native/fallback/frame-scanner.js';
 import { rawAddon } from './asan-addon.js';
 import { KINDS, LIMIT_PRESETS, Sink, assertAgree, diffScan, hexDump, scaled, type ScanCase } from './generators.js';
@@ -164,7 +169,7 @@ if (addon !== null) {
     // Sanity of the comparison itself: a record array sized exactly, the state pre-filled.
     const rec = new Int32Array(RECORD_STRIDE);
     const st = new Int32Array(STATE_SLOTS).fill(12345);
-    assert.is(addon.scan(new TextEncoder().encode('NOP\nNOP\n'), 0, 8, rec, st, 1024, 4096), 1);
+    assert.is(new NativeFrameScanner(addon, { maxMsgSize: 1024, maxBodySize: 4096 }).scan(new TextEncoder().encode('NOP\nNOP\n'), 0, 8, rec, st), 1);
     assert.ok(!st.includes(12345));
   });
   t('a resume hint is honoured only with its check word, for the MPUB at start', () => {
@@ -181,6 +186,7 @@ if (addon !== null) {
     const bytes = s.result();
     const limits = LIMIT_PRESETS[0]!;
     const ts = new TsFrameScanner(limits);
+    const native = new NativeFrameScanner(addon, limits);
     const at = 7 + 4 + 4 + 5 + 4; // message 2's size field, from the command's start
     const size = 4 + 3 * 5;
     for (const [hint, check, honoured] of [
@@ -195,13 +201,41 @@ if (addon !== null) {
         st[S_RESUME_AT] = hint;
         st[S_RESUME_INDEX] = 2;
         st[S_RESUME_CHECK] = check;
-        const n =
-          impl === 'native' ? addon.scan(bytes, 0, bytes.length, rec, st, limits.maxMsgSize, limits.maxBodySize) : ts.scan(bytes, 0, bytes.length, rec, st);
+        const n = (impl === 'native' ? native : ts).scan(bytes, 0, bytes.length, rec, st);
         assert.is(n, 1);
         assert.is(rec[R_STATUS], honoured ? ScanStatus.COMPLETE : ScanStatus.BAD_MSG_SIZE, `${impl}, hint ${hint} check ${check}`);
         assert.equal([st[S_RESUME_AT], st[S_RESUME_INDEX], st[S_RESUME_CHECK]], [0, 0, 0], 'the hint is consumed');
       }
     }
+  });
+  t('the native scanner binds again for other arrays, a resized or a detached one', () => {
+    // The C++ side keeps the bound arrays' memory and lengths; each call must still see the
+    // arrays it is given, so a stale binding would write into the wrong array or out of bounds.
+    const limits = LIMIT_PRESETS[0]!;
+    const native = new NativeFrameScanner(addon, limits);
+    const bytes = new TextEncoder().encode('NOP\nRDY 1\nCLS\n');
+    const recA = new Int32Array(3 * RECORD_STRIDE);
+    const recB = new Int32Array(3 * RECORD_STRIDE);
+    const st = new Int32Array(STATE_SLOTS);
+    assert.is(native.scan(bytes, 0, bytes.length, recA, st), 3);
+    assert.is(native.scan(bytes, 4, bytes.length, recB, st), 2, 'other records array');
+    assert.equal([recB[R_CODE], recB[R_LINE_START], recA[R_LINE_START]], [Cmd.RDY, 4, 0], 'each call wrote its own array');
+    // A length-tracking view over a resizable buffer: shrinking it must shrink the capacity.
+    // (ES2024's resizable ArrayBuffer, in Node 20; the project's lib is ES2022.)
+    const Resizable = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & { resize(n: number): void };
+    const growable = new Resizable(3 * RECORD_STRIDE * 4, { maxByteLength: 3 * RECORD_STRIDE * 4 });
+    const recR = new Int32Array(growable);
+    assert.is(native.scan(bytes, 0, bytes.length, recR, st), 3);
+    growable.resize(RECORD_STRIDE * 4);
+    assert.is(native.scan(bytes, 0, bytes.length, recR, st), 1, 'capacity follows the resize');
+    growable.resize(0);
+    assert.is(native.scan(bytes, 0, bytes.length, recR, st), -1, 'no room for a record');
+    // Detached (its memory handed to another owner): the array reads as empty, nothing is written.
+    const stD = new Int32Array(STATE_SLOTS);
+    assert.is(native.scan(bytes, 0, bytes.length, recA, stD), 3);
+    const moved = structuredClone(stD.buffer, { transfer: [stD.buffer] });
+    assert.is(native.scan(bytes, 0, 4, recA, stD), -1, 'detached state array');
+    assert.is(new Int32Array(moved)[S_CONSUMED], bytes.length, 'the moved memory was not written after the move');
   });
 } else {
   t('native addon not built: nothing to compare', () => {});

@@ -27,7 +27,7 @@ import {
   type FrameScanner,
   type ScanLimits,
 } from '../../src/native/backend.js';
-import { RoutedFrameScanner } from '../../src/native/addon.js';
+import { NativeFrameScanner, RoutedFrameScanner } from '../../src/native/addon.js';
 import { tsFrameEncoder } from '../../src/native/fallback/frame-encoder.js';
 import { TsFrameScanner } from '../../src/native/fallback/frame-scanner.js';
 import { tsRecordCodec } from '../../src/native/fallback/record-codec.js';
@@ -580,7 +580,7 @@ export function diffScan(addon: RawAddon, c: ScanCase): string | null {
     // The scan a resume point comes from: both must report the same one.
     const cutA = new Int32Array(STATE_SLOTS);
     const cutB = new Int32Array(STATE_SLOTS);
-    addon.scan(c.buf, c.start, c.resumeCut, recA, cutA, c.limits.maxMsgSize, c.limits.maxBodySize);
+    new NativeFrameScanner(addon, c.limits).scan(c.buf, c.start, c.resumeCut, recA, cutA);
     tsScannerFor(c.limits).scan(c.buf, c.start, c.resumeCut, recB, cutB);
     if (firstDiff(cutA, cutB) >= 0) return `scan of [start, resumeCut): state native ${i32s(cutA)}, typescript ${i32s(cutB)}`;
     const stage = cutA[S_STAGE]!;
@@ -595,7 +595,7 @@ export function diffScan(addon: RawAddon, c: ScanCase): string | null {
     recA.fill(c.fill);
     recB.fill(c.fill);
   }
-  const nA = addon.scan(c.buf, c.start, c.end, recA, stA, c.limits.maxMsgSize, c.limits.maxBodySize);
+  const nA = new NativeFrameScanner(addon, c.limits).scan(c.buf, c.start, c.end, recA, stA);
   const nB = tsScannerFor(c.limits).scan(c.buf, c.start, c.end, recB, stB);
   if (resumed) {
     // Resuming must not change the outcome: compare with a scan that walks every message.
@@ -711,9 +711,7 @@ export function parseEvents(scanner: Pick<FrameScanner, 'scan'>, c: ParserCase):
  * identical), and check the commands do not depend on the split (the whole stream in one chunk).
  */
 export function diffParser(addon: RawAddon, c: ParserCase): string | null {
-  const max = c.limits.maxMsgSize;
-  const body = c.limits.maxBodySize;
-  const native: Pick<FrameScanner, 'scan'> = { scan: (buf, s, e, rec, st) => addon.scan(buf, s, e, rec, st, max, body) };
+  const native = new NativeFrameScanner(addon, c.limits);
   const a = parseEvents(native, c);
   const ts = new TsFrameScanner(c.limits);
   const b = parseEvents(ts, c);

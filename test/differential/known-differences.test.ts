@@ -12,6 +12,7 @@ import * as assert from 'uvu/assert';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { NativeFrameScanner } from '../../src/native/addon.js';
 import type { IoExecutor, WriteBatch } from '../../src/native/backend.js';
 import { tsFrameEncoder } from '../../src/native/fallback/frame-encoder.js';
 import { TsFrameScanner } from '../../src/native/fallback/frame-scanner.js';
@@ -174,7 +175,7 @@ fixed('scan-argument-checks', 'scan with capacity 0 / start > end / end > length
     cases.map(([s, e, rl, sl]) => scan(new Int32Array(rl), new Int32Array(sl), s, e));
   return {
     expected: [-1, -1, -1, -1],
-    native: side((rec, st, s, e) => a.scan(buf, s, e, rec, st, 1024, 4096)),
+    native: side((rec, st, s, e) => new NativeFrameScanner(a, { maxMsgSize: 1024, maxBodySize: 4096 }).scan(buf, s, e, rec, st)),
     typescript: side((rec, st, s, e) => ts.scan(buf, s, e, rec, st)),
   };
 });

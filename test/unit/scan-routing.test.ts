@@ -1,8 +1,8 @@
 // RoutedFrameScanner (src/native/addon.ts): which scanner each call goes to. Socket reads full of
 // small commands, or MPUBs of many messages, cross into C++; reads of a few large PUBs and the
 // rescan of one held command stay in TypeScript, where the micro bench measured them faster.
-// The "addon" here is the TypeScript scanner behind the addon's scan() signature, counting its
-// calls, so the test runs with or without a compiler; what each path returns is covered by the
+// The "addon" here is the TypeScript scanner behind the addon's bindScanner() signature, counting
+// the calls of the scans it binds, so the test runs with or without a compiler; what each path returns is covered by the
 // differential parser test (native, alternating and routed runs against the twin).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -18,9 +18,11 @@ function countingAddon(): ConstructorParameters<typeof RoutedFrameScanner>[0] & 
   const inner = new TsFrameScanner(LIMITS);
   const a = {
     calls: 0,
-    scan(buf: Uint8Array, start: number, end: number, rec: Int32Array, st: Int32Array): number {
-      a.calls++;
-      return inner.scan(buf, start, end, rec, st);
+    bindScanner(rec: Int32Array, st: Int32Array): (buf: Uint8Array, start: number, end: number) => number {
+      return (buf, start, end) => {
+        a.calls++;
+        return inner.scan(buf, start, end, rec, st);
+      };
     },
     splitMpub(buf: Uint8Array, start: number, len: number, _max: number, starts: Int32Array, lens: Int32Array): number {
       return inner.splitMpub(buf, start, len, starts, lens);
