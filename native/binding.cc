@@ -99,13 +99,13 @@ class Args {
 };
 
 // A scanner bound to its records and state arrays and its limits: scan(buf, start, end), the one
-// native call per socket read, reads three arguments instead of seven. The bound arrays' memory is
-// pinned by references held until the function is collected; the TypeScript wrapper
-// (src/native/addon.ts NativeFrameScanner) binds again whenever it is handed other arrays or an
-// array's length changed (a detached buffer has length 0), so the lengths here stay true.
+// native call per socket read, reads three arguments instead of seven. The function holds the
+// two arrays as read-only, non-configurable properties, so their memory lives as long as the
+// function and goes with it in the same collection (no persistent references, which would keep
+// them for a collection more). The TypeScript wrapper (src/native/addon.ts NativeFrameScanner)
+// binds again whenever it is handed other arrays or an array's length changed (a detached
+// buffer has length 0), so the lengths here stay true.
 struct BoundScanner {
-  napi_ref records_ref = nullptr;
-  napi_ref state_ref = nullptr;
   int32_t* records = nullptr;
   size_t records_len = 0;
   int32_t* state = nullptr;
@@ -126,13 +126,6 @@ napi_value BoundScan(napi_env env, napi_callback_info info) {
                             b->state_len, b->limits));
 }
 
-void FreeBoundScanner(napi_env env, void* data, void*) {
-  auto* b = static_cast<BoundScanner*>(data);
-  napi_delete_reference(env, b->records_ref);
-  napi_delete_reference(env, b->state_ref);
-  delete b;
-}
-
 // bindScanner(records: Int32Array, state: Int32Array, maxMsgSize, maxBodySize): (buf, start, end) => number
 napi_value BindScanner(napi_env env, napi_callback_info info) {
   Args a(env, info, 4, "bindScanner");
@@ -141,12 +134,15 @@ napi_value BindScanner(napi_env env, napi_callback_info info) {
     delete b;
     return a.Undefined();
   }
+  // napi_default: not writable, not enumerable, not configurable (JS cannot drop or replace them).
+  const napi_property_descriptor keep[] = {
+      {"records", nullptr, nullptr, nullptr, nullptr, a.at(0), napi_default, nullptr},
+      {"state", nullptr, nullptr, nullptr, nullptr, a.at(1), napi_default, nullptr},
+  };
   napi_value fn = nullptr;
-  if (napi_create_reference(env, a.at(0), 1, &b->records_ref) != napi_ok || napi_create_reference(env, a.at(1), 1, &b->state_ref) != napi_ok ||
-      napi_create_function(env, "scan", NAPI_AUTO_LENGTH, BoundScan, b, &fn) != napi_ok ||
-      napi_add_finalizer(env, fn, b, FreeBoundScanner, nullptr, nullptr) != napi_ok) {
-    if (b->records_ref != nullptr) napi_delete_reference(env, b->records_ref);
-    if (b->state_ref != nullptr) napi_delete_reference(env, b->state_ref);
+  if (napi_create_function(env, "scan", NAPI_AUTO_LENGTH, BoundScan, b, &fn) != napi_ok || napi_define_properties(env, fn, 2, keep) != napi_ok ||
+      napi_add_finalizer(env, fn, b, [](napi_env, void* data, void*) { delete static_cast<BoundScanner*>(data); }, nullptr, nullptr) != napi_ok) {
+    // fn, if made, is dropped here without having been returned, so nothing can call it.
     delete b;
     napi_throw_error(env, nullptr, "bindScanner: cannot create the function");
     return nullptr;

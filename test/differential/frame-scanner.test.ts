@@ -3,6 +3,8 @@
 // sizes, lines near 16 KiB, MPUB body_size smaller or larger than its messages), random
 // start/end inside a larger buffer, small record capacities: same count, every record slot and
 // the whole state array. Seeds: DIFF_SEED (printed on failure), DIFF_SCALE scales the counts.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -236,6 +238,37 @@ if (addon !== null) {
     const moved = structuredClone(stD.buffer, { transfer: [stD.buffer] });
     assert.is(native.scan(bytes, 0, 4, recA, stD), -1, 'detached state array');
     assert.is(new Int32Array(moved)[S_CONSUMED], bytes.length, 'the moved memory was not written after the move');
+  });
+  t('a bound scan holds its arrays for as long as it lives, and no longer', async () => {
+    const limits = LIMIT_PRESETS[0]!;
+    const bytes = new TextEncoder().encode('NOP\n');
+    const records = new Int32Array(RECORD_STRIDE);
+    const state = new Int32Array(STATE_SLOTS);
+    const bound = addon.bindScanner(records, state, limits.maxMsgSize, limits.maxBodySize);
+    // The native side keeps raw pointers into them: JS must not be able to drop or swap them.
+    assert.is(Reflect.deleteProperty(bound, 'records'), false);
+    assert.is(Reflect.set(bound, 'state', new Int32Array(STATE_SLOTS)), false);
+    assert.is(Reflect.get(bound, 'records'), records);
+    assert.is(bound(bytes, 0, bytes.length), 1);
+    // Once the scanners are gone their arrays are collected (a reference held from C++ that
+    // is never released would keep every connection's arrays for good).
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    // (Made in a plain function: a suspended async function keeps its dead temporaries.)
+    const held = ((): WeakRef<Int32Array>[] => {
+      const refs: WeakRef<Int32Array>[] = [];
+      for (let i = 0; i < 20; i++) {
+        const rec = new Int32Array(64 * RECORD_STRIDE);
+        new NativeFrameScanner(addon, limits).scan(bytes, 0, bytes.length, rec, new Int32Array(STATE_SLOTS));
+        refs.push(new WeakRef(rec));
+      }
+      return refs;
+    })();
+    for (let round = 0; round < 3 && held.some((w) => w.deref() !== undefined); round++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      gc();
+    }
+    assert.is(held.filter((w) => w.deref() !== undefined).length, 0, 'record arrays still alive after 3 collections');
   });
 } else {
   t('native addon not built: nothing to compare', () => {});
