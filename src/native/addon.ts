@@ -35,7 +35,7 @@ interface Addon {
   abiVersion: number;
   /** Hash of the sources it was built from (scripts/native-hash.mjs). */
   sourceHash?: string;
-  /** A scan(buf, start, end) bound to these arrays and limits (their memory pinned while it lives). */
+  /** A scan(buf, start, end) bound to these arrays and limits (the function holds the arrays while it lives). */
   bindScanner(records: Int32Array, state: Int32Array, maxMsgSize: number, maxBodySize: number): BoundScan;
   gather(out: Uint8Array, outOffset: number, sources: readonly Uint8Array[], index: Int32Array, offsets: Int32Array, lengths: Int32Array, count: number): number;
   pushRecords(dest: Uint8Array, destPos: number, src: Uint8Array, starts: Int32Array, lens: Int32Array, first: number, count: number): number;
