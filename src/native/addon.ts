@@ -12,6 +12,7 @@ import {
   STAGE_NONE,
   S_CONSUMED,
   S_INDEX,
+  S_RESUME_AT,
   S_STAGE,
   ScanStatus,
   type Backend,
@@ -153,7 +154,9 @@ export class RoutedFrameScanner implements FrameScanner {
   }
 
   scan(buf: Uint8Array, start: number, end: number, records: Int32Array, state: Int32Array): number {
-    const n = ((end - start) * this.density >= NATIVE_SCAN_MIN_WORK ? this.native : this.ts).scan(buf, start, end, records, state);
+    // A held MPUB rescanned with a resume hint is walked only from the hint on.
+    const from = start + state[S_RESUME_AT]!;
+    const n = ((end - from) * this.density >= NATIVE_SCAN_MIN_WORK ? this.native : this.ts).scan(buf, start, end, records, state);
     if (n >= 0) this.learn(buf, start, end, records, state, n);
     return n;
   }
