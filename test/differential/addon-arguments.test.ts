@@ -1,0 +1,78 @@
+// The addon's argument checks (native/binding.cc Args): every entry point called with too few
+// arguments, a wrong type where a typed array or a number goes, or a number beyond ±2^53 throws
+// a TypeError naming the function, and never crashes or reads memory it was not given. Under
+// `npm run test:asan` this runs against the sanitizer build. The wrappers in src/native never
+// pass such arguments; this guards the boundary itself.
+import * as assert from 'uvu/assert';
+import { differentialSuite } from './generators.js';
+
+differentialSuite('differential: addon argument checks', (t, addon) => {
+  const u8 = new Uint8Array(64);
+  const i32 = new Int32Array(16);
+  const f64 = new Float64Array(3);
+  const noop = (): void => {};
+
+  /** A valid call per entry point (the addon accepts it), to derive bad ones from. */
+  const calls: Record<string, unknown[]> = {
+    bindScanner: [i32, new Int32Array(11), 1024, 4096],
+    gather: [u8, 0, [u8], i32, i32, i32, 0],
+    pushRecords: [u8, 0, u8, i32, i32, 0, 0],
+    pushMessages: [u8, 0, u8, u8, i32, i32, 0, 0],
+    splitMpub: [u8, 0, 0, 1024, i32, i32],
+    writeHeaders: [u8, 0, 0, f64],
+    scanRecords: [u8, 0, 0, 0, i32, i32],
+    executeBatch: [i32, f64, u8, i32, i32, u8, 0, noop],
+    unlockDirectory: [-1],
+  };
+  const fn = (name: string): ((...args: unknown[]) => unknown) => Reflect.get(addon, name) as (...args: unknown[]) => unknown;
+
+  t('the valid calls are accepted', () => {
+    for (const [name, args] of Object.entries(calls)) {
+      assert.not.throws(() => fn(name)(...args), name);
+    }
+  });
+
+  t('too few arguments, a wrong type, or a number beyond 2^53: a TypeError naming the function', () => {
+    let cases = 0;
+    for (const [name, args] of Object.entries(calls)) {
+      const bad: unknown[][] = [args.slice(0, args.length - 1)];
+      for (let i = 0; i < args.length; i++) {
+        const a = args[i];
+        // writeHeaders takes its count and time as any double (it answers -1 to a bad one).
+        const huge = name === 'writeHeaders' ? [] : [2 ** 60];
+        const swaps: unknown[] =
+          typeof a === 'number' ? ['1', null, ...huge] : a instanceof Float64Array ? [i32, 'x'] : a instanceof Int32Array ? [f64, u8, {}] : a instanceof Uint8Array ? [i32, 'x', null] : [];
+        for (const s of swaps) bad.push(args.map((v, k) => (k === i ? s : v)));
+      }
+      for (const b of bad) {
+        cases++;
+        let thrown: unknown = null;
+        try {
+          fn(name)(...b);
+        } catch (err) {
+          thrown = err;
+        }
+        assert.ok(thrown instanceof TypeError, `${name}(${b.map((v) => (v instanceof Object ? v.constructor.name : String(v))).join(', ')}) threw ${String(thrown)}`);
+        assert.ok((thrown as TypeError).message.startsWith(`${name}:`), (thrown as TypeError).message);
+      }
+    }
+    assert.ok(cases > 60, `${cases} bad calls`);
+  });
+
+  t('gather: sources that are not an array of Uint8Arrays are a TypeError', () => {
+    for (const sources of ['x', [i32], [u8, 'x'], {}]) {
+      assert.throws(() => fn('gather')(u8, 0, sources, i32, i32, i32, 0), (err: unknown) => err instanceof TypeError && (err as Error).message.startsWith('gather:'));
+    }
+  });
+
+  t('a bound scan checks its own arguments the same way', () => {
+    const scan = addon.bindScanner(new Int32Array(8), new Int32Array(11), 1024, 4096) as (...args: unknown[]) => unknown;
+    const buf = new TextEncoder().encode('NOP\n');
+    assert.is(scan(buf, 0, 4), 1);
+    for (const b of [[buf, 0], ['NOP\n', 0, 4], [i32, 0, 4], [buf, '0', 4], [buf, 0, 2 ** 60]]) {
+      assert.throws(() => scan(...b), (err: unknown) => err instanceof TypeError && (err as Error).message.startsWith('scan:'));
+    }
+    assert.is(scan(buf, 3, 1), -1, 'start after end');
+    assert.is(scan(buf, -1, 4), -1, 'negative start');
+  });
+});
