@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { parseLogLevel } from '../internal/log.js';
-import { HttpError, ReqParams, Router, readBody, respondText, v1Handler as v1, type V1Outcome } from '../internal/http.js';
+import { ReqParams } from '../internal/go-url.js';
+import { HttpError, readBody, respondText, v1Handler as v1, type V1Outcome } from '../internal/http.js';
+import { Router } from '../internal/router.js';
 import { toNanos } from '../internal/duration.js';
 import { ClientError } from '../protocol/errors.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';

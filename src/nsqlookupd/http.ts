@@ -7,7 +7,9 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { formatDurationNanos } from '../internal/duration.js';
-import { HttpError, ReqParams, Router, respondText, v1Handler as v1 } from '../internal/http.js';
+import { ReqParams } from '../internal/go-url.js';
+import { HttpError, respondText, v1Handler as v1 } from '../internal/http.js';
+import { Router } from '../internal/router.js';
 import { goAddr } from '../internal/listen.js';
 import { errorText, type Logger } from '../internal/log.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';

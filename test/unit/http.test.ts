@@ -3,19 +3,9 @@ import * as assert from 'uvu/assert';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { goTransportError, HttpTimeoutError } from '../../src/internal/http-client.js';
-import {
-  cleanPath,
-  goJSON,
-  parseQuery,
-  readBody,
-  ReqParams,
-  respondText,
-  respondV1,
-  respondV1Error,
-  Router,
-  unescapeGo,
-  URLEscapeError,
-} from '../../src/internal/http.js';
+import { parseQuery, ReqParams, unescapeGo, URLEscapeError } from '../../src/internal/go-url.js';
+import { goJSON, readBody, respondText, respondV1, respondV1Error } from '../../src/internal/http.js';
+import { cleanPath, Router } from '../../src/internal/router.js';
 
 interface Reply {
   status: number;
