@@ -75,6 +75,27 @@ class Args {
     return *this;
   }
 
+  // The length of array argument i.
+  Args& Array(size_t i, uint32_t* len) {
+    bool is_array = false;
+    if (ok_ && (napi_is_array(env_, argv_[i], &is_array) != napi_ok || !is_array || napi_get_array_length(env_, argv_[i], len) != napi_ok)) {
+      Fail("expected an array argument");
+    }
+    return *this;
+  }
+  // Element k of array argument i, which must be a Uint8Array.
+  Args& ByteElement(size_t i, uint32_t k, uint8_t** data, size_t* len) {
+    napi_value v = nullptr;
+    napi_typedarray_type t;
+    void* base = nullptr;
+    if (ok_ && (napi_get_element(env_, argv_[i], k, &v) != napi_ok ||
+                napi_get_typedarray_info(env_, v, &t, len, &base, nullptr, nullptr) != napi_ok || t != napi_uint8_array)) {
+      Fail("array elements must be Uint8Arrays");
+    }
+    if (ok_) *data = static_cast<uint8_t*>(base);
+    return *this;
+  }
+
   // The value to return when !ok(): the TypeError is pending.
   napi_value Undefined() const { return nullptr; }
   napi_value Number(double v) const {
@@ -165,12 +186,8 @@ napi_value Gather(napi_env env, napi_callback_info info) {
       static_cast<size_t>(count) > lengths_len || out_offset < 0) {
     return a.Number(-1);
   }
-  bool is_array = false;
   uint32_t n_sources = 0;
-  if (napi_is_array(env, a.at(2), &is_array) != napi_ok || !is_array || napi_get_array_length(env, a.at(2), &n_sources) != napi_ok) {
-    napi_throw_type_error(env, nullptr, "gather: sources must be an array");
-    return nullptr;
-  }
+  if (!a.Array(2, &n_sources).ok()) return a.Undefined();
   // A flush draws on a few ring chunks; more sources than fit here take the heap.
   constexpr uint32_t kInline = 16;
   nsq::Span inline_sources[kInline];
@@ -181,16 +198,10 @@ napi_value Gather(napi_env env, napi_callback_info info) {
     sources = heap_sources.data();
   }
   for (uint32_t i = 0; i < n_sources; i++) {
-    napi_value v = nullptr;
-    napi_typedarray_type t;
-    void* base = nullptr;
-    size_t n = 0;
-    if (napi_get_element(env, a.at(2), i, &v) != napi_ok) return nullptr;
-    if (napi_get_typedarray_info(env, v, &t, &n, &base, nullptr, nullptr) != napi_ok || t != napi_uint8_array) {
-      napi_throw_type_error(env, nullptr, "gather: sources must be Uint8Arrays");
-      return nullptr;
-    }
-    sources[i] = nsq::Span{static_cast<uint8_t*>(base), n};
+    uint8_t* data = nullptr;
+    size_t len = 0;
+    if (!a.ByteElement(2, i, &data, &len).ok()) return a.Undefined();
+    sources[i] = nsq::Span{data, len};
   }
   int64_t r = nsq::Gather(out, out_len, static_cast<size_t>(out_offset), sources, n_sources, index, offsets, lengths,
                           static_cast<size_t>(count));
@@ -366,28 +377,24 @@ class PrefaultWorker : public Napi::AsyncWorker {
 };
 
 // prefault(buffers: Uint8Array[], callback()): void -- the buffers must not be used until callback.
-Napi::Value Prefault(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsFunction()) {
-    ThrowType(env, "prefault: (buffers: Uint8Array[], callback) expected");
-    return env.Undefined();
+napi_value Prefault(napi_env raw_env, napi_callback_info info) {
+  Napi::Env env(raw_env);
+  Args a(raw_env, info, 2, "prefault");
+  uint32_t n = 0;
+  if (!a.Array(0, &n).ok()) return a.Undefined();
+  if (!Napi::Value(env, a.at(1)).IsFunction()) {
+    ThrowType(env, "prefault: callback required");
+    return nullptr;
   }
-  Napi::Array list = info[0].As<Napi::Array>();
-  std::vector<std::pair<uint8_t*, size_t>> spans;
-  for (uint32_t i = 0; i < list.Length(); i++) {
-    Napi::Value v = list.Get(i);
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-      ThrowType(env, "prefault: every buffer must be a Uint8Array");
-      return env.Undefined();
-    }
-    Napi::Uint8Array a = v.As<Napi::Uint8Array>();
-    spans.emplace_back(a.Data(), a.ByteLength());
+  std::vector<std::pair<uint8_t*, size_t>> spans(n);
+  for (uint32_t k = 0; k < n; k++) {
+    if (!a.ByteElement(0, k, &spans[k].first, &spans[k].second).ok()) return a.Undefined();
   }
   Napi::Object keep = Napi::Object::New(env);
-  keep.Set("buffers", list);
-  auto* w = new PrefaultWorker(info[1].As<Napi::Function>(), std::move(spans), keep);
+  keep.Set("buffers", a.at(0));
+  auto* w = new PrefaultWorker(Napi::Function(env, a.at(1)), std::move(spans), keep);
   w->Queue();
-  return env.Undefined();
+  return nullptr;
 }
 
 // lockDirectory(path): fd (>= 0) or -errno
@@ -417,14 +424,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const std::pair<const char*, napi_callback> raw[] = {
       {"bindScanner", BindScanner}, {"gather", Gather},         {"pushRecords", PushRecords},   {"pushMessages", PushMessages},
       {"scanRecords", ScanRecords}, {"splitMpub", SplitMpub}, {"writeHeaders", WriteHeaders}, {"executeBatch", ExecuteBatch},
-      {"unlockDirectory", UnlockDirectory},
+      {"prefault", Prefault},       {"unlockDirectory", UnlockDirectory},
   };
   for (const auto& [name, cb] : raw) {
     napi_value fn = nullptr;
     if (napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &fn) != napi_ok) return exports;
     exports.Set(name, Napi::Value(env, fn));
   }
-  exports.Set("prefault", Napi::Function::New(env, Prefault, "prefault"));
   exports.Set("lockDirectory", Napi::Function::New(env, LockDirectory, "lockDirectory"));
   return exports;
 }

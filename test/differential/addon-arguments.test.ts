@@ -22,6 +22,7 @@ differentialSuite('differential: addon argument checks', (t, addon) => {
     writeHeaders: [u8, 0, 0, f64],
     scanRecords: [u8, 0, 0, 0, i32, i32],
     executeBatch: [i32, f64, u8, i32, i32, u8, 0, noop],
+    prefault: [[new Uint8Array(4096)], noop],
     unlockDirectory: [-1],
   };
   const fn = (name: string): ((...args: unknown[]) => unknown) => Reflect.get(addon, name) as (...args: unknown[]) => unknown;
@@ -59,10 +60,12 @@ differentialSuite('differential: addon argument checks', (t, addon) => {
     assert.ok(cases > 60, `${cases} bad calls`);
   });
 
-  t('gather: sources that are not an array of Uint8Arrays are a TypeError', () => {
-    for (const sources of ['x', [i32], [u8, 'x'], {}]) {
-      assert.throws(() => fn('gather')(u8, 0, sources, i32, i32, i32, 0), (err: unknown) => err instanceof TypeError && (err as Error).message.startsWith('gather:'));
+  t("gather's sources and prefault's buffers: anything but an array of Uint8Arrays is a TypeError", () => {
+    for (const list of ['x', [i32], [u8, 'x'], {}]) {
+      assert.throws(() => fn('gather')(u8, 0, list, i32, i32, i32, 0), (err: unknown) => err instanceof TypeError && (err as Error).message.startsWith('gather:'));
+      assert.throws(() => fn('prefault')(list, noop), (err: unknown) => err instanceof TypeError && (err as Error).message.startsWith('prefault:'));
     }
+    assert.throws(() => fn('prefault')([u8], 'x'), (err: unknown) => err instanceof TypeError && (err as Error).message.startsWith('prefault:'));
   });
 
   t('a bound scan checks its own arguments the same way', () => {
