@@ -48,6 +48,18 @@ inline void PrefetchNextSizes(const uint8_t* buf, int64_t p, int32_t msz, int64_
   if (q < end) __builtin_prefetch(buf + q);
 }
 
+// MPUB walks speculate that a message is as large as the one before it (batches mostly are):
+// when its size field says so and the message fits, the walk moves on by the size it already
+// holds instead of the one it just loaded. The two are equal then, but only the loaded one waits
+// for the load: advancing by the held size takes the load off the chain from one message to the
+// next, so the CPU runs ahead on the predicted branch and overlaps the loads (sizes that vary
+// make the compare fail, and the predictor soon stops expecting it to hold). The checks the fast
+// path skips held for the previous message of that size. kNoSize sends the first message down
+// the checked path: no size field equals it, and no position plus it fits. Measured on one
+// MPUB of 1,024 messages in L2, ns per message: 16 B 1.63 -> 0.69, 200 B 1.66 -> 0.70,
+// 4 KiB 3.16 -> 1.12; random 1-400 B 3.33 -> 3.55. The TypeScript twin walks the same way.
+constexpr int64_t kNoSize = INT32_MAX;
+
 class Scanner {
  public:
   Scanner(const uint8_t* buf, size_t end, int32_t* records, size_t capacity, int32_t* state, const ScanLimits& l)
@@ -117,13 +129,20 @@ class Scanner {
         p = rel + resume_at;
         i = resume_index;
       }
+      // A message as large as the one before it takes the fast path (see kNoSize).
+      const int64_t lim = std::min(e, max_end);
+      int64_t same = kNoSize;
       for (; i < count; i++) {
-        if (p + 4 > max_end) return Stop(n, kTooBig, code, pos, line_end, static_cast<int32_t>(p + 4 - static_cast<int64_t>(body_at)), size);
-        if (e - p < 4) {
+        if (p + 4 > lim) {
+          if (p + 4 > max_end) return Stop(n, kTooBig, code, pos, line_end, static_cast<int32_t>(p + 4 - static_cast<int64_t>(body_at)), size);
           Incomplete(pos, kStageMpubMsgSize, MpubNeed(declared, p + 4 - rel, e - rel, max_end - rel), code, line_len, i, n);
           return ResumePoint(p - rel, i, size, count, n);
         }
         const int32_t msz = ReadInt32(buf_ + p);
+        if (msz == same && p + 4 + same <= lim) {
+          p += 4 + same;
+          continue;
+        }
         if (msz <= 0 || msz > limits_.max_msg_size) return Stop(n, kBadMsgSize, code, pos, line_end, i, msz);
         PrefetchNextSizes(buf_, p, msz, e);
         p += 4;
@@ -133,6 +152,7 @@ class Scanner {
           return ResumePoint(p - 4 - rel, i, size, count, n);
         }
         p += msz;
+        same = msz;
       }
       Record(n++, code, kComplete, pos, line_end, body_at, static_cast<int32_t>(p - static_cast<int64_t>(body_at)), size);
       pos = static_cast<size_t>(p);
@@ -214,15 +234,23 @@ int64_t SplitMpub(const uint8_t* buf, size_t buf_len, size_t start, size_t len, 
   const int32_t count = ReadInt32(buf + start);
   if (count < 1 || static_cast<size_t>(count) > starts_len || static_cast<size_t>(count) > lens_len) return -1;
   size_t pos = start + 4;
+  int64_t same = kNoSize;
   for (int32_t i = 0; i < count; i++) {
     if (end - pos < 4) return -1;
     const int32_t size = ReadInt32(buf + pos);
+    if (size == same && static_cast<int64_t>(end - pos) - 4 >= same) {
+      starts[i] = static_cast<int32_t>(pos + 4);
+      lens[i] = static_cast<int32_t>(same);
+      pos += 4 + static_cast<size_t>(same);
+      continue;
+    }
     if (size >= 1) PrefetchNextSizes(buf, static_cast<int64_t>(pos), size, static_cast<int64_t>(end));
     pos += 4;
     if (size < 1 || size > max_msg_size || static_cast<size_t>(size) > end - pos) return -1;
     starts[i] = static_cast<int32_t>(pos);
     lens[i] = size;
     pos += static_cast<size_t>(size);
+    same = size;
   }
   return count;
 }

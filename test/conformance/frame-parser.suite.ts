@@ -13,6 +13,9 @@ import {
   R_SIZE,
   R_SRC,
   R_STATUS,
+  STAGE_MPUB_MSG_BODY,
+  STAGE_MPUB_MSG_SIZE,
+  STATE_SLOTS,
   S_RESUME_INDEX,
   ScanStatus,
   type Backend,
@@ -174,6 +177,36 @@ export function frameParserSuite(name: string, backend: Backend): void {
     assert.ok(hinted[hinted.length - 1]! > count - 10);
   });
 
+  t('an MPUB of equal-size messages (the walk\'s fast path): whole, cut at every byte of its last messages, and past --max-body-size', () => {
+    const msgs = Array.from({ length: 200 }, (_, i) => `m${String(i).padStart(12, '0')}`); // 13 bytes each
+    const sizedBody = mpubBody(msgs);
+    const head = Buffer.from('MPUB t\n', 'latin1');
+    const bytes = Buffer.concat([head, sizedBody]);
+    const body = sizedBody.subarray(4).toString('latin1');
+    const whole = [{ code: Cmd.MPUB, status: ScanStatus.COMPLETE, line: 'MPUB t', body, size: body.length }];
+    assert.equal(parseAll(backend, [bytes]).cmds, whole);
+    // Message k's size field starts at first + 17k; a cut inside message k leaves it pending.
+    const first = head.length + 4 + 4;
+    for (let cut = bytes.length - 3 * 17 - 2; cut < bytes.length; cut++) {
+      const parser = new FrameParser(backend.createFrameScanner(LIMITS));
+      parser.feed(bytes.subarray(0, cut));
+      assert.is(parser.next(), 0, `cut at ${cut}`);
+      const k = Math.floor((cut - first) / 17);
+      const inSize = cut - (first + 17 * k) < 4;
+      assert.equal([parser.pendingStage, parser.pendingIndex], [inSize ? STAGE_MPUB_MSG_SIZE : STAGE_MPUB_MSG_BODY, k], `cut at ${cut}`);
+      assert.equal(parseAll(backend, [bytes.subarray(0, cut), bytes.subarray(cut)]).cmds, whole, `cut at ${cut}`);
+    }
+    // 300 such messages need 4 + 300 x 17 bytes; body_size claims 4096, the limit. The walk stops
+    // at message 240, whose 13 bytes would end at 4101.
+    const big = mpubBody(Array.from({ length: 300 }, (_, i) => `m${String(i).padStart(12, '0')}`));
+    big.writeInt32BE(LIMITS.maxBodySize, 0);
+    const records = new Int32Array(4 * RECORD_STRIDE);
+    const state = new Int32Array(STATE_SLOTS);
+    const stream = Buffer.concat([head, big]);
+    assert.is(backend.createFrameScanner(LIMITS).scan(stream, 0, stream.length, records, state), 1);
+    assert.equal([records[R_CODE], records[R_STATUS], records[R_BODY_LEN], records[R_SIZE]], [Cmd.MPUB, ScanStatus.TOO_BIG, 4101, LIMITS.maxBodySize]);
+  });
+
   t('many commands per call: 10,000 FINs in one chunk', () => {
     const line = 'FIN 0123456789abcdef\n';
     const { cmds } = parseAll(backend, [Buffer.from(line.repeat(10000))]);
@@ -269,8 +302,9 @@ export function frameParserSuite(name: string, backend: Backend): void {
 
   t('splitMpub lists an MPUB body\'s messages by offset, at any count, and refuses what nsqd would (-1)', () => {
     const scanner = backend.createFrameScanner(LIMITS);
-    for (const n of [1, 2, 7, 31, 32, 33, 200]) {
-      const sizes = Array.from({ length: n }, (_, i) => 1 + ((i * 37) % LIMITS.maxMsgSize));
+    // Sizes that vary, and sizes all alike (the walk's fast path).
+    for (const [n, alike] of [[1, false], [2, false], [7, false], [31, false], [32, false], [33, false], [200, false], [2, true], [7, true], [200, true]] as const) {
+      const sizes = Array.from({ length: n }, (_, i) => (alike ? 9 : 1 + ((i * 37) % LIMITS.maxMsgSize)));
       const body = Buffer.alloc(4 + sizes.reduce((a, b) => a + 4 + b, 0));
       body.writeInt32BE(n, 0);
       let p = 4;

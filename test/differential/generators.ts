@@ -302,8 +302,10 @@ function mpub(r: Rand, s: Sink, limits: ScanLimits, fields: number[]): void {
   const count = r.chance(0.01) ? Math.min(maxMessages, 300) : 1 + r.int(Math.min(maxMessages, r.chance(0.8) ? 6 : 40));
   const lens: number[] = [];
   let total = 4;
+  // Runs of equal sizes (the walks' fast path) are common: all alike, runs, or each its own.
+  const repeat = r.pick([0.97, 0.6, 0]);
   for (let i = 0; i < count; i++) {
-    const l = bodyLen(r, Math.min(limits.maxMsgSize, 512));
+    const l = i > 0 && r.chance(repeat) ? lens[i - 1]! : bodyLen(r, Math.min(limits.maxMsgSize, 512));
     lens.push(l);
     total += 4 + l;
   }
@@ -1090,8 +1092,9 @@ export function genSplitCase(seed: number): SplitCase {
   const n = r.chance(0.05) ? 0 : r.chance(0.8) ? 1 + r.int(40) : 1 + r.int(600);
   let body = 4;
   const sizes: number[] = [];
+  const repeat = r.pick([0.97, 0.6, 0]);
   for (let i = 0; i < n; i++) {
-    const size = r.chance(0.97) ? 1 + r.int(Math.min(maxMsgSize, r.chance(0.9) ? 40 : 3000)) : r.pick([0, -1, -2147483648, maxMsgSize + 1, 2147483647]);
+    const size = i > 0 && r.chance(repeat) ? sizes[i - 1]! : r.chance(0.97) ? 1 + r.int(Math.min(maxMsgSize, r.chance(0.9) ? 40 : 3000)) : r.pick([0, -1, -2147483648, maxMsgSize + 1, 2147483647]);
     sizes.push(size);
     body += 4 + Math.max(0, Math.min(size, 3000));
   }

@@ -97,19 +97,37 @@ export function readInt32(buf: Uint8Array, at: number): number {
 }
 
 /**
+ * MPUB walks speculate that a message is as large as the one before it (native/frame_parser.cc
+ * kNoSize says why): when it is and it fits, the walk advances by the size it holds, not the one
+ * it just read, and skips the checks that size already passed. NO_SIZE sends the first message
+ * down the checked path (no size field equals it and no position plus it fits: offsets stay
+ * below 2^31). Measured on one MPUB of 1,024 messages, ns per message: 16 B 3.94 -> 3.32,
+ * 4 KiB 5.64 -> 3.76, random 1-400 B 5.60 -> 5.73.
+ */
+const NO_SIZE = 0x7fffffff;
+
+/**
  * Walk `count` MPUB messages ([int32 size][bytes]) from buf[pos] to `end` into starts/lens.
  * Returns count, or -(i + 1) for the first message i whose size is unreadable, not
  * 1..maxMsgSize, or whose bytes run past `end` (the caller words nsqd's error from i).
  */
 export function walkMpubMessages(buf: Uint8Array, pos: number, end: number, count: number, maxMsgSize: number, starts: Int32Array, lens: Int32Array): number {
+  let same = NO_SIZE;
   for (let i = 0; i < count; i++) {
     if (end - pos < 4) return -(i + 1);
     const size = readInt32(buf, pos);
+    if (size === same && pos + 4 + same <= end) {
+      starts[i] = pos + 4;
+      lens[i] = same;
+      pos += 4 + same;
+      continue;
+    }
     pos += 4;
     if (size < 1 || size > maxMsgSize || size > end - pos) return -(i + 1);
     starts[i] = pos;
     lens[i] = size;
     pos += size;
+    same = size;
   }
   return count;
 }
@@ -137,7 +155,7 @@ export class TsFrameScanner implements FrameScanner {
   scan(buf: Uint8Array, start: number, end: number, records: Int32Array, state: Int32Array): number {
     const capacity = (records.length / RECORD_STRIDE) | 0;
     // The C++ twin's argument checks: no room, a bad range or a short state is a caller bug.
-    if (capacity === 0 || start < 0 || start > end || end > buf.length || state.length < STATE_SLOTS) return -1;
+    if (capacity === 0 || start < 0 || start > end || end > buf.length || end > 0x7fffffff || state.length < STATE_SLOTS) return -1;
     // A resume hint applies only to an MPUB at `start`, in this call.
     const resumeAt = state[S_RESUME_AT]!;
     const resumeIndex = state[S_RESUME_INDEX]!;
@@ -199,13 +217,20 @@ export class TsFrameScanner implements FrameScanner {
         p = pos + resumeAt;
         i = resumeIndex;
       }
+      // A message as large as the one before it takes the fast path (see NO_SIZE).
+      const lim = Math.min(end, maxEnd);
+      let same = NO_SIZE;
       for (; i < count; i++) {
-        if (p + 4 > maxEnd) return this.stop(records, n, ScanStatus.TOO_BIG, code, pos, lineEnd, p + 4 - bodyAt, size, end, state);
-        if (end - p < 4) {
+        if (p + 4 > lim) {
+          if (p + 4 > maxEnd) return this.stop(records, n, ScanStatus.TOO_BIG, code, pos, lineEnd, p + 4 - bodyAt, size, end, state);
           this.incomplete(state, pos, STAGE_MPUB_MSG_SIZE, this.mpubNeed(declared, p + 4 - pos, end - pos, maxEnd - pos), code, lineLen, i, n);
           return this.resumePoint(state, p - pos, i, size, count, n);
         }
         const msz = readInt32(buf, p);
+        if (msz === same && p + 4 + same <= lim) {
+          p += 4 + same;
+          continue;
+        }
         if (msz <= 0 || msz > this.maxMsgSize) {
           return this.stop(records, n, ScanStatus.BAD_MSG_SIZE, code, pos, lineEnd, i, msz, end, state);
         }
@@ -216,6 +241,7 @@ export class TsFrameScanner implements FrameScanner {
           return this.resumePoint(state, p - 4 - pos, i, size, count, n);
         }
         p += msz;
+        same = msz;
       }
       this.record(records, n++, code, ScanStatus.COMPLETE, pos, lineEnd, bodyAt, p - bodyAt, size);
       pos = p;
