@@ -48,6 +48,15 @@ inline void PrefetchNextSizes(const uint8_t* buf, int64_t p, int32_t msz, int64_
   if (q < end) __builtin_prefetch(buf + q);
 }
 
+// A stream of PUBs is a chain too: each command's size says where the next line is, and with
+// bodies of a few KiB every line is on a page of its own, which the hardware prefetcher does not
+// reach. This asks for the line after the next one, guessing that the next command is as long as
+// the one at pos that ends at next: a hint, as above, and only inside [0, end).
+inline void PrefetchNextLine(const uint8_t* buf, size_t pos, size_t next, size_t end) {
+  const size_t q = next + (next - pos);
+  if (q < end) __builtin_prefetch(buf + q);
+}
+
 // MPUB walks speculate that a message is as large as the one before it (batches mostly are):
 // when its size field says so and the message fits, the walk moves on by the size it already
 // holds instead of the one it just loaded. The two are equal then, but only the loaded one waits
@@ -108,6 +117,7 @@ class Scanner {
       if (code != kMpub) {
         if (end_ - body_at < static_cast<size_t>(size)) return Incomplete(pos, kStageBody, line_len + 4 + size, code, line_len, 0, n);
         Record(n++, code, kComplete, pos, line_end, body_at, size, size);
+        PrefetchNextLine(buf_, pos, body_at + size, end_);
         pos = body_at + size;
         continue;
       }
@@ -129,12 +139,14 @@ class Scanner {
         p = rel + resume_at;
         i = resume_index;
       }
+      const int32_t first = i;
       // A message as large as the one before it takes the fast path (see kNoSize).
       const int64_t lim = std::min(e, max_end);
       int64_t same = kNoSize;
       for (; i < count; i++) {
         if (p + 4 > lim) {
           if (p + 4 > max_end) return Stop(n, kTooBig, code, pos, line_end, static_cast<int32_t>(p + 4 - static_cast<int64_t>(body_at)), size);
+          walked_ += i - first;
           Incomplete(pos, kStageMpubMsgSize, MpubNeed(declared, p + 4 - rel, e - rel, max_end - rel), code, line_len, i, n);
           return ResumePoint(p - rel, i, size, count, n);
         }
@@ -148,12 +160,14 @@ class Scanner {
         p += 4;
         if (p + msz > max_end) return Stop(n, kTooBig, code, pos, line_end, static_cast<int32_t>(p + msz - static_cast<int64_t>(body_at)), size);
         if (e - p < msz) {
+          walked_ += i - first;
           Incomplete(pos, kStageMpubMsgBody, MpubNeed(declared, p + msz - rel, e - rel, max_end - rel), code, line_len, i, n);
           return ResumePoint(p - 4 - rel, i, size, count, n);
         }
         p += msz;
         same = msz;
       }
+      walked_ += count - first;
       Record(n++, code, kComplete, pos, line_end, body_at, static_cast<int32_t>(p - static_cast<int64_t>(body_at)), size);
       pos = static_cast<size_t>(p);
     }
@@ -188,6 +202,7 @@ class Scanner {
     state_[kSIndex] = index;
     state_[kSMpubAt] = 0;
     state_[kSMpubCheck] = 0;
+    state_[kSWalked] = static_cast<int32_t>(walked_);
     return static_cast<int32_t>(n);
   }
 
@@ -211,6 +226,7 @@ class Scanner {
   int32_t* state_;
   ScanLimits limits_;
   int64_t max_messages_;
+  int64_t walked_ = 0;
 };
 
 }  // namespace

@@ -1,20 +1,12 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import {
-  Cmd,
-  RECORD_STRIDE,
   RING_CHUNK_BYTES,
-  R_BODY_START,
-  R_CODE,
-  R_STATUS,
-  STAGE_MPUB_MSG_BODY,
-  STAGE_MPUB_MSG_SIZE,
   STAGE_NONE,
   S_CONSUMED,
-  S_INDEX,
   S_RESUME_AT,
   S_STAGE,
-  ScanStatus,
+  S_WALKED,
   type Backend,
   type DirLocker,
   type FrameEncoder,
@@ -25,11 +17,11 @@ import {
   type WriteBatch,
 } from './backend.js';
 import { tsFrameEncoder } from './fallback/frame-encoder.js';
-import { TsFrameScanner, readInt32 } from './fallback/frame-scanner.js';
+import { TsFrameScanner } from './fallback/frame-scanner.js';
 import { tsRecordCodec } from './fallback/record-codec.js';
 
 /** ABI version of the addon this code speaks to (native/binding.cc kAbiVersion). */
-export const ADDON_ABI_VERSION = 6;
+export const ADDON_ABI_VERSION = 7;
 
 /** The raw exports of native/binding.cc. */
 interface Addon {
@@ -125,19 +117,10 @@ export const SCAN_LINE_WORK = 12;
  */
 export const NATIVE_SCAN_MIN_WORK = 2 * SCAN_LINE_WORK;
 
-/** Up to this many records a call's MPUB messages are counted one by one; above, the last one is sampled. */
-const SAMPLED_RECORDS = 16;
-
-/** Messages of record i when it is a complete MPUB (its count, the body's first int32), else 0. */
-function mpubMessages(buf: Uint8Array, records: Int32Array, i: number): number {
-  const b = i * RECORD_STRIDE;
-  if (records[b + R_CODE] !== Cmd.MPUB || records[b + R_STATUS] !== ScanStatus.COMPLETE) return 0;
-  return readInt32(buf, records[b + R_BODY_START]!);
-}
-
 /**
  * A FrameScanner that sends each call to the addon or to the TypeScript twin, by the work it
- * expects: the bytes to scan times the work per byte of the previous call. A stream of large
+ * expects: the bytes to scan times the work per byte of the previous call (its command lines and
+ * the MPUB messages it reports in S_WALKED, over the bytes it walked). A stream of large
  * PUBs (a 64 KiB read holds under 12 of them) and the rescan of one held command run in
  * TypeScript; FIN floods, small PUBs and MPUBs of many messages run in C++. Both scanners keep
  * all their state in the caller's state array, so consecutive calls may use either.
@@ -157,7 +140,7 @@ export class RoutedFrameScanner implements FrameScanner {
     // A held MPUB rescanned with a resume hint is walked only from the hint on.
     const from = start + state[S_RESUME_AT]!;
     const n = ((end - from) * this.density >= NATIVE_SCAN_MIN_WORK ? this.native : this.ts).scan(buf, start, end, records, state);
-    if (n >= 0) this.learn(buf, start, end, records, state, n);
+    if (n >= 0) this.learn(from, end, state, n);
     return n;
   }
 
@@ -165,20 +148,10 @@ export class RoutedFrameScanner implements FrameScanner {
     return (starts.length < NATIVE_SPLIT_MIN_MESSAGES ? this.ts : this.native).splitMpub(buf, start, len, starts, lens);
   }
 
-  /** Work per byte of the call that just returned n records. */
-  private learn(buf: Uint8Array, start: number, end: number, records: Int32Array, state: Int32Array, n: number): void {
-    const stage = state[S_STAGE]!;
-    const walked = (stage === STAGE_NONE ? state[S_CONSUMED]! : end) - start;
-    if (walked <= 0) return;
-    let work = n * SCAN_LINE_WORK;
-    if (n <= SAMPLED_RECORDS) {
-      for (let i = 0; i < n; i++) work += mpubMessages(buf, records, i);
-    } else {
-      // Many records: no loop over them; the last one stands for all (a stream is mostly one kind).
-      work += n * mpubMessages(buf, records, n - 1);
-    }
-    if (stage >= STAGE_MPUB_MSG_SIZE && stage <= STAGE_MPUB_MSG_BODY) work += state[S_INDEX]!;
-    this.density = work / walked;
+  /** Work per byte of the call that walked from `from` and returned n records: its command lines and the MPUB messages it walked. */
+  private learn(from: number, end: number, state: Int32Array, n: number): void {
+    const walked = (state[S_STAGE] === STAGE_NONE ? state[S_CONSUMED]! : end) - from;
+    if (walked > 0) this.density = (n * SCAN_LINE_WORK + state[S_WALKED]!) / walked;
   }
 }
 

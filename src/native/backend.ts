@@ -84,8 +84,15 @@ export const S_MPUB_CHECK = 7;
 export const S_RESUME_AT = 8;
 export const S_RESUME_INDEX = 9;
 export const S_RESUME_CHECK = 10;
+/**
+ * State slot: MPUB messages the call walked, for callers that weigh a call's work (the routing
+ * scanner): every message of each complete MPUB from where its walk began (its first, or the
+ * resume point), and those of an MPUB left incomplete before its message S_INDEX. An MPUB that
+ * stopped the scan with an error is not counted.
+ */
+export const S_WALKED = 11;
 /** Number of slots in a state array. */
-export const STATE_SLOTS = 11;
+export const STATE_SLOTS = 12;
 
 /** The check word of an MPUB resume point (S_MPUB_CHECK), from the point and the command's declared size and count. */
 export function mpubResumeCheck(at: number, index: number, size: number, count: number): number {

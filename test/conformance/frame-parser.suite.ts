@@ -17,6 +17,7 @@ import {
   STAGE_MPUB_MSG_SIZE,
   STATE_SLOTS,
   S_RESUME_INDEX,
+  S_WALKED,
   ScanStatus,
   type Backend,
 } from '../../src/native/backend.js';
@@ -185,6 +186,9 @@ export function frameParserSuite(name: string, backend: Backend): void {
     const body = sizedBody.subarray(4).toString('latin1');
     const whole = [{ code: Cmd.MPUB, status: ScanStatus.COMPLETE, line: 'MPUB t', body, size: body.length }];
     assert.equal(parseAll(backend, [bytes]).cmds, whole);
+    const wholeState = new Int32Array(STATE_SLOTS);
+    backend.createFrameScanner(LIMITS).scan(bytes, 0, bytes.length, new Int32Array(RECORD_STRIDE), wholeState);
+    assert.is(wholeState[S_WALKED], 200, 'messages walked');
     // Message k's size field starts at first + 17k; a cut inside message k leaves it pending.
     const first = head.length + 4 + 4;
     for (let cut = bytes.length - 3 * 17 - 2; cut < bytes.length; cut++) {
@@ -194,6 +198,10 @@ export function frameParserSuite(name: string, backend: Backend): void {
       const k = Math.floor((cut - first) / 17);
       const inSize = cut - (first + 17 * k) < 4;
       assert.equal([parser.pendingStage, parser.pendingIndex], [inSize ? STAGE_MPUB_MSG_SIZE : STAGE_MPUB_MSG_BODY, k], `cut at ${cut}`);
+      // The scan reports the messages it walked: those before the pending one.
+      const st = new Int32Array(STATE_SLOTS);
+      backend.createFrameScanner(LIMITS).scan(bytes, 0, cut, new Int32Array(RECORD_STRIDE), st);
+      assert.is(st[S_WALKED], k, `messages walked before the cut at ${cut}`);
       assert.equal(parseAll(backend, [bytes.subarray(0, cut), bytes.subarray(cut)]).cmds, whole, `cut at ${cut}`);
     }
     // 300 such messages need 4 + 300 x 17 bytes; body_size claims 4096, the limit. The walk stops
@@ -205,6 +213,7 @@ export function frameParserSuite(name: string, backend: Backend): void {
     const stream = Buffer.concat([head, big]);
     assert.is(backend.createFrameScanner(LIMITS).scan(stream, 0, stream.length, records, state), 1);
     assert.equal([records[R_CODE], records[R_STATUS], records[R_BODY_LEN], records[R_SIZE]], [Cmd.MPUB, ScanStatus.TOO_BIG, 4101, LIMITS.maxBodySize]);
+    assert.is(state[S_WALKED], 0, 'an MPUB that stops the scan is not counted as walked');
   });
 
   t('many commands per call: 10,000 FINs in one chunk', () => {

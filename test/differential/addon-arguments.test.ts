@@ -4,6 +4,7 @@
 // `npm run test:asan` this runs against the sanitizer build. The wrappers in src/native never
 // pass such arguments; this guards the boundary itself.
 import * as assert from 'uvu/assert';
+import { STATE_SLOTS } from '../../src/native/backend.js';
 import { differentialSuite } from './generators.js';
 
 differentialSuite('differential: addon argument checks', (t, addon) => {
@@ -14,7 +15,7 @@ differentialSuite('differential: addon argument checks', (t, addon) => {
 
   /** A valid call per entry point (the addon accepts it), to derive bad ones from. */
   const calls: Record<string, unknown[]> = {
-    bindScanner: [i32, new Int32Array(11), 1024, 4096],
+    bindScanner: [i32, new Int32Array(STATE_SLOTS), 1024, 4096],
     gather: [u8, 0, [u8], i32, i32, i32, 0],
     pushRecords: [u8, 0, u8, i32, i32, 0, 0],
     pushMessages: [u8, 0, u8, u8, i32, i32, 0, 0],
@@ -69,7 +70,7 @@ differentialSuite('differential: addon argument checks', (t, addon) => {
   });
 
   t('a bound scan checks its own arguments the same way', () => {
-    const scan = addon.bindScanner(new Int32Array(8), new Int32Array(11), 1024, 4096) as (...args: unknown[]) => unknown;
+    const scan = addon.bindScanner(new Int32Array(8), new Int32Array(STATE_SLOTS), 1024, 4096) as (...args: unknown[]) => unknown;
     const buf = new TextEncoder().encode('NOP\n');
     assert.is(scan(buf, 0, 4), 1);
     for (const b of [[buf, 0], ['NOP\n', 0, 4], [i32, 0, 4], [buf, '0', 4], [buf, 0, 2 ** 60]]) {

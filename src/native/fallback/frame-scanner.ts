@@ -26,6 +26,7 @@ import {
   S_NEED,
   S_MPUB_AT,
   S_MPUB_CHECK,
+  S_WALKED,
   S_RESUME_AT,
   S_RESUME_CHECK,
   S_RESUME_INDEX,
@@ -137,6 +138,8 @@ export class TsFrameScanner implements FrameScanner {
   private readonly maxMsgSize: number;
   private readonly maxBodySize: number;
   private readonly maxMessages: number;
+  /** MPUB messages walked so far in the current scan() (reported in S_WALKED). */
+  private walked = 0;
 
   constructor(limits: ScanLimits) {
     this.maxMsgSize = limits.maxMsgSize;
@@ -163,6 +166,7 @@ export class TsFrameScanner implements FrameScanner {
     state[S_RESUME_AT] = 0;
     state[S_RESUME_INDEX] = 0;
     state[S_RESUME_CHECK] = 0;
+    this.walked = 0;
     let n = 0;
     let pos = start;
     while (pos < end) {
@@ -217,12 +221,14 @@ export class TsFrameScanner implements FrameScanner {
         p = pos + resumeAt;
         i = resumeIndex;
       }
+      const first = i;
       // A message as large as the one before it takes the fast path (see NO_SIZE).
       const lim = Math.min(end, maxEnd);
       let same = NO_SIZE;
       for (; i < count; i++) {
         if (p + 4 > lim) {
           if (p + 4 > maxEnd) return this.stop(records, n, ScanStatus.TOO_BIG, code, pos, lineEnd, p + 4 - bodyAt, size, end, state);
+          this.walked += i - first;
           this.incomplete(state, pos, STAGE_MPUB_MSG_SIZE, this.mpubNeed(declared, p + 4 - pos, end - pos, maxEnd - pos), code, lineLen, i, n);
           return this.resumePoint(state, p - pos, i, size, count, n);
         }
@@ -237,12 +243,14 @@ export class TsFrameScanner implements FrameScanner {
         p += 4;
         if (p + msz > maxEnd) return this.stop(records, n, ScanStatus.TOO_BIG, code, pos, lineEnd, p + msz - bodyAt, size, end, state);
         if (end - p < msz) {
+          this.walked += i - first;
           this.incomplete(state, pos, STAGE_MPUB_MSG_BODY, this.mpubNeed(declared, p + msz - pos, end - pos, maxEnd - pos), code, lineLen, i, n);
           return this.resumePoint(state, p - 4 - pos, i, size, count, n);
         }
         p += msz;
         same = msz;
       }
+      this.walked += count - first;
       this.record(records, n++, code, ScanStatus.COMPLETE, pos, lineEnd, bodyAt, p - bodyAt, size);
       pos = p;
     }
@@ -281,6 +289,7 @@ export class TsFrameScanner implements FrameScanner {
     state[S_INDEX] = index;
     state[S_MPUB_AT] = 0;
     state[S_MPUB_CHECK] = 0;
+    state[S_WALKED] = this.walked;
     return n;
   }
 
