@@ -117,6 +117,9 @@ export const SCAN_LINE_WORK = 12;
  */
 export const NATIVE_SCAN_MIN_WORK = 2 * SCAN_LINE_WORK;
 
+/** Calls that walk fewer bytes do not change the routing scanner's estimate (see learn()). */
+const LEARN_MIN_BYTES = 256;
+
 /**
  * A FrameScanner that sends each call to the addon or to the TypeScript twin, by the work it
  * expects: the bytes to scan times the work per byte of the previous call (its command lines and
@@ -148,10 +151,15 @@ export class RoutedFrameScanner implements FrameScanner {
     return (starts.length < NATIVE_SPLIT_MIN_MESSAGES ? this.ts : this.native).splitMpub(buf, start, len, starts, lens);
   }
 
-  /** Work per byte of the call that walked from `from` and returned n records: its command lines and the MPUB messages it walked. */
+  /**
+   * Work per byte of the call that walked from `from` and returned n records: its command lines
+   * and the MPUB messages it walked. A call over fewer than LEARN_MIN_BYTES (the rescan of a held
+   * line or size field, which often completes nothing) says little of the stream, and is not
+   * learnt from: it would leave the density at 0 for the read that follows.
+   */
   private learn(from: number, end: number, state: Int32Array, n: number): void {
     const walked = (state[S_STAGE] === STAGE_NONE ? state[S_CONSUMED]! : end) - from;
-    if (walked > 0) this.density = (n * SCAN_LINE_WORK + state[S_WALKED]!) / walked;
+    if (walked >= LEARN_MIN_BYTES) this.density = (n * SCAN_LINE_WORK + state[S_WALKED]!) / walked;
   }
 }
 

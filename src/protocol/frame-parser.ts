@@ -1,7 +1,15 @@
 import {
   MAX_LINE_LENGTH,
   RECORD_STRIDE,
+  R_BODY_LEN,
+  R_BODY_START,
+  R_CODE,
+  R_LINE_END,
+  R_LINE_START,
+  R_SIZE,
   R_SRC,
+  R_STATUS,
+  STAGE_BODY,
   STAGE_LINE,
   STAGE_MPUB_COUNT,
   STAGE_NONE,
@@ -18,6 +26,7 @@ import {
   S_RESUME_CHECK,
   S_RESUME_INDEX,
   S_STAGE,
+  ScanStatus,
   type Cmd,
   type FrameScanner,
 } from '../native/backend.js';
@@ -202,6 +211,9 @@ export class FrameParser {
         this.pos += take;
         // An MPUB is rescanned on every arrival: its messages may end before the declared size.
         if (this.partialLen < this.partialNeed && this.partialStage < STAGE_MPUB_COUNT) return 0;
+        // A body command (PUB, DPUB, IDENTIFY, AUTH) whose size the scanner checked before holding
+        // it is complete once its body is: its record is known without scanning it again.
+        if (this.partialStage === STAGE_BODY) return this.completeBody();
       }
       // Re-scan the held bytes: either a complete command, a stop, or a later stage. An MPUB's
       // walk resumes at the message where the last scan stopped.
@@ -214,19 +226,10 @@ export class FrameParser {
       const n = this.scanner.scan(held, 0, this.partialLen, this.records, state);
       const stage = state[S_STAGE]!;
       if (stage === STAGE_STOPPED || n > 0) {
-        // The held command is complete and becomes the carry. The previous carry's records died
-        // with the feed() before this one (a feed completes at most one held command), so its
-        // buffer takes the next partial command instead of a fresh allocation per command that
-        // spans reads.
         this.markSource(n, SRC_CARRY);
-        const spare = this.carry;
-        this.carry = held;
         const consumed = state[S_CONSUMED]!;
         const heldLen = this.partialLen;
-        this.partial = spare.length >= 256 ? spare : Buffer.allocUnsafe(256);
-        this.partialLen = 0;
-        this.partialStage = STAGE_NONE;
-        this.partialMpubAt = 0;
+        this.heldBecomesCarry();
         if (stage === STAGE_STOPPED) {
           this.stopped = true;
         } else if (consumed < heldLen) {
@@ -244,6 +247,37 @@ export class FrameParser {
         this.partial = grown;
       }
     }
+  }
+
+  /** The record of the held body command, now whole (partialLen === partialNeed); it becomes the carry. */
+  private completeBody(): number {
+    const lineLen = this.partialLineLen;
+    const size = this.partialNeed - lineLen - 4;
+    const r = this.records;
+    r[R_CODE] = this.partialCode;
+    r[R_STATUS] = ScanStatus.COMPLETE;
+    r[R_SRC] = SRC_CARRY;
+    r[R_LINE_START] = 0;
+    r[R_LINE_END] = this.pendingLineEnd;
+    r[R_BODY_START] = lineLen + 4;
+    r[R_BODY_LEN] = size;
+    r[R_SIZE] = size;
+    this.heldBecomesCarry();
+    return 1;
+  }
+
+  /**
+   * The held command is complete and becomes the carry. The previous carry's records died with
+   * the feed() before this one (a feed completes at most one held command), so its buffer takes
+   * the next partial command instead of a fresh allocation per command that spans reads.
+   */
+  private heldBecomesCarry(): void {
+    const spare = this.carry;
+    this.carry = this.partial;
+    this.partial = spare.length >= 256 ? spare : Buffer.allocUnsafe(256);
+    this.partialLen = 0;
+    this.partialStage = STAGE_NONE;
+    this.partialMpubAt = 0;
   }
 
   private markSource(n: number, src: number): void {

@@ -95,6 +95,7 @@ export function sampleSession(): { bytes: Buffer; expected: ParsedCommand[] } {
   add('PUBX t', Cmd.UNKNOWN);
   add('pub t', Cmd.UNKNOWN);
   add('PUB t', Cmd.PUB, 'x\ny\n');
+  add('DPUB t 5', Cmd.DPUB, 'a line ending in CRLF', true);
   return { bytes: Buffer.concat(parts), expected };
 }
 
