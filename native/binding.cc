@@ -75,6 +75,13 @@ class Args {
     return *this;
   }
 
+  // Argument i must be a function (a completion callback).
+  Args& Function(size_t i) {
+    napi_valuetype t;
+    if (ok_ && (napi_typeof(env_, argv_[i], &t) != napi_ok || t != napi_function)) Fail("expected a function argument");
+    return *this;
+  }
+
   // The length of array argument i.
   Args& Array(size_t i, uint32_t* len) {
     bool is_array = false;
@@ -328,11 +335,7 @@ napi_value ExecuteBatch(napi_env raw_env, napi_callback_info info) {
   size_t fds_len = 0, pos_len = 0, data_len = 0, offsets_len = 0, lengths_len = 0, flags_len = 0;
   int64_t count = 0;
   if (!a.Int32s(0, &fds, &fds_len).Float64s(1, &positions, &pos_len).Bytes(2, &data, &data_len).Int32s(3, &offsets, &offsets_len)
-           .Int32s(4, &lengths, &lengths_len).Bytes(5, &flags, &flags_len).Int(6, &count).ok()) {
-    return nullptr;
-  }
-  if (!Napi::Value(env, a.at(7)).IsFunction()) {
-    ThrowType(env, "executeBatch: callback required");
+           .Int32s(4, &lengths, &lengths_len).Bytes(5, &flags, &flags_len).Int(6, &count).Function(7).ok()) {
     return nullptr;
   }
   size_t n = static_cast<size_t>(count < 0 ? 0 : count);
@@ -381,11 +384,7 @@ napi_value Prefault(napi_env raw_env, napi_callback_info info) {
   Napi::Env env(raw_env);
   Args a(raw_env, info, 2, "prefault");
   uint32_t n = 0;
-  if (!a.Array(0, &n).ok()) return a.Undefined();
-  if (!Napi::Value(env, a.at(1)).IsFunction()) {
-    ThrowType(env, "prefault: callback required");
-    return nullptr;
-  }
+  if (!a.Array(0, &n).Function(1).ok()) return a.Undefined();
   std::vector<std::pair<uint8_t*, size_t>> spans(n);
   for (uint32_t k = 0; k < n; k++) {
     if (!a.ByteElement(0, k, &spans[k].first, &spans[k].second).ok()) return a.Undefined();

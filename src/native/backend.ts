@@ -55,6 +55,19 @@ export const R_BODY_LEN = 6;
 /** Record slot: the declared int32 size (also for BAD_SIZE records). */
 export const R_SIZE = 7;
 
+/** Write record n (source 0: the scanned buffer), as the C++ scanner does (native/frame_parser.cc Record). */
+export function writeRecord(records: Int32Array, n: number, code: number, status: number, lineStart: number, lineEnd: number, bodyStart: number, bodyLen: number, size: number): void {
+  const base = n * RECORD_STRIDE;
+  records[base + R_CODE] = code;
+  records[base + R_STATUS] = status;
+  records[base + R_SRC] = 0;
+  records[base + R_LINE_START] = lineStart;
+  records[base + R_LINE_END] = lineEnd;
+  records[base + R_BODY_START] = bodyStart;
+  records[base + R_BODY_LEN] = bodyLen;
+  records[base + R_SIZE] = size;
+}
+
 /** Slots of the scanner's state array, written by every scan() call. */
 export const S_CONSUMED = 0;
 /** State slot: stage of the incomplete command at S_CONSUMED (0 none, 1 line, 2 size, 3 body, 4 stopped). */

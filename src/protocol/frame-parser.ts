@@ -1,14 +1,7 @@
 import {
   MAX_LINE_LENGTH,
   RECORD_STRIDE,
-  R_BODY_LEN,
-  R_BODY_START,
-  R_CODE,
-  R_LINE_END,
-  R_LINE_START,
-  R_SIZE,
   R_SRC,
-  R_STATUS,
   STAGE_BODY,
   STAGE_LINE,
   STAGE_MPUB_COUNT,
@@ -27,6 +20,7 @@ import {
   S_RESUME_INDEX,
   S_STAGE,
   ScanStatus,
+  writeRecord,
   type Cmd,
   type FrameScanner,
 } from '../native/backend.js';
@@ -251,17 +245,10 @@ export class FrameParser {
 
   /** The record of the held body command, now whole (partialLen === partialNeed); it becomes the carry. */
   private completeBody(): number {
-    const lineLen = this.partialLineLen;
-    const size = this.partialNeed - lineLen - 4;
-    const r = this.records;
-    r[R_CODE] = this.partialCode;
-    r[R_STATUS] = ScanStatus.COMPLETE;
-    r[R_SRC] = SRC_CARRY;
-    r[R_LINE_START] = 0;
-    r[R_LINE_END] = this.pendingLineEnd;
-    r[R_BODY_START] = lineLen + 4;
-    r[R_BODY_LEN] = size;
-    r[R_SIZE] = size;
+    const bodyStart = this.partialLineLen + 4;
+    const size = this.partialNeed - bodyStart;
+    writeRecord(this.records, 0, this.partialCode, ScanStatus.COMPLETE, 0, this.pendingLineEnd, bodyStart, size, size);
+    this.markSource(1, SRC_CARRY);
     this.heldBecomesCarry();
     return 1;
   }

@@ -61,12 +61,13 @@ differentialSuite('differential: addon argument checks', (t, addon) => {
     assert.ok(cases > 60, `${cases} bad calls`);
   });
 
-  t("gather's sources and prefault's buffers: anything but an array of Uint8Arrays is a TypeError", () => {
+  t("gather's sources and prefault's buffers: anything but an array of Uint8Arrays is a TypeError; so is a callback that is not a function", () => {
     for (const list of ['x', [i32], [u8, 'x'], {}]) {
       assert.throws(() => fn('gather')(u8, 0, list, i32, i32, i32, 0), (err: unknown) => err instanceof TypeError && (err as Error).message.startsWith('gather:'));
       assert.throws(() => fn('prefault')(list, noop), (err: unknown) => err instanceof TypeError && (err as Error).message.startsWith('prefault:'));
     }
     assert.throws(() => fn('prefault')([u8], 'x'), (err: unknown) => err instanceof TypeError && (err as Error).message.startsWith('prefault:'));
+    assert.throws(() => fn('executeBatch')(i32, f64, u8, i32, i32, u8, 0, 'x'), (err: unknown) => err instanceof TypeError && (err as Error).message.startsWith('executeBatch:'));
   });
 
   t('a bound scan checks its own arguments the same way', () => {

@@ -3,14 +3,6 @@ import {
   MAX_LINE_LENGTH,
   RECORD_STRIDE,
   STATE_SLOTS,
-  R_BODY_LEN,
-  R_BODY_START,
-  R_CODE,
-  R_LINE_END,
-  R_LINE_START,
-  R_SIZE,
-  R_SRC,
-  R_STATUS,
   STAGE_BODY,
   STAGE_LINE,
   STAGE_MPUB_COUNT,
@@ -33,6 +25,7 @@ import {
   S_WALKED,
   ScanStatus,
   mpubResumeCheck,
+  writeRecord,
   type FrameScanner,
   type ScanLimits,
 } from '../backend.js';
@@ -186,7 +179,7 @@ export class TsFrameScanner implements FrameScanner {
       const limit = code === Cmd.PUB || code === Cmd.DPUB ? this.maxMsgSize
         : code === Cmd.MPUB || code === Cmd.IDENTIFY || code === Cmd.AUTH ? this.maxBodySize : 0;
       if (limit === 0) {
-        this.record(records, n++, code, ScanStatus.COMPLETE, pos, lineEnd, -1, -1, -1);
+        writeRecord(records, n++, code, ScanStatus.COMPLETE, pos, lineEnd, -1, -1, -1);
         pos = nl + 1;
         continue;
       }
@@ -200,7 +193,7 @@ export class TsFrameScanner implements FrameScanner {
       const bodyAt = sizeAt + 4;
       if (code !== Cmd.MPUB) {
         if (end - bodyAt < size) return this.incomplete(state, pos, STAGE_BODY, lineLen + 4 + size, code, lineLen, 0, n);
-        this.record(records, n++, code, ScanStatus.COMPLETE, pos, lineEnd, bodyAt, size, size);
+        writeRecord(records, n++, code, ScanStatus.COMPLETE, pos, lineEnd, bodyAt, size, size);
         pos = bodyAt + size;
         continue;
       }
@@ -252,7 +245,7 @@ export class TsFrameScanner implements FrameScanner {
         same = msz;
       }
       this.walked += count - first;
-      this.record(records, n++, code, ScanStatus.COMPLETE, pos, lineEnd, bodyAt, p - bodyAt, size);
+      writeRecord(records, n++, code, ScanStatus.COMPLETE, pos, lineEnd, bodyAt, p - bodyAt, size);
       pos = p;
     }
     return this.incomplete(state, pos, STAGE_NONE, 0, Cmd.UNKNOWN, 0, 0, n);
@@ -267,18 +260,6 @@ export class TsFrameScanner implements FrameScanner {
     let need = Math.max(declared, checkpoint);
     if (held >= declared) need = Math.max(need, Math.min(2 * held, max));
     return need;
-  }
-
-  private record(records: Int32Array, n: number, code: number, status: number, ls: number, le: number, bs: number, bl: number, size: number): void {
-    const base = n * RECORD_STRIDE;
-    records[base + R_CODE] = code;
-    records[base + R_STATUS] = status;
-    records[base + R_SRC] = 0;
-    records[base + R_LINE_START] = ls;
-    records[base + R_LINE_END] = le;
-    records[base + R_BODY_START] = bs;
-    records[base + R_BODY_LEN] = bl;
-    records[base + R_SIZE] = size;
   }
 
   private incomplete(state: Int32Array, consumed: number, stage: number, need: number, code: number, lineLen: number, index: number, n: number): number {
@@ -302,7 +283,7 @@ export class TsFrameScanner implements FrameScanner {
   }
 
   private stop(records: Int32Array, n: number, status: number, code: number, ls: number, le: number, bodyLen: number, size: number, end: number, state: Int32Array): number {
-    this.record(records, n, code, status, ls, le, -1, bodyLen, size);
+    writeRecord(records, n, code, status, ls, le, -1, bodyLen, size);
     this.incomplete(state, end, STAGE_STOPPED, -1, code, 0, 0, n);
     return n + 1;
   }
