@@ -1,6 +1,6 @@
 /**
  * The whole benchmark: the micro suite (every hot-path interface, native addon vs TypeScript
- * twin, bench/micro/) and then the loopback macro bench (bench/macro/run.ts, publish + drain)
+ * twin, bench/micro/) and then the loopback macro bench (bench/macro/run.ts, publish + drain + pubsub)
  * once with NSQ_NATIVE=1 and once with NSQ_NATIVE=0, reported as ONE table with native/TS
  * ratios, the native thresholds and the performance targets. Run from the repository root after
  * `npm run compile` (the macro bench starts dist/apps/nsqd.js) and `npm run build:native`:
@@ -79,6 +79,7 @@ interface MacroOutcome {
   nsqdInfo: string[];
   publish: { msgsPerSec: number; serverCpuPercent: number | null } | null;
   drain: { msgsPerSec: number; serverCpuPercent: number | null } | null;
+  pubsub: { msgsPerSec: number; serverCpuPercent: number | null } | null;
   file: string | null;
   failure: string | null;
   runs: number;
@@ -106,7 +107,7 @@ function staleDist(): string | null {
 async function runMacro(native: boolean): Promise<MacroOutcome> {
   const env = native ? '1' : '0';
   const script = join(REPO_ROOT, 'bench', 'macro', `run${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`);
-  const args = [...childExecArgv(), script, '--phases=publish,drain', `--runfor=${runfor}`, `--runs=${runs}`, `--out=${relative(REPO_ROOT, outDir) || '.'}`];
+  const args = [...childExecArgv(), script, '--phases=publish,drain,pubsub', `--runfor=${runfor}`, `--runs=${runs}`, `--out=${relative(REPO_ROOT, outDir) || '.'}`];
   log(`macro: NSQ_NATIVE=${env} ${relative(REPO_ROOT, script)} ${args.slice(args.indexOf(script) + 1).join(' ')}`);
   const child = spawnTracked(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, NSQ_NATIVE: env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let file: string | null = null;
@@ -115,8 +116,8 @@ async function runMacro(native: boolean): Promise<MacroOutcome> {
     if (m) file = join(REPO_ROOT, `${m[1]}.json`);
     log(`  [macro NSQ_NATIVE=${env}] ${line}`);
   });
-  const r = await waitExit(child, runs * (2 * parseDurationMs(runfor) + 180_000));
-  const outcome: MacroOutcome = { backend: native ? 'native' : 'ts', env, nsqdInfo: [], publish: null, drain: null, file, failure: null, runs: 0 };
+  const r = await waitExit(child, runs * (3 * parseDurationMs(runfor) + 180_000));
+  const outcome: MacroOutcome = { backend: native ? 'native' : 'ts', env, nsqdInfo: [], publish: null, drain: null, pubsub: null, file, failure: null, runs: 0 };
   if (file === null) {
     outcome.failure = r.killed ? 'macro bench timed out; killed' : `macro bench exited ${r.code ?? r.signal} without writing results`;
     return outcome;
@@ -135,6 +136,7 @@ async function runMacro(native: boolean): Promise<MacroOutcome> {
   };
   outcome.publish = pick('publish');
   outcome.drain = pick('drain');
+  outcome.pubsub = pick('pubsub');
   outcome.failure = doc.failure ?? (r.code === 0 ? null : `macro bench exited ${r.code ?? r.signal}`);
   return outcome;
 }
@@ -181,16 +183,22 @@ if (doMacro) {
 const rows: string[][] = micro === null ? [] : microCells(micro.rows);
 const nat = macro.find((m) => m.backend === 'native');
 const ts = macro.find((m) => m.backend === 'ts');
-const macroRatios: { publish: number | null; drain: number | null } = { publish: null, drain: null };
-const macroPerCpuRatios: { publish: number | null; drain: number | null } = { publish: null, drain: null };
-for (const phase of ['publish', 'drain'] as const) {
+type MacroPhase = 'publish' | 'drain' | 'pubsub';
+const MACRO_LABELS: Record<MacroPhase, string> = {
+  publish: 'macro publish writer -> nsqd [msgs/s]',
+  drain: 'macro drain nsqd -> reader [msgs/s]',
+  pubsub: 'macro pubsub writer -> nsqd -> reader [msgs/s]',
+};
+const macroRatios: Record<MacroPhase, number | null> = { publish: null, drain: null, pubsub: null };
+const macroPerCpuRatios: Record<MacroPhase, number | null> = { publish: null, drain: null, pubsub: null };
+for (const phase of ['publish', 'drain', 'pubsub'] as const) {
   if (macro.length === 0) break;
   const a = ts?.[phase] ?? null;
   const b = nat?.[phase] ?? null;
   const ratio = a !== null && b !== null ? b.msgsPerSec / a.msgsPerSec : null;
   macroRatios[phase] = ratio;
   const cpu = (x: typeof a): string => (x?.serverCpuPercent == null ? '?' : `${x.serverCpuPercent.toFixed(0)}%`);
-  const label = phase === 'publish' ? 'macro publish writer -> nsqd [msgs/s]' : 'macro drain nsqd -> reader [msgs/s]';
+  const label = MACRO_LABELS[phase];
   rows.push([label, '200 B', formatRate(a?.msgsPerSec ?? null), formatRate(b?.msgsPerSec ?? null), formatRatio(ratio), `nsqd CPU TS ${cpu(a)}, native ${cpu(b)}`]);
   // Messages per CPU-second of nsqd: what nsqd's own work costs, whether or not it got a whole
   // core (on a shared machine it often does not).
@@ -206,7 +214,7 @@ const lines: string[] = [
   `nsq-ts bench ${stamp}`,
   `machine: ${machine.line}; 1-min load average ${loadAtStart.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end (other work on the machine shows up as noise)`,
   `settings: runs ${runs}${quick ? ', --quick' : ''}${values.filter === undefined ? '' : `, --filter=${values.filter}`}; micro = median of ${runs} worker round(s) per implementation (tinybench, one implementation per process); ` +
-    (doMacro ? `macro = bench/macro/run.ts --phases=publish,drain --runfor=${runfor} --runs=${runs} (median), 200-byte messages, MPUB batches of 200, 4 writers / 4 readers` : 'macro skipped'),
+    (doMacro ? `macro = bench/macro/run.ts --phases=publish,drain,pubsub --runfor=${runfor} --runs=${runs} (median), 200-byte messages, MPUB batches of 200, 4 writers / 4 readers` : 'macro skipped'),
   'ops/s = the unit in brackets per second. The gather/pushRecords/scanRecords and FrameScanner.scan sweeps call the addon directly (no routing); FrameParser and RecordRing use nativeBackend() as nsqd does (routed by the thresholds below).',
   '',
   table,

@@ -8,7 +8,8 @@
  * once at the end of the socket chunk being parsed, so it is not one syscall per message.
  * Heartbeats are answered with NOP; error frames are logged and counted (as bench_reader does).
  *
- * Stops when --runfor has passed, or (drain mode) when --expect messages have been received, or
+ * Stops when --runfor has passed, or (drain mode) when --expect messages have been received (with
+ * --expect-stdin, the count is read from a line on stdin once the writer is done: pubsub mode), or
  * when no frame arrived for --stall-timeout while more were expected (reported as `stall`).
  *
  * Run by run.ts as a separate process; standalone:
@@ -16,6 +17,7 @@
  * Prints one JSON LoadResult line on stdout and bench_reader's summary line on stderr.
  */
 import { connect, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import {
   FRAME_ERROR,
@@ -41,6 +43,7 @@ const { values } = parseArgs({
     channel: { type: 'string', default: 'ch' },
     rdy: { type: 'string' },
     expect: { type: 'string' },
+    'expect-stdin': { type: 'boolean', default: false },
     'stall-timeout': { type: 'string', default: '5s' },
   },
   strict: true,
@@ -51,7 +54,7 @@ const conns = parsePositiveInt('conns', values.conns, 4);
 const runforMs = parseDurationMs(values.runfor!);
 const size = parsePositiveInt('size', values.size, 200);
 const rdy = parsePositiveInt('rdy', values.rdy, 2500);
-const expect = values.expect === undefined ? Infinity : Number(values.expect);
+let expect = values.expect === undefined ? Infinity : Number(values.expect);
 const stallMs = parseDurationMs(values['stall-timeout']!);
 const topic = values.topic!;
 const channel = values.channel!;
@@ -229,6 +232,15 @@ class SubWorker {
 const workers: SubWorker[] = [];
 for (let i = 0; i < conns; i++) workers.push(new SubWorker());
 await Promise.all(workers.map((w) => w.whenSubscribed()));
+// run.ts's pubsub phase starts its writer on this line.
+process.stderr.write('[bench_reader] subscribed\n');
+if (values['expect-stdin']) {
+  // The count arrives once the writer is done: stop when that many were received.
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    expect = Number(line);
+    if (total >= expect) stop('expect');
+  });
+}
 
 let stoppedBy = '';
 let startNs = 0n;

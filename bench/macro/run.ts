@@ -17,6 +17,10 @@
  *   publish  writer.ts (--writers connections of MPUB/OK ping-pong) -> nsqd, for --runfor
  *   drain    reader.ts (--readers connections, RDY --rdy, FIN all) <- nsqd, until every published
  *            message is received or --runfor passes
+ *   pubsub   on a fresh nsqd, the readers subscribe first, then the writers publish for --runfor
+ *            while the readers consume (steady state: the backlog stays small, so memory does
+ *            not grow); reported over the time from the first publish to the last message
+ *            received, with the publish rate and the backlog left when publishing stopped
  *   sink     the same writer -> ceiling-sink.ts (parse the frame, skip the body, reply OK)
  *   source   the same reader <- ceiling-source.ts (pre-encoded frames, refilled as FINs arrive)
  * Prints a table (median over --runs) and writes bench/results/macro-<timestamp>.json and .txt.
@@ -73,7 +77,7 @@ const { values } = parseArgs({
   strict: true,
 });
 
-const PHASES = ['publish', 'drain', 'sink', 'source'] as const;
+const PHASES = ['publish', 'drain', 'pubsub', 'sink', 'source'] as const;
 type Phase = (typeof PHASES)[number];
 
 const cfg = {
@@ -191,9 +195,20 @@ function startCeiling(kind: 'sink' | 'source'): Promise<Server> {
 // ---------------------------------------------------------------------------------------------
 // Load generators
 
-async function runLoad(role: 'writer' | 'reader', port: number, extra: string[]): Promise<LoadResult> {
+/** A running load generator: its process and the result it prints when done. */
+interface LoadProcess {
+  child: ChildProcess;
+  result: Promise<LoadResult>;
+}
+
+/**
+ * Start writer.ts or reader.ts against `port`. `runforMs` overrides --runfor (the pubsub reader
+ * runs until told how many to expect); `onLine` sees its stderr lines; `stdin` keeps a pipe open.
+ */
+function spawnLoad(role: 'writer' | 'reader', port: number, extra: string[], opt: { runforMs?: number; stdin?: boolean; onLine?: (line: string) => void } = {}): LoadProcess {
   const script = join(MACRO_DIR, `${role}${SELF_EXT}`);
-  const common = [`--nsqd-tcp-address=127.0.0.1:${port}`, `--runfor=${cfg.runfor}`, `--size=${cfg.size}`];
+  const runforMs = opt.runforMs ?? cfg.runforMs;
+  const common = [`--nsqd-tcp-address=127.0.0.1:${port}`, `--runfor=${runforMs}ms`, `--size=${cfg.size}`];
   const args =
     role === 'writer'
       ? [...common, `--conns=${cfg.writers}`, `--batch-size=${cfg.batchSize}`]
@@ -201,7 +216,7 @@ async function runLoad(role: 'writer' | 'reader', port: number, extra: string[])
   const child = spawnTracked(process.execPath, [...childExecArgv(), script, ...args, ...extra], {
     cwd: REPO_ROOT,
     env: process.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [opt.stdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   const stderr: string[] = [];
@@ -209,16 +224,24 @@ async function runLoad(role: 'writer' | 'reader', port: number, extra: string[])
   createInterface({ input: child.stderr! }).on('line', (line) => {
     stderr.push(line);
     process.stderr.write(`  ${line}\n`);
+    opt.onLine?.(line);
   });
-  const r = await waitExit(child, cfg.runforMs + 60_000);
-  if (r.killed) throw new Error(`${role} did not finish within runfor + 60s; killed`);
-  if (r.code !== 0) throw new Error(`${role} failed (exit ${r.code ?? r.signal}):\n${stderr.slice(-10).join('\n')}`);
-  const last = stdout.trim().split('\n').pop() ?? '';
-  try {
-    return JSON.parse(last) as LoadResult;
-  } catch {
-    throw new Error(`${role} printed no result line; stdout: ${JSON.stringify(stdout.slice(-500))}`);
-  }
+  const result = (async (): Promise<LoadResult> => {
+    const r = await waitExit(child, runforMs + 60_000);
+    if (r.killed) throw new Error(`${role} did not finish within runfor + 60s; killed`);
+    if (r.code !== 0) throw new Error(`${role} failed (exit ${r.code ?? r.signal}):\n${stderr.slice(-10).join('\n')}`);
+    const last = stdout.trim().split('\n').pop() ?? '';
+    try {
+      return JSON.parse(last) as LoadResult;
+    } catch {
+      throw new Error(`${role} printed no result line; stdout: ${JSON.stringify(stdout.slice(-500))}`);
+    }
+  })();
+  return { child, result };
+}
+
+function runLoad(role: 'writer' | 'reader', port: number, extra: string[]): Promise<LoadResult> {
+  return spawnLoad(role, port, extra).result;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -263,6 +286,19 @@ interface RunResult {
     profile: string | null;
   } | null;
   ceilingPeakRssBytes: { sink?: number | null; source?: number | null };
+  pubsub: PubsubInfo | null;
+}
+
+/** What the pubsub phase saw besides its end-to-end figures. */
+interface PubsubInfo {
+  info: string[];
+  /** Writer's msgs/s while the readers consumed. */
+  publishMsgsPerSec: number | null;
+  /** Channel depth + in flight right after the writers stopped. */
+  backlogAtPublishEnd: number | null;
+  checks: string[];
+  problems: string[];
+  exit: string;
 }
 
 function phaseResult(load: LoadResult, serverCpu: number | null): PhaseResult {
@@ -303,7 +339,7 @@ function findTopic(doc: any): any {
 }
 
 function newRunResult(): RunResult {
-  return { phases: {}, ratios: {}, nsqd: null, ceilingPeakRssBytes: {} };
+  return { phases: {}, ratios: {}, nsqd: null, ceilingPeakRssBytes: {}, pubsub: null };
 }
 
 /** One pass over the selected phases, filling `result` as it goes (so a failure keeps what ran). */
@@ -408,6 +444,8 @@ async function runOnce(runIndex: number, profDir: string | null, result: RunResu
     }
   }
 
+  if (ph.includes('pubsub')) await runPubsub(runIndex, result);
+
   for (const kind of ['sink', 'source'] as const) {
     if (!ph.includes(kind)) continue;
     const srv = await startCeiling(kind);
@@ -427,12 +465,69 @@ async function runOnce(runIndex: number, profDir: string | null, result: RunResu
   if (p.drain && p.source) result.ratios.drain = p.drain.msgsPerSec / p.source.msgsPerSec;
 }
 
+/**
+ * The pubsub phase: readers subscribed first, then writers for --runfor while they consume. The
+ * readers learn the published count when the writers are done and stop when they have it all.
+ */
+async function runPubsub(runIndex: number, result: RunResult): Promise<void> {
+  const dataPath = mkdtempSync(join(tmpdir(), 'nsq-ts-macro-'));
+  dataPaths.add(dataPath);
+  const srv = await startNsqd(dataPath, null);
+  const info: PubsubInfo = { info: srv.info, publishMsgsPerSec: null, backlogAtPublishEnd: null, checks: [], problems: srv.problems, exit: '' };
+  result.pubsub = info;
+  try {
+    process.stderr.write(`[run ${runIndex}] pubsub: ${cfg.readers} readers subscribe, then ${cfg.writers} writers -> nsqd (pid ${srv.pid}) :${srv.tcpPort} for ${cfg.runfor}\n`);
+    let subscribed!: () => void;
+    const ready = new Promise<void>((r) => (subscribed = r));
+    const reader = spawnLoad('reader', srv.tcpPort, ['--expect-stdin'], {
+      runforMs: 3 * cfg.runforMs + 60_000,
+      stdin: true,
+      onLine: (line) => {
+        if (line.includes('[bench_reader] subscribed')) subscribed();
+      },
+    });
+    const early = reader.result.then((r) => {
+      throw new Error(`pubsub: reader stopped (${r.stoppedBy}) before the writers started`);
+    });
+    await Promise.race([ready, early]);
+    early.catch(() => undefined);
+    const cpuBefore = cpuSeconds(srv.pid);
+    const pub = await runLoad('writer', srv.tcpPort, []);
+    info.publishMsgsPerSec = pub.msgs / pub.seconds;
+    try {
+      const c = (findTopic(await stats(srv))?.channels ?? []).find((x: any) => x.channel_name === 'ch');
+      if (c !== undefined) info.backlogAtPublishEnd = c.depth + c.in_flight_count;
+    } catch (err) {
+      info.checks.push(`after publish: /stats failed: ${(err as Error).message}`);
+    }
+    reader.child.stdin!.end(`${pub.msgs}\n`);
+    const sub = await reader.result;
+    const cpuAfter = cpuSeconds(srv.pid);
+    if (sub.stoppedBy !== 'expect') throw new Error(`pubsub: reader stopped by ${sub.stoppedBy} with ${sub.msgs} of ${pub.msgs} messages received`);
+    if (sub.errorFrames > 0) info.checks.push(`pubsub: ${sub.errorFrames} error frames, e.g. ${sub.errors.join(' | ')}`);
+    const load: LoadResult = {
+      ...sub,
+      msgs: pub.msgs,
+      seconds: (sub.endMonoUs - pub.startMonoUs) / 1e6,
+      clientCpuSeconds: pub.clientCpuSeconds + sub.clientCpuSeconds,
+      startMonoUs: pub.startMonoUs,
+    };
+    result.phases.pubsub = phaseResult(load, cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore);
+  } finally {
+    info.exit = await stopServer(srv);
+    rmSync(dataPath, { recursive: true, force: true });
+    dataPaths.delete(dataPath);
+  }
+  if (info.exit !== 'exit 0') info.checks.push(`nsqd ${info.exit} on SIGTERM`);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Report
 
-const ROWS: { phase: Phase; label: string; ratio: 'publish' | 'drain' | 'one' }[] = [
+const ROWS: { phase: Phase; label: string; ratio: 'publish' | 'drain' | 'one' | 'none' }[] = [
   { phase: 'publish', label: 'publish  writer -> nsqd', ratio: 'publish' },
   { phase: 'drain', label: 'drain    nsqd -> reader', ratio: 'drain' },
+  { phase: 'pubsub', label: 'pubsub   writer -> nsqd -> reader', ratio: 'none' },
   { phase: 'sink', label: 'ceiling  writer -> sink', ratio: 'one' },
   { phase: 'source', label: 'ceiling  source -> reader', ratio: 'one' },
 ];
@@ -453,7 +548,7 @@ function summarise(runs: RunResult[]): Summary {
       seconds: median(rs.map((r) => r.seconds)),
       msgsPerSec: median(rs.map((r) => r.msgsPerSec)),
       mbPerSec: median(rs.map((r) => r.mbPerSec)),
-      ratio: row.ratio === 'one' ? 1 : med(runs.map((r) => r.ratios[row.ratio as 'publish' | 'drain'])),
+      ratio: row.ratio === 'one' ? 1 : row.ratio === 'none' ? null : med(runs.map((r) => r.ratios[row.ratio as 'publish' | 'drain'])),
       serverCpuPercent: med(rs.map((r) => r.serverCpuPercent)),
       clientCpuPercent: median(rs.map((r) => r.clientCpuPercent)),
     };
@@ -529,7 +624,7 @@ try {
 
 const summary = summarise(runs);
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${process.platform}/${process.arch}`;
-const nsqdInfo = runs.find((r) => r.nsqd !== null)?.nsqd?.info ?? [];
+const nsqdInfo = runs.find((r) => r.nsqd !== null)?.nsqd?.info ?? runs.find((r) => r.pubsub !== null)?.pubsub?.info ?? [];
 const lines: string[] = [
   `nsq-ts macro bench ${stamp}`,
   `machine: ${machine}`,
@@ -558,6 +653,14 @@ runs.forEach((r, i) => {
   for (const c of n.checks) lines.push(`run ${i + 1} check: ${c}`);
   for (const p of n.problems.slice(0, 10)) lines.push(`run ${i + 1} nsqd log: ${p}`);
   if (n.problems.length > 10) lines.push(`run ${i + 1} nsqd log: ... ${n.problems.length - 10} more`);
+});
+runs.forEach((r, i) => {
+  const p = r.pubsub;
+  if (p === null) return;
+  const rate = p.publishMsgsPerSec === null ? '?' : Math.round(p.publishMsgsPerSec).toLocaleString('en-US');
+  lines.push(`run ${i + 1} pubsub: writers published ${rate} msgs/s while the readers consumed; backlog (depth + in flight) when they stopped: ${p.backlogAtPublishEnd ?? '?'}`);
+  for (const c of p.checks) lines.push(`run ${i + 1} pubsub check: ${c}`);
+  for (const l of p.problems.slice(0, 10)) lines.push(`run ${i + 1} pubsub nsqd log: ${l}`);
 });
 runs.forEach((r, i) => {
   for (const row of ROWS) {
