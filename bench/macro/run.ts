@@ -299,6 +299,8 @@ interface PubsubInfo {
   checks: string[];
   problems: string[];
   exit: string;
+  /** nsqd's .cpuprofile with --cpu-prof. */
+  profile: string | null;
 }
 
 function phaseResult(load: LoadResult, serverCpu: number | null): PhaseResult {
@@ -444,7 +446,7 @@ async function runOnce(runIndex: number, profDir: string | null, result: RunResu
     }
   }
 
-  if (ph.includes('pubsub')) await runPubsub(runIndex, result);
+  if (ph.includes('pubsub')) await runPubsub(runIndex, profDir, result);
 
   for (const kind of ['sink', 'source'] as const) {
     if (!ph.includes(kind)) continue;
@@ -469,11 +471,12 @@ async function runOnce(runIndex: number, profDir: string | null, result: RunResu
  * The pubsub phase: readers subscribed first, then writers for --runfor while they consume. The
  * readers learn the published count when the writers are done and stop when they have it all.
  */
-async function runPubsub(runIndex: number, result: RunResult): Promise<void> {
+async function runPubsub(runIndex: number, profDir: string | null, result: RunResult): Promise<void> {
   const dataPath = mkdtempSync(join(tmpdir(), 'nsq-ts-macro-'));
   dataPaths.add(dataPath);
-  const srv = await startNsqd(dataPath, null);
-  const info: PubsubInfo = { info: srv.info, publishMsgsPerSec: null, backlogAtPublishEnd: null, checks: [], problems: srv.problems, exit: '' };
+  const profilesBefore = new Set(profDir === null ? [] : readdirSync(profDir));
+  const srv = await startNsqd(dataPath, profDir);
+  const info: PubsubInfo = { info: srv.info, publishMsgsPerSec: null, backlogAtPublishEnd: null, checks: [], problems: srv.problems, exit: '', profile: null };
   result.pubsub = info;
   try {
     process.stderr.write(`[run ${runIndex}] pubsub: ${cfg.readers} readers subscribe, then ${cfg.writers} writers -> nsqd (pid ${srv.pid}) :${srv.tcpPort} for ${cfg.runfor}\n`);
@@ -519,6 +522,10 @@ async function runPubsub(runIndex: number, result: RunResult): Promise<void> {
     dataPaths.delete(dataPath);
   }
   if (info.exit !== 'exit 0') info.checks.push(`nsqd ${info.exit} on SIGTERM`);
+  if (profDir !== null) {
+    const added = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile') && !profilesBefore.has(f));
+    info.profile = added.length > 0 ? join(profDir, added.sort()[added.length - 1]!) : null;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -612,6 +619,11 @@ try {
         const p = r.phases[phase];
         if (p !== undefined) profiles.push(summariseProfile(file, { label: phase, fromUs: p.startMonoUs, toUs: p.endMonoUs }));
       }
+    }
+    for (const r of runs) {
+      const file = r.pubsub?.profile;
+      const p = r.phases.pubsub;
+      if (typeof file === 'string' && p !== undefined) profiles.push(summariseProfile(file, { label: 'pubsub', fromUs: p.startMonoUs, toUs: p.endMonoUs }));
     }
   }
 } catch (err) {

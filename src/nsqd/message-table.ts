@@ -36,34 +36,30 @@ function hashId(): number {
  * the message leaves. Lookups by id need no strings (open addressing over the id bytes, deletion
  * by backward shift, so no tombstones pile up), and no read of the frame: each slot keeps its id
  * as four words next to its hash, because the frame sits in a ring chunk long out of cache by
- * the time its FIN comes (comparing against the frame was 12% of nsqd's drain CPU). The heap deletes lazily: removing or
+ * the time its FIN comes (comparing against the frame was 12% of nsqd's drain CPU). A slot's
+ * numbers (times, token, offset, client, generation, hash, bucket, id) share one 64-byte row,
+ * and its frame and chunk sit side by side in one array, so adding or finishing a message
+ * touches a few cache lines rather than one per field. The heap deletes lazily: removing or
  * rescheduling a message only bumps its generation, stale heap entries are skipped when they
  * surface and compacted when they outnumber live ones. With deadlines that mostly increase
  * (now + msg_timeout), insertion is O(1) on average and FIN is O(1).
  */
 export class MessageTable {
-  private frames: (Buffer | null)[] = [];
-  private offsets = new Int32Array(16);
-  private chunks: (Chunk | null)[] = [];
-  private clientIds = new Int32Array(16);
-  private times = new Float64Array(16);
-  private starts = new Float64Array(16);
-  /** Backend token of each message (durable queues), or -1. */
-  private tokens = new Float64Array(16);
-  private gens = new Int32Array(16);
-  /** Each slot's id hash and bucket, so removal needs no hashing or probing. */
-  private hashes = new Int32Array(16);
-  /** Each slot's id as four big-endian words. */
-  private ids = new Int32Array(64);
-  private bucketOf = new Int32Array(16);
+  /** Each slot's frame and chunk: refs[2 * slot] and refs[2 * slot + 1]. */
+  private refs: (Buffer | Chunk | null)[] = [];
+  /** Each slot's row of ROW_BYTES: the F_* float64 fields, and the I_* int32 fields of the same bytes. */
+  private rowsF = new Float64Array(16 * ROW_F64);
+  private rowsI = new Int32Array(this.rowsF.buffer);
+  private capacity = 16;
   private free = new Int32Array(16);
   private freeLen = 0;
   private slotCount = 0;
   private buckets = new Int32Array(64);
   private live = 0;
-  private heapSlot = new Int32Array(64);
-  private heapGen = new Int32Array(64);
-  private heapTime = new Float64Array(64);
+  /** Heap entries of HEAP_BYTES: time (float64), then slot and generation (int32). */
+  private heapF = new Float64Array(64 * HEAP_F64);
+  private heapI = new Int32Array(this.heapF.buffer);
+  private heapCap = 64;
   private heapLen = 0;
 
   /** Number of messages held. */
@@ -72,32 +68,32 @@ export class MessageTable {
   }
 
   frame(slot: number): Buffer {
-    return this.frames[slot]!;
+    return this.refs[2 * slot] as Buffer;
   }
 
   offset(slot: number): number {
-    return this.offsets[slot]!;
+    return this.rowsI[slot * ROW_I32 + I_OFFSET]!;
   }
 
   chunk(slot: number): Chunk | null {
-    return this.chunks[slot]!;
+    return this.refs[2 * slot + 1] as Chunk | null;
   }
 
   clientId(slot: number): number {
-    return this.clientIds[slot]!;
+    return this.rowsI[slot * ROW_I32 + I_CLIENT]!;
   }
 
   time(slot: number): number {
-    return this.times[slot]!;
+    return this.rowsF[slot * ROW_F64 + F_TIME]!;
   }
 
   start(slot: number): number {
-    return this.starts[slot]!;
+    return this.rowsF[slot * ROW_F64 + F_START]!;
   }
 
   /** The backend token stored with a slot (-1: none). */
   token(slot: number): number {
-    return this.tokens[slot]!;
+    return this.rowsF[slot * ROW_F64 + F_TOKEN]!;
   }
 
   /** Find the slot of the message whose id is the 16 bytes at buf[off]; -1 if absent. */
@@ -110,16 +106,16 @@ export class MessageTable {
       const b = this.buckets[i]!;
       if (b === 0) return -1;
       const slot = b - 1;
-      if (this.hashes[slot] === h && this.sameId(slot)) return slot;
+      if (this.holds(slot, h)) return slot;
       i = (i + 1) & mask;
     }
   }
 
-  /** Whether `slot` holds the loaded id. */
-  private sameId(slot: number): boolean {
-    const ids = this.ids;
-    const w = slot * 4;
-    return ids[w] === W0 && ids[w + 1] === W1 && ids[w + 2] === W2 && ids[w + 3] === W3;
+  /** Whether `slot` holds the loaded id, whose hash is h. */
+  private holds(slot: number, h: number): boolean {
+    const r = this.rowsI;
+    const w = slot * ROW_I32;
+    return r[w + I_HASH] === h && r[w + I_ID] === W0 && r[w + I_ID + 1] === W1 && r[w + I_ID + 2] === W2 && r[w + I_ID + 3] === W3;
   }
 
   /** Add a message; its slot, or -1 when a message with the same id is already held. */
@@ -132,28 +128,30 @@ export class MessageTable {
     for (;;) {
       const b = this.buckets[i]!;
       if (b === 0) break;
-      if (this.hashes[b - 1] === h && this.sameId(b - 1)) return -1;
+      if (this.holds(b - 1, h)) return -1;
       i = (i + 1) & mask;
     }
     const slot = this.freeLen > 0 ? this.free[--this.freeLen]! : this.newSlot();
     this.buckets[i] = slot + 1;
-    this.bucketOf[slot] = i;
-    this.hashes[slot] = h;
-    const ids = this.ids;
-    const w = slot * 4;
-    ids[w] = W0;
-    ids[w + 1] = W1;
-    ids[w + 2] = W2;
-    ids[w + 3] = W3;
-    this.frames[slot] = frame;
-    this.offsets[slot] = offset;
-    this.chunks[slot] = chunk;
-    this.clientIds[slot] = clientId;
-    this.times[slot] = time;
-    this.starts[slot] = start;
-    this.tokens[slot] = token;
+    const r = this.rowsI;
+    const w = slot * ROW_I32;
+    r[w + I_BUCKET] = i;
+    r[w + I_HASH] = h;
+    r[w + I_ID] = W0;
+    r[w + I_ID + 1] = W1;
+    r[w + I_ID + 2] = W2;
+    r[w + I_ID + 3] = W3;
+    r[w + I_OFFSET] = offset;
+    r[w + I_CLIENT] = clientId;
+    const f = this.rowsF;
+    const d = slot * ROW_F64;
+    f[d + F_TIME] = time;
+    f[d + F_START] = start;
+    f[d + F_TOKEN] = token;
+    this.refs[2 * slot] = frame;
+    this.refs[2 * slot + 1] = chunk;
     this.live++;
-    this.heapPush(slot, this.gens[slot]!, time);
+    this.heapPush(slot, r[w + I_GEN]!, time);
     return slot;
   }
 
@@ -161,26 +159,28 @@ export class MessageTable {
   remove(slot: number): void {
     const buckets = this.buckets;
     const mask = buckets.length - 1;
+    const r = this.rowsI;
     // Backward-shift deletion: pull later entries of the probe run into the gap.
-    let gap = this.bucketOf[slot]!;
+    let gap = r[slot * ROW_I32 + I_BUCKET]!;
     let j = (gap + 1) & mask;
     for (;;) {
       const b = buckets[j]!;
       if (b === 0) break;
-      const home = this.hashes[b - 1]! & mask;
+      const home = r[(b - 1) * ROW_I32 + I_HASH]! & mask;
       // Move b into the gap unless its home lies cyclically in (gap, j].
       const inRange = gap <= j ? home > gap && home <= j : home > gap || home <= j;
       if (!inRange) {
         buckets[gap] = b;
-        this.bucketOf[b - 1] = gap;
+        r[(b - 1) * ROW_I32 + I_BUCKET] = gap;
         gap = j;
       }
       j = (j + 1) & mask;
     }
     buckets[gap] = 0;
-    this.frames[slot] = null;
-    this.chunks[slot] = null;
-    this.gens[slot] = (this.gens[slot]! + 1) | 0;
+    this.refs[2 * slot] = null;
+    this.refs[2 * slot + 1] = null;
+    const g = slot * ROW_I32 + I_GEN;
+    r[g] = (r[g]! + 1) | 0;
     this.live--;
     if (this.freeLen === this.free.length) {
       const f = new Int32Array(this.free.length * 2);
@@ -192,9 +192,11 @@ export class MessageTable {
 
   /** Give a slot a new time. */
   reschedule(slot: number, time: number): void {
-    this.gens[slot] = (this.gens[slot]! + 1) | 0;
-    this.times[slot] = time;
-    this.heapPush(slot, this.gens[slot]!, time);
+    const r = this.rowsI;
+    const g = slot * ROW_I32 + I_GEN;
+    r[g] = (r[g]! + 1) | 0;
+    this.rowsF[slot * ROW_F64 + F_TIME] = time;
+    this.heapPush(slot, r[g]!, time);
   }
 
   /**
@@ -202,13 +204,15 @@ export class MessageTable {
    * time order: the caller removes or reschedules it.
    */
   due(now: number): number {
+    const hf = this.heapF;
+    const hi = this.heapI;
     while (this.heapLen > 0) {
-      const slot = this.heapSlot[0]!;
-      if (this.heapGen[0] !== this.gens[slot]) {
+      const slot = hi[H_SLOT]!;
+      if (hi[H_GEN] !== this.rowsI[slot * ROW_I32 + I_GEN]) {
         this.heapPop();
         continue;
       }
-      if (this.heapTime[0]! > now) return -1;
+      if (hf[H_TIME]! > now) return -1;
       this.heapPop();
       return slot;
     }
@@ -218,8 +222,8 @@ export class MessageTable {
   /** Every held slot, in no particular order (a snapshot). */
   slots(): number[] {
     const out: number[] = [];
-    const mask = this.buckets.length;
-    for (let i = 0; i < mask; i++) {
+    const n = this.buckets.length;
+    for (let i = 0; i < n; i++) {
       const b = this.buckets[i]!;
       if (b !== 0) out.push(b - 1);
     }
@@ -228,17 +232,10 @@ export class MessageTable {
 
   /** Forget every message (callers release chunks first if they hold any). */
   clear(): void {
-    this.frames = [];
-    this.chunks = [];
-    this.offsets = new Int32Array(16);
-    this.clientIds = new Int32Array(16);
-    this.times = new Float64Array(16);
-    this.starts = new Float64Array(16);
-    this.tokens = new Float64Array(16);
-    this.gens = new Int32Array(16);
-    this.hashes = new Int32Array(16);
-    this.ids = new Int32Array(64);
-    this.bucketOf = new Int32Array(16);
+    this.refs = [];
+    this.rowsF = new Float64Array(16 * ROW_F64);
+    this.rowsI = new Int32Array(this.rowsF.buffer);
+    this.capacity = 16;
     this.free = new Int32Array(16);
     this.freeLen = 0;
     this.slotCount = 0;
@@ -249,32 +246,14 @@ export class MessageTable {
 
   private newSlot(): number {
     const slot = this.slotCount++;
-    if (slot >= this.offsets.length) {
-      const n = this.offsets.length * 2;
-      const g32 = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
-        const b = new Int32Array(n);
-        b.set(a);
-        return b;
-      };
-      const g64 = (a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => {
-        const b = new Float64Array(n);
-        b.set(a);
-        return b;
-      };
-      this.offsets = g32(this.offsets);
-      this.hashes = g32(this.hashes);
-      this.bucketOf = g32(this.bucketOf);
-      this.clientIds = g32(this.clientIds);
-      this.gens = g32(this.gens);
-      this.times = g64(this.times);
-      this.starts = g64(this.starts);
-      this.tokens = g64(this.tokens);
-      const ids = new Int32Array(n * 4);
-      ids.set(this.ids);
-      this.ids = ids;
+    if (slot >= this.capacity) {
+      this.capacity *= 2;
+      const rows = new Float64Array(this.capacity * ROW_F64);
+      rows.set(this.rowsF);
+      this.rowsF = rows;
+      this.rowsI = new Int32Array(rows.buffer);
     }
-    this.frames.push(null);
-    this.chunks.push(null);
+    this.refs.push(null, null);
     return slot;
   }
 
@@ -282,72 +261,59 @@ export class MessageTable {
     const buckets = new Int32Array(size);
     const mask = size - 1;
     const old = this.buckets;
+    const r = this.rowsI;
     for (let k = 0; k < old.length; k++) {
       const b = old[k]!;
       if (b === 0) continue;
-      let i = this.hashes[b - 1]! & mask;
+      let i = r[(b - 1) * ROW_I32 + I_HASH]! & mask;
       while (buckets[i] !== 0) i = (i + 1) & mask;
       buckets[i] = b;
-      this.bucketOf[b - 1] = i;
+      r[(b - 1) * ROW_I32 + I_BUCKET] = i;
     }
     this.buckets = buckets;
   }
 
   private heapPush(slot: number, gen: number, time: number): void {
     if (this.heapLen > 1024 && this.heapLen > 3 * this.live) this.compact();
-    if (this.heapLen === this.heapSlot.length) {
-      const n = this.heapLen * 2;
-      const s = new Int32Array(n);
-      s.set(this.heapSlot);
-      const g = new Int32Array(n);
-      g.set(this.heapGen);
-      const t = new Float64Array(n);
-      t.set(this.heapTime);
-      this.heapSlot = s;
-      this.heapGen = g;
-      this.heapTime = t;
+    if (this.heapLen === this.heapCap) {
+      this.heapCap *= 2;
+      const f = new Float64Array(this.heapCap * HEAP_F64);
+      f.set(this.heapF);
+      this.heapF = f;
+      this.heapI = new Int32Array(f.buffer);
     }
-    const hs = this.heapSlot;
-    const hg = this.heapGen;
-    const ht = this.heapTime;
+    const hf = this.heapF;
+    const hi = this.heapI;
     let pos = this.heapLen++;
     while (pos > 0) {
       const parent = (pos - 1) >> 1;
-      if (ht[parent]! <= time) break;
-      hs[pos] = hs[parent]!;
-      hg[pos] = hg[parent]!;
-      ht[pos] = ht[parent]!;
+      if (hf[parent * HEAP_F64 + H_TIME]! <= time) break;
+      moveEntry(hf, hi, parent, pos);
       pos = parent;
     }
-    hs[pos] = slot;
-    hg[pos] = gen;
-    ht[pos] = time;
+    setEntry(hf, hi, pos, slot, gen, time);
   }
 
   private heapPop(): void {
     const n = --this.heapLen;
     if (n === 0) return;
-    this.siftDown(0, this.heapSlot[n]!, this.heapGen[n]!, this.heapTime[n]!, n);
+    const hi = this.heapI;
+    this.siftDown(0, hi[n * HEAP_I32 + H_SLOT]!, hi[n * HEAP_I32 + H_GEN]!, this.heapF[n * HEAP_F64 + H_TIME]!, n);
   }
 
   /** Place the entry (slot, gen, time) at `pos` or below, in a heap of `n` entries. */
   private siftDown(pos: number, slot: number, gen: number, time: number, n: number): void {
-    const hs = this.heapSlot;
-    const hg = this.heapGen;
-    const ht = this.heapTime;
+    const hf = this.heapF;
+    const hi = this.heapI;
     for (;;) {
       let child = 2 * pos + 1;
       if (child >= n) break;
-      if (child + 1 < n && ht[child + 1]! < ht[child]!) child++;
-      if (ht[child]! >= time) break;
-      hs[pos] = hs[child]!;
-      hg[pos] = hg[child]!;
-      ht[pos] = ht[child]!;
+      if (child + 1 < n && hf[(child + 1) * HEAP_F64 + H_TIME]! < hf[child * HEAP_F64 + H_TIME]!) child++;
+      if (hf[child * HEAP_F64 + H_TIME]! >= time) break;
+      moveEntry(hf, hi, child, pos);
       pos = child;
     }
-    hs[pos] = slot;
-    hg[pos] = gen;
-    ht[pos] = time;
+    setEntry(hf, hi, pos, slot, gen, time);
   }
 
   /**
@@ -355,22 +321,51 @@ export class MessageTable {
    * generation), then restore heap order bottom-up: linear in the heap, no allocation.
    */
   private compact(): void {
-    const hs = this.heapSlot;
-    const hg = this.heapGen;
-    const ht = this.heapTime;
-    const gens = this.gens;
+    const hf = this.heapF;
+    const hi = this.heapI;
+    const r = this.rowsI;
     const len = this.heapLen;
     let n = 0;
     for (let i = 0; i < len; i++) {
-      const slot = hs[i]!;
-      const gen = hg[i]!;
-      if (gen !== gens[slot]) continue;
-      hs[n] = slot;
-      hg[n] = gen;
-      ht[n] = ht[i]!;
+      if (hi[i * HEAP_I32 + H_GEN] !== r[hi[i * HEAP_I32 + H_SLOT]! * ROW_I32 + I_GEN]) continue;
+      moveEntry(hf, hi, i, n);
       n++;
     }
     this.heapLen = n;
-    for (let i = (n >> 1) - 1; i >= 0; i--) this.siftDown(i, hs[i]!, hg[i]!, ht[i]!, n);
+    for (let i = (n >> 1) - 1; i >= 0; i--) this.siftDown(i, hi[i * HEAP_I32 + H_SLOT]!, hi[i * HEAP_I32 + H_GEN]!, hf[i * HEAP_F64 + H_TIME]!, n);
   }
+}
+
+// A slot's row: ROW_BYTES = 64, read as float64 (F_*) or int32 (I_*) indices of the same bytes.
+const ROW_F64 = 8;
+const ROW_I32 = 16;
+const F_TIME = 0;
+const F_START = 1;
+const F_TOKEN = 2;
+const I_OFFSET = 6;
+const I_CLIENT = 7;
+const I_GEN = 8;
+const I_HASH = 9;
+const I_BUCKET = 10;
+/** Four int32: the id as big-endian words. */
+const I_ID = 11;
+
+// A heap entry: 16 bytes, the time as float64 index H_TIME, slot and generation as int32.
+const HEAP_F64 = 2;
+const HEAP_I32 = 4;
+const H_TIME = 0;
+const H_SLOT = 2;
+const H_GEN = 3;
+
+/** Copy heap entry `from` to `to` (slot and generation as int32: a float64 copy could alter NaN bit patterns). */
+function moveEntry(hf: Float64Array, hi: Int32Array, from: number, to: number): void {
+  hf[to * HEAP_F64 + H_TIME] = hf[from * HEAP_F64 + H_TIME]!;
+  hi[to * HEAP_I32 + H_SLOT] = hi[from * HEAP_I32 + H_SLOT]!;
+  hi[to * HEAP_I32 + H_GEN] = hi[from * HEAP_I32 + H_GEN]!;
+}
+
+function setEntry(hf: Float64Array, hi: Int32Array, pos: number, slot: number, gen: number, time: number): void {
+  hf[pos * HEAP_F64 + H_TIME] = time;
+  hi[pos * HEAP_I32 + H_SLOT] = slot;
+  hi[pos * HEAP_I32 + H_GEN] = gen;
 }
