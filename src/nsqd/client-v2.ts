@@ -324,10 +324,14 @@ export class ClientV2 implements Consumer {
     if (n === 0) return;
     const need = this.outLen + this.pendBytes;
     if (this.out === null || this.out.length < need) {
-      // Past output_buffer_size (a coalesced write) on the plain socket: a pooled buffer.
+      // On the plain socket, a pooled buffer: past output_buffer_size (a coalesced write), or one
+      // of the default output_buffer_size.
       const pool = this.ctx.outputPool;
-      const pooled = this.transport === this.toSocket && need > Math.max(this.outputBufferSize, SMALL_WRITE) && need <= pool.size;
-      const grown = pooled ? pool.take() : Buffer.allocUnsafe(Math.max(this.outputBufferSize, need, 64));
+      const socket = this.transport === this.toSocket;
+      let grown: Buffer;
+      if (socket && need > Math.max(this.outputBufferSize, SMALL_WRITE) && need <= pool.size) grown = pool.take();
+      else if (socket && this.outputBufferSize === pool.defaultSize && need <= pool.defaultSize) grown = pool.takeDefault();
+      else grown = Buffer.allocUnsafe(Math.max(this.outputBufferSize, need, 64));
       if (this.out !== null) {
         this.out.copy(grown, 0, 0, this.outLen);
         pool.give(this.out);
@@ -356,7 +360,10 @@ export class ClientV2 implements Consumer {
     const cap = this.outputBufferSize;
     if (this.outLen + len > cap && this.outLen > 0) this.flush();
     if (len > cap) return null;
-    if (this.out === null || this.out.length < cap) this.out = Buffer.allocUnsafe(Math.max(cap, 64));
+    if (this.out === null || this.out.length < cap) {
+      const pool = this.ctx.outputPool;
+      this.out = this.transport === this.toSocket && cap === pool.defaultSize ? pool.takeDefault() : Buffer.allocUnsafe(Math.max(cap, 64));
+    }
     return this.out;
   }
 
@@ -381,7 +388,7 @@ export class ClientV2 implements Consumer {
     // Hand the buffer itself to the socket (no copy); a new one is taken on the next write.
     this.out = null;
     const b = whole.subarray(0, len);
-    if (this.transport === this.toSocket && whole.length === this.ctx.outputPool.size) {
+    if (this.transport === this.toSocket && this.ctx.outputPool.keeps(whole)) {
       // A pooled buffer goes back to the pool when its write is done (callbacks come in order).
       this.pooledInWrite.push(whole);
       if (!this.socket.write(b, this.onPooledWritten)) this.markBlocked();
@@ -586,22 +593,41 @@ const COALESCE_BYTES = 256 * 1024;
 const MIN_BUFFERED_SIZE = 64;
 
 /**
- * Buffers of COALESCE_BYTES for coalesced writes, shared by an nsqd's clients and taken back
- * once the socket is done with them, so a busy consumer does not allocate (and the GC free) a
- * fresh external buffer per write. Holds at most `max` idle buffers.
+ * Output buffers shared by an nsqd's clients and taken back once the socket is done with them,
+ * so a busy consumer does not allocate (and the GC free) a fresh external buffer per write: of
+ * COALESCE_BYTES for coalesced writes, and of the default output_buffer_size for the writes of
+ * a client that kept it. Holds at most `max` and `maxDefault` idle buffers.
  */
 export class OutputPool {
   readonly size = COALESCE_BYTES;
+  readonly defaultSize = DEFAULT_OUTPUT_BUFFER_SIZE;
   private readonly free: Buffer[] = [];
+  private readonly freeDefault: Buffer[] = [];
 
-  constructor(private readonly max = 8) {}
+  constructor(
+    private readonly max = 8,
+    private readonly maxDefault = 64,
+  ) {}
 
   take(): Buffer {
     return this.free.pop() ?? Buffer.allocUnsafe(this.size);
   }
 
+  takeDefault(): Buffer {
+    return this.freeDefault.pop() ?? Buffer.allocUnsafe(this.defaultSize);
+  }
+
+  /** Whether `b` has a size this pool keeps. */
+  keeps(b: Buffer): boolean {
+    return b.length === this.size || b.length === this.defaultSize;
+  }
+
   give(b: Buffer): void {
-    if (b.length === this.size && this.free.length < this.max) this.free.push(b);
+    if (b.length === this.size) {
+      if (this.free.length < this.max) this.free.push(b);
+    } else if (b.length === this.defaultSize && this.freeDefault.length < this.maxDefault) {
+      this.freeDefault.push(b);
+    }
   }
 }
 
