@@ -9,11 +9,11 @@ import type { WireConn } from '../helpers/wire.js';
 const SIZE = 4096;
 
 /** Message i: its index, then bytes from a generator seeded by it (xorshift32). */
-function body(i: number): Buffer {
-  const b = Buffer.allocUnsafe(SIZE);
+function body(i: number, size = SIZE): Buffer {
+  const b = Buffer.allocUnsafe(size);
   b.writeUInt32BE(i, 0);
   let x = (i * 2654435761 + 1) >>> 0 || 1;
-  for (let k = 4; k < SIZE; k++) {
+  for (let k = 4; k < size; k++) {
     x ^= x << 13;
     x >>>= 0;
     x ^= x >>> 17;
@@ -25,13 +25,13 @@ function body(i: number): Buffer {
 }
 
 /** Read `n` messages, FIN each, and check that each is one of ours, intact, seen once. */
-async function drain(c: WireConn, n: number, who: string): Promise<void> {
+async function drain(c: WireConn, n: number, who: string, size = SIZE): Promise<void> {
   const seen = new Uint8Array(n);
   for (let k = 0; k < n; k++) {
     const m = await c.readMessage(20000);
-    const i = m.body.length === SIZE ? m.body.readUInt32BE(0) : -1;
+    const i = m.body.length === size ? m.body.readUInt32BE(0) : -1;
     assert.ok(i >= 0 && i < n, `${who}: message ${k} has index ${i} (length ${m.body.length})`);
-    assert.ok(m.body.equals(body(i)), `${who}: message ${i} arrived with other bytes`);
+    assert.ok(m.body.equals(body(i, size)), `${who}: message ${i} arrived with other bytes`);
     assert.is(seen[i], 0, `${who}: message ${i} arrived twice`);
     seen[i] = 1;
     c.cmd(`FIN ${m.id}`);
@@ -55,6 +55,32 @@ test('a consumer whose writes back up gets every message intact while another ch
     await drain(fast, n, 'fast');
     slow.socket.resume();
     await drain(slow, n, 'slow');
+    await assertHealthy(d);
+  });
+});
+
+test('messages published one at a time, each written from a pooled buffer of the default output_buffer_size, reach a consumer whose writes back up intact while another drains them', async () => {
+  const n = 3000;
+  await withNsqd({}, async (d, open) => {
+    const p = await open({ timeoutMs: 20000 });
+    const slow = await open({ timeoutMs: 20000 });
+    const fast = await open({ timeoutMs: 20000 });
+    await slow.sub('single', 'slow');
+    await fast.sub('single', 'fast');
+    slow.socket.pause();
+    slow.cmd('RDY 2500');
+    fast.cmd('RDY 2500');
+    // One PUB per round trip: each delivery is one frame of exactly output_buffer_size (16 KiB:
+    // 34 bytes of frame and message header, then the body), written at the end of its turn from
+    // a 16 KiB buffer of the shared pool. 2500 in flight (40 MB) to the reader that does not read
+    // is more than the kernel buffers hold: its writes wait in Node with their buffers while the
+    // other reader's writes take buffers from the pool.
+    const size = 16 * 1024 - 34;
+    const reading = drain(fast, n, 'fast', size);
+    for (let i = 0; i < n; i++) await p.pub('single', body(i, size));
+    await reading;
+    slow.socket.resume();
+    await drain(slow, n, 'slow', size);
     await assertHealthy(d);
   });
 });
