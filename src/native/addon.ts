@@ -148,7 +148,10 @@ export class RoutedFrameScanner implements FrameScanner {
   }
 
   splitMpub(buf: Uint8Array, start: number, len: number, starts: Int32Array, lens: Int32Array): number {
-    return (starts.length < NATIVE_SPLIT_MIN_MESSAGES ? this.ts : this.native).splitMpub(buf, start, len, starts, lens);
+    // Routed by the message count the body declares (the arrays may be longer; a bad range is
+    // refused by either side alike).
+    const count = len >= 4 && start >= 0 && start + 4 <= buf.length ? (buf[start]! << 24) | (buf[start + 1]! << 16) | (buf[start + 2]! << 8) | buf[start + 3]! : 0;
+    return (count < NATIVE_SPLIT_MIN_MESSAGES ? this.ts : this.native).splitMpub(buf, start, len, starts, lens);
   }
 
   /**
