@@ -344,14 +344,44 @@ function newRunResult(): RunResult {
   return { phases: {}, ratios: {}, nsqd: null, ceilingPeakRssBytes: {}, pubsub: null };
 }
 
+/** An nsqd on a data folder of its own, for one phase. */
+interface FreshNsqd {
+  srv: Server;
+  dataPath: string;
+  profDir: string | null;
+  /** Files in profDir before it started (its .cpuprofile is the one that is new at exit). */
+  profilesBefore: Set<string>;
+}
+
+async function startFreshNsqd(profDir: string | null): Promise<FreshNsqd> {
+  const dataPath = mkdtempSync(join(tmpdir(), 'nsq-ts-macro-'));
+  dataPaths.add(dataPath);
+  const profilesBefore = new Set(profDir === null ? [] : readdirSync(profDir));
+  return { srv: await startNsqd(dataPath, profDir), dataPath, profDir, profilesBefore };
+}
+
+/** SIGTERM it, remove its data folder; how it ended, how long that took, and its profile. */
+async function stopFreshNsqd(f: FreshNsqd): Promise<{ exit: string; seconds: number; profile: string | null }> {
+  const t0 = performance.now();
+  const exit = await stopServer(f.srv);
+  const seconds = (performance.now() - t0) / 1000;
+  rmSync(f.dataPath, { recursive: true, force: true });
+  dataPaths.delete(f.dataPath);
+  let profile: string | null = null;
+  if (f.profDir !== null) {
+    const added = readdirSync(f.profDir).filter((name) => name.endsWith('.cpuprofile') && !f.profilesBefore.has(name)).sort();
+    if (added.length > 0) profile = join(f.profDir, added[added.length - 1]!);
+  }
+  return { exit, seconds, profile };
+}
+
 /** One pass over the selected phases, filling `result` as it goes (so a failure keeps what ran). */
 async function runOnce(runIndex: number, profDir: string | null, result: RunResult): Promise<void> {
   const ph = cfg.phases;
 
   if (ph.includes('publish')) {
-    const dataPath = mkdtempSync(join(tmpdir(), 'nsq-ts-macro-'));
-    dataPaths.add(dataPath);
-    const srv = await startNsqd(dataPath, profDir);
+    const fresh = await startFreshNsqd(profDir);
+    const srv = fresh.srv;
     const n: NonNullable<RunResult['nsqd']> = {
       info: srv.info,
       rssAfterPublishBytes: null,
@@ -433,17 +463,12 @@ async function runOnce(runIndex: number, profDir: string | null, result: RunResu
           n.checks.push(`POST /topic/delete failed: ${(err as Error).message}`);
         }
       }
-      const t0 = performance.now();
-      n.exit = await stopServer(srv);
-      n.shutdownSeconds = (performance.now() - t0) / 1000;
-      rmSync(dataPath, { recursive: true, force: true });
-      dataPaths.delete(dataPath);
+      const end = await stopFreshNsqd(fresh);
+      n.exit = end.exit;
+      n.shutdownSeconds = end.seconds;
+      n.profile = end.profile;
     }
     if (n.exit !== 'exit 0') n.checks.push(`nsqd ${n.exit} on SIGTERM`);
-    if (profDir !== null) {
-      const profiles = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')).sort();
-      n.profile = profiles.length > 0 ? join(profDir, profiles[profiles.length - 1]!) : null;
-    }
   }
 
   if (ph.includes('pubsub')) await runPubsub(runIndex, profDir, result);
@@ -472,10 +497,8 @@ async function runOnce(runIndex: number, profDir: string | null, result: RunResu
  * readers learn the published count when the writers are done and stop when they have it all.
  */
 async function runPubsub(runIndex: number, profDir: string | null, result: RunResult): Promise<void> {
-  const dataPath = mkdtempSync(join(tmpdir(), 'nsq-ts-macro-'));
-  dataPaths.add(dataPath);
-  const profilesBefore = new Set(profDir === null ? [] : readdirSync(profDir));
-  const srv = await startNsqd(dataPath, profDir);
+  const fresh = await startFreshNsqd(profDir);
+  const srv = fresh.srv;
   const info: PubsubInfo = { info: srv.info, publishMsgsPerSec: null, backlogAtPublishEnd: null, checks: [], problems: srv.problems, exit: '', profile: null };
   result.pubsub = info;
   try {
@@ -517,15 +540,11 @@ async function runPubsub(runIndex: number, profDir: string | null, result: RunRe
     };
     result.phases.pubsub = phaseResult(load, cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore);
   } finally {
-    info.exit = await stopServer(srv);
-    rmSync(dataPath, { recursive: true, force: true });
-    dataPaths.delete(dataPath);
+    const end = await stopFreshNsqd(fresh);
+    info.exit = end.exit;
+    info.profile = end.profile;
   }
   if (info.exit !== 'exit 0') info.checks.push(`nsqd ${info.exit} on SIGTERM`);
-  if (profDir !== null) {
-    const added = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile') && !profilesBefore.has(f));
-    info.profile = added.length > 0 ? join(profDir, added.sort()[added.length - 1]!) : null;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import {
   type WriteBatch,
 } from './backend.js';
 import { tsFrameEncoder } from './fallback/frame-encoder.js';
-import { TsFrameScanner } from './fallback/frame-scanner.js';
+import { TsFrameScanner, readInt32 } from './fallback/frame-scanner.js';
 import { tsRecordCodec } from './fallback/record-codec.js';
 
 /** ABI version of the addon this code speaks to (native/binding.cc kAbiVersion). */
@@ -150,7 +150,7 @@ export class RoutedFrameScanner implements FrameScanner {
   splitMpub(buf: Uint8Array, start: number, len: number, starts: Int32Array, lens: Int32Array): number {
     // Routed by the message count the body declares (the arrays may be longer; a bad range is
     // refused by either side alike).
-    const count = len >= 4 && start >= 0 && start + 4 <= buf.length ? (buf[start]! << 24) | (buf[start + 1]! << 16) | (buf[start + 2]! << 8) | buf[start + 3]! : 0;
+    const count = len >= 4 && start >= 0 && start + 4 <= buf.length ? readInt32(buf, start) : 0;
     return (count < NATIVE_SPLIT_MIN_MESSAGES ? this.ts : this.native).splitMpub(buf, start, len, starts, lens);
   }
 

@@ -324,17 +324,10 @@ export class ClientV2 implements Consumer {
     if (n === 0) return;
     const need = this.outLen + this.pendBytes;
     if (this.out === null || this.out.length < need) {
-      // On the plain socket, a pooled buffer: past output_buffer_size (a coalesced write), or one
-      // of the default output_buffer_size.
-      const pool = this.ctx.outputPool;
-      const socket = this.transport === this.toSocket;
-      let grown: Buffer;
-      if (socket && need > Math.max(this.outputBufferSize, SMALL_WRITE) && need <= pool.size) grown = pool.take();
-      else if (socket && this.outputBufferSize === pool.defaultSize && need <= pool.defaultSize) grown = pool.takeDefault();
-      else grown = Buffer.allocUnsafe(Math.max(this.outputBufferSize, need, 64));
+      const grown = this.newOutput(need);
       if (this.out !== null) {
         this.out.copy(grown, 0, 0, this.outLen);
-        pool.give(this.out);
+        this.ctx.outputPool.give(this.out);
       }
       this.out = grown;
     }
@@ -360,11 +353,23 @@ export class ClientV2 implements Consumer {
     const cap = this.outputBufferSize;
     if (this.outLen + len > cap && this.outLen > 0) this.flush();
     if (len > cap) return null;
-    if (this.out === null || this.out.length < cap) {
-      const pool = this.ctx.outputPool;
-      this.out = this.transport === this.toSocket && cap === pool.defaultSize ? pool.takeDefault() : Buffer.allocUnsafe(Math.max(cap, 64));
-    }
+    if (this.out === null || this.out.length < cap) this.out = this.newOutput(cap);
     return this.out;
+  }
+
+  /**
+   * An output buffer for `need` bytes. On the plain socket it comes from the shared pool: one of
+   * COALESCE_BYTES past output_buffer_size (a coalesced write), or one of the default
+   * output_buffer_size for a client that kept it; else it is allocated.
+   */
+  private newOutput(need: number): Buffer {
+    const cap = this.outputBufferSize;
+    if (this.transport === this.toSocket) {
+      const pool = this.ctx.outputPool;
+      if (need > Math.max(cap, SMALL_WRITE) && need <= pool.size) return pool.take();
+      if (cap === pool.defaultSize && need <= cap) return pool.takeDefault();
+    }
+    return Buffer.allocUnsafe(Math.max(cap, need, 64));
   }
 
   /** Write buffered frames to the transport. */

@@ -73,8 +73,6 @@ function msDurationWrap(ms: bigint): number {
  * per command record and headerCheck() for a body command whose body has not arrived yet.
  */
 export class CommandsV2 {
-  /** Message offsets of the MPUB being executed: its batch is used up before exec() returns. */
-  private readonly mpubScratch: MpubScratch = { starts: new Int32Array(0), lens: new Int32Array(0) };
   private readonly host: NsqdContext;
   private readonly client: ClientV2;
   private readonly remoteIp: () => string;
@@ -459,7 +457,7 @@ export class CommandsV2 {
         // Not an nsqd error: its messages ran past --max-body-size, which nsqd would buffer unbounded.
         return new FatalClientError('E_BAD_BODY', `MPUB body too big ${bodyLen} > ${o.maxBodySize}`);
     }
-    const parsed = parseMpubBody(buf, bodyStart, bodyLen, o.maxMsgSize, o.maxBodySize, this.host.mpubSplitter, this.mpubScratch);
+    const parsed = parseMpubBody(buf, bodyStart, bodyLen, o.maxMsgSize, o.maxBodySize, this.host.mpubSplitter, this.host.mpubScratch);
     if (parsed instanceof ClientError) return parsed;
     const topicName = params[1]!;
     const topic = this.host.getTopic(topicName);
@@ -467,7 +465,11 @@ export class CommandsV2 {
   }
 }
 
-/** Offset arrays parseMpubBody may reuse (grown as needed) instead of allocating two per MPUB. */
+/**
+ * Offset arrays parseMpubBody reuses (grown as needed) instead of allocating two per MPUB. One
+ * per nsqd: every caller hands its batch to Topic.putMessages, which copies it, before anything
+ * else can run.
+ */
 export interface MpubScratch {
   starts: Int32Array;
   lens: Int32Array;
@@ -477,22 +479,21 @@ export interface MpubScratch {
  * Split an MPUB body ([int32 count]([int32 size][bytes])×count) into message bodies with
  * nsqd's checks and texts: one `splitter` call (the backend's scanner for max-msg-size), and
  * only when that refuses the body, the TypeScript walk to find which message nsqd's error names. The body is the declared
- * body_size bytes; a message running past it is reported as a failed read. With `scratch`, the
- * batch's offset arrays are its (longer than the count, and reused by the next call).
+ * body_size bytes; a message running past it is reported as a failed read. The batch's offset
+ * arrays are `scratch`'s (longer than the count, and reused by the next call).
  */
-export function parseMpubBody(buf: Uint8Array, start: number, len: number, maxMsgSize: number, maxBodySize: number, splitter: Pick<FrameScanner, 'splitMpub'>, scratch?: MpubScratch): MessageBatch | ClientError {
+export function parseMpubBody(buf: Uint8Array, start: number, len: number, maxMsgSize: number, maxBodySize: number, splitter: Pick<FrameScanner, 'splitMpub'>, scratch: MpubScratch): MessageBatch | ClientError {
   const end = start + len;
   if (len < 4) return new FatalClientError('E_BAD_BODY', 'MPUB failed to read message count');
   const count = readInt32(buf, start);
   const maxMessages = Math.floor((maxBodySize - 4) / 5);
   if (count <= 0 || count > maxMessages) return new FatalClientError('E_BAD_BODY', `MPUB invalid message count ${count}`);
-  if (scratch !== undefined && scratch.starts.length < count) {
+  if (scratch.starts.length < count) {
     const cap = Math.max(count, scratch.starts.length * 2);
     scratch.starts = new Int32Array(cap);
     scratch.lens = new Int32Array(cap);
   }
-  const starts = scratch === undefined ? new Int32Array(count) : scratch.starts;
-  const lens = scratch === undefined ? new Int32Array(count) : scratch.lens;
+  const { starts, lens } = scratch;
   if (splitter.splitMpub(buf, start, len, starts, lens) === count) return { buf, starts, lens, count };
   // Refused: the TypeScript walk names the first message that fails, and nsqd's error is worded for it.
   const walked = walkMpubMessages(buf, start + 4, end, count, maxMsgSize, starts, lens);

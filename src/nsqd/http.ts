@@ -103,7 +103,7 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
     let msgs: MessageBatch;
     if (binary) {
       if (body.length === o.maxBodySize + 1) return new HttpError(413, 'BODY_TOO_BIG');
-      const parsed = parseMpubBody(body, 0, body.length, o.maxMsgSize, o.maxBodySize, nsqd.mpubSplitter);
+      const parsed = parseMpubBody(body, 0, body.length, o.maxMsgSize, o.maxBodySize, nsqd.mpubSplitter, nsqd.mpubScratch);
       if (parsed instanceof ClientError) return new HttpError(413, parsed.code.slice(2));
       msgs = parsed;
     } else {

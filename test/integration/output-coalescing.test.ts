@@ -38,50 +38,49 @@ async function drain(c: WireConn, n: number, who: string, size = SIZE): Promise<
   }
 }
 
-test('a consumer whose writes back up gets every message intact while another channel drains the same messages through the shared buffers', async () => {
-  const n = 6000;
+/**
+ * On a fresh nsqd, channels 'slow' and 'fast' of `topic`, each with a reader at RDY 2500; the slow
+ * reader does not read while `run(publisher, fast)` publishes and drains the fast one, so nsqd's
+ * writes to it wait in Node with their buffers. Then the slow reader must get all `n` intact.
+ */
+async function slowReaderBacksUp(topic: string, n: number, size: number, run: (p: WireConn, fast: WireConn) => Promise<void>): Promise<void> {
   await withNsqd({}, async (d, open) => {
     const p = await open({ timeoutMs: 20000 });
     const slow = await open({ timeoutMs: 20000 });
     const fast = await open({ timeoutMs: 20000 });
-    await slow.sub('intact', 'slow');
-    await fast.sub('intact', 'fast');
-    // 2500 × 4 KiB in flight to a reader that does not read: more than the kernel buffers hold,
-    // so nsqd's writes to it wait in Node with their buffers.
+    await slow.sub(topic, 'slow');
+    await fast.sub(topic, 'fast');
     slow.socket.pause();
     slow.cmd('RDY 2500');
     fast.cmd('RDY 2500');
+    await run(p, fast);
+    slow.socket.resume();
+    await drain(slow, n, 'slow', size);
+    await assertHealthy(d);
+  });
+}
+
+test('a consumer whose writes back up gets every message intact while another channel drains the same messages through the shared buffers', async () => {
+  const n = 6000;
+  // 2500 × 4 KiB in flight to a reader that does not read: more than the kernel buffers hold.
+  await slowReaderBacksUp('intact', n, SIZE, async (p, fast) => {
     for (let i = 0; i < n; i += 500) await p.mpub('intact', Array.from({ length: 500 }, (_, k) => body(i + k)));
     await drain(fast, n, 'fast');
-    slow.socket.resume();
-    await drain(slow, n, 'slow');
-    await assertHealthy(d);
   });
 });
 
 test('messages published one at a time, each written from a pooled buffer of the default output_buffer_size, reach a consumer whose writes back up intact while another drains them', async () => {
   const n = 3000;
-  await withNsqd({}, async (d, open) => {
-    const p = await open({ timeoutMs: 20000 });
-    const slow = await open({ timeoutMs: 20000 });
-    const fast = await open({ timeoutMs: 20000 });
-    await slow.sub('single', 'slow');
-    await fast.sub('single', 'fast');
-    slow.socket.pause();
-    slow.cmd('RDY 2500');
-    fast.cmd('RDY 2500');
-    // One PUB per round trip: each delivery is one frame of exactly output_buffer_size (16 KiB:
-    // 34 bytes of frame and message header, then the body), written at the end of its turn from
-    // a 16 KiB buffer of the shared pool. 2500 in flight (40 MB) to the reader that does not read
-    // is more than the kernel buffers hold: its writes wait in Node with their buffers while the
-    // other reader's writes take buffers from the pool.
-    const size = 16 * 1024 - 34;
+  // One PUB per round trip: each delivery is one frame of exactly output_buffer_size (16 KiB:
+  // 34 bytes of frame and message header, then the body), written at the end of its turn from
+  // a 16 KiB buffer of the shared pool. 2500 in flight (40 MB) to the reader that does not read
+  // is more than the kernel buffers hold: its writes wait in Node with their buffers while the
+  // other reader's writes take buffers from the pool.
+  const size = 16 * 1024 - 34;
+  await slowReaderBacksUp('single', n, size, async (p, fast) => {
     const reading = drain(fast, n, 'fast', size);
     for (let i = 0; i < n; i++) await p.pub('single', body(i, size));
     await reading;
-    slow.socket.resume();
-    await drain(slow, n, 'slow', size);
-    await assertHealthy(d);
   });
 });
 
