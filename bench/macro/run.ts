@@ -8,7 +8,7 @@
  *        [--writers=4] [--readers=4] [--rdy=2500] [--runs=1]
  *        [--phases=publish,drain,sink,source] [--cpu-prof] [--nsqd=dist/apps/nsqd.js]
  *        [--nsqd-arg=--flag=value ...] [--mem-queue-size=100000000] [--out=bench/results]
- *        [--stall-timeout=5s] [--keep-backlog]
+ *        [--stall-timeout=5s] [--keep-backlog] [--pub [--window=N] [--burst]]
  *
  * NSQ_NATIVE (auto|1|0) is passed through to nsqd. `--nsqd=/path/to/nsqd` (not ending in .js)
  * runs that executable instead, e.g. Go's nsqd, with the same flags.
@@ -23,6 +23,8 @@
  *            received, with the publish rate and the backlog left when publishing stopped
  *   sink     the same writer -> ceiling-sink.ts (parse the frame, skip the body, reply OK)
  *   source   the same reader <- ceiling-source.ts (pre-encoded frames, refilled as FINs arrive)
+ * --pub makes the writers send one PUB per message instead of MPUBs of --batch-size, with
+ * --window PUBs outstanding per connection; --burst writes each window as one buffer (writer.ts).
  * Prints a table (median over --runs) and writes bench/results/macro-<timestamp>.json and .txt.
  * With --cpu-prof, nsqd runs under `node --cpu-prof` and the top self-time functions of the
  * samples taken during publish and during drain (not start-up or shutdown) are printed and saved
@@ -72,6 +74,9 @@ const { values } = parseArgs({
     'mem-queue-size': { type: 'string', default: '100000000' },
     'stall-timeout': { type: 'string', default: '5s' },
     'keep-backlog': { type: 'boolean', default: false },
+    pub: { type: 'boolean', default: false },
+    window: { type: 'string' },
+    burst: { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench/results' },
   },
   strict: true,
@@ -84,7 +89,10 @@ const cfg = {
   runforMs: parseDurationMs(values.runfor!),
   runfor: values.runfor!,
   size: parsePositiveInt('size', values.size, 200),
-  batchSize: parsePositiveInt('batch-size', values['batch-size'], 200),
+  batchSize: values.pub! ? 1 : parsePositiveInt('batch-size', values['batch-size'], 200),
+  pub: values.pub!,
+  window: parsePositiveInt('window', values.window, 1),
+  burst: values.burst!,
   writers: parsePositiveInt('writers', values.writers, 4),
   readers: parsePositiveInt('readers', values.readers, 4),
   rdy: parsePositiveInt('rdy', values.rdy, 2500),
@@ -211,7 +219,7 @@ function spawnLoad(role: 'writer' | 'reader', port: number, extra: string[], opt
   const common = [`--nsqd-tcp-address=127.0.0.1:${port}`, `--runfor=${runforMs}ms`, `--size=${cfg.size}`];
   const args =
     role === 'writer'
-      ? [...common, `--conns=${cfg.writers}`, `--batch-size=${cfg.batchSize}`]
+      ? [...common, `--conns=${cfg.writers}`, `--batch-size=${cfg.batchSize}`, `--window=${cfg.window}`, ...(cfg.pub ? ['--pub'] : []), ...(cfg.burst ? ['--burst'] : [])]
       : [...common, `--conns=${cfg.readers}`, `--rdy=${cfg.rdy}`, `--stall-timeout=${cfg.stallTimeout}`];
   const child = spawnTracked(process.execPath, [...childExecArgv(), script, ...args, ...extra], {
     cwd: REPO_ROOT,
@@ -660,7 +668,7 @@ const lines: string[] = [
   `nsq-ts macro bench ${stamp}`,
   `machine: ${machine}`,
   `nsqd: ${cfg.nsqd} ${nsqdInfo.join('; ')}; NSQ_NATIVE=${process.env.NSQ_NATIVE ?? '(unset)'}; --mem-queue-size=${cfg.memQueueSize} ${cfg.nsqdArgs.join(' ')}`,
-  `settings: runfor ${cfg.runfor}, size ${cfg.size}, batch-size ${cfg.batchSize}, writers ${cfg.writers}, readers ${cfg.readers}, rdy ${cfg.rdy}, runs ${runs.length}/${cfg.runs}${cfg.runs > 1 ? ' (median of each figure)' : ''}`,
+  `settings: runfor ${cfg.runfor}, size ${cfg.size}, ${cfg.pub ? 'PUB' : `batch-size ${cfg.batchSize}`}, window ${cfg.window}${cfg.burst ? ' (burst)' : ''}, writers ${cfg.writers}, readers ${cfg.readers}, rdy ${cfg.rdy}, runs ${runs.length}/${cfg.runs}${cfg.runs > 1 ? ' (median of each figure)' : ''}`,
   `MB/s = msgs x size / s / 2^20 (as bench_writer/bench_reader); CPU = % of one core over the phase`,
   '',
   table(summary),

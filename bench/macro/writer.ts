@@ -4,7 +4,9 @@
  * connection, until --runfor has passed (checked after each reply, like NSQ's bench_writer).
  * The MPUB frame is built once; the loop only writes it and reads a 10-byte reply.
  * --pub sends PUB (one message) instead of MPUB; --window=N keeps N commands outstanding per
- * connection (a pipelining producer such as go-nsq's PublishAsync) instead of one.
+ * connection (a pipelining producer such as go-nsq's PublishAsync) instead of one; --burst writes
+ * those N commands as one buffer and the next N once all are answered (a producer whose writes
+ * coalesce, so nsqd reads many commands per socket read, as under load from many publishers).
  *
  * Run by run.ts as a separate process (so nsqd keeps its own core); standalone:
  *   node --import tsx bench/macro/writer.ts --nsqd-tcp-address=127.0.0.1:4150 --conns=4 --runfor=10s
@@ -36,6 +38,7 @@ const { values } = parseArgs({
     topic: { type: 'string', default: 'sub_bench' },
     pub: { type: 'boolean', default: false },
     window: { type: 'string' },
+    burst: { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -48,6 +51,7 @@ const batchSize = parsePositiveInt('batch-size', values['batch-size'], 200);
 const topic = values.topic!;
 const usePub = values.pub!;
 const window = parsePositiveInt('window', values.window, 1);
+const burst = values.burst!;
 if (usePub && batchSize !== 1) fail('--pub sends one message per command: use --batch-size=1');
 
 /** `MPUB <topic>\n[size][count]([len][body])*`, built once and written as is every time. */
@@ -72,6 +76,8 @@ function buildPub(): Buffer {
   return out;
 }
 const MPUB = usePub ? buildPub() : buildMpub();
+/** The window's commands back to back, written at once in --burst mode. */
+const BURST = burst ? Buffer.concat(Array.from({ length: window }, () => MPUB)) : MPUB;
 
 function fail(msg: string): never {
   process.stderr.write(`[bench_writer] FATAL: ${msg}\n`);
@@ -141,7 +147,8 @@ class PubWorker {
   }
 
   start(): void {
-    for (let i = 0; i < window; i++) this.socket.write(MPUB);
+    if (burst) this.socket.write(BURST);
+    else for (let i = 0; i < window; i++) this.socket.write(MPUB);
     this.outstanding = window;
   }
 
@@ -162,11 +169,20 @@ class PubWorker {
     if (data.length !== 2 || data[0] !== 0x4f || data[1] !== 0x4b) fail(`MPUB answered ${JSON.stringify(data.toString('latin1'))}`);
     this.count += batchSize;
     acked += batchSize;
-    if (performance.now() < endAt) {
-      this.socket.write(MPUB);
-      return;
+    if (burst) {
+      if (--this.outstanding > 0) return;
+      if (performance.now() < endAt) {
+        this.outstanding = window;
+        this.socket.write(BURST);
+        return;
+      }
+    } else {
+      if (performance.now() < endAt) {
+        this.socket.write(MPUB);
+        return;
+      }
+      if (--this.outstanding > 0) return;
     }
-    if (--this.outstanding > 0) return;
     total += this.count;
     this.done = true;
     this.socket.end();

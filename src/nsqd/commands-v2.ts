@@ -17,7 +17,7 @@ import { STATE_CLOSING, STATE_INIT, STATE_SUBSCRIBED, type ClientV2 } from './cl
 import type { NsqdContext } from './context.js';
 import { identify, type IdentifyUpgrade } from './identify.js';
 import { TLS_NOT_REQUIRED } from './options.js';
-import { singleMessage, type MessageBatch } from './message-batch.js';
+import type { MessageBatch, PublishScratch } from './message-batch.js';
 
 /** What a command handler returns now: a response frame, an error, or nothing. */
 export type SyncResult = string | Buffer | ClientError | null;
@@ -25,6 +25,8 @@ export type SyncResult = string | Buffer | ClientError | null;
 export type CommandResult = SyncResult | Promise<SyncResult>;
 
 const SP = 0x20;
+/** Longest publish line CommandsV2 keeps to compare the next one with (a topic name is at most 64 bytes). */
+const PUB_LINE_CACHE = 128;
 
 function indexOfSpace(buf: Uint8Array, from: number, end: number): number {
   for (let i = from; i < end; i++) if (buf[i] === SP) return i;
@@ -77,6 +79,15 @@ export class CommandsV2 {
   private readonly client: ClientV2;
   private readonly remoteIp: () => string;
   private readonly upgrade: (u: IdentifyUpgrade) => Promise<SyncResult>;
+  /**
+   * The last publish line (PUB, DPUB or MPUB, up to PUB_LINE_CACHE bytes) and its parameters: a
+   * producer sends the same line again and again, and a repeat is compared, not split again.
+   */
+  private pubLine: Buffer = Buffer.alloc(0);
+  private pubLineLen = -1;
+  private pubParams: string[] = [];
+  /** The last topic name a publish header check found valid (validity depends on the name alone). */
+  private validTopic: string | null = null;
 
   constructor(host: NsqdContext, client: ClientV2, remoteIp: () => string, upgrade: (u: IdentifyUpgrade) => Promise<SyncResult>) {
     this.host = host;
@@ -143,12 +154,12 @@ export class CommandsV2 {
         return null;
       case Cmd.PUB:
         if (params.length < 2) return new FatalClientError('E_INVALID', 'PUB insufficient number of parameters');
-        if (!isValidTopicName(params[1]!)) return new FatalClientError('E_BAD_TOPIC', `PUB topic name ${goQuote(params[1]!)} is not valid`);
+        if (!this.isValidTopic(params[1]!)) return new FatalClientError('E_BAD_TOPIC', `PUB topic name ${goQuote(params[1]!)} is not valid`);
         return null;
       case Cmd.MPUB: {
         if (params.length < 2) return new FatalClientError('E_INVALID', 'MPUB insufficient number of parameters');
         const topic = params[1]!;
-        if (!isValidTopicName(topic)) return new FatalClientError('E_BAD_TOPIC', `E_BAD_TOPIC MPUB topic name ${goQuote(topic)} is not valid`);
+        if (!this.isValidTopic(topic)) return new FatalClientError('E_BAD_TOPIC', `E_BAD_TOPIC MPUB topic name ${goQuote(topic)} is not valid`);
         const auth = this.checkAuth('MPUB', topic, '');
         if (auth !== null) return auth;
         this.host.getTopic(topic);
@@ -156,7 +167,7 @@ export class CommandsV2 {
       }
       case Cmd.DPUB: {
         if (params.length < 3) return new FatalClientError('E_INVALID', 'DPUB insufficient number of parameters');
-        if (!isValidTopicName(params[1]!)) return new FatalClientError('E_BAD_TOPIC', `DPUB topic name ${goQuote(params[1]!)} is not valid`);
+        if (!this.isValidTopic(params[1]!)) return new FatalClientError('E_BAD_TOPIC', `DPUB topic name ${goQuote(params[1]!)} is not valid`);
         const t = parseBase10(params[2]!);
         if (t === null) return new FatalClientError('E_INVALID', `DPUB could not parse timeout ${params[2]}`);
         const ms = msDurationWrap(t);
@@ -169,6 +180,32 @@ export class CommandsV2 {
       default:
         return null;
     }
+  }
+
+  private isValidTopic(name: string): boolean {
+    if (name === this.validTopic) return true;
+    if (!isValidTopicName(name)) return false;
+    this.validTopic = name;
+    return true;
+  }
+
+  /** splitParams of a publish line, or the parameters of the last one when its bytes are the same. */
+  private publishParams(buf: Uint8Array, ls: number, le: number): string[] {
+    const len = le - ls;
+    if (len === this.pubLineLen) {
+      const line = this.pubLine;
+      let i = 0;
+      while (i < len && buf[ls + i] === line[i]) i++;
+      if (i === len) return this.pubParams;
+    }
+    const params = splitParams(buf, ls, le);
+    if (len <= PUB_LINE_CACHE) {
+      if (this.pubLine.length < len) this.pubLine = Buffer.allocUnsafe(Math.max(len, 64));
+      this.pubLine.set(buf.subarray(ls, le), 0);
+      this.pubLineLen = len;
+      this.pubParams = params;
+    }
+    return params;
   }
 
   /** Execute one command record (status COMPLETE or one of the scanner's size errors). */
@@ -394,7 +431,7 @@ export class CommandsV2 {
   }
 
   private pub(code: Cmd, status: number, buf: Uint8Array, ls: number, le: number, bodyStart: number, bodyLen: number, size: number): CommandResult {
-    const params = splitParams(buf, ls, le);
+    const params = this.publishParams(buf, ls, le);
     const pre = this.headerCheck(code, params);
     if (pre !== null) return pre;
     const name = code === Cmd.PUB ? 'PUB' : 'DPUB';
@@ -417,22 +454,26 @@ export class CommandsV2 {
     const topicName = params[1]!;
     const deferMs = code === Cmd.DPUB ? msDurationWrap(parseBase10(params[2]!)!) : 0;
     const topic = this.host.getTopic(topicName);
-    const stored = topic.putMessages(singleMessage(buf, bodyStart, bodyLen), deferMs);
+    const scratch = this.host.publishScratch;
+    const stored = topic.putMessages(scratch.single(buf, bodyStart, bodyLen), deferMs);
+    scratch.release();
     return this.published(stored, code === Cmd.PUB ? 'E_PUB_FAILED' : 'E_DPUB_FAILED', name, topicName, 1);
   }
 
   /** OK once the topic took (and, when it went to disk, stored) the messages; else nsqd's *_FAILED. */
   private published(stored: Error | null | Promise<Error | null>, code: string, name: string, topic: string, count: number): CommandResult {
-    const answer = (err: Error | null): SyncResult => {
-      if (err !== null) return new FatalClientError(code, `${name} failed ${err.message}`);
-      this.client.publishedMessage(topic, count);
-      return 'OK';
-    };
-    return stored instanceof Promise ? stored.then(answer) : answer(stored);
+    if (stored instanceof Promise) return stored.then((err) => this.publishAnswer(err, code, name, topic, count));
+    return this.publishAnswer(stored, code, name, topic, count);
+  }
+
+  private publishAnswer(err: Error | null, code: string, name: string, topic: string, count: number): SyncResult {
+    if (err !== null) return new FatalClientError(code, `${name} failed ${err.message}`);
+    this.client.publishedMessage(topic, count);
+    return 'OK';
   }
 
   private mpub(status: number, buf: Uint8Array, ls: number, le: number, bodyStart: number, bodyLen: number, size: number): CommandResult {
-    const params = splitParams(buf, ls, le);
+    const params = this.publishParams(buf, ls, le);
     const pre = this.headerCheck(Cmd.MPUB, params);
     if (pre instanceof Promise) {
       const body = Buffer.from(buf.subarray(Math.max(bodyStart, 0), Math.max(bodyStart, 0) + Math.max(bodyLen, 0)));
@@ -457,22 +498,12 @@ export class CommandsV2 {
         // Not an nsqd error: its messages ran past --max-body-size, which nsqd would buffer unbounded.
         return new FatalClientError('E_BAD_BODY', `MPUB body too big ${bodyLen} > ${o.maxBodySize}`);
     }
-    const parsed = parseMpubBody(buf, bodyStart, bodyLen, o.maxMsgSize, o.maxBodySize, this.host.mpubSplitter, this.host.mpubScratch);
+    const parsed = parseMpubBody(buf, bodyStart, bodyLen, o.maxMsgSize, o.maxBodySize, this.host.mpubSplitter, this.host.publishScratch);
     if (parsed instanceof ClientError) return parsed;
     const topicName = params[1]!;
     const topic = this.host.getTopic(topicName);
     return this.published(topic.putMessages(parsed, 0), 'E_MPUB_FAILED', 'MPUB', topicName, parsed.count);
   }
-}
-
-/**
- * Offset arrays parseMpubBody reuses (grown as needed) instead of allocating two per MPUB. One
- * per nsqd: every caller hands its batch to Topic.putMessages, which copies it, before anything
- * else can run.
- */
-export interface MpubScratch {
-  starts: Int32Array;
-  lens: Int32Array;
 }
 
 /**
@@ -482,7 +513,7 @@ export interface MpubScratch {
  * body_size bytes; a message running past it is reported as a failed read. The batch's offset
  * arrays are `scratch`'s (longer than the count, and reused by the next call).
  */
-export function parseMpubBody(buf: Uint8Array, start: number, len: number, maxMsgSize: number, maxBodySize: number, splitter: Pick<FrameScanner, 'splitMpub'>, scratch: MpubScratch): MessageBatch | ClientError {
+export function parseMpubBody(buf: Uint8Array, start: number, len: number, maxMsgSize: number, maxBodySize: number, splitter: Pick<FrameScanner, 'splitMpub'>, scratch: PublishScratch): MessageBatch | ClientError {
   const end = start + len;
   if (len < 4) return new FatalClientError('E_BAD_BODY', 'MPUB failed to read message count');
   const count = readInt32(buf, start);

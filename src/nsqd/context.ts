@@ -2,7 +2,7 @@ import type { Logger } from '../internal/log.js';
 import type { Backend, FrameScanner } from '../native/backend.js';
 import type { BackendQueue } from './backend-queue.js';
 import type { OutputPool } from './client-v2.js';
-import type { MpubScratch } from './commands-v2.js';
+import type { PublishScratch } from './message-batch.js';
 import type { NsqdOptions } from './options.js';
 import type { Topic } from './topic.js';
 
@@ -24,8 +24,8 @@ export interface NsqdContext {
   readonly backend: Backend;
   /** Splits MPUB bodies: the backend's scanner for --max-msg-size, one per nsqd (splitMpub keeps no state). */
   readonly mpubSplitter: Pick<FrameScanner, 'splitMpub'>;
-  /** MPUB message offsets, reused by every MPUB this nsqd splits (parseMpubBody). */
-  readonly mpubScratch: MpubScratch;
+  /** Offset arrays and the one-message batch every publish of this nsqd reuses. */
+  readonly publishScratch: PublishScratch;
   /** Buffers for clients' coalesced writes, reused across clients. */
   readonly outputPool: OutputPool;
   /** True while topics and channels are re-created from nsqd.dat. */

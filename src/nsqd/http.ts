@@ -14,7 +14,7 @@ import { configOptionValue } from '../internal/config.js';
 import { parseMpubBody } from './commands-v2.js';
 import { nsqdMetrics } from './metrics.js';
 import { memStats, statsText, topicStats, watchGc, type StatsDocument, type TopicStats } from './stats.js';
-import { singleMessage, type MessageBatch } from './message-batch.js';
+import type { MessageBatch } from './message-batch.js';
 import type { Topic } from './topic.js';
 
 const BOOL_PARAMS: Record<string, boolean> = { true: true, '1': true, false: false, '0': false };
@@ -78,7 +78,9 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
       deferMs = Number(ds);
       if (deferMs < 0 || deferMs > nsqd.opts.maxReqTimeout) return new HttpError(400, 'INVALID_DEFER');
     }
-    const err = await t.topic.putMessages(singleMessage(body, 0, body.length), deferMs);
+    const stored = t.topic.putMessages(nsqd.publishScratch.single(body, 0, body.length), deferMs);
+    nsqd.publishScratch.release();
+    const err = await stored;
     if (err !== null) return new HttpError(503, 'EXITING');
     return 'OK';
   }));
@@ -103,7 +105,7 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
     let msgs: MessageBatch;
     if (binary) {
       if (body.length === o.maxBodySize + 1) return new HttpError(413, 'BODY_TOO_BIG');
-      const parsed = parseMpubBody(body, 0, body.length, o.maxMsgSize, o.maxBodySize, nsqd.mpubSplitter, nsqd.mpubScratch);
+      const parsed = parseMpubBody(body, 0, body.length, o.maxMsgSize, o.maxBodySize, nsqd.mpubSplitter, nsqd.publishScratch);
       if (parsed instanceof ClientError) return new HttpError(413, parsed.code.slice(2));
       msgs = parsed;
     } else {

@@ -13,7 +13,7 @@ import { ioCounters } from '../diskqueue/segment-writer.js';
 import { DummyBackendQueue, type BackendQueue } from './backend-queue.js';
 import type { Channel } from './channel.js';
 import { OutputPool, type ClientV2 } from './client-v2.js';
-import type { MpubScratch } from './commands-v2.js';
+import { PublishScratch } from './message-batch.js';
 import type { Notification, NsqdContext } from './context.js';
 import { DirLock } from './dirlock.js';
 import { createHttpHandler, statsDocument as buildStatsDocument } from './http.js';
@@ -45,7 +45,7 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
   readonly logger: Logger;
   readonly backend: Backend;
   readonly mpubSplitter: Pick<FrameScanner, 'splitMpub'>;
-  readonly mpubScratch: MpubScratch = { starts: new Int32Array(0), lens: new Int32Array(0) };
+  readonly publishScratch = new PublishScratch();
   readonly outputPool = new OutputPool();
   readonly topics = new Map<string, Topic>();
   readonly clients = new Map<number, ClientV2>();

@@ -306,6 +306,43 @@ test('§2.11/§2.12 PUB and MPUB deliver bodies byte-exact, in order, attempts 1
   });
 });
 
+test('§2.11/§2.12/§2.14 publish lines of the same length that differ in one byte each act on their own topic, timeout and name', async () => {
+  // nsqd keeps a connection's last publish line to skip splitting a repeat: a repeat must be
+  // the same bytes, not just the same length.
+  await withNsqd({}, async (d, open) => {
+    const p = await open();
+    p.write(
+      Buffer.concat([
+        Buffer.from('PUB ta\n'), sized('a1'),
+        Buffer.from('PUB tb\n'), sized('b1'),
+        Buffer.from('PUB ta\n'), sized('a2'),
+        Buffer.from('MPUB tb\n'), mpubBody(['b2', 'b3']),
+        Buffer.from('MPUB ta\n'), mpubBody(['a3']),
+        Buffer.from('DPUB td 0000000\n'), sized('now'),
+        Buffer.from('DPUB td 3000000\n'), sized('later'),
+        Buffer.from('DPUB td 0000000\n'), sized('now too'),
+      ]),
+    );
+    for (let i = 0; i < 8; i++) await p.expectResponse('OK');
+    assert.is((await topicStats(d, 'ta'))?.message_count, 3);
+    assert.is((await topicStats(d, 'tb'))?.message_count, 3);
+    const c = await open();
+    await c.sub('ta', 'c');
+    c.cmd('RDY 10');
+    assert.equal((await readMessages(c, 3)).map((m) => m.body.toString()), ['a1', 'a2', 'a3']);
+    const c2 = await open();
+    await c2.sub('td', 'c');
+    c2.cmd('RDY 10');
+    // td existed without a channel: all three wait in the topic, then reach the channel, the
+    // deferred one in its deferred queue.
+    assert.equal((await readMessages(c2, 2)).map((m) => m.body.toString()).sort(), ['now', 'now too']);
+    await waitFor(async () => (await channelStats(d, 'td', 'c'))?.deferred_count === 1, 5000, 'DPUB td 3000000 deferred');
+    // A name that differs from the last valid one in one byte is checked, not taken as valid.
+    p.write(Buffer.concat([Buffer.from('PUB t!\n'), sized('x')]));
+    await p.expectError('E_BAD_TOPIC PUB topic name "t!" is not valid');
+  });
+});
+
 test('§2.11/§2.12/§2.14 a body of exactly --max-msg-size and an MPUB of exactly --max-body-size are accepted', async () => {
   await withNsqd({ maxMsgSize: 100, maxBodySize: 104 }, async (d, open) => {
     const p = await open();
