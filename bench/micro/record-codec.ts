@@ -6,7 +6,7 @@
  * backend as nsqd does (nativeBackend's codec, which sends small batches to TypeScript).
  * Reported as records per second.
  */
-import { RecordRing } from '../../src/native/fallback/ring-buffer.js';
+import { RecordRing } from '../../src/native/record-ring.js';
 import { tsRecordCodec } from '../../src/native/fallback/record-codec.js';
 import { MESSAGE_HEADER, SIZES, fnv, frameLength, hashBytes, patterned, type Impl, type MicroCase, type Subject } from './common.js';
 

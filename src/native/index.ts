@@ -8,6 +8,11 @@ import { loadAddon, nativeBackend } from './addon.js';
 import { fallbackBackend } from './fallback/index.js';
 
 export type { Backend } from './backend.js';
+/**
+ * The twin's MPUB walk and int32 reader, for the slow path that words nsqd's error after the
+ * backend's splitMpub refused a body (it names the first message that fails).
+ */
+export { readInt32, walkMpubMessages } from './fallback/frame-scanner.js';
 
 /** Why the addon is not in use ('' when it is). */
 export let nativeLoadError = '';

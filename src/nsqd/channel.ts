@@ -1,5 +1,5 @@
 import { isEphemeral } from '../protocol/names.js';
-import { RECORD_HEADER, RecordRing, type Chunk } from '../native/fallback/ring-buffer.js';
+import { RECORD_HEADER, RecordRing, type Chunk } from '../native/record-ring.js';
 import { E2eLatency } from '../internal/quantile.js';
 import type { BackendQueue } from './backend-queue.js';
 import type { NsqdContext } from './context.js';

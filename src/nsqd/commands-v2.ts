@@ -7,7 +7,7 @@ import {
   type FrameScanner,
 } from '../native/backend.js';
 import { goJSON } from '../internal/http.js';
-import { readInt32, walkMpubMessages } from '../native/fallback/frame-scanner.js';
+import { readInt32, walkMpubMessages } from '../native/index.js';
 import { ClientError, FatalClientError } from '../protocol/errors.js';
 import { MSG_ID_LENGTH } from '../protocol/message.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';

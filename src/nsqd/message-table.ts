@@ -1,4 +1,4 @@
-import type { Chunk } from '../native/fallback/ring-buffer.js';
+import type { Chunk } from '../native/record-ring.js';
 
 /** Offset of the 16 id bytes inside a stored frame ([size][type][ts 8][attempts 2][id 16]...). */
 export const FRAME_ID_OFFSET = 18;

@@ -1,7 +1,7 @@
 import { isEphemeral } from '../protocol/names.js';
 import { MSG_HEADER_LENGTH } from '../protocol/message.js';
 import { idState } from '../native/backend.js';
-import { RECORD_HEADER, RecordRing } from '../native/fallback/ring-buffer.js';
+import { RECORD_HEADER, RecordRing } from '../native/record-ring.js';
 import type { BackendQueue } from './backend-queue.js';
 import { Channel, frameOf } from './channel.js';
 import type { NsqdContext } from './context.js';

@@ -3,7 +3,7 @@
 // oversized records, clear() and transferTo(). Mounted per implementation.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RECORD_HEADER, RecordRing, type Chunk } from '../../src/native/fallback/ring-buffer.js';
+import { RECORD_HEADER, RecordRing, type Chunk } from '../../src/native/record-ring.js';
 import { rng } from './frame-parser.suite.js';
 
 /** What a ring implementation must provide (the TypeScript RecordRing's shape). */

@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import type { Backend } from '../../src/native/backend.js';
 import { NativeFrameScanner, PrefaultedChunks } from '../../src/native/addon.js';
 import { fallbackBackend } from '../../src/native/fallback/index.js';
-import { RecordRing } from '../../src/native/fallback/ring-buffer.js';
+import { RecordRing } from '../../src/native/record-ring.js';
 import { frameEncoderSuite } from '../conformance/frame-encoder.suite.js';
 import { frameParserSuite } from '../conformance/frame-parser.suite.js';
 import { ringBufferSuite } from '../conformance/ring-buffer.suite.js';

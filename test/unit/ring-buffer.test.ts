@@ -1,4 +1,4 @@
-import { RecordRing } from '../../src/native/fallback/ring-buffer.js';
+import { RecordRing } from '../../src/native/record-ring.js';
 import { tsRecordCodec } from '../../src/native/fallback/record-codec.js';
 import { ringBufferSuite } from '../conformance/ring-buffer.suite.js';
 import { nativeForTests } from '../helpers/native.js';

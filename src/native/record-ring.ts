@@ -1,6 +1,5 @@
-import { RING_CHUNK_BYTES, type RecordCodec } from '../backend.js';
-import { tsRecordCodec } from './record-codec.js';
-import { FRAME_TYPE_MESSAGE, writeFrameHeader } from '../../protocol/frames.js';
+import { RING_CHUNK_BYTES, type RecordCodec } from './backend.js';
+import { FRAME_TYPE_MESSAGE, writeFrameHeader } from '../protocol/frames.js';
 
 /**
  * Queued messages as ready-to-send V2 message frames ([int32 size][int32 type 2][payload]) in a
@@ -60,12 +59,12 @@ export class RecordRing {
   length = 0;
   /** Records listed by the last shiftBatch(). */
   batchCount = 0;
-  /** Bytes read ahead by shift() (kept so the reads are not optimised away). */
-  private touched = 0;
+  /** A sink for the bytes shift() reads ahead (stored so the reads have a use). */
+  touched = 0;
   private readonly codec: RecordCodec;
 
   /** A ring holding at most `maxCount` records; `codec` does the batch byte work (native or TS). */
-  constructor(maxCount: number, codec: RecordCodec = tsRecordCodec) {
+  constructor(maxCount: number, codec: RecordCodec) {
     this.maxCount = maxCount;
     this.codec = codec;
   }
