@@ -1,6 +1,7 @@
 /**
  * The whole benchmark: the micro suite (every hot-path interface, native addon vs TypeScript
- * twin, bench/micro/) and then the loopback macro bench (bench/macro/run.ts, publish + drain + pubsub)
+ * twin, bench/micro/) and then the loopback macro bench (bench/macro/run.ts, publish + drain + pubsub
+ * with MPUBs, then pubsub again with one PUB per message: --pub --window=200 --burst)
  * once with NSQ_NATIVE=1 and once with NSQ_NATIVE=0, reported as ONE table with native/TS
  * ratios, the native thresholds and the performance targets. Run from the repository root after
  * `npm run compile` (the macro bench starts dist/apps/nsqd.js) and `npm run build:native`:
@@ -80,7 +81,9 @@ interface MacroOutcome {
   publish: { msgsPerSec: number; serverCpuPercent: number | null } | null;
   drain: { msgsPerSec: number; serverCpuPercent: number | null } | null;
   pubsub: { msgsPerSec: number; serverCpuPercent: number | null } | null;
-  file: string | null;
+  /** The pubsub phase again with writers sending one PUB per message. */
+  pubsubPub: { msgsPerSec: number; serverCpuPercent: number | null } | null;
+  files: string[];
   failure: string | null;
   runs: number;
 }
@@ -104,10 +107,23 @@ function staleDist(): string | null {
   return src.t > dist.t ? `${relative(REPO_ROOT, src.f)} is newer than dist/ (pass --build to rebuild first)` : null;
 }
 
+/** The writers' extra flags of the PUB variant of the pubsub phase. */
+const PUB_VARIANT = ['--pub', '--window=200', '--burst'];
+
 async function runMacro(native: boolean): Promise<MacroOutcome> {
+  const o = await runMacroOnce(native, ['--phases=publish,drain,pubsub']);
+  if (o.failure !== null) return o;
+  const p = await runMacroOnce(native, ['--phases=pubsub', ...PUB_VARIANT]);
+  o.pubsubPub = p.pubsub;
+  o.failure = p.failure;
+  o.files.push(...p.files);
+  return o;
+}
+
+async function runMacroOnce(native: boolean, extra: string[]): Promise<MacroOutcome> {
   const env = native ? '1' : '0';
   const script = join(REPO_ROOT, 'bench', 'macro', `run${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`);
-  const args = [...childExecArgv(), script, '--phases=publish,drain,pubsub', `--runfor=${runfor}`, `--runs=${runs}`, `--out=${relative(REPO_ROOT, outDir) || '.'}`];
+  const args = [...childExecArgv(), script, ...extra, `--runfor=${runfor}`, `--runs=${runs}`, `--out=${relative(REPO_ROOT, outDir) || '.'}`];
   log(`macro: NSQ_NATIVE=${env} ${relative(REPO_ROOT, script)} ${args.slice(args.indexOf(script) + 1).join(' ')}`);
   const child = spawnTracked(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, NSQ_NATIVE: env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let file: string | null = null;
@@ -117,7 +133,7 @@ async function runMacro(native: boolean): Promise<MacroOutcome> {
     log(`  [macro NSQ_NATIVE=${env}] ${line}`);
   });
   const r = await waitExit(child, runs * (3 * parseDurationMs(runfor) + 180_000));
-  const outcome: MacroOutcome = { backend: native ? 'native' : 'ts', env, nsqdInfo: [], publish: null, drain: null, pubsub: null, file, failure: null, runs: 0 };
+  const outcome: MacroOutcome = { backend: native ? 'native' : 'ts', env, nsqdInfo: [], publish: null, drain: null, pubsub: null, pubsubPub: null, files: file === null ? [] : [file], failure: null, runs: 0 };
   if (file === null) {
     outcome.failure = r.killed ? 'macro bench timed out; killed' : `macro bench exited ${r.code ?? r.signal} without writing results`;
     return outcome;
@@ -183,15 +199,16 @@ if (doMacro) {
 const rows: string[][] = micro === null ? [] : microCells(micro.rows);
 const nat = macro.find((m) => m.backend === 'native');
 const ts = macro.find((m) => m.backend === 'ts');
-type MacroPhase = 'publish' | 'drain' | 'pubsub';
+type MacroPhase = 'publish' | 'drain' | 'pubsub' | 'pubsubPub';
 const MACRO_LABELS: Record<MacroPhase, string> = {
   publish: 'macro publish writer -> nsqd [msgs/s]',
   drain: 'macro drain nsqd -> reader [msgs/s]',
   pubsub: 'macro pubsub writer -> nsqd -> reader [msgs/s]',
+  pubsubPub: 'macro pubsub, one PUB a message [msgs/s]',
 };
-const macroRatios: Record<MacroPhase, number | null> = { publish: null, drain: null, pubsub: null };
-const macroPerCpuRatios: Record<MacroPhase, number | null> = { publish: null, drain: null, pubsub: null };
-for (const phase of ['publish', 'drain', 'pubsub'] as const) {
+const macroRatios: Record<MacroPhase, number | null> = { publish: null, drain: null, pubsub: null, pubsubPub: null };
+const macroPerCpuRatios: Record<MacroPhase, number | null> = { publish: null, drain: null, pubsub: null, pubsubPub: null };
+for (const phase of ['publish', 'drain', 'pubsub', 'pubsubPub'] as const) {
   if (macro.length === 0) break;
   const a = ts?.[phase] ?? null;
   const b = nat?.[phase] ?? null;
@@ -206,7 +223,7 @@ for (const phase of ['publish', 'drain', 'pubsub'] as const) {
   const pa = perCpu(a);
   const pb = perCpu(b);
   macroPerCpuRatios[phase] = pa !== null && pb !== null ? pb / pa : null;
-  rows.push([`macro ${phase} per nsqd CPU-second [msgs/CPU-s]`, '200 B', formatRate(pa), formatRate(pb), formatRatio(macroPerCpuRatios[phase]), '']);
+  rows.push([`macro ${phase === 'pubsubPub' ? 'pubsub PUB' : phase} per nsqd CPU-second [msgs/CPU-s]`, '200 B', formatRate(pa), formatRate(pb), formatRatio(macroPerCpuRatios[phase]), '']);
 }
 const table = textTable(['benchmark', 'size', 'TS ops/s', 'native ops/s', 'native/TS', 'notes'], rows);
 
@@ -214,7 +231,10 @@ const lines: string[] = [
   `nsq-ts bench ${stamp}`,
   `machine: ${machine.line}; 1-min load average ${loadAtStart.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end (other work on the machine shows up as noise)`,
   `settings: runs ${runs}${quick ? ', --quick' : ''}${values.filter === undefined ? '' : `, --filter=${values.filter}`}; micro = median of ${runs} worker round(s) per implementation (tinybench, one implementation per process); ` +
-    (doMacro ? `macro = bench/macro/run.ts --phases=publish,drain,pubsub --runfor=${runfor} --runs=${runs} (median), 200-byte messages, MPUB batches of 200, 4 writers / 4 readers` : 'macro skipped'),
+    (doMacro
+      ? `macro = bench/macro/run.ts --phases=publish,drain,pubsub --runfor=${runfor} --runs=${runs} (median), 200-byte messages, MPUB batches of 200, 4 writers / 4 readers; ` +
+        `then --phases=pubsub ${PUB_VARIANT.join(' ')} (one PUB per message, 200 written at a time per writer)`
+      : 'macro skipped'),
   'ops/s = the unit in brackets per second. The gather/pushRecords/scanRecords and FrameScanner.scan sweeps call the addon directly (no routing); FrameParser and RecordRing use nativeBackend() as nsqd does (routed by the thresholds below).',
   '',
   table,
@@ -241,7 +261,7 @@ if (macroRatios.publish !== null) {
   targets.push(`end-to-end publish, native >= ${TARGET_PUBLISH}x the TS backend: ${macroRatios.publish >= TARGET_PUBLISH ? 'MET' : 'NOT MET'} (msgs/s ${formatRatio(macroRatios.publish)}${perCpu})`);
 }
 if (targets.length > 0) lines.push('targets:', ...targets.map((t) => `  ${t}`), '');
-for (const m of macro) lines.push(`macro NSQ_NATIVE=${m.env}: ${m.runs} run(s); nsqd: ${m.nsqdInfo.join('; ') || '?'}; results ${m.file === null ? '-' : relative(REPO_ROOT, m.file)}`);
+for (const m of macro) lines.push(`macro NSQ_NATIVE=${m.env}: ${m.runs} run(s); nsqd: ${m.nsqdInfo.join('; ') || '?'}; results ${m.files.length === 0 ? '-' : m.files.map((f) => relative(REPO_ROOT, f)).join(', ')}`);
 if (distWarning !== null) lines.push(`WARNING: ${distWarning}`);
 if (problems.length > 0) lines.push('', 'PROBLEMS:', ...problems.map((p) => `  ${p}`));
 lines.push(`total ${((performance.now() - t0) / 1000).toFixed(0)} s`);
