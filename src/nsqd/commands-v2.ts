@@ -323,11 +323,18 @@ export class CommandsV2 {
     }
     if (le - ls < 4) return new FatalClientError('E_INVALID', 'FIN insufficient number of params');
     const idStart = ls + 4;
-    let idEnd = indexOfSpace(buf, idStart, le);
-    if (idEnd < 0) idEnd = le;
-    if (idEnd - idStart !== MSG_ID_LENGTH) return new FatalClientError('E_INVALID', 'invalid message ID');
+    let idEnd = le;
+    // A line that ends 16 bytes after `FIN ` (every client's FIN) is not scanned for a space: its
+    // 16 bytes are looked up as they are, and only a failed lookup asks whether they held one.
+    if (le - idStart !== MSG_ID_LENGTH) {
+      idEnd = indexOfSpace(buf, idStart, le);
+      if (idEnd < 0) idEnd = le;
+      if (idEnd - idStart !== MSG_ID_LENGTH) return new FatalClientError('E_INVALID', 'invalid message ID');
+    }
     const err = client.channel!.finishMessage(client.id, buf, idStart);
     if (err !== null) {
+      // Ids are hex, so one with a space was never in flight: nsqd's split makes it too short.
+      if (indexOfSpace(buf, idStart, idEnd) >= 0) return new FatalClientError('E_INVALID', 'invalid message ID');
       const id = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString('latin1', idStart, idEnd);
       return new ClientError('E_FIN_FAILED', `FIN ${id} failed ${err.message}`);
     }

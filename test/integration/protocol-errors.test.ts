@@ -601,6 +601,10 @@ test('§2.6/§2.7/§2.8 parameter errors are fatal', async () => {
     await fatalCase(d, 'subscribed', 'FIN \n', 'E_INVALID invalid message ID');
     await fatalCase(d, 'subscribed', 'FIN 0123456789abcde\n', 'E_INVALID invalid message ID');
     await fatalCase(d, 'subscribed', 'FIN 0123456789abcdef0\n', 'E_INVALID invalid message ID');
+    // 16 bytes after `FIN ` holding a space: nsqd's split leaves a shorter id.
+    await fatalCase(d, 'subscribed', 'FIN 01234567 9abcdef\n', 'E_INVALID invalid message ID');
+    await fatalCase(d, 'subscribed', 'FIN 0123456789abcde \n', 'E_INVALID invalid message ID');
+    await fatalCase(d, 'closing', 'FIN  123456789abcdef\n', 'E_INVALID invalid message ID');
     await fatalCase(d, 'subscribed', 'REQ\n', 'E_INVALID REQ insufficient number of params');
     await fatalCase(d, 'subscribed', `REQ ${ID}\n`, 'E_INVALID REQ insufficient number of params');
     await fatalCase(d, 'subscribed', 'REQ short 0\n', 'E_INVALID invalid message ID');
