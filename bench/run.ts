@@ -72,17 +72,23 @@ process.on('SIGINT', () => {
 // ---------------------------------------------------------------------------------------------
 // Macro
 
+/** One macro phase's median figures. */
+interface PhaseFigures {
+  msgsPerSec: number;
+  serverCpuPercent: number | null;
+}
+
 /** What one macro invocation (one backend) reported, from its JSON. */
 interface MacroOutcome {
   backend: 'native' | 'ts';
   env: string;
   /** nsqd's own description of its hot paths, from its start-up log. */
   nsqdInfo: string[];
-  publish: { msgsPerSec: number; serverCpuPercent: number | null } | null;
-  drain: { msgsPerSec: number; serverCpuPercent: number | null } | null;
-  pubsub: { msgsPerSec: number; serverCpuPercent: number | null } | null;
+  publish: PhaseFigures | null;
+  drain: PhaseFigures | null;
+  pubsub: PhaseFigures | null;
   /** The pubsub phase again with writers sending one PUB per message. */
-  pubsubPub: { msgsPerSec: number; serverCpuPercent: number | null } | null;
+  pubsubPub: PhaseFigures | null;
   files: string[];
   failure: string | null;
   runs: number;
@@ -140,13 +146,13 @@ async function runMacroOnce(native: boolean, extra: string[]): Promise<MacroOutc
   }
   const doc = JSON.parse(readFileSync(file, 'utf8')) as {
     nsqdInfo: string[];
-    summary: Record<string, { msgsPerSec: number; serverCpuPercent: number | null } | undefined>;
+    summary: Record<string, PhaseFigures | undefined>;
     runs: unknown[];
     failure: string | null;
   };
   outcome.nsqdInfo = doc.nsqdInfo;
   outcome.runs = doc.runs.length;
-  const pick = (p: string): MacroOutcome['publish'] => {
+  const pick = (p: string): PhaseFigures | null => {
     const s = doc.summary[p];
     return s === undefined ? null : { msgsPerSec: s.msgsPerSec, serverCpuPercent: s.serverCpuPercent };
   };
@@ -200,11 +206,12 @@ const rows: string[][] = micro === null ? [] : microCells(micro.rows);
 const nat = macro.find((m) => m.backend === 'native');
 const ts = macro.find((m) => m.backend === 'ts');
 type MacroPhase = 'publish' | 'drain' | 'pubsub' | 'pubsubPub';
-const MACRO_LABELS: Record<MacroPhase, string> = {
-  publish: 'macro publish writer -> nsqd [msgs/s]',
-  drain: 'macro drain nsqd -> reader [msgs/s]',
-  pubsub: 'macro pubsub writer -> nsqd -> reader [msgs/s]',
-  pubsubPub: 'macro pubsub, one PUB a message [msgs/s]',
+/** Each phase's short name and what it moves, for its two rows. */
+const MACRO_NAMES: Record<MacroPhase, [string, string]> = {
+  publish: ['publish', 'writer -> nsqd'],
+  drain: ['drain', 'nsqd -> reader'],
+  pubsub: ['pubsub', 'writer -> nsqd -> reader'],
+  pubsubPub: ['pubsub PUB', 'one PUB a message'],
 };
 const macroRatios: Record<MacroPhase, number | null> = { publish: null, drain: null, pubsub: null, pubsubPub: null };
 const macroPerCpuRatios: Record<MacroPhase, number | null> = { publish: null, drain: null, pubsub: null, pubsubPub: null };
@@ -215,15 +222,15 @@ for (const phase of ['publish', 'drain', 'pubsub', 'pubsubPub'] as const) {
   const ratio = a !== null && b !== null ? b.msgsPerSec / a.msgsPerSec : null;
   macroRatios[phase] = ratio;
   const cpu = (x: typeof a): string => (x?.serverCpuPercent == null ? '?' : `${x.serverCpuPercent.toFixed(0)}%`);
-  const label = MACRO_LABELS[phase];
-  rows.push([label, '200 B', formatRate(a?.msgsPerSec ?? null), formatRate(b?.msgsPerSec ?? null), formatRatio(ratio), `nsqd CPU TS ${cpu(a)}, native ${cpu(b)}`]);
+  const [name, what] = MACRO_NAMES[phase];
+  rows.push([`macro ${name} ${what} [msgs/s]`, '200 B', formatRate(a?.msgsPerSec ?? null), formatRate(b?.msgsPerSec ?? null), formatRatio(ratio), `nsqd CPU TS ${cpu(a)}, native ${cpu(b)}`]);
   // Messages per CPU-second of nsqd: what nsqd's own work costs, whether or not it got a whole
   // core (on a shared machine it often does not).
   const perCpu = (x: typeof a): number | null => (x === null || x.serverCpuPercent == null || x.serverCpuPercent <= 0 ? null : x.msgsPerSec / (x.serverCpuPercent / 100));
   const pa = perCpu(a);
   const pb = perCpu(b);
   macroPerCpuRatios[phase] = pa !== null && pb !== null ? pb / pa : null;
-  rows.push([`macro ${phase === 'pubsubPub' ? 'pubsub PUB' : phase} per nsqd CPU-second [msgs/CPU-s]`, '200 B', formatRate(pa), formatRate(pb), formatRatio(macroPerCpuRatios[phase]), '']);
+  rows.push([`macro ${name} per nsqd CPU-second [msgs/CPU-s]`, '200 B', formatRate(pa), formatRate(pb), formatRatio(macroPerCpuRatios[phase]), '']);
 }
 const table = textTable(['benchmark', 'size', 'TS ops/s', 'native ops/s', 'native/TS', 'notes'], rows);
 

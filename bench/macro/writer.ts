@@ -76,8 +76,8 @@ function buildPub(): Buffer {
   return out;
 }
 const MPUB = usePub ? buildPub() : buildMpub();
-/** The window's commands back to back, written at once in --burst mode. */
-const BURST = burst ? Buffer.concat(Array.from({ length: window }, () => MPUB)) : MPUB;
+/** What is written when replies come back: the window's commands back to back with --burst, else one. */
+const REFILL = burst ? Buffer.concat(Array.from({ length: window }, () => MPUB)) : MPUB;
 
 function fail(msg: string): never {
   process.stderr.write(`[bench_writer] FATAL: ${msg}\n`);
@@ -147,7 +147,7 @@ class PubWorker {
   }
 
   start(): void {
-    if (burst) this.socket.write(BURST);
+    if (burst) this.socket.write(REFILL);
     else for (let i = 0; i < window; i++) this.socket.write(MPUB);
     this.outstanding = window;
   }
@@ -169,20 +169,14 @@ class PubWorker {
     if (data.length !== 2 || data[0] !== 0x4f || data[1] !== 0x4b) fail(`MPUB answered ${JSON.stringify(data.toString('latin1'))}`);
     this.count += batchSize;
     acked += batchSize;
-    if (burst) {
-      if (--this.outstanding > 0) return;
-      if (performance.now() < endAt) {
-        this.outstanding = window;
-        this.socket.write(BURST);
-        return;
-      }
-    } else {
-      if (performance.now() < endAt) {
-        this.socket.write(MPUB);
-        return;
-      }
-      if (--this.outstanding > 0) return;
+    // A burst waits for its whole window; otherwise each reply makes room for one more.
+    if (burst && --this.outstanding > 0) return;
+    if (performance.now() < endAt) {
+      if (burst) this.outstanding = window;
+      this.socket.write(REFILL);
+      return;
     }
+    if (!burst && --this.outstanding > 0) return;
     total += this.count;
     this.done = true;
     this.socket.end();

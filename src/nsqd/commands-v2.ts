@@ -461,9 +461,7 @@ export class CommandsV2 {
     const topicName = params[1]!;
     const deferMs = code === Cmd.DPUB ? msDurationWrap(parseBase10(params[2]!)!) : 0;
     const topic = this.host.getTopic(topicName);
-    const scratch = this.host.publishScratch;
-    const stored = topic.putMessages(scratch.single(buf, bodyStart, bodyLen), deferMs);
-    scratch.release();
+    const stored = topic.putMessage(buf, bodyStart, bodyLen, deferMs);
     return this.published(stored, code === Cmd.PUB ? 'E_PUB_FAILED' : 'E_DPUB_FAILED', name, topicName, 1);
   }
 

@@ -78,9 +78,7 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
       deferMs = Number(ds);
       if (deferMs < 0 || deferMs > nsqd.opts.maxReqTimeout) return new HttpError(400, 'INVALID_DEFER');
     }
-    const stored = t.topic.putMessages(nsqd.publishScratch.single(body, 0, body.length), deferMs);
-    nsqd.publishScratch.release();
-    const err = await stored;
+    const err = await t.topic.putMessage(body, 0, body.length, deferMs);
     if (err !== null) return new HttpError(503, 'EXITING');
     return 'OK';
   }));

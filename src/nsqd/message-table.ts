@@ -50,7 +50,6 @@ export class MessageTable {
   /** Each slot's row of ROW_BYTES: the F_* float64 fields, and the I_* int32 fields of the same bytes. */
   private rowsF = new Float64Array(16 * ROW_F64);
   private rowsI = new Int32Array(this.rowsF.buffer);
-  private capacity = 16;
   private free = new Int32Array(16);
   private freeLen = 0;
   private slotCount = 0;
@@ -59,7 +58,6 @@ export class MessageTable {
   /** Heap entries of HEAP_BYTES: time (float64), then slot and generation (int32). */
   private heapF = new Float64Array(64 * HEAP_F64);
   private heapI = new Int32Array(this.heapF.buffer);
-  private heapCap = 64;
   private heapLen = 0;
 
   /** Number of messages held. */
@@ -235,7 +233,6 @@ export class MessageTable {
     this.refs = [];
     this.rowsF = new Float64Array(16 * ROW_F64);
     this.rowsI = new Int32Array(this.rowsF.buffer);
-    this.capacity = 16;
     this.free = new Int32Array(16);
     this.freeLen = 0;
     this.slotCount = 0;
@@ -246,9 +243,8 @@ export class MessageTable {
 
   private newSlot(): number {
     const slot = this.slotCount++;
-    if (slot >= this.capacity) {
-      this.capacity *= 2;
-      const rows = new Float64Array(this.capacity * ROW_F64);
+    if (slot * ROW_F64 >= this.rowsF.length) {
+      const rows = new Float64Array(this.rowsF.length * 2);
       rows.set(this.rowsF);
       this.rowsF = rows;
       this.rowsI = new Int32Array(rows.buffer);
@@ -275,9 +271,8 @@ export class MessageTable {
 
   private heapPush(slot: number, gen: number, time: number): void {
     if (this.heapLen > 1024 && this.heapLen > 3 * this.live) this.compact();
-    if (this.heapLen === this.heapCap) {
-      this.heapCap *= 2;
-      const f = new Float64Array(this.heapCap * HEAP_F64);
+    if (this.heapLen * HEAP_F64 === this.heapF.length) {
+      const f = new Float64Array(this.heapF.length * 2);
       f.set(this.heapF);
       this.heapF = f;
       this.heapI = new Int32Array(f.buffer);

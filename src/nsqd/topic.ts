@@ -102,6 +102,15 @@ export class Topic {
    * queue the answer is a promise that settles once they are written (fsynced, with
    * --durable-publish), so the publisher's OK means stored.
    */
+  putMessage(buf: Uint8Array, start: number, len: number, deferMs: number): Error | null | Promise<Error | null> {
+    // The nsqd's one-message batch: putMessages copies the body before anything else can run.
+    const scratch = this.ctx.publishScratch;
+    const stored = this.putMessages(scratch.single(buf, start, len), deferMs);
+    scratch.release();
+    return stored;
+  }
+
+  /** putMessage for a batch (MPUB, HTTP /mpub). */
   putMessages(batch: MessageBatch, deferMs: number): Error | null | Promise<Error | null> {
     if (this.exiting) return new Error('exiting');
     const count = batch.count;
