@@ -91,34 +91,52 @@ export interface MicroCase {
 
 /** Timing budget of one measurement. */
 export interface Budget {
-  /** Measured time per task, ms. */
+  /** Measured time per task, ms, split into `slices` slices. */
   timeMs: number;
   /** Warm-up time per task, ms. */
   warmupMs: number;
   /** Target duration of one sample (the calibrated inner loop), ms. */
   sampleMs: number;
+  /**
+   * Slices the measured time is cut into. The suite measures the two implementations' slices of a
+   * case in turn, a few ms apart, so a shared machine's slow spells (they last from ms to
+   * seconds here) fall on both sides of a pair and cancel in its ratio.
+   */
+  slices: number;
 }
 
-export const BUDGET_NORMAL: Budget = { timeMs: 80, warmupMs: 25, sampleMs: 0.1 };
-export const BUDGET_QUICK: Budget = { timeMs: 30, warmupMs: 10, sampleMs: 0.05 };
+export const BUDGET_NORMAL: Budget = { timeMs: 80, warmupMs: 25, sampleMs: 0.1, slices: 8 };
+export const BUDGET_QUICK: Budget = { timeMs: 30, warmupMs: 10, sampleMs: 0.05, slices: 6 };
 
 /** Result of one case in one worker. */
 export interface Measurement {
   id: string;
   impl: ImplKind;
-  /** Ops per second (ops = the subject's op), from the median sample. */
+  /** Ops per second (ops = the subject's op), from the median of the slices' median samples. */
   opsPerSec: number;
   /** Ops per second from the mean sample (includes interruptions and GC pauses). */
   meanOpsPerSec: number;
   /** Per-metric units per second. */
   perSec: Record<string, number>;
-  /** Relative margin of error of the sample mean, percent. */
+  /** Largest relative margin of error of a slice's sample mean, percent. */
   rme: number;
   samples: number;
   /** Ops per sample (calibrated inner loop). */
   reps: number;
+  /** Median sample time of each slice, ms per op, in order (the suite pairs them across implementations). */
+  sliceMs: number[];
   check: string | null;
   error: string | null;
+}
+
+/** One slice's figures. */
+interface Slice {
+  /** Median sample, ms per op. */
+  p50: number;
+  /** Mean sample, ms per op. */
+  mean: number;
+  rme: number;
+  samples: number;
 }
 
 /**
@@ -147,37 +165,112 @@ async function calibrate(s: Subject, forMs: number): Promise<number> {
   return (now - t0) / n;
 }
 
-/** Measure one case with one implementation. */
-export async function measure(c: MicroCase, impl: Impl, budget: Budget): Promise<Measurement> {
-  const base = { id: c.id, impl: impl.kind };
-  let s: Subject | null = null;
-  try {
-    s = await c.make(impl);
-    const check = s.check === undefined ? null : await s.check();
-    const perOpMs = await calibrate(s, Math.min(5, budget.warmupMs));
-    const reps = Math.max(1, Math.min(1_000_000, Math.round(budget.sampleMs / perOpMs)));
-    const bench = new Bench({ time: budget.timeMs, warmupTime: budget.warmupMs, iterations: 5, warmupIterations: 2, throws: true });
-    bench.add(c.id, s.async ? asyncLoop(s.op, reps) : syncLoop(s.op, reps));
-    if (s.async) await bench.run();
+/** A case being measured by one implementation: built, checked, calibrated and warmed up. */
+export class Run {
+  private subject: Subject | null = null;
+  private loop: (() => unknown) | null = null;
+  private reps = 0;
+  private check: string | null = null;
+  private error: string | null = null;
+  private readonly slices: Slice[] = [];
+
+  private constructor(
+    private readonly c: MicroCase,
+    private readonly impl: Impl,
+    private readonly budget: Budget,
+  ) {}
+
+  /** Build the case's subject and warm it up; an error is kept for the measurement. */
+  static async open(c: MicroCase, impl: Impl, budget: Budget): Promise<Run> {
+    const run = new Run(c, impl, budget);
+    try {
+      const s = await c.make(impl);
+      run.subject = s;
+      run.check = s.check === undefined ? null : await s.check();
+      const perOpMs = await calibrate(s, Math.min(5, budget.warmupMs));
+      run.reps = Math.max(1, Math.min(1_000_000, Math.round(budget.sampleMs / perOpMs)));
+      run.loop = s.async ? asyncLoop(s.op, run.reps) : syncLoop(s.op, run.reps);
+      await run.bench(budget.warmupMs, true);
+    } catch (err) {
+      run.fail(err);
+    }
+    return run;
+  }
+
+  get failed(): boolean {
+    return this.error !== null;
+  }
+
+  /** Measure one slice of the budget (nothing once the run failed). */
+  async slice(): Promise<void> {
+    if (this.error !== null) return;
+    try {
+      const r = await this.bench(this.budget.timeMs / this.budget.slices, false);
+      this.slices.push(r);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Release the subject and report. */
+  async close(): Promise<Measurement> {
+    try {
+      await this.subject?.dispose?.();
+    } catch (err) {
+      this.fail(err);
+    }
+    const base = { id: this.c.id, impl: this.impl.kind };
+    if (this.error !== null || this.slices.length === 0) {
+      return { ...base, opsPerSec: NaN, meanOpsPerSec: NaN, perSec: {}, rme: NaN, samples: 0, reps: 0, sliceMs: [], check: null, error: this.error ?? 'no slice measured' };
+    }
+    const sliceMs = this.slices.map((x) => x.p50);
+    const sorted = [...sliceMs].sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    const p50 = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+    const opsPerSec = 1000 / p50;
+    const meanMs = this.slices.reduce((a, x) => a + x.mean * x.samples, 0) / this.slices.reduce((a, x) => a + x.samples, 0);
+    const units = this.subject!.units();
+    const perSec: Record<string, number> = {};
+    for (const m of this.c.metrics) perSec[m.key] = opsPerSec * (units[m.key] ?? NaN);
+    return {
+      ...base,
+      opsPerSec,
+      meanOpsPerSec: 1000 / meanMs,
+      perSec,
+      rme: Math.max(...this.slices.map((x) => x.rme)),
+      samples: this.slices.reduce((a, x) => a + x.samples, 0),
+      reps: this.reps,
+      sliceMs,
+      check: this.check,
+      error: null,
+    };
+  }
+
+  private fail(err: unknown): void {
+    this.error ??= (err as Error).stack ?? String(err);
+  }
+
+  /** tinybench over the calibrated loop for about `ms`; figures per op. */
+  private async bench(ms: number, warmup: boolean): Promise<Slice> {
+    const bench = new Bench({ time: ms, warmupTime: 0, iterations: warmup ? 2 : 5, warmupIterations: 0, throws: true });
+    bench.add(this.c.id, this.loop!);
+    if (this.subject!.async) await bench.run();
     else bench.runSync();
     const r = bench.tasks[0]!.result;
     if (r === undefined) throw new Error('tinybench produced no result');
     if (r.error !== undefined) throw r.error;
     // The median sample, not the mean: on a shared machine a sample that the scheduler
     // interrupted costs milliseconds and would dominate a mean. (It also leaves out the odd
-    // young-generation GC pause, which only the TypeScript side incurs; meanOpsPerSec keeps it.)
-    const p50 = r.latency.p50 ?? r.latency.mean;
-    const opsPerSec = (reps * 1000) / p50;
-    const meanOpsPerSec = (reps * 1000) / r.latency.mean;
-    const units = s.units();
-    const perSec: Record<string, number> = {};
-    for (const m of c.metrics) perSec[m.key] = opsPerSec * (units[m.key] ?? NaN);
-    return { ...base, opsPerSec, meanOpsPerSec, perSec, rme: r.latency.rme, samples: r.latency.samples?.length ?? 0, reps, check, error: null };
-  } catch (err) {
-    return { ...base, opsPerSec: NaN, meanOpsPerSec: NaN, perSec: {}, rme: NaN, samples: 0, reps: 0, check: null, error: (err as Error).stack ?? String(err) };
-  } finally {
-    await s?.dispose?.();
+    // young-generation GC pause, which only the TypeScript side incurs; the mean keeps it.)
+    return { p50: (r.latency.p50 ?? r.latency.mean) / this.reps, mean: r.latency.mean / this.reps, rme: r.latency.rme, samples: r.latency.samples?.length ?? 0 };
   }
+}
+
+/** Measure one case with one implementation, its slices back to back (the worker's batch mode). */
+export async function measure(c: MicroCase, impl: Impl, budget: Budget): Promise<Measurement> {
+  const run = await Run.open(c, impl, budget);
+  for (let i = 0; i < budget.slices && !run.failed; i++) await run.slice();
+  return run.close();
 }
 
 /** A cheap order-dependent hash of bytes, for the implementations' agreement checks. */

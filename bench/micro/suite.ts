@@ -1,6 +1,8 @@
 /**
- * The micro suite: runs worker.ts once per implementation and round (alternating which goes
- * first, so drift on a shared machine does not favour one side), takes the median of the rounds,
+ * The micro suite: per round, starts one worker.ts per implementation and has them measure each
+ * case in slices taken in turn (ts n n ts ts n ..., a few ms each), so that a shared machine's
+ * slow spells fall on both sides of a pair; takes the median of the rounds, and as the ratio
+ * the median of every pair's native/TS ratio over all rounds;
  * checks that both implementations produced the same output, finds the batch size from which
  * the addon beats its TypeScript twin, and formats the table.
  */
@@ -8,11 +10,12 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { NATIVE_GATHER_MIN_FRAMES, NATIVE_HEADERS_MIN_MESSAGES, NATIVE_PUSH_MIN_RECORDS, NATIVE_SCAN_MIN_WORK, NATIVE_SPLIT_MIN_MESSAGES, SCAN_LINE_WORK } from '../../src/native/addon.js';
 import { REPO_ROOT, childExecArgv, median, spawnTracked, waitExit } from '../macro/common.js';
 import { allCases } from './cases.js';
-import { sizeLabel, type ImplKind, type Measurement, type MicroCase } from './common.js';
+import { BUDGET_NORMAL, BUDGET_QUICK, sizeLabel, type ImplKind, type Measurement, type MicroCase } from './common.js';
 
 const MICRO_DIR = dirname(fileURLToPath(import.meta.url));
 const SELF_EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
@@ -73,26 +76,78 @@ export interface MicroSummary {
   config: { runs: number; quick: boolean; filter: string | null };
 }
 
-function runWorker(kind: ImplKind, opts: MicroOptions, log: (s: string) => void): Promise<Measurement[]> {
-  const script = join(MICRO_DIR, `worker${SELF_EXT}`);
-  const args = [...childExecArgv(), script, `--impl=${kind}`];
-  if (opts.quick) args.push('--quick');
-  if (opts.filter !== undefined) args.push(`--filter=${opts.filter}`);
-  const child = spawnTracked(process.execPath, args, { cwd: REPO_ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  const tail: string[] = [];
-  createInterface({ input: child.stderr! }).on('line', (line) => {
-    tail.push(line);
-    if (tail.length > 20) tail.shift();
-    log(line);
-  });
-  return waitExit(child, 15 * 60_000).then((r) => {
-    if (r.killed) throw new Error(`micro worker (${kind}) did not finish within 15 minutes; killed`);
-    if (r.code !== 0) throw new Error(`micro worker (${kind}) failed (exit ${r.code ?? r.signal}):\n${tail.join('\n')}`);
-    const last = stdout.trim().split('\n').pop() ?? '';
-    return JSON.parse(last) as Measurement[];
-  });
+/** Longest one case may take in a worker before the suite gives up on it. */
+const CASE_TIMEOUT_MS = 5 * 60_000;
+
+/** A worker in --serve mode: each measure(id) sends a case id and resolves with the answer line. */
+class ServedWorker {
+  private readonly child: ChildProcess;
+  private readonly answers: string[] = [];
+  private waiting: { resolve: (line: string) => void; reject: (err: Error) => void } | null = null;
+  private readonly tail: string[] = [];
+  private exited = false;
+
+  constructor(
+    private readonly kind: ImplKind,
+    opts: MicroOptions,
+    log: (s: string) => void,
+  ) {
+    const script = join(MICRO_DIR, `worker${SELF_EXT}`);
+    const args = [...childExecArgv(), script, `--impl=${kind}`, '--serve'];
+    if (opts.quick) args.push('--quick');
+    if (opts.filter !== undefined) args.push(`--filter=${opts.filter}`);
+    this.child = spawnTracked(process.execPath, args, { cwd: REPO_ROOT, env: process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      const w = this.waiting;
+      this.waiting = null;
+      if (w !== null) w.resolve(line);
+      else this.answers.push(line);
+    });
+    createInterface({ input: this.child.stderr! }).on('line', (line) => {
+      this.tail.push(line);
+      if (this.tail.length > 20) this.tail.shift();
+      log(line);
+    });
+    this.child.once('exit', (code, signal) => {
+      this.exited = true;
+      const w = this.waiting;
+      this.waiting = null;
+      w?.reject(new Error(`micro worker (${kind}) exited (${code ?? signal}) before answering:\n${this.tail.join('\n')}`));
+    });
+    // A worker that died has closed its stdin; the write error is reported by the exit above.
+    this.child.stdin!.on('error', () => {});
+  }
+
+  /** Send one request line (see worker.ts) and wait for its answer line. */
+  async request(req: object): Promise<string> {
+    if (this.exited) throw new Error(`micro worker (${this.kind}) is not running:\n${this.tail.join('\n')}`);
+    this.child.stdin!.write(JSON.stringify(req) + '\n');
+    const queued = this.answers.shift();
+    if (queued !== undefined) return queued;
+    return new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.child.kill('SIGKILL');
+        reject(new Error(`micro worker (${this.kind}) took over ${CASE_TIMEOUT_MS / 60_000} minutes on ${JSON.stringify(req)}; killed`));
+      }, CASE_TIMEOUT_MS);
+      this.waiting = {
+        resolve: (l) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+    });
+  }
+
+  async close(): Promise<void> {
+    this.child.stdin!.end();
+    const r = await waitExit(this.child, 60_000);
+    if (r.killed) throw new Error(`micro worker (${this.kind}) did not exit; killed`);
+    if (r.code !== 0) throw new Error(`micro worker (${this.kind}) failed (exit ${r.code ?? r.signal}):\n${this.tail.join('\n')}`);
+  }
 }
 
 /** The batch-size sweeps, in report order. */
@@ -122,12 +177,29 @@ export async function runMicroSuite(opts: MicroOptions): Promise<MicroSummary> {
   const t0 = performance.now();
   const cases: MicroCase[] = allCases(opts.quick, opts.filter === undefined ? null : new RegExp(opts.filter));
   const rounds: Record<ImplKind, Measurement[][]> = { ts: [], native: [] };
+  const budget = opts.quick ? BUDGET_QUICK : BUDGET_NORMAL;
   for (let r = 0; r < opts.runs; r++) {
-    const order: ImplKind[] = r % 2 === 0 ? ['ts', 'native'] : ['native', 'ts'];
-    for (const kind of order) {
-      log(`micro round ${r + 1}/${opts.runs}: ${kind === 'ts' ? 'TypeScript twins' : 'native addon'}, ${cases.length} cases`);
-      rounds[kind].push(await runWorker(kind, opts, log));
+    log(`micro round ${r + 1}/${opts.runs}: ${cases.length} cases, TypeScript twins and native addon in turn`);
+    const workers: Record<ImplKind, ServedWorker> = { ts: new ServedWorker('ts', opts, log), native: new ServedWorker('native', opts, log) };
+    const got: Record<ImplKind, Measurement[]> = { ts: [], native: [] };
+    try {
+      for (let i = 0; i < cases.length; i++) {
+        const first: ImplKind = (r + i) % 2 === 0 ? 'ts' : 'native';
+        const order: ImplKind[] = first === 'ts' ? ['ts', 'native'] : ['native', 'ts'];
+        for (const kind of order) await workers[kind].request({ op: 'open', id: cases[i]!.id });
+        // The slices of the two in turn, the order flipping every slice (ts n n ts ts n ...).
+        for (let k = 0; k < budget.slices; k++) {
+          for (const kind of k % 2 === 0 ? [...order].reverse() : order) await workers[kind].request({ op: 'slice' });
+        }
+        for (const kind of order) got[kind].push(JSON.parse(await workers[kind].request({ op: 'close' })) as Measurement);
+      }
+    } catch (err) {
+      for (const w of Object.values(workers)) await w.close().catch(() => {});
+      throw err;
     }
+    await Promise.all([workers.ts.close(), workers.native.close()]);
+    rounds.ts.push(got.ts);
+    rounds.native.push(got.native);
   }
 
   const errors: string[] = [];
@@ -143,6 +215,8 @@ export async function runMicroSuite(opts: MicroOptions): Promise<MicroSummary> {
       errors.push(`${c.id} [${m.impl}]: ${m.error.split('\n')[0]!}`);
     }
     const checks = new Set([...ts, ...nat].map((m) => m.check).filter((x): x is string => x !== null));
+    /** Measurement of this case in round r. */
+    const inRound = (kind: ImplKind, r: number): Measurement | undefined => rounds[kind][r]!.find((m) => m.id === c.id);
     if (checks.size > 1) {
       notes.push('OUTPUT MISMATCH');
       errors.push(`${c.id}: implementations disagree: ${[...checks].join(' | ')}`);
@@ -155,6 +229,26 @@ export async function runMicroSuite(opts: MicroOptions): Promise<MicroSummary> {
       const tsMed = tsRuns.length > 0 ? median(tsRuns) : null;
       const natMed = nativeRuns.length > 0 ? median(nativeRuns) : null;
       const rowNotes = [...notes];
+      // The ratio of each pair of slices (the two implementations' slices taken one after the
+      // other), over every round; per round, the median of its pairs for the spread note.
+      const paired: number[] = [];
+      const roundRatios: number[] = [];
+      for (let r = 0; r < opts.runs; r++) {
+        const a = inRound('native', r);
+        const b = inRound('ts', r);
+        if (a === undefined || b === undefined || a.error !== null || b.error !== null) continue;
+        // Units per op may differ between the two (e.g. syncs per append): scale by them.
+        const units = a.perSec[metric.key]! / a.opsPerSec / (b.perSec[metric.key]! / b.opsPerSec);
+        const pairs: number[] = [];
+        for (let k = 0; k < Math.min(a.sliceMs.length, b.sliceMs.length); k++) pairs.push((b.sliceMs[k]! / a.sliceMs[k]!) * units);
+        const ok = pairs.filter((x) => Number.isFinite(x) && x > 0);
+        paired.push(...ok);
+        if (ok.length > 0) roundRatios.push(median(ok));
+      }
+      if (roundRatios.length > 1) {
+        const spread = (Math.max(...roundRatios) - Math.min(...roundRatios)) / median(roundRatios);
+        if (spread > 0.25) rowNotes.push(`ratio rounds ±${Math.round((spread * 100) / 2)}%`);
+      }
       for (const [label, xs, med] of [['TS', tsRuns, tsMed], ['native', nativeRuns, natMed]] as const) {
         if (med !== null && xs.length > 1) {
           const spread = (Math.max(...xs) - Math.min(...xs)) / med;
@@ -169,7 +263,7 @@ export async function runMicroSuite(opts: MicroOptions): Promise<MicroSummary> {
         unit: metric.unit,
         ts: tsMed,
         native: natMed,
-        ratio: tsMed !== null && natMed !== null && tsMed > 0 ? natMed / tsMed : null,
+        ratio: paired.length > 0 ? median(paired) : null,
         tsRuns,
         nativeRuns,
         rme,
