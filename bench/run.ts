@@ -2,14 +2,14 @@
  * The whole benchmark: the micro suite (every hot-path interface, native addon vs TypeScript
  * twin, bench/micro/) and then the loopback macro bench (bench/macro/run.ts, publish + drain + pubsub
  * with MPUBs, then pubsub again with one PUB per message: --pub --window=200 --burst)
- * once with NSQ_NATIVE=1 and once with NSQ_NATIVE=0, reported as ONE table with native/TS
+ * with NSQ_NATIVE=1 and NSQ_NATIVE=0 in turn, round by round, reported as ONE table with native/TS
  * ratios, the native thresholds and the performance targets. Run from the repository root after
  * `npm run compile` (the macro bench starts dist/apps/nsqd.js) and `npm run build:native`:
  *
  *   npm run bench -- [--runs=3] [--quick] [--micro-only | --macro-only] [--runfor=5s]
  *                    [--filter=REGEX] [--build] [--out=bench/results]
  *
- *   --runs N      micro rounds per implementation (medians) and macro --runs (default 3; 1 with --quick)
+ *   --runs N      micro rounds and macro rounds, each backend once a round (medians; default 3, 1 with --quick)
  *   --quick       shorter micro measurements, coarser threshold sweep, macro --runfor=2s
  *   --runfor D    macro publish duration (Go duration, default 5s)
  *   --filter RE   only micro cases whose id matches (e.g. '^parse', 'gather/200/')
@@ -24,7 +24,7 @@ import { loadavg } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { REPO_ROOT, childExecArgv, killAllChildren, parseDurationMs, parsePositiveInt, spawnTracked, waitExit } from './macro/common.js';
+import { REPO_ROOT, childExecArgv, killAllChildren, median, parseDurationMs, parsePositiveInt, spawnTracked, waitExit } from './macro/common.js';
 import { sizeLabel } from './micro/common.js';
 import { formatRate, formatRatio, lossesText, machineInfo, microCells, runMicroSuite, textTable, thresholdText, type MicroSummary } from './micro/suite.js';
 
@@ -72,6 +72,8 @@ process.on('SIGINT', () => {
 // ---------------------------------------------------------------------------------------------
 // Macro
 
+type MacroPhase = 'publish' | 'drain' | 'pubsub' | 'pubsubPub';
+
 /** One macro phase's median figures. */
 interface PhaseFigures {
   msgsPerSec: number;
@@ -116,6 +118,7 @@ function staleDist(): string | null {
 /** The writers' extra flags of the PUB variant of the pubsub phase. */
 const PUB_VARIANT = ['--pub', '--window=200', '--burst'];
 
+/** One round of the macro bench for one backend (--runs=1; `npm run bench` alternates the backends round by round). */
 async function runMacro(native: boolean): Promise<MacroOutcome> {
   const o = await runMacroOnce(native, ['--phases=publish,drain,pubsub']);
   if (o.failure !== null) return o;
@@ -129,7 +132,7 @@ async function runMacro(native: boolean): Promise<MacroOutcome> {
 async function runMacroOnce(native: boolean, extra: string[]): Promise<MacroOutcome> {
   const env = native ? '1' : '0';
   const script = join(REPO_ROOT, 'bench', 'macro', `run${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`);
-  const args = [...childExecArgv(), script, ...extra, `--runfor=${runfor}`, `--runs=${runs}`, `--out=${relative(REPO_ROOT, outDir) || '.'}`];
+  const args = [...childExecArgv(), script, ...extra, `--runfor=${runfor}`, '--runs=1', `--out=${relative(REPO_ROOT, outDir) || '.'}`];
   log(`macro: NSQ_NATIVE=${env} ${relative(REPO_ROOT, script)} ${args.slice(args.indexOf(script) + 1).join(' ')}`);
   const child = spawnTracked(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, NSQ_NATIVE: env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let file: string | null = null;
@@ -138,7 +141,7 @@ async function runMacroOnce(native: boolean, extra: string[]): Promise<MacroOutc
     if (m) file = join(REPO_ROOT, `${m[1]}.json`);
     log(`  [macro NSQ_NATIVE=${env}] ${line}`);
   });
-  const r = await waitExit(child, runs * (3 * parseDurationMs(runfor) + 180_000));
+  const r = await waitExit(child, 3 * parseDurationMs(runfor) + 180_000);
   const outcome: MacroOutcome = { backend: native ? 'native' : 'ts', env, nsqdInfo: [], publish: null, drain: null, pubsub: null, pubsubPub: null, files: file === null ? [] : [file], failure: null, runs: 0 };
   if (file === null) {
     outcome.failure = r.killed ? 'macro bench timed out; killed' : `macro bench exited ${r.code ?? r.signal} without writing results`;
@@ -172,6 +175,8 @@ process.stderr.write(header);
 const t0 = performance.now();
 let micro: MicroSummary | null = null;
 const macro: MacroOutcome[] = [];
+/** The macro rounds, each with both backends run one after the other. */
+const macroRounds: Record<'native' | 'ts', MacroOutcome>[] = [];
 const problems: string[] = [];
 let distWarning: string | null = null;
 
@@ -192,11 +197,53 @@ if (doMacro) {
   }
   distWarning = staleDist();
   if (distWarning !== null) log(`WARNING: ${distWarning}`);
-  for (const native of [true, false]) {
-    const o = await runMacro(native);
-    macro.push(o);
-    if (o.failure !== null) problems.push(`macro NSQ_NATIVE=${o.env}: ${o.failure}`);
+  // Round by round, the backends one after the other (ABBA), so a slow spell of the machine
+  // falls on both sides of a round's pair; the ratio is the median of the rounds' ratios.
+  for (let r = 0; r < runs && problems.length === 0; r++) {
+    const round: Partial<Record<'native' | 'ts', MacroOutcome>> = {};
+    for (const native of r % 2 === 0 ? [true, false] : [false, true]) {
+      log(`macro round ${r + 1}/${runs}: ${native ? 'native' : 'TS'}`);
+      const o = await runMacro(native);
+      round[o.backend] = o;
+      if (o.failure !== null) problems.push(`macro NSQ_NATIVE=${o.env}: ${o.failure}`);
+    }
+    if (round.native !== undefined && round.ts !== undefined) macroRounds.push({ native: round.native, ts: round.ts });
   }
+  for (const backend of ['native', 'ts'] as const) {
+    const os = macroRounds.map((r) => r[backend]);
+    if (os.length > 0) macro.push(combineRounds(os));
+  }
+}
+
+/** One backend's rounds as one outcome: each phase's median msgs/s and median nsqd CPU. */
+function combineRounds(os: MacroOutcome[]): MacroOutcome {
+  const phase = (p: MacroPhase): PhaseFigures | null => {
+    const xs = os.map((o) => o[p]).filter((x): x is PhaseFigures => x !== null);
+    if (xs.length === 0) return null;
+    const cpus = xs.map((x) => x.serverCpuPercent).filter((c): c is number => c !== null);
+    return { msgsPerSec: median(xs.map((x) => x.msgsPerSec)), serverCpuPercent: cpus.length === 0 ? null : median(cpus) };
+  };
+  return {
+    ...os[0]!,
+    publish: phase('publish'),
+    drain: phase('drain'),
+    pubsub: phase('pubsub'),
+    pubsubPub: phase('pubsubPub'),
+    files: os.flatMap((o) => o.files),
+    failure: os.find((o) => o.failure !== null)?.failure ?? null,
+    runs: os.reduce((a, o) => a + o.runs, 0),
+  };
+}
+
+/** The median over the rounds of native's figure over TS's, or null when no round has both. */
+function pairedRatio(figure: (o: MacroOutcome) => number | null): number | null {
+  const xs: number[] = [];
+  for (const r of macroRounds) {
+    const a = figure(r.ts);
+    const b = figure(r.native);
+    if (a !== null && b !== null && a > 0 && Number.isFinite(b / a)) xs.push(b / a);
+  }
+  return xs.length === 0 ? null : median(xs);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -205,7 +252,6 @@ if (doMacro) {
 const rows: string[][] = micro === null ? [] : microCells(micro.rows);
 const nat = macro.find((m) => m.backend === 'native');
 const ts = macro.find((m) => m.backend === 'ts');
-type MacroPhase = 'publish' | 'drain' | 'pubsub' | 'pubsubPub';
 /** Each phase's short name and what it moves, for its two rows. */
 const MACRO_NAMES: Record<MacroPhase, [string, string]> = {
   publish: ['publish', 'writer -> nsqd'],
@@ -219,7 +265,7 @@ for (const phase of ['publish', 'drain', 'pubsub', 'pubsubPub'] as const) {
   if (macro.length === 0) break;
   const a = ts?.[phase] ?? null;
   const b = nat?.[phase] ?? null;
-  const ratio = a !== null && b !== null ? b.msgsPerSec / a.msgsPerSec : null;
+  const ratio = pairedRatio((o) => o[phase]?.msgsPerSec ?? null);
   macroRatios[phase] = ratio;
   const cpu = (x: typeof a): string => (x?.serverCpuPercent == null ? '?' : `${x.serverCpuPercent.toFixed(0)}%`);
   const [name, what] = MACRO_NAMES[phase];
@@ -229,7 +275,7 @@ for (const phase of ['publish', 'drain', 'pubsub', 'pubsubPub'] as const) {
   const perCpu = (x: typeof a): number | null => (x === null || x.serverCpuPercent == null || x.serverCpuPercent <= 0 ? null : x.msgsPerSec / (x.serverCpuPercent / 100));
   const pa = perCpu(a);
   const pb = perCpu(b);
-  macroPerCpuRatios[phase] = pa !== null && pb !== null ? pb / pa : null;
+  macroPerCpuRatios[phase] = pairedRatio((o) => perCpu(o[phase]));
   rows.push([`macro ${name} per nsqd CPU-second [msgs/CPU-s]`, '200 B', formatRate(pa), formatRate(pb), formatRatio(macroPerCpuRatios[phase]), '']);
 }
 const table = textTable(['benchmark', 'size', 'TS ops/s', 'native ops/s', 'native/TS', 'notes'], rows);
@@ -237,9 +283,9 @@ const table = textTable(['benchmark', 'size', 'TS ops/s', 'native ops/s', 'nativ
 const lines: string[] = [
   `nsq-ts bench ${stamp}`,
   `machine: ${machine.line}; 1-min load average ${loadAtStart.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end (other work on the machine shows up as noise)`,
-  `settings: runs ${runs}${quick ? ', --quick' : ''}${values.filter === undefined ? '' : `, --filter=${values.filter}`}; micro = median of ${runs} worker round(s) per implementation (tinybench, one implementation per process); ` +
+  `settings: runs ${runs}${quick ? ', --quick' : ''}${values.filter === undefined ? '' : `, --filter=${values.filter}`}; micro = median of ${runs} round(s), one worker process per implementation, each case measured in slices taken in turn (tinybench), native/TS = median of the paired slices' ratios; ` +
     (doMacro
-      ? `macro = bench/macro/run.ts --phases=publish,drain,pubsub --runfor=${runfor} --runs=${runs} (median), 200-byte messages, MPUB batches of 200, 4 writers / 4 readers; ` +
+      ? `macro = ${runs} round(s) of bench/macro/run.ts --phases=publish,drain,pubsub --runfor=${runfor} --runs=1 per backend, the backends in turn (ABBA), figures the median of the rounds, native/TS the median of the rounds' ratios; 200-byte messages, MPUB batches of 200, 4 writers / 4 readers; ` +
         `then --phases=pubsub ${PUB_VARIANT.join(' ')} (one PUB per message, 200 written at a time per writer)`
       : 'macro skipped'),
   'ops/s = the unit in brackets per second. The gather/pushRecords/scanRecords and FrameScanner.scan sweeps call the addon directly (no routing); FrameParser and RecordRing use nativeBackend() as nsqd does (routed by the thresholds below).',
