@@ -1,6 +1,6 @@
 /**
  * The micro suite: per round, starts one worker.ts per implementation and has them measure each
- * case in slices taken in turn (ts n n ts ts n ..., a few ms each), so that a shared machine's
+ * case in slices taken in turn (ABBA, about 10 ms each), so that a shared machine's
  * slow spells fall on both sides of a pair; takes the median of the rounds, and as the ratio
  * the median of every pair's native/TS ratio over all rounds;
  * checks that both implementations produced the same output, finds the batch size from which
@@ -79,7 +79,7 @@ export interface MicroSummary {
 /** Longest one case may take in a worker before the suite gives up on it. */
 const CASE_TIMEOUT_MS = 5 * 60_000;
 
-/** A worker in --serve mode: each measure(id) sends a case id and resolves with the answer line. */
+/** A worker in --serve mode: each request() sends one JSON request line and resolves with the answer line. */
 class ServedWorker {
   private readonly child: ChildProcess;
   private readonly answers: string[] = [];
@@ -187,7 +187,7 @@ export async function runMicroSuite(opts: MicroOptions): Promise<MicroSummary> {
         const first: ImplKind = (r + i) % 2 === 0 ? 'ts' : 'native';
         const order: ImplKind[] = first === 'ts' ? ['ts', 'native'] : ['native', 'ts'];
         for (const kind of order) await workers[kind].request({ op: 'open', id: cases[i]!.id });
-        // The slices of the two in turn, the order flipping every slice (ts n n ts ts n ...).
+        // The slices of the two in turn, the order flipping every slice (ABBA: n ts ts n n ts ...).
         for (let k = 0; k < budget.slices; k++) {
           for (const kind of k % 2 === 0 ? [...order].reverse() : order) await workers[kind].request({ op: 'slice' });
         }
