@@ -199,13 +199,18 @@ if (doMacro) {
   if (distWarning !== null) log(`WARNING: ${distWarning}`);
   // Round by round, the backends one after the other (ABBA), so a slow spell of the machine
   // falls on both sides of a round's pair; the ratio is the median of the rounds' ratios.
-  for (let r = 0; r < runs && problems.length === 0; r++) {
+  // A failed macro run ends the rounds (a micro suite problem does not).
+  let macroFailed = false;
+  for (let r = 0; r < runs && !macroFailed; r++) {
     const round: Partial<Record<'native' | 'ts', MacroOutcome>> = {};
     for (const native of r % 2 === 0 ? [true, false] : [false, true]) {
       log(`macro round ${r + 1}/${runs}: ${native ? 'native' : 'TS'}`);
       const o = await runMacro(native);
       round[o.backend] = o;
-      if (o.failure !== null) problems.push(`macro NSQ_NATIVE=${o.env}: ${o.failure}`);
+      if (o.failure !== null) {
+        macroFailed = true;
+        problems.push(`macro NSQ_NATIVE=${o.env}: ${o.failure}`);
+      }
     }
     if (round.native !== undefined && round.ts !== undefined) macroRounds.push({ native: round.native, ts: round.ts });
   }
