@@ -8,6 +8,7 @@
  * do in a running nsqd, and neither implementation's JIT state leaks into the other's numbers.
  */
 import { Bench } from 'tinybench';
+import { median } from '../macro/common.js';
 import { loadAddon, nativeBackend } from '../../src/native/addon.js';
 import type { Backend } from '../../src/native/backend.js';
 import { fallbackBackend } from '../../src/native/fallback/index.js';
@@ -224,10 +225,7 @@ export class Run {
       return { ...base, opsPerSec: NaN, meanOpsPerSec: NaN, perSec: {}, rme: NaN, samples: 0, reps: 0, sliceMs: [], check: null, error: this.error ?? 'no slice measured' };
     }
     const sliceMs = this.slices.map((x) => x.p50);
-    const sorted = [...sliceMs].sort((a, b) => a - b);
-    const mid = sorted.length >> 1;
-    const p50 = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-    const opsPerSec = 1000 / p50;
+    const opsPerSec = 1000 / median(sliceMs);
     const meanMs = this.slices.reduce((a, x) => a + x.mean * x.samples, 0) / this.slices.reduce((a, x) => a + x.samples, 0);
     const units = this.subject!.units();
     const perSec: Record<string, number> = {};

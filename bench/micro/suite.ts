@@ -205,7 +205,9 @@ export async function runMicroSuite(opts: MicroOptions): Promise<MicroSummary> {
   const errors: string[] = [];
   const rows: MicroRow[] = [];
   for (const c of cases) {
-    const got = (kind: ImplKind): Measurement[] => rounds[kind].map((ms) => ms.find((m) => m.id === c.id)).filter((m): m is Measurement => m !== undefined);
+    /** Measurement of this case in round r. */
+    const inRound = (kind: ImplKind, r: number): Measurement | undefined => rounds[kind][r]!.find((m) => m.id === c.id);
+    const got = (kind: ImplKind): Measurement[] => rounds[kind].map((_, r) => inRound(kind, r)).filter((m): m is Measurement => m !== undefined);
     const ts = got('ts');
     const nat = got('native');
     const notes: string[] = [];
@@ -215,8 +217,6 @@ export async function runMicroSuite(opts: MicroOptions): Promise<MicroSummary> {
       errors.push(`${c.id} [${m.impl}]: ${m.error.split('\n')[0]!}`);
     }
     const checks = new Set([...ts, ...nat].map((m) => m.check).filter((x): x is string => x !== null));
-    /** Measurement of this case in round r. */
-    const inRound = (kind: ImplKind, r: number): Measurement | undefined => rounds[kind][r]!.find((m) => m.id === c.id);
     if (checks.size > 1) {
       notes.push('OUTPUT MISMATCH');
       errors.push(`${c.id}: implementations disagree: ${[...checks].join(' | ')}`);
@@ -245,15 +245,10 @@ export async function runMicroSuite(opts: MicroOptions): Promise<MicroSummary> {
         paired.push(...ok);
         if (ok.length > 0) roundRatios.push(median(ok));
       }
-      if (roundRatios.length > 1) {
-        const spread = (Math.max(...roundRatios) - Math.min(...roundRatios)) / median(roundRatios);
-        if (spread > 0.25) rowNotes.push(`ratio rounds ±${Math.round((spread * 100) / 2)}%`);
-      }
-      for (const [label, xs, med] of [['TS', tsRuns, tsMed], ['native', nativeRuns, natMed]] as const) {
-        if (med !== null && xs.length > 1) {
-          const spread = (Math.max(...xs) - Math.min(...xs)) / med;
-          if (spread > 0.25) rowNotes.push(`${label} rounds ±${Math.round((spread * 100) / 2)}%`);
-        }
+      for (const [label, xs] of [['ratio', roundRatios], ['TS', tsRuns], ['native', nativeRuns]] as const) {
+        if (xs.length < 2) continue;
+        const spread = (Math.max(...xs) - Math.min(...xs)) / median(xs);
+        if (spread > 0.25) rowNotes.push(`${label} rounds ±${Math.round((spread * 100) / 2)}%`);
       }
       const row: MicroRow = {
         id: c.id,

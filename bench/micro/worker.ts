@@ -45,8 +45,8 @@ function report(m: Measurement): Measurement {
 /** A request of the suite (see the head of this file). */
 type Request = { op: 'open'; id: string } | { op: 'slice' } | { op: 'close' };
 
+let n = 0;
 if (values.serve) {
-  let n = 0;
   let open: Run | null = null;
   for await (const line of createInterface({ input: process.stdin })) {
     if (line === '') continue;
@@ -67,10 +67,10 @@ if (values.serve) {
     }
     process.stdout.write(JSON.stringify(answer) + '\n');
   }
-  process.stderr.write(`  [${kind}] ${n} cases in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 } else {
   const out: Measurement[] = [];
   for (const c of cases) out.push(report(await measure(c, impl, budget)));
-  process.stderr.write(`  [${kind}] ${cases.length} cases in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  n = cases.length;
   process.stdout.write(JSON.stringify(out) + '\n');
 }
+process.stderr.write(`  [${kind}] ${n} cases in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);

@@ -95,6 +95,17 @@ export class Topic {
   }
 
   /**
+   * putMessages of the one body buf[start, start + len) (PUB, DPUB, HTTP /pub), through the
+   * nsqd's one-message batch: putMessages copies the body before anything else can run.
+   */
+  putMessage(buf: Uint8Array, start: number, len: number, deferMs: number): Error | null | Promise<Error | null> {
+    const scratch = this.ctx.publishScratch;
+    const stored = this.putMessages(scratch.single(buf, start, len), deferMs);
+    scratch.release();
+    return stored;
+  }
+
+  /**
    * Publish messages (PUB, MPUB, DPUB, HTTP): each gets a 26-byte header (timestamp, attempts 0,
    * a new id), then header and body are copied together into each channel's memory queue (one
    * RecordCodec call per channel per batch), or queued in the topic. All share one timestamp.
@@ -102,15 +113,6 @@ export class Topic {
    * queue the answer is a promise that settles once they are written (fsynced, with
    * --durable-publish), so the publisher's OK means stored.
    */
-  putMessage(buf: Uint8Array, start: number, len: number, deferMs: number): Error | null | Promise<Error | null> {
-    // The nsqd's one-message batch: putMessages copies the body before anything else can run.
-    const scratch = this.ctx.publishScratch;
-    const stored = this.putMessages(scratch.single(buf, start, len), deferMs);
-    scratch.release();
-    return stored;
-  }
-
-  /** putMessage for a batch (MPUB, HTTP /mpub). */
   putMessages(batch: MessageBatch, deferMs: number): Error | null | Promise<Error | null> {
     if (this.exiting) return new Error('exiting');
     const count = batch.count;
