@@ -401,7 +401,7 @@ test('torn record at the end of a finished segment: .bad, reading continues in t
   const q = openQueue(dir, 'q');
   assert.equal(await readBodies(q, 5), bodies(M.slice(0, 5)));
   await waitFor(() => q.depth() === 0, 5000, 'depth reset to 0');
-  assert.ok(existsSync(join(dir, `${segmentName('q', 0)}.bad`)));
+  await waitFor(() => existsSync(join(dir, `${segmentName('q', 0)}.bad`)), 5000, '000000.dat.bad');
   assert.equal(segmentNumbers(dir, 'q'), [1]);
 });
 
@@ -414,7 +414,7 @@ test('a record read size above maxMsgSize (max-msg-size lowered across restarts)
   const q = openQueue(dir, 'q', { maxMsgSize: 100 });
   assert.equal(await readBodies(q, 2), ['m001', 'm003']);
   await waitFor(() => q.depth() === 0, 5000, 'depth reset to 0');
-  assert.ok(existsSync(join(dir, `${segmentName('q', 0)}.bad`)));
+  await waitFor(() => existsSync(join(dir, `${segmentName('q', 0)}.bad`)), 5000, '000000.dat.bad');
 });
 
 
