@@ -311,15 +311,13 @@ test('rotation is on the move grid (last move advances by window/2, not to now)'
   assert.is(e.result().count, 1);
 });
 
-test('huge clock jumps with a tiny window rotate in constant time', () => {
+test('huge clock jumps with a tiny window rotate in constant time (a rotation per elapsed window would not end)', () => {
   const c = clock(0);
   const e = new E2eLatency([0.5], 2, c.now);
   e.insert(5);
   c.set(1e15);
-  const started = Date.now();
   e.insert(6);
   assert.equal(e.result(), { count: 1, percentiles: [{ quantile: 0.5, value: 6 }] });
-  assert.ok(Date.now() - started < 100);
 });
 
 test('zero or negative window with percentiles is rejected', () => {
