@@ -1,21 +1,21 @@
 #!/usr/bin/env node
 import { Nsqd, VERSION } from '../nsqd/nsqd.js';
 import { nsqdFlagSpecs, type NsqdOptions } from '../nsqd/options.js';
-import { parseAppOptions, runUntilSignal } from './run.js';
+import { parseAppOptions, runUntilSignal, startupFatal } from './run.js';
 
-const { options: opts, version } = parseAppOptions<NsqdOptions>('nsqd', nsqdFlagSpecs(), process.argv.slice(2));
+const { options: opts, version, fromFlags } = parseAppOptions<NsqdOptions>('nsqd', nsqdFlagSpecs(), process.argv.slice(2));
 if (version) {
   process.stdout.write(`nsqd v${VERSION} (built w/${process.version})\n`);
   process.exit(0);
 }
-opts.e2eProcessingLatencyPercentiles = [...opts.e2eProcessingLatencyPercentiles].sort((a, b) => b - a);
+// Go's FloatArray sorts the values given as flags, highest first; a config file's list keeps its order.
+if (fromFlags.has('e2eProcessingLatencyPercentiles')) opts.e2eProcessingLatencyPercentiles = [...opts.e2eProcessingLatencyPercentiles].sort((a, b) => b - a);
 
 let nsqd: Nsqd;
 try {
   nsqd = new Nsqd(opts);
 } catch (err) {
-  process.stderr.write(`[nsqd] FATAL: failed to instantiate nsqd - ${(err as Error).message}\n`);
-  process.exit(1);
+  startupFatal('nsqd', `failed to instantiate nsqd - ${(err as Error).message}`);
 }
 runUntilSignal(() => nsqd.close(), (m) => nsqd.logger.info(m));
 nsqd.start().catch((err: unknown) => {

@@ -3,12 +3,15 @@
 // daemons, and SIGINT/SIGTERM handling where a second signal exits at once.
 import { loadConfigFile, resolveOptions } from '../internal/config.js';
 import { parseFlags, type FlagParseResult, type FlagSpec } from '../internal/flags.js';
+import { errorText, formatLogTime, nowMs } from '../internal/log.js';
 
 /** What a binary's main needs from its flag table and config file. */
 export interface AppOptions<T> {
   options: T;
   config: string;
   version: boolean;
+  /** The option keys the command line set (not the config file or a default). */
+  fromFlags: ReadonlySet<string>;
 }
 
 /** Successfully parsed flags. */
@@ -40,24 +43,33 @@ export function parseFlagsOrExit(program: string, specs: readonly FlagSpec[], ar
 export function parseAppOptions<T extends object>(program: string, specs: readonly FlagSpec[], argv: readonly string[]): AppOptions<T> {
   const parsed = parseFlagsOrExit(program, specs, argv);
   const config = String(parsed.values.config ?? '');
+  // As Go's mains: --version is answered before the config file is read.
+  if (parsed.values.version === true) return { options: {} as T, config, version: true, fromFlags: parsed.explicit };
   let fileValues: Record<string, unknown> = {};
   if (config !== '') {
     try {
       fileValues = loadConfigFile(config);
     } catch (err) {
-      process.stderr.write(`FATAL: failed to load config file ${config} - ${(err as Error).message}\n`);
-      process.exit(1);
+      startupFatal(program, errorText(err));
     }
   }
   let options: T;
   try {
     options = resolveOptions<T>(specs, parsed, fileValues);
   } catch (err) {
-    process.stderr.write(`FATAL: ${(err as Error).message}\n`);
-    process.exit(1);
+    startupFatal(program, errorText(err));
   }
   for (const s of specs) if (s.noConfig) delete (options as Record<string, unknown>)[s.key];
-  return { options, config, version: parsed.values.version === true };
+  return { options, config, version: false, fromFlags: parsed.explicit };
+}
+
+/**
+ * A start-up error before the daemon's logger exists, as Go's lg.LogFatal writes it
+ * (`[nsqd] 2006/01/02 15:04:05.000000 FATAL: <msg>`), then exit 1.
+ */
+export function startupFatal(program: string, msg: string): never {
+  process.stderr.write(`[${program}] ${formatLogTime(nowMs())} FATAL: ${msg}\n`);
+  process.exit(1);
 }
 
 /** What runDaemon starts: nsqlookupd or nsqadmin. */

@@ -228,7 +228,8 @@ function coerce(name: string, spec: Spec, value: unknown): unknown {
       if (typeof value === 'number' && Number.isFinite(value)) return value;
       if (typeof value === 'string') {
         try {
-          return /^-?\d+$/.test(value) ? Number(value) : parseDuration(value);
+          // As go-nsq's coerceDuration: a string is a Go duration ("15000" lacks a unit); numbers are ms.
+          return parseDuration(value);
         } catch (err) {
           return fail((err as Error).message);
         }
@@ -281,24 +282,41 @@ export function resolveConfig(options: ClientOptions | Record<string, unknown> =
   const cfg = defaultClientConfig();
   const out = cfg as unknown as Record<string, unknown>;
   for (const [name, raw] of Object.entries(options)) {
-    if (raw === undefined) continue;
-    const key = optionKey(name);
-    if (key === undefined) throw configError(`invalid option ${name}`);
-    const spec = SPECS[key];
-    const value = coerce(name, spec, raw);
-    if (typeof value === 'number') {
-      if (spec.min !== undefined && value < spec.min) throw configError(`invalid ${name} ! ${show(spec, value)} < ${show(spec, spec.min)}`);
-      if (spec.max !== undefined && value > spec.max) throw configError(`invalid ${name} ! ${show(spec, value)} > ${show(spec, spec.max)}`);
-    } else if (spec.kind === 'other') {
-      checkOther(key, value);
-    }
-    out[key] = value;
+    if (raw !== undefined) out[checkedKey(name)] = checkedValue(name, raw);
   }
   if (cfg.heartbeatInterval > cfg.readTimeout) {
     throw configError(`HeartbeatInterval ${formatDuration(cfg.heartbeatInterval)} must be less than ReadTimeout ${formatDuration(cfg.readTimeout)}`);
   }
   if (cfg.deflate && cfg.snappy) throw configError('cannot enable both deflate and snappy compression');
   return cfg;
+}
+
+/**
+ * Check one option on its own, as go-nsq's `Config.Set` does (a `--consumer-opt` value): its name,
+ * type and range. Rules between options (heartbeat below read timeout, one compression) are
+ * checked by resolveConfig when the client is built, as go-nsq's `Validate` does.
+ */
+export function checkOption(name: string, raw: unknown): void {
+  checkedValue(name, raw);
+}
+
+function checkedKey(name: string): keyof ClientConfig {
+  const key = optionKey(name);
+  if (key === undefined) throw configError(`invalid option ${name}`);
+  return key;
+}
+
+function checkedValue(name: string, raw: unknown): unknown {
+  const key = checkedKey(name);
+  const spec = SPECS[key];
+  const value = coerce(name, spec, raw);
+  if (typeof value === 'number') {
+    if (spec.min !== undefined && value < spec.min) throw configError(`invalid ${name} ! ${show(spec, value)} < ${show(spec, spec.min)}`);
+    if (spec.max !== undefined && value > spec.max) throw configError(`invalid ${name} ! ${show(spec, value)} > ${show(spec, spec.max)}`);
+  } else if (spec.kind === 'other') {
+    checkOther(key, value);
+  }
+  return value;
 }
 
 /** A log function bound to the config's level and logger; `prefix` is put before each message. */

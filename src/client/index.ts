@@ -9,6 +9,7 @@ export { Message } from './message.js';
 export { NsqError, isConnectionFailure, isFatalErrorCode, type NsqLibraryErrorCode } from './errors.js';
 export {
   CLIENT_VERSION,
+  checkOption,
   defaultClientConfig,
   resolveConfig,
   type BackoffStrategy,

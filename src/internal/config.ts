@@ -15,13 +15,33 @@ export function loadConfigFile(path: string): Record<string, unknown> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new Error(`failed to load config file ${path} - ${errorText(err)}`, { cause: err });
+    throw new Error(`failed to load config file ${path} - ${goPathError(path, err)}`, { cause: err });
   }
   try {
     return parseToml(text) as Record<string, unknown>;
   } catch (err) {
     throw new Error(`failed to load config file ${path} - ${errorText(err)}`, { cause: err });
   }
+}
+
+const GO_ERRNO_TEXT: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'not a directory',
+  ELOOP: 'too many levels of symbolic links',
+};
+
+/**
+ * A failed read of `path` as Go's os.PathError prints it: `open <path>: no such file or
+ * directory` (`read <path>: is a directory` for a directory, which Go opens and then cannot read).
+ */
+function goPathError(path: string, err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.code !== 'string') return errorText(err);
+  const op = e.code === 'EISDIR' ? 'read' : 'open';
+  const text = GO_ERRNO_TEXT[e.code] ?? errorText(err).replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
+  return `${op} ${path}: ${text}`;
 }
 
 /** The config-file key of a flag: its `cfg` name, or the flag name with '-' replaced by '_'. */

@@ -58,7 +58,7 @@ export function formatLogTime(epochMs: number): string {
 }
 
 /** Wall-clock time in milliseconds with a sub-millisecond fraction (for the microseconds field). */
-function nowMs(): number {
+export function nowMs(): number {
   return performance.timeOrigin + performance.now();
 }
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
 import { lookup } from 'node:dns/promises';
 import { isIP, type BlockList } from 'node:net';
-import { URLEscapeError, unescapeGo } from '../internal/go-url.js';
+import { goUrlParseError } from '../internal/go-url.js';
 import { createGoServer } from '../internal/http.js';
 import { listenTcp, listeningAddress, listeningPort, splitHostPort } from '../internal/listen.js';
 import { Logger } from '../internal/log.js';
@@ -21,16 +21,6 @@ export type NSQAdminInit = Partial<NsqadminOptions> & { logger?: Logger };
 
 /** Most notifications waiting to be sent; more are dropped with an error log (bounded memory). */
 const MAX_PENDING_NOTIFICATIONS = 1000;
-
-/** Go's url.Parse failures that matter for --graphite-url (control characters, bad escapes, unclosed IPv6 host). */
-function goUrlParseError(s: string): string | undefined {
-  if (/[\u0000-\u001f\u007f]/.test(s)) return `parse ${JSON.stringify(s)}: net/url: invalid control character in URL`;
-  const unescaped = unescapeGo(s, false);
-  if (unescaped instanceof URLEscapeError) return `parse ${JSON.stringify(s)}: ${unescaped.message}`;
-  const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/\[[^\]]*$/.exec(s);
-  if (m) return `parse ${JSON.stringify(s)}: missing ']' in host`;
-  return undefined;
-}
 
 /**
  * The nsqadmin daemon as a library: `const a = new NSQAdmin({ nsqlookupdHttpAddresses: [...] });

@@ -83,30 +83,30 @@ export function defaultNodeId(): number {
 
 const TLS_VERSIONS: Record<string, number> = { 'tls1.0': 0x0301, 'tls1.1': 0x0302, 'tls1.2': 0x0303, 'tls1.3': 0x0304 };
 
+/** Go's tlsRequiredOption.Set: lower-cased, then tcp-https or a strconv.ParseBool value. */
 function parseTlsRequired(raw: string): number {
-  switch (raw) {
+  switch (raw.toLowerCase()) {
     case 'true':
     case '1':
     case 't':
-    case 'T':
-    case 'TRUE':
-    case 'True':
       return TLS_REQUIRED;
     case 'tcp-https':
       return TLS_REQUIRED_EXCEPT_HTTP;
     case 'false':
     case '0':
     case 'f':
-    case 'F':
-    case 'FALSE':
-    case 'False':
       return TLS_NOT_REQUIRED;
     default:
       throw new Error(`unknown value ${raw}`);
   }
 }
 
+/** TLS 1.0, nsqd's default minimum. */
+const TLS_MIN_VERSION_DEFAULT = 0x0301;
+
+/** Go's tlsMinVersionOption.Set: lower-cased; an empty value leaves the default. */
 function parseTlsMinVersion(raw: string): number {
+  if (raw === '') return TLS_MIN_VERSION_DEFAULT;
   const v = TLS_VERSIONS[raw.toLowerCase()];
   if (v === undefined) throw new Error(`unknown tlsVersionOption ${JSON.stringify(raw)}`);
   return v;
@@ -178,7 +178,7 @@ export function nsqdFlagSpecs(): FlagSpec[] {
     { name: 'tls-client-auth-policy', key: 'tlsClientAuthPolicy', kind: 'string', default: '', usage: 'client certificate policy: require or require-verify' },
     { name: 'tls-root-ca-file', key: 'tlsRootCaFile', kind: 'string', default: '', usage: 'path to the root CA file' },
     { name: 'tls-required', key: 'tlsRequired', kind: 'custom', boolLike: true, default: TLS_NOT_REQUIRED, usage: 'require TLS for client connections: true, false or tcp-https', parse: parseTlsRequired, fromConfig: (v) => parseTlsRequired(String(v)) },
-    { name: 'tls-min-version', key: 'tlsMinVersion', kind: 'custom', default: 0x0301, usage: 'minimum TLS version: tls1.0, tls1.1, tls1.2 or tls1.3', parse: parseTlsMinVersion, fromConfig: (v) => (v === '' ? 0x0301 : parseTlsMinVersion(String(v))) },
+    { name: 'tls-min-version', key: 'tlsMinVersion', kind: 'custom', default: TLS_MIN_VERSION_DEFAULT, usage: 'minimum TLS version: tls1.0, tls1.1, tls1.2 or tls1.3', parse: parseTlsMinVersion, fromConfig: (v) => parseTlsMinVersion(String(v)) },
     { name: 'deflate', key: 'deflate', kind: 'bool', default: true, usage: 'let clients negotiate deflate compression' },
     { name: 'max-deflate-level', key: 'maxDeflateLevel', kind: 'int', default: 6, usage: 'highest deflate level a client may negotiate, [1,9]' },
     { name: 'snappy', key: 'snappy', kind: 'bool', default: true, usage: 'let clients negotiate snappy compression' },

@@ -5,7 +5,7 @@
 // (`--consumer-opt=key,value`), go-nsq's default client log lines, and signal handling.
 
 import { readFileSync } from 'node:fs';
-import { CLIENT_VERSION, Consumer, resolveConfig, type ClientLogger, type ClientOptions, type ClientTlsOptions } from '../client/index.js';
+import { CLIENT_VERSION, checkOption, Consumer, resolveConfig, type ClientLogger, type ClientOptions, type ClientTlsOptions } from '../client/index.js';
 import { onSignals, parseFlagsOrExit } from '../apps/run.js';
 import { resolveOptions } from '../internal/config.js';
 import { httpClientTimeoutFlags, parseGoBool, type FlagSpec } from '../internal/flags.js';
@@ -149,7 +149,7 @@ export function applyClientOpt(target: ClientOptions, opt: string): void {
   }
   if (err !== undefined) throw new Error(`failed to set option ${key} - ${errorText(err)}`);
   // Validate this one option alone; combinations are checked when the client is built.
-  resolveConfig({ [key]: value });
+  checkOption(key, value);
   (target as Record<string, unknown>)[key] = value;
 }
 

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { http, tempDir, waitFor } from '../helpers/daemons.js';
-import { freePort, Proc, requireBuilt, runToExit } from '../helpers/proc.js';
+import { freePort, Proc, repoRoot, requireBuilt, runToExit } from '../helpers/proc.js';
 import { LOG_TIME, listeningLine as listeningLineFor } from '../helpers/log-lines.js';
 import { WireConn } from '../helpers/wire.js';
 
@@ -237,6 +237,40 @@ test('--config pointing at a missing or broken file exits non-zero', async () =>
   writeFileSync(bad, 'mem_queue_size = = 3\n');
   r = await runToExit(BIN, [`--config=${bad}`, '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', `--data-path=${d}`]);
   assert.ok(r.code !== 0 && r.code !== null, `broken file: exit ${r.code}`);
+});
+
+test('a missing config file is Go\'s lg.LogFatal line; --version is answered before the file is read', async () => {
+  const d = dir();
+  const missing = join(d, 'missing.cfg');
+  let r = await runToExit(BIN, [`--config=${missing}`]);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, new RegExp(`^\\[nsqd\\] ${LOG_TIME} FATAL: failed to load config file ${missing} - open ${missing}: no such file or directory\n$`));
+  r = await runToExit(BIN, ['--version', `--config=${missing}`]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^nsqd v1\.3\.0 /);
+});
+
+test('TLS flags as Go parses them: --tls-required lower-cased (TCP-HTTPS), an empty --tls-min-version keeps the default', async () => {
+  const certs = join(repoRoot, 'test', 'fixtures', 'certs');
+  const r = await startBin([`--tls-cert=${join(certs, 'server.pem')}`, `--tls-key=${join(certs, 'server.key')}`, '--tls-required=TCP-HTTPS', '--tls-min-version=']);
+  assert.is(await config(r, 'tls_required'), '1', 'TLSRequiredExceptHTTP');
+  assert.is(await config(r, 'tls_min_version'), String(0x0301), 'tls1.0, the default');
+  await stop(r);
+  const bad = await runToExit(BIN, ['--tls-required=yes']);
+  assert.is(bad.code, 2);
+  assert.ok(bad.stderr.startsWith('invalid boolean value "yes" for -tls-required: '), bad.stderr);
+});
+
+test('e2e percentiles: given as flags they are sorted highest first (Go FloatArray); from a config file they keep their order', async () => {
+  const d = dir();
+  const cfg = join(d, 'nsqd.cfg');
+  writeFileSync(cfg, 'e2e_processing_latency_percentiles = [0.5, 0.99]\n');
+  let r = await startBin([`--config=${cfg}`]);
+  assert.equal(JSON.parse(await config(r, 'e2e_processing_latency_percentiles')), [0.5, 0.99]);
+  await stop(r);
+  r = await startBin(['--e2e-processing-latency-percentile=0.5', '--e2e-processing-latency-percentile=0.99,0.75']);
+  assert.equal(JSON.parse(await config(r, 'e2e_processing_latency_percentiles')), [0.99, 0.75, 0.5]);
+  await stop(r);
 });
 
 test('--log-level=error suppresses INFO lines; GET /config/log_level is 4', async () => {

@@ -20,6 +20,8 @@ test('startup validation errors exit 1 with NSQ\'s texts', async () => {
   await fatal(['--nsqd-http-address=127.0.0.1:4151', '--http-client-tls-key=/x.pem'], '--http-client-tls-cert must be specified with --http-client-tls-key');
   await fatal(['--lookupd-http-address=foo'], 'failed to resolve --lookupd-http-address (foo) - address foo: missing port in address');
   await fatal(['--nsqd-http-address=127.0.0.1:4151', '--allow-config-from-cidr=nope'], 'failed to parse --allow-config-from-cidr (nope) - invalid CIDR address: nope');
+  await fatal(['--nsqd-http-address=127.0.0.1:4151', '--proxy-graphite', '--graphite-url=127.0.0.1:8080'], 'failed to parse --graphite-url (127.0.0.1:8080) - parse "127.0.0.1:8080": first path segment in URL cannot contain colon');
+  await fatal(['--nsqd-http-address=127.0.0.1:4151', '--proxy-graphite', '--graphite-url=://x'], 'failed to parse --graphite-url (://x) - parse "://x": missing protocol scheme');
 });
 
 test('unknown flag exits 2, -h exits 0 with usage, --version prints the version', async () => {

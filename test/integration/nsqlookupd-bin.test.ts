@@ -7,10 +7,10 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { http, tempDir } from '../helpers/daemons.js';
+import { http, tempDir, waitFor } from '../helpers/daemons.js';
 import { LOG_TIME, listeningLine } from '../helpers/log-lines.js';
 import { identifyBody, LookupConn } from '../helpers/lookup-wire.js';
-import { Proc, repoRoot, requireBuilt, runToExit } from '../helpers/proc.js';
+import { freePort, Proc, repoRoot, requireBuilt, runToExit } from '../helpers/proc.js';
 
 // Resolved at load time: a missing build fails this file at once with a clear message.
 const BIN = requireBuilt('nsqlookupd');
@@ -134,9 +134,11 @@ test('SIGINT also exits 0', async () => {
 });
 
 test('--log-level=warn hides INFO lines; the prefix comes from --log-prefix', async () => {
-  const quiet = new Proc(BIN, ['--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', '--log-level=warn', '--log-prefix=[lk] ']);
+  // No INFO line says when it listens, so it gets a port picked here and is asked for /ping.
+  const httpPort = await freePort();
+  const quiet = new Proc(BIN, ['--tcp-address=127.0.0.1:0', `--http-address=127.0.0.1:${httpPort}`, '--log-level=warn', '--log-prefix=[lk] ']);
   procs.push(quiet);
-  await new Promise((res) => setTimeout(res, 500));
+  await waitFor(async () => (await http('GET', `http://127.0.0.1:${httpPort}/ping`).catch(() => null))?.text === 'OK', 10_000, 'nsqlookupd answering /ping');
   assert.is(quiet.stderr, '', 'nothing below WARNING is logged');
   quiet.signal('SIGTERM');
   assert.equal(await quiet.exited(), { code: 0, signal: null });
@@ -184,9 +186,13 @@ test('a bad config file exits 1 with a FATAL message', async () => {
   r = await runToExit(BIN, [`--config=${configFile('tombstone_lifetime = "forever"')}`]);
   assert.is(r.code, 1);
   assert.match(r.stderr, /FATAL: .*tombstone_lifetime/);
+  // Go's lg.LogFatal line: prefix, log time, the os.PathError text; --version is answered first.
   r = await runToExit(BIN, ['--config=/nonexistent/nsqlookupd.cfg']);
   assert.is(r.code, 1);
-  assert.match(r.stderr, /FATAL: failed to load config file \/nonexistent\/nsqlookupd\.cfg/);
+  assert.match(r.stderr, new RegExp(`^\\[nsqlookupd\\] ${LOG_TIME} FATAL: failed to load config file /nonexistent/nsqlookupd\\.cfg - open /nonexistent/nsqlookupd\\.cfg: no such file or directory\n$`));
+  r = await runToExit(BIN, ['--version', '--config=/nonexistent/nsqlookupd.cfg']);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout, `nsqlookupd v1.3.0 (built w/${process.version})\n`);
   r = await runToExit(BIN, [`--config=${configFile('tcp_address = ')}`]);
   assert.is(r.code, 1);
 });

@@ -88,6 +88,23 @@ test('prints each body on its own line and exits 0 after -n messages (--nsqd-tcp
   assert.match(r.stderr, new RegExp(String.raw`^${GO_LOG_TIME} INF    1 \[${topic}/tail\d{6}#ephemeral\] \(127\.0\.0\.1:${nsqd.tcpPort}\) connecting to nsqd$`, 'm'));
 });
 
+test('--consumer-opt values are checked one at a time, as go-nsq\'s Config.Set; heartbeat < read timeout is checked on the whole', async () => {
+  const topic = topicName();
+  await publish(nsqd.url, topic, ['hb']);
+  // A heartbeat below the default read timeout, then a read timeout above it: valid together.
+  let r = await tools.run('nsq_tail', [`--topic=${topic}`, nsqdAddr(), '-n', '1', '--consumer-opt=heartbeat_interval,5s', '--consumer-opt=read_timeout,10s']);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout, 'hb\n');
+  // Invalid together: go-nsq's NewConsumer refuses the config (log.Fatal, exit 1).
+  r = await tools.run('nsq_tail', [`--topic=${topic}`, nsqdAddr(), '-n', '1', '--consumer-opt=heartbeat_interval,20s', '--consumer-opt=read_timeout,10s']);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, new RegExp(`^${GO_LOG_TIME} HeartbeatInterval 20s must be less than ReadTimeout 10s$`, 'm'));
+  // A Go duration needs its unit.
+  r = await tools.run('nsq_tail', [`--topic=${topic}`, nsqdAddr(), '--consumer-opt=read_timeout,10000']);
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /^invalid value "read_timeout,10000" for flag -consumer-opt: .*missing unit in duration "10000"/);
+});
+
 test('bodies are written byte for byte (spaces, tabs, UTF-8, an empty-looking body)', async () => {
   const topic = topicName();
   const sent = ['with space', 'tab\there', 'ünïcødé ✓', ' '];

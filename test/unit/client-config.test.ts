@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { hostname } from 'node:os';
-import { CLIENT_VERSION, NsqError, buildLookupUrl, defaultClientConfig, parseLookupResponse, producerAddresses, resolveConfig } from '../../src/client/index.js';
+import { CLIENT_VERSION, NsqError, buildLookupUrl, checkOption, defaultClientConfig, parseLookupResponse, producerAddresses, resolveConfig } from '../../src/client/index.js';
 
 function configError(fn: () => unknown): string {
   try {
@@ -73,6 +73,22 @@ test('ranges with go-nsq\'s wording', () => {
   assert.match(configError(() => resolveConfig({ read_timeout: 'soon' })), /failed to coerce option read_timeout .*invalid duration/);
   assert.match(configError(() => resolveConfig({ backoffStrategy: 'linear' } as Record<string, unknown>)), /invalid backoff_strategy/);
   assert.match(configError(() => resolveConfig({ snappy: true, deflate: true })), /both deflate and snappy/);
+  // A string is a Go duration (go-nsq's coerceDuration): digits alone lack a unit, except 0.
+  assert.is(configError(() => resolveConfig({ lookupd_poll_interval: '15000' })), 'failed to coerce option lookupd_poll_interval (15000) - time: missing unit in duration "15000"');
+  assert.is(resolveConfig({ default_requeue_delay: '0' }).defaultRequeueDelay, 0);
+});
+
+test('checkOption checks one option as go-nsq\'s Config.Set does: range and type, not the rules between options', () => {
+  checkOption('read_timeout', '10s');
+  checkOption('heartbeat_interval', '2m');
+  checkOption('deflate', 'true');
+  checkOption('snappy', true);
+  assert.is(configError(() => checkOption('max_attempts', '70000')), 'invalid max_attempts ! 70000 > 65535');
+  assert.is(configError(() => checkOption('nope', '1')), 'invalid option nope');
+  assert.match(configError(() => checkOption('read_timeout', '10')), /missing unit/);
+  // The rule between options applies once the options are put together.
+  assert.is(configError(() => resolveConfig({ heartbeat_interval: '2m', read_timeout: '10s' })), 'HeartbeatInterval 2m0s must be less than ReadTimeout 10s');
+  assert.is(resolveConfig({ heartbeat_interval: '5s', read_timeout: '10s' }).readTimeout, 10_000);
 });
 
 test('lookupd URLs as go-nsq builds them', () => {

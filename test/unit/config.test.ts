@@ -224,7 +224,8 @@ test('loadConfigFile errors name the file', () => {
     (err: unknown) => err instanceof Error && err.message.startsWith(`failed to load config file ${path} - `) && err.message.length > path.length + 30,
   );
   const missing = join(dir, 'missing.cfg');
-  assert.throws(() => loadConfigFile(missing), (err: unknown) => err instanceof Error && err.message.includes(missing) && err.message.includes('ENOENT'));
+  assert.throws(() => loadConfigFile(missing), (err: unknown) => err instanceof Error && err.message === `failed to load config file ${missing} - open ${missing}: no such file or directory`);
+  assert.throws(() => loadConfigFile(dir), (err: unknown) => err instanceof Error && err.message === `failed to load config file ${dir} - read ${dir}: is a directory`);
 });
 
 test.run();

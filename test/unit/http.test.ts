@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { goTransportError, HttpTimeoutError } from '../../src/internal/http-client.js';
-import { parseQuery, ReqParams, unescapeGo, URLEscapeError } from '../../src/internal/go-url.js';
+import { goUrlParseError, parseQuery, ReqParams, unescapeGo, URLEscapeError } from '../../src/internal/go-url.js';
 import { goJSON, readBody, respondText, respondV1, respondV1Error } from '../../src/internal/http.js';
 import { cleanPath, Router } from '../../src/internal/router.js';
 
@@ -317,6 +317,27 @@ test('parseQuery follows url.ParseQuery', () => {
   }
   const utf = parseQuery('t=%E2%9C%93&u=%c3%a9');
   assert.ok(utf instanceof Map && utf.get('t')?.[0] === '\u2713' && utf.get('u')?.[0] === '\u00e9');
+});
+
+test('goUrlParseError gives Go url.Parse\'s error text (what nsqadmin checks --graphite-url with)', () => {
+  for (const ok of ['http://127.0.0.1:8080', 'https://graphite.example.com/render/', 'localhost:8080', 'http://h/?q=%zz', '', '/path', '*', 'http://[::1]:80/', 'http://u:p@h:1/']) {
+    assert.is(goUrlParseError(ok), undefined, ok);
+  }
+  const cases: [string, string][] = [
+    ['127.0.0.1:8080', 'parse "127.0.0.1:8080": first path segment in URL cannot contain colon'],
+    ['://x', 'parse "://x": missing protocol scheme'],
+    ['http://[::1', 'parse "http://[::1": missing \']\' in host'],
+    ['http://[::1]x', 'parse "http://[::1]x": invalid port "x" after host'],
+    ['http://host:port', 'parse "http://host:port": invalid port ":port" after host'],
+    ['http://a b/', 'parse "http://a b/": invalid character " " in host name'],
+    ['http://a%41/', 'parse "http://a%41/": invalid URL escape "%41"'],
+    ['http://h/%zz', 'parse "http://h/%zz": invalid URL escape "%zz"'],
+    ['http://h/%4', 'parse "http://h/%4": invalid URL escape "%4"'],
+    ['http://h/#%zz', 'parse "http://h/#%zz": invalid URL escape "%zz"'],
+    ['http://u^@h/', 'parse "http://u^@h/": net/url: invalid userinfo'],
+    ['http://h/\u0001', 'parse "http://h/\\x01": net/url: invalid control character in URL'],
+  ];
+  for (const [raw, want] of cases) assert.is(goUrlParseError(raw), want, raw);
 });
 
 test('unescapeGo and cleanPath helpers', () => {
