@@ -4,6 +4,8 @@ import { request as httpsRequest } from 'node:https';
 /** A finished outbound HTTP request. */
 export interface HttpResult {
   status: number;
+  /** The reason phrase of the status line, as the server sent it. */
+  statusText: string;
   body: Buffer;
   /** Response headers (names lower-cased). */
   headers: IncomingHttpHeaders;
@@ -76,7 +78,7 @@ export function httpRequestRaw(url: string, opts: HttpClientOptions): Promise<Ht
         if (done) return;
         done = true;
         clearTimeout(total);
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts), headers: res.headers });
+        resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body: Buffer.concat(parts), headers: res.headers });
       });
     });
     req.end(opts.body);
@@ -144,8 +146,10 @@ export async function requestV1(method: 'GET' | 'POST', url: string, opts: Omit<
       }
     }
     if (res.status !== 200) {
-      // Go's %q of the body; JSON string escaping is the same for the bodies NSQ sends.
-      throw new Error(`got response ${res.status} ${STATUS_CODES[res.status] ?? ''} ${JSON.stringify(res.body.toString('utf8'))}`.replace('  ', ' '));
+      // Go's resp.Status is the status line as the server sent it; then Go's %q of the body
+      // (JSON string escaping is the same for the bodies NSQ sends).
+      const reason = res.statusText !== '' ? res.statusText : (STATUS_CODES[res.status] ?? '');
+      throw new Error(`got response ${res.status} ${reason} ${JSON.stringify(res.body.toString('utf8'))}`.replace('  ', ' '));
     }
     return res;
   }

@@ -2,7 +2,7 @@
 // net/http does, NSQ's "V1" responses and Go-compatible JSON, and a bounded body reader. The
 // router is in ./router.ts, query strings in ./go-url.ts.
 
-import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type RequestListener, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as TlsServerOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Params, RouteHandler } from './router.js';
@@ -82,6 +82,9 @@ function onClientError(err: Error & { code?: string }, socket: Duplex): void {
   socket.end(goParseErrorResponse(err.code));
 }
 
+/** Requests whose client waits for "100 Continue" before sending the body, and their responses. */
+const awaitingContinue = new WeakMap<IncomingMessage, ServerResponse>();
+
 /**
  * An HTTP server (HTTPS with `tls`) for `handler` that accepts and refuses requests as NSQ's
  * Go servers do: headers up to GO_MAX_HEADER_BYTES (Node's default is 16 KiB, so a browser
@@ -92,12 +95,23 @@ export function createGoServer(handler: RequestListener, tls?: TlsServerOptions)
   const opts = { maxHeaderSize: GO_MAX_HEADER_BYTES, requireHostHeader: false };
   const gated: RequestListener = (req, res) => {
     const refusal = goRequestRefusal(req);
-    if (refusal === null) handler(req, res);
+    if (refusal === null && req.url === '*' && req.method === 'OPTIONS') {
+      // net/http answers `OPTIONS *` itself (its globalOptionsHandler): 200, no body.
+      res.writeHead(200, { 'Content-Length': '0' });
+      res.end();
+    } else if (refusal === null) handler(req, res);
     // Written raw, once the answers to earlier pipelined requests have gone out (net/http reads one request at a time).
     else if (res.socket !== null) res.socket.end(refusal);
     else res.once('socket', (socket: Duplex) => socket.end(refusal));
   };
   const server: HttpServer = tls === undefined ? createHttpServer(opts, gated) : createHttpsServer({ ...tls, ...opts }, gated);
+  // `Expect: 100-continue`: as net/http, "100 Continue" goes out only when the handler starts
+  // reading the body (readBody), so a request refused on its headers (a Content-Length over the
+  // limit) is answered at once and its upload never asked for; Node then closes the connection.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    awaitingContinue.set(req, res);
+    gated(req, res);
+  });
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   server.on('clientError', onClientError);
   return server;
@@ -136,6 +150,18 @@ function stringifyWithBigInt(value: unknown): string | undefined {
   return json.replace(new RegExp(`"${escapedMarker}(-?\\d+)"`, 'g'), '$1');
 }
 
+/** Go's net/http reason phrases where Node's differ (RFC 7231 renamed them; Go kept the old ones). */
+const GO_REASONS: Readonly<Record<number, string>> = {
+  413: 'Request Entity Too Large',
+  414: 'Request URI Too Long',
+  416: 'Requested Range Not Satisfiable',
+};
+
+/** The reason phrase Go's server writes for `status`. */
+export function goReason(status: number): string {
+  return GO_REASONS[status] ?? STATUS_CODES[status] ?? 'status code ' + status;
+}
+
 /**
  * Send an NSQ "V1" success response: header `X-NSQ-Content-Type: nsq; version=1.0` always; null,
  * undefined or an empty string → empty body without Content-Type; string or bytes → raw
@@ -144,7 +170,7 @@ function stringifyWithBigInt(value: unknown): string | undefined {
 export function respondV1(res: ServerResponse, status: number, data: unknown): void {
   res.setHeader(V1_HEADER, V1_HEADER_VALUE);
   if (data === null || data === undefined) {
-    res.writeHead(status, { 'Content-Length': '0' });
+    res.writeHead(status, goReason(status), { 'Content-Length': '0' });
     res.end();
     return;
   }
@@ -161,7 +187,7 @@ export function respondV1(res: ServerResponse, status: number, data: unknown): v
     type = JSON_TYPE;
   }
   // Go's server only sniffs a Content-Type from a non-empty body: an empty string has none.
-  res.writeHead(status, body.length === 0 ? { 'Content-Length': '0' } : { 'Content-Type': type, 'Content-Length': String(body.length) });
+  res.writeHead(status, goReason(status), body.length === 0 ? { 'Content-Length': '0' } : { 'Content-Type': type, 'Content-Length': String(body.length) });
   res.end(body);
 }
 
@@ -169,7 +195,7 @@ export function respondV1(res: ServerResponse, status: number, data: unknown): v
 export function respondV1Error(res: ServerResponse, status: number, message: string): void {
   const body = Buffer.from(goJSON({ message }), 'utf8');
   res.setHeader(V1_HEADER, V1_HEADER_VALUE);
-  res.writeHead(status, { 'Content-Type': JSON_TYPE, 'Content-Length': String(body.length) });
+  res.writeHead(status, goReason(status), { 'Content-Type': JSON_TYPE, 'Content-Length': String(body.length) });
   res.end(body);
 }
 
@@ -202,7 +228,7 @@ export function v1Handler(fn: (req: IncomingMessage, params: Params) => V1Outcom
 /** Send a plain-text response without the V1 header (used by /ping). */
 export function respondText(res: ServerResponse, status: number, text: string): void {
   const body = Buffer.from(text, 'utf8');
-  res.writeHead(status, { 'Content-Type': TEXT_TYPE, 'Content-Length': String(body.length) });
+  res.writeHead(status, goReason(status), { 'Content-Type': TEXT_TYPE, 'Content-Length': String(body.length) });
   res.end(body);
 }
 
@@ -215,6 +241,11 @@ export function respondText(res: ServerResponse, status: number, text: string): 
  * and discarded so the connection stays usable.
  */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const waiting = awaitingContinue.get(req);
+  if (waiting !== undefined) {
+    awaitingContinue.delete(req);
+    if (!waiting.headersSent) waiting.writeContinue();
+  }
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;

@@ -137,7 +137,7 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
     const includeClients = BOOL_PARAMS[p.get('include_clients') ?? ''] ?? true;
     const includeMem = BOOL_PARAMS[p.get('include_mem') ?? ''] ?? true;
     const doc = statsDocument(nsqd, topicName, channelName, includeClients, includeMem);
-    if (p.get('format') !== 'json') return statsText(doc, Date.now() - nsqd.startTime * 1000);
+    if (p.get('format') !== 'json') return statsText(doc, process.hrtime.bigint() - nsqd.startHrtime);
     return doc;
   }));
 
@@ -253,8 +253,9 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
           } catch {
             return new HttpError(400, 'INVALID_VALUE');
           }
-          if (v !== null && (!Array.isArray(v) || !v.every((s) => typeof s === 'string'))) return new HttpError(400, 'INVALID_VALUE');
-          nsqd.setLookupdAddresses(v as string[] | null);
+          if (v !== null && (!Array.isArray(v) || !v.every((s) => typeof s === 'string' || s === null))) return new HttpError(400, 'INVALID_VALUE');
+          // json.Unmarshal leaves a null element of a []string as "".
+          nsqd.setLookupdAddresses(v === null ? null : (v as (string | null)[]).map((s) => s ?? ''));
           break;
         }
         case 'log_level': {

@@ -52,6 +52,8 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
   isLoading = false;
   /** Unix seconds when start() ran. */
   startTime = 0;
+  /** process.hrtime.bigint() when start() ran (the text /stats uptime, to the nanosecond as Go's). */
+  startHrtime = 0n;
   private health: Error | null = null;
   private clientIdSequence = 0;
   private tcpServer: TcpServer | null = null;
@@ -130,6 +132,7 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
   /** Load metadata, open listeners and start the loops. */
   async start(): Promise<void> {
     this.startTime = Math.floor(Date.now() / 1000);
+    this.startHrtime = process.hrtime.bigint();
     const o = this.opts;
     this.logger.info(`nsqd v${VERSION} (built w/${process.version})`);
     this.logger.info(`ID: ${o.nodeId}`);

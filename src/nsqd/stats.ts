@@ -1,7 +1,7 @@
 import { getHeapStatistics } from 'node:v8';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { aggregateE2e } from '../internal/quantile.js';
-import { formatDuration } from '../internal/duration.js';
+import { formatDuration, formatDurationNanos } from '../internal/duration.js';
 import type { Channel } from './channel.js';
 import type { ClientStats, ClientV2 } from './client-v2.js';
 import type { Topic } from './topic.js';
@@ -157,12 +157,24 @@ export function rfc3339(unixSeconds: number): string {
   return `${base}${off < 0 ? '-' : '+'}${pad(off / 60)}:${pad(off % 60)}`;
 }
 
-/** nsqd's e2e text form of a latency in ns: one decimal with ns/us/ms/s units. */
+/**
+ * Go's %0.1f: the value correctly rounded to one decimal, an exact tie (x.x5) to even; JS's
+ * toFixed rounds a tie up. toFixed(100) gives the double's exact decimal expansion (finite, and
+ * within 100 places for the magnitudes printed here), so a tie is a 5 followed only by zeros.
+ */
+export function goFixed1(v: number): string {
+  const exact = v.toFixed(100);
+  const dot = exact.indexOf('.');
+  if (dot !== -1 && /^50*$/.test(exact.slice(dot + 2)) && Number(exact[dot + 1]) % 2 === 0) return exact.slice(0, dot + 2);
+  return v.toFixed(1);
+}
+
+/** nsqd's e2e text form of a latency in ns (Go's NanoSecondToHuman): a unit only above its size, one decimal. */
 export function e2eDuration(ns: number): string {
-  if (ns >= 1e9) return `${(ns / 1e9).toFixed(1)}s`;
-  if (ns >= 1e6) return `${(ns / 1e6).toFixed(1)}ms`;
-  if (ns >= 1e3) return `${(ns / 1e3).toFixed(1)}us`;
-  return `${ns.toFixed(1)}ns`;
+  if (ns > 1e9) return `${goFixed1(ns / 1e9)}s`;
+  if (ns > 1e6) return `${goFixed1(ns / 1e6)}ms`;
+  if (ns > 1e3) return `${goFixed1(ns / 1e3)}us`;
+  return `${goFixed1(ns)}ns`;
 }
 
 function e2eText(e: E2eStats): string {
@@ -187,9 +199,9 @@ function clientLine(c: ClientStats, nowSec: number): string {
 }
 
 /** The default (text) /stats format. */
-export function statsText(doc: StatsDocument, uptimeMs: number): string {
+export function statsText(doc: StatsDocument, uptimeNs: bigint): string {
   const nowSec = Math.floor(Date.now() / 1000);
-  let out = `nsqd v${doc.version} (built w/${process.version})\nstart_time ${rfc3339(doc.start_time)}\nuptime ${formatDuration(uptimeMs)}\n`;
+  let out = `nsqd v${doc.version} (built w/${process.version})\nstart_time ${rfc3339(doc.start_time)}\nuptime ${formatDurationNanos(uptimeNs)}\n`;
   out += `\nHealth: ${doc.health}\n`;
   if (doc.memory !== undefined) {
     out += '\nMemory:\n';

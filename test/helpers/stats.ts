@@ -142,6 +142,8 @@ export function readFixture(name: string): string {
 /** A raw HTTP answer: status, lower-cased headers, body text. */
 export interface RawHttpResponse {
   status: number;
+  /** The status line's reason phrase. */
+  reason: string;
   headers: Record<string, string | string[] | undefined>;
   text: string;
 }
@@ -160,7 +162,7 @@ export function rawHttp(method: string, url: string, body?: Buffer | string, opt
     const req = request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, reason: res.statusMessage ?? '', headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', reject);
     });
     req.on('error', reject);

@@ -3,6 +3,7 @@
 // /stats formats and filters with the exact JSON field order and text layout of the recorded Go
 // responses (test/fixtures/go-1.3.0/http-samples), /info, /config, and nsqd.dat after changes.
 import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -212,12 +213,55 @@ test('POST /pub with an empty body and a bad topic matches the recorded Go respo
     assert.is(r.headers['content-length'], hdrs.get('content-length'));
   }));
 
+/** Send `head` on a fresh connection; resolve with what arrives until `until` matches or the peer closes. */
+function rawExchange(port: number, head: string, until: RegExp, then?: (sock: Socket, got: string) => void): Promise<{ text: string; closed: boolean }> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1');
+    let text = '';
+    let thenDone = false;
+    sock.setTimeout(10_000, () => sock.destroy(new Error(`no answer; got ${JSON.stringify(text)}`)));
+    sock.on('error', reject);
+    sock.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+      if (then !== undefined && !thenDone && /^HTTP\/1\.1 100 Continue\r\n\r\n/.test(text)) {
+        thenDone = true;
+        then(sock, text);
+      }
+      if (until.test(text)) {
+        sock.end();
+        resolve({ text, closed: false });
+      }
+    });
+    sock.on('end', () => resolve({ text, closed: true }));
+    sock.write(head);
+  });
+}
+
+test('Expect: 100-continue: a body refused on its Content-Length is answered at once, without 100 and with Connection: close; an accepted one gets 100 Continue first', () =>
+  withNsqd({ maxMsgSize: 100 }, async (d) => {
+    const refused = await rawExchange(d.httpPort, 'POST /pub?topic=ec HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\nExpect: 100-continue\r\n\r\n', /MSG_TOO_BIG"\}$/);
+    assert.match(refused.text, /^HTTP\/1\.1 413 Request Entity Too Large\r\n/, refused.text);
+    assert.match(refused.text, /\r\nConnection: close\r\n/i, refused.text);
+    const body = 'y'.repeat(50);
+    const ok = await rawExchange(d.httpPort, `POST /pub?topic=ec HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`, /\r\n\r\nOK$/, (sock) => sock.write(body));
+    assert.match(ok.text, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/, ok.text);
+    assert.is((await mustTopic(d.url, 'ec')).message_count, 1);
+  }));
+
+test('OPTIONS * is answered by the server itself, as net/http does: 200, empty', () =>
+  withNsqd({}, async (d) => {
+    const r = await rawExchange(d.httpPort, 'OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n', /\r\n\r\n$/);
+    assert.match(r.text, /^HTTP\/1\.1 200 OK\r\n/, r.text);
+    assert.match(r.text, /\r\nContent-Length: 0\r\n/i, r.text);
+  }));
+
 test('POST /pub: MSG_TOO_BIG by Content-Length and by the body itself (chunked); max size accepted', () =>
   withNsqd({ maxMsgSize: 100 }, async (d) => {
     const big = 'x'.repeat(101);
     const max = 'y'.repeat(100);
     const byLength = await rawHttp('POST', `${d.url}/pub?topic=big`, big);
     assert.is(byLength.status, 413);
+    assert.is(byLength.reason, 'Request Entity Too Large', 'Go\'s reason phrase (Node\'s is "Payload Too Large")');
     assert.is(byLength.text, '{"message":"MSG_TOO_BIG"}');
     assert.is(byLength.headers['x-nsq-content-type'], V1);
     assert.is(byLength.headers['content-type'], JSON_CT);
@@ -866,6 +910,11 @@ test('PUT /config/nsqlookupd_tcp_addresses with JSON null: accepted and echoed a
   withNsqd({}, async (d) => {
     expectV1(await http('PUT', `${d.url}/config/nsqlookupd_tcp_addresses`, 'null'), 200, 'null', 'json', 'PUT null');
     expectV1(await http('GET', `${d.url}/config/nsqlookupd_tcp_addresses`), 200, 'null', 'json', 'GET after PUT null');
+    // A null element becomes "" (the zero string); nsqd then fails to connect there and keeps serving.
+    expectV1(await http('PUT', `${d.url}/config/nsqlookupd_tcp_addresses`, '["127.0.0.1:1",null]'), 200, '["127.0.0.1:1",""]', 'json', 'PUT with a null element');
+    expectV1(await http('GET', `${d.url}/config/nsqlookupd_tcp_addresses`), 200, '["127.0.0.1:1",""]', 'json', 'GET after');
+    expectErr(await http('PUT', `${d.url}/config/nsqlookupd_tcp_addresses`, '["127.0.0.1:1",5]'), 400, 'INVALID_VALUE', 'a number element');
+    assert.is((await http('GET', `${d.url}/ping`)).text, 'OK');
   }));
 
 test('query parameters: the first of repeated values is used; names are case-sensitive; "+" is a space', () =>
