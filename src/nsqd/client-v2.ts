@@ -105,6 +105,15 @@ export class ClientV2 implements Consumer {
   private pendCount = 0;
   private pendBytes = 0;
   private flushTimer: NodeJS.Timeout | null = null;
+  /**
+   * nsqd's flush ticker (every output_buffer_timeout from the connection's start, or from
+   * IDENTIFY): its channel holds one tick, which the pump takes only while it has unflushed
+   * messages. So the first message after a quiet spell is flushed at once (a tick is waiting),
+   * and a steady stream is flushed on the ticks. tickTaken is the time of the last tick taken.
+   */
+  private tickOrigin = performance.now();
+  private tickTaken = this.tickOrigin;
+  private nextTick = 0;
   private writeBlocked = false;
   private writeDeadline: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
@@ -286,12 +295,32 @@ export class ClientV2 implements Consumer {
     }
     if (!this.isReadyForMessages()) this.flush();
     else if (this.outLen + this.pendBytes >= cap) this.flushAtTurnEnd();
-    else if (this.flushTimer === null && this.outputBufferTimeoutMs > 0) {
-      this.flushTimer = setTimeout(() => {
-        this.flushTimer = null;
-        this.flush();
-      }, this.outputBufferTimeoutMs);
+    else if (this.flushTimer === null && this.outputBufferTimeoutMs > 0) this.awaitTick();
+  }
+
+  /** Buffered messages wait for the flush ticker: its waiting tick (flush after this turn's batch), else its next one. */
+  private awaitTick(): void {
+    const period = this.outputBufferTimeoutMs;
+    const now = performance.now();
+    const lastTick = this.tickOrigin + Math.floor((now - this.tickOrigin) / period) * period;
+    if (lastTick > this.tickTaken) {
+      this.tickTaken = lastTick;
+      this.flushAtTurnEnd();
+      return;
     }
+    this.nextTick = lastTick + period;
+    this.flushTimer = setTimeout(this.onFlushTick, this.nextTick - now);
+  }
+
+  private readonly onFlushTick = (): void => {
+    this.flushTimer = null;
+    this.tickTaken = this.nextTick;
+    this.flush();
+  };
+
+  /** A new flush ticker (IDENTIFY): no tick waiting, the next one a period from now. */
+  restartFlushTicker(): void {
+    this.tickOrigin = this.tickTaken = performance.now();
   }
 
   private pend(frame: Buffer, off: number, frameLen: number): void {
@@ -465,6 +494,8 @@ export class ClientV2 implements Consumer {
 
   /** Called when a backed-up stream drains (the read loop resumes reading). */
   onResume: (() => void) | null = null;
+  /** The read deadline passed: true when the protocol answered it (a command's body was due) and closes. */
+  onReadTimeout: (() => boolean) | null = null;
 
   // --- timers ---
 
@@ -492,6 +523,8 @@ export class ClientV2 implements Consumer {
     this.readDeadlineTimer = setTimeout(() => {
       this.readDeadlineTimer = null;
       if (performance.now() - this.lastReadAt >= limit) {
+        // Inside a body command nsqd's read fails in the command, which answers before closing.
+        if (this.onReadTimeout?.() === true) return;
         this.ctx.logger.error(`PROTOCOL(V2): [${this}] IOLoop error - failed to read command - i/o timeout`);
         this.destroy();
         return;

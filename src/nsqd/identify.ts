@@ -103,6 +103,8 @@ export function identify(client: ClientV2, ctx: NsqdContext, body: Uint8Array): 
     if (obs >= 64 && obs <= o.maxOutputBufferSize) client.outputBufferSize = Number(obs);
     else return new FatalClientError('E_BAD_BODY', `IDENTIFY output buffer size (${obs}) is invalid`);
   }
+  // nsqd's pump replaces its flush ticker on IDENTIFY.
+  client.restartFlushTicker();
   if (obs !== 0) client.flush();
 
   if (d.sample_rate < 0 || d.sample_rate > 99) {

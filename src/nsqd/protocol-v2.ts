@@ -135,6 +135,7 @@ class IOLoop {
     this.client = new ClientV2(host.nextClientId(), socket, host);
     this.commands = new CommandsV2(host, this.client, () => this.socket.remoteAddress ?? '', (u) => this.upgrade(u));
     this.client.onClosed = () => this.cleanup();
+    this.client.onReadTimeout = () => this.readTimedOut();
     this.client.onResume = () => {
       if (!this.busy && !this.client.closed) this.source.resume();
     };
@@ -334,6 +335,23 @@ class IOLoop {
     const result = this.commands.headerCheck(p.pendingCode, splitParams(p.source(2), 0, p.pendingLineEnd));
     // An auth refresh (async) is left for when the whole command is here.
     if (result !== null && !(result instanceof Promise)) this.finish(result);
+  }
+
+  /**
+   * The read deadline passed. Inside a body command (its line read, its size or body not), nsqd's
+   * read fails in the command, which answers as for a cut stream (`E_BAD_MESSAGE PUB failed to
+   * read message body`) and closes; elsewhere the caller closes without a word.
+   */
+  private readTimedOut(): boolean {
+    const p = this.parser;
+    const stage = p.pendingStage;
+    if (this.busy || this.answers.length > 0 || stage < STAGE_SIZE || stage === STAGE_STOPPED) return false;
+    const result = this.commands.readFailure(p.pendingCode, stage, p.pendingIndex);
+    if (result === null) return false;
+    this.host.logger.error(`[${this.client}] - ${result.wireText} - i/o timeout`);
+    this.client.sendError(result.wireText);
+    this.client.close();
+    return true;
   }
 
   private onEnd(): void {

@@ -112,4 +112,23 @@ test('a consumer with output buffering off (-1) and one with a 64-byte buffer ge
   });
 });
 
+test('output_buffer_timeout is a ticker, as in nsqd: a lone message after a quiet spell goes out at once (a tick is waiting), not a whole period later', async () => {
+  await withNsqd({}, async (d, open) => {
+    const p = await open();
+    const c = await open({ timeoutMs: 20000 });
+    // A 2 s ticker from IDENTIFY; RDY above 1, so a delivered message does not fill the window.
+    await c.identify({ output_buffer_timeout: 2000 });
+    await c.sub('lone', 'ch');
+    c.cmd('RDY 10');
+    // Quiet for more than a period: nsqd's ticker channel now holds a tick.
+    await new Promise((r) => setTimeout(r, 2300));
+    await p.pub('lone', Buffer.from('now'));
+    // Waiting for the next tick would take until ~4 s after IDENTIFY, 1.7 s after this publish.
+    const m = await c.readMessage(1500);
+    assert.is(m.body.toString(), 'now');
+    c.cmd(`FIN ${m.id}`);
+    await assertHealthy(d);
+  });
+});
+
 test.run();

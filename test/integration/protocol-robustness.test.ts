@@ -235,6 +235,43 @@ test('§2.11/§2.14 truncated PUB/DPUB then EOF → "failed to read" errors', as
   });
 });
 
+test('a read deadline (2 × heartbeat) passing inside a body command is answered as nsqd\'s failed read, then the connection closes; inside a line it closes silently', async () => {
+  await withNsqd({}, async (d) => {
+    const cases: [Buffer, string | null][] = [
+      [line('PUB t'), 'E_BAD_MESSAGE PUB failed to read message body size'],
+      [Buffer.concat([line('PUB t'), int32(10), Buffer.from('abc')]), 'E_BAD_MESSAGE PUB failed to read message body'],
+      [Buffer.concat([line('MPUB t'), int32(100), int32(2), int32(1), Buffer.from('a'), Buffer.from([0, 0])]), 'E_BAD_MESSAGE MPUB failed to read message(1) body size'],
+      [Buffer.concat([line('IDENTIFY'), int32(40), Buffer.from('{"a"')]), 'E_BAD_BODY IDENTIFY failed to read body'],
+      [Buffer.from('PUB t'), null],
+    ];
+    for (const [raw, text] of cases) {
+      const c = await WireConn.open(d.tcpPort, { timeoutMs: 10_000 });
+      c.autoNop = false; // a stalled client: nothing after the partial command
+      try {
+        await c.identify({ heartbeat_interval: 1000 });
+        c.write(raw);
+        for (;;) {
+          const f = await c.readFrame().catch((e: Error) => e);
+          if (f instanceof Error) {
+            assert.is(text, null, `closed without ${text}: ${f.message}`);
+            break;
+          }
+          if (f.type === 0 && f.data.toString() === '_heartbeat_') continue;
+          assert.is(f.type, 1, `frame ${f.type} ${f.data.toString('latin1')}`);
+          assert.is(f.data.toString('latin1'), text, `error frame ${JSON.stringify(f.data.toString('latin1'))}`);
+          await c.expectClosed();
+          break;
+        }
+      } catch (e) {
+        throw new Error(`${text}: ${(e as Error).message}`);
+      } finally {
+        c.close();
+      }
+    }
+    await assertHealthy(d);
+  });
+});
+
 test('§2.12 truncated MPUB then EOF → "failed to read" errors at each stage', async () => {
   await withNsqd({}, async (d) => {
     const cases: [Buffer, string][] = [
