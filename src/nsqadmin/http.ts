@@ -103,8 +103,8 @@ export function createHttpHandler(host: AdminHost): (req: IncomingMessage, res: 
   const isAdmin = (req: IncomingMessage): boolean => {
     const users = host.opts.adminUsers;
     if (users.length === 0) return true;
-    const v = req.headers[host.opts.aclHttpHeader.toLowerCase()];
-    const user = Array.isArray(v) ? (v[0] ?? '') : (v ?? '');
+    // Go's Header.Get: the first of repeated headers (Node's req.headers joins them with ", ").
+    const user = req.headersDistinct[host.opts.aclHttpHeader.toLowerCase()]?.[0] ?? '';
     return users.includes(user);
   };
 

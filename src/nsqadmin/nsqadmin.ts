@@ -3,7 +3,7 @@ import type { Server as HttpServer } from 'node:http';
 import { lookup } from 'node:dns/promises';
 import { isIP, type BlockList } from 'node:net';
 import { goUrlParseError } from '../internal/go-url.js';
-import { createGoServer } from '../internal/http.js';
+import { createGoServer, goJSON } from '../internal/http.js';
 import { listenTcp, listeningAddress, listeningPort, splitHostPort } from '../internal/listen.js';
 import { Logger } from '../internal/log.js';
 import { AssetStore, bundledStaticDir } from './assets.js';
@@ -168,7 +168,8 @@ export class NSQAdmin {
         const endpoint = this.options.notificationHttpEndpoint;
         this.logger.info(`POSTing notification to ${endpoint}`);
         try {
-          await this.upstream.postJSON(endpoint, JSON.stringify(a));
+          // json.Marshal: <, > and & escaped.
+          await this.upstream.postJSON(endpoint, goJSON(a));
         } catch (err) {
           this.logger.error(`failed to POST notification - ${(err as Error).message}`);
         }

@@ -152,10 +152,10 @@ export interface RawHttpResponse {
  * An HTTP request over node:http. With `chunked`, the body is sent with
  * `Transfer-Encoding: chunked` and no Content-Length (so the server must look at the body itself).
  */
-export function rawHttp(method: string, url: string, body?: Buffer | string, opts: { chunked?: boolean; headers?: Record<string, string> } = {}): Promise<RawHttpResponse> {
+export function rawHttp(method: string, url: string, body?: Buffer | string, opts: { chunked?: boolean; headers?: Record<string, string | string[]> } = {}): Promise<RawHttpResponse> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
-    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    const headers: Record<string, string | string[]> = { ...(opts.headers ?? {}) };
     const buf = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body) : body;
     if (buf !== undefined && !opts.chunked) headers['Content-Length'] = String(buf.length);
     if (opts.chunked) headers['Transfer-Encoding'] = 'chunked';

@@ -10,6 +10,7 @@ import { http, waitFor } from '../helpers/daemons.js';
 import { expectErr, expectV1 } from '../helpers/http-v1.js';
 import { BinSession, type Bin } from '../helpers/nsqadmin-cluster.js';
 import { freePort } from '../helpers/proc.js';
+import { rawHttp, takeMessages } from '../helpers/stats.js';
 
 const s = new BinSession();
 let lookupd: Bin;
@@ -286,6 +287,10 @@ test('ACL, notifications, --base-path and the /config CIDR check on a second nsq
   const url = `${a2.url}/admin`;
   expectErr(await http('POST', `${url}/api/topics`, '{"topic":"acl"}'), 403, 'FORBIDDEN');
   expectErr(await http('POST', `${url}/api/topics`, '{"topic":"acl"}', { 'X-Forwarded-User': 'bob' }), 403, 'FORBIDDEN');
+  // Go's Header.Get takes the first of a repeated header.
+  const twice = await rawHttp('POST', `${url}/api/topics/t1`, '{"action":"nope"}', { headers: { 'X-Forwarded-User': ['alice', 'bob'] } });
+  assert.is(twice.status, 400, twice.text);
+  assert.is(twice.text, '{"message":"INVALID_ACTION"}');
   expectErr(await http('DELETE', `${url}/api/topics/t1`), 403, 'FORBIDDEN');
   expectErr(await http('POST', `${url}/api/topics/t1`, '{"action":"pause"}'), 403, 'FORBIDDEN');
   expectErr(await http('DELETE', `${url}/api/nodes/${nsqdB.httpAddr}`, '{"topic":"t1"}'), 403, 'FORBIDDEN');
@@ -293,7 +298,7 @@ test('ACL, notifications, --base-path and the /config CIDR check on a second nsq
   const ok = await http('POST', `${url}/api/topics?foo=bar`, '{"topic":"acl","channel":"ch"}', {
     'X-Forwarded-User': 'alice',
     Authorization: 'Basic ' + Buffer.from('alice:secret').toString('base64'),
-    'User-Agent': 'tester',
+    'User-Agent': 'tester<&>',
   });
   expectV1(ok, 200, '{"message":""}', 'json');
   await waitFor(() => received.length >= 2, 5000, 'two notifications');
@@ -302,7 +307,8 @@ test('ACL, notifications, --base-path and the /config CIDR check on a second nsq
   assert.is(first!.action, 'create_topic');
   assert.is(first!.topic, 'acl');
   assert.is(first!.user, 'alice');
-  assert.is(first!.user_agent, 'tester');
+  assert.is(first!.user_agent, 'tester<&>');
+  assert.ok(received[0]!.body.includes('"user_agent":"tester\\u003c\\u0026\\u003e"'), `json.Marshal escapes <, > and &: ${received[0]!.body}`);
   assert.is(first!.url, `http://127.0.0.1:${a2.httpPort}/admin/api/topics?foo=bar`);
   assert.match(String(first!.remote_ip), /^127\.0\.0\.1:\d+$/);
   assert.ok(Math.abs(Number(first!.timestamp) - Date.now() / 1000) < 60);
@@ -340,6 +346,24 @@ test('nsqd mode: topics and nodes from nsqd; create-topic is a no-op, create-cha
   assert.ok((await http('GET', `${a3.url}/`)).text.includes('var NSQLOOKUPD = [];'));
   expectV1(await http('POST', `${a3.url}/api/topics`, '{"topic":"x"}'), 200, '{"message":""}', 'json');
   expectErr(await http('POST', `${a3.url}/api/topics`, '{"topic":"x","channel":"y"}'), 502, 'UPSTREAM_ERROR: failed to query any nsqlookupd: ');
+});
+
+test('an nsqd without topics is "topics": null in /api/nodes; a node\'s e2e percentiles keep nsqd\'s "value" (the aggregate has none)', async () => {
+  const c = await s.nsqd(lookupd.tcpPort, ['--e2e-processing-latency-percentile=0.99']);
+  const nodeOf = async (): Promise<Record<string, unknown> | undefined> =>
+    ((await json(`${admin.url}/api/nodes`)).nodes as Record<string, unknown>[]).find((n) => n.http_port === c.httpPort);
+  await waitFor(async () => (await nodeOf()) !== undefined, 10_000, 'the third nsqd in /api/nodes');
+  assert.is((await nodeOf())!.topics, null, 'Go appends topics to a nil slice');
+  await http('POST', `${c.url}/pub?topic=e2e`, 'm');
+  await takeMessages(c.tcpPort, c.url, 'e2e', 'ch', 1);
+  await waitFor(async () => (await lookupProducers('e2e')) === 1, 10_000, 'lookupd to know the e2e topic');
+  const doc = await json(`${admin.url}/api/topics/e2e`);
+  const node = (doc.nodes as { e2e_processing_latency: { percentiles: Record<string, number>[] | null } }[])[0]!;
+  assert.equal(Object.keys(node.e2e_processing_latency.percentiles![0]!), ['average', 'count', 'max', 'min', 'quantile', 'value']);
+  const agg = doc.e2e_processing_latency as { percentiles: Record<string, number>[] | null };
+  assert.equal(Object.keys(agg.percentiles![0]!), ['average', 'count', 'max', 'min', 'quantile']);
+  await c.proc.kill();
+  await waitFor(async () => (await nodeOf()) === undefined, 10_000, 'the third nsqd gone from /api/nodes');
 });
 
 test('an unreachable nsqd gives a WARNING; all unreachable a 502', async () => {

@@ -150,7 +150,8 @@ function decodeLookupdProducer(v: unknown): Producer {
     tcp_port: int(p.tcp_port),
     http_port: int(p.http_port),
     version: str(p.version),
-    topics: Array.isArray(p.topics) ? topics.map((topic, i) => ({ topic, tombstoned: tombstones[i] === true })) : null,
+    // Go appends to a nil slice per topic: no topics marshal as null, not [].
+    topics: topics.length > 0 ? topics.map((topic, i) => ({ topic, tombstoned: tombstones[i] === true })) : null,
     out_of_date: false,
   };
 }

@@ -13,6 +13,8 @@ export interface E2ePercentile {
   max: number;
   min: number;
   quantile: number;
+  /** nsqd's own figure, kept in a node's entry (Go keeps the decoded map's keys); aggregates have none. */
+  value?: number;
 }
 
 /** quantile.E2eProcessingLatencyAggregate. */
@@ -110,7 +112,7 @@ export function decodeE2e(v: unknown, topic = '', channel = '', host = ''): E2eA
   const percentiles: E2ePercentile[] = raw.map((p) => {
     const r = isRecord(p) ? p : {};
     const value = num(r.value);
-    return { average: value, count, max: value, min: value, quantile: num(r.quantile) };
+    return { average: value, count, max: value, min: value, quantile: num(r.quantile), value };
   });
   return { count, percentiles: percentiles.length === 0 ? null : percentiles, topic, channel, host };
 }
