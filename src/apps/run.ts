@@ -1,6 +1,6 @@
 // What every binary shares (the nsqd / nsqlookupd daemons and NSQ's command-line tools): Go flag
 // parsing that ends the process on -h (exit 0) or a bad flag (exit 2), `--config` TOML for the
-// daemons, and SIGINT/SIGTERM handling where a second signal exits at once.
+// daemons, and SIGINT/SIGTERM handling where signals after the first are ignored (as Go's).
 import { loadConfigFile, resolveOptions } from '../internal/config.js';
 import { parseFlags, type FlagParseResult, type FlagSpec } from '../internal/flags.js';
 import { errorText, formatLogTime, nowMs } from '../internal/log.js';
@@ -98,37 +98,29 @@ export function runDaemon<T extends object>(name: string, specs: readonly FlagSp
 }
 
 /**
- * Call `onFirst` on the first of `signals`; any later one calls `onAgain` (if given) and exits at
- * once with status 1.
+ * Call `onFirst` on the first of `signals`; later ones are ignored while it runs, as NSQ's Go
+ * binaries ignore them (go-svc reads its signal channel once), so a second Ctrl-C cannot cut a
+ * graceful shutdown short and lose what it was saving. SIGKILL still ends the process.
  */
-export function onSignals(signals: readonly NodeJS.Signals[], onFirst: (sig: NodeJS.Signals) => void, onAgain?: (sig: NodeJS.Signals) => void): void {
+export function onSignals(signals: readonly NodeJS.Signals[], onFirst: (sig: NodeJS.Signals) => void): void {
   let seen = false;
   const handler = (sig: NodeJS.Signals): void => {
-    if (seen) {
-      onAgain?.(sig);
-      process.exit(1);
-    }
+    if (seen) return;
     seen = true;
     onFirst(sig);
   };
   for (const s of signals) process.on(s, handler);
 }
 
-/**
- * Run a daemon until SIGINT/SIGTERM, then close it gracefully; a second signal exits at once.
- */
+/** Run a daemon until SIGINT/SIGTERM, then close it gracefully (later signals are ignored). */
 export function runUntilSignal(close: () => Promise<void>, log: (msg: string) => void): void {
-  onSignals(
-    ['SIGINT', 'SIGTERM'],
-    () => {
-      close().then(
-        () => process.exit(0),
-        (err: unknown) => {
-          log(`error while closing - ${(err as Error).message}`);
-          process.exit(1);
-        },
-      );
-    },
-    (sig) => log(`received ${sig} again, exiting now`),
-  );
+  onSignals(['SIGINT', 'SIGTERM'], () => {
+    close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log(`error while closing - ${(err as Error).message}`);
+        process.exit(1);
+      },
+    );
+  });
 }

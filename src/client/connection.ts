@@ -14,6 +14,7 @@ import { CommandWriter } from './command-writer.js';
 import type { ClientConfig } from './config.js';
 import { NsqError, errorFromFrame } from './errors.js';
 import { FrameReader, type FrameSink } from './frame-reader.js';
+import { goDialError } from '../internal/http-client.js';
 
 /** What nsqd answered to IDENTIFY with feature negotiation (spec 2.2). */
 export interface IdentifyResponse {
@@ -160,9 +161,11 @@ export class NsqdConnection extends CommandWriter implements FrameSink {
       this.raw = socket;
       this.sock = socket;
       const dialTimer = this.cfg.dialTimeout > 0
-        ? setTimeout(() => this.destroy(new NsqError('ERR_CONNECTION', `dial timeout after ${this.cfg.dialTimeout} ms`, { address: this.address })), this.cfg.dialTimeout)
+        ? setTimeout(() => this.destroy(new NsqError('ERR_CONNECTION', `dial tcp ${this.address}: i/o timeout`, { address: this.address })), this.cfg.dialTimeout)
         : null;
+      let dialed = false;
       socket.once('connect', () => {
+        dialed = true;
         if (dialTimer !== null) clearTimeout(dialTimer);
         socket.setNoDelay(true);
         socket.setTimeout(this.cfg.readTimeout);
@@ -174,7 +177,9 @@ export class NsqdConnection extends CommandWriter implements FrameSink {
       socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
       socket.on('error', (err) => {
         if (dialTimer !== null) clearTimeout(dialTimer);
-        this.closeError ??= new NsqError('ERR_CONNECTION', `${this.address}: ${err.message}`, { cause: err, address: this.address });
+        // A failed dial in go-nsq's words (net.Dial's error); later errors keep Node's text.
+        const dial = dialed ? undefined : goDialError(this.address, err);
+        this.closeError ??= new NsqError('ERR_CONNECTION', dial ?? `${this.address}: ${err.message}`, { cause: err, address: this.address });
       });
       socket.on('close', () => {
         if (dialTimer !== null) clearTimeout(dialTimer);

@@ -143,7 +143,7 @@ export class Producer extends EventEmitter<ProducerEvents> implements Connection
       (err: NsqError) => {
         this.connecting = null;
         conn.destroy();
-        this.logLine('warn', `connect failed - ${err.message}`);
+        this.logLine('error', `error connecting to nsqd - ${err.message}`);
         throw err;
       },
     );

@@ -85,25 +85,71 @@ export function httpRequestRaw(url: string, opts: HttpClientOptions): Promise<Ht
   });
 }
 
-/** Go's wording of a transport failure of `method url` (`Get "<url>": dial tcp <addr>: connect: connection refused`). */
+/**
+ * A request as Go's default http.Client makes it: redirects are followed, at most 10 (then
+ * `stopped after 10 redirects`); after a 301, 302 or 303 the next request is a GET without a body
+ * (a HEAD stays a HEAD), after a 307 or 308 it repeats method and body; Authorization and Cookie
+ * are not sent to another host. A redirect without a Location is the answer. The request timeout
+ * covers the whole chain, as Client.Timeout does.
+ */
+export async function httpRequestFollow(url: string, opts: HttpClientOptions): Promise<HttpResult> {
+  const deadline = performance.now() + opts.requestTimeoutMs;
+  let target = new URL(url);
+  let method = opts.method ?? 'GET';
+  let body = opts.body;
+  let headers = opts.headers;
+  for (let hops = 0; ; hops++) {
+    const left = Math.max(1, Math.round(deadline - performance.now()));
+    const res = await httpRequestRaw(target.href, { ...opts, method, body, headers, requestTimeoutMs: left });
+    const location = res.headers.location;
+    if (![301, 302, 303, 307, 308].includes(res.status) || location === undefined || location === '') return res;
+    if (hops === 10) throw new Error('stopped after 10 redirects');
+    const next = new URL(location, target);
+    if (res.status !== 307 && res.status !== 308) {
+      if (method !== 'HEAD') method = 'GET';
+      body = undefined;
+    }
+    if (next.host !== target.host && headers !== undefined) {
+      headers = Object.fromEntries(Object.entries(headers).filter(([k]) => !/^(authorization|www-authenticate|cookie|cookie2)$/i.test(k)));
+    }
+    target = next;
+  }
+}
+
+/**
+ * Go's wording of a failed dial to `host` (`host:port`), or undefined when the error is not a
+ * dial failure: `dial tcp 127.0.0.1:4150: connect: connection refused`,
+ * `dial tcp: lookup nohost: no such host`.
+ */
+export function goDialError(host: string, err: unknown): string | undefined {
+  switch ((err as NodeJS.ErrnoException | undefined)?.code) {
+    case 'ECONNREFUSED': return `dial tcp ${host}: connect: connection refused`;
+    case 'EHOSTUNREACH': return `dial tcp ${host}: connect: no route to host`;
+    case 'ENETUNREACH': return `dial tcp ${host}: connect: network is unreachable`;
+    case 'ETIMEDOUT': return `dial tcp ${host}: i/o timeout`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN': return `dial tcp: lookup ${host.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1')}: no such host`;
+    default: return undefined;
+  }
+}
+
+/**
+ * Go's wording of a transport failure of `method url` (`Get "<url>": dial tcp <addr>: connect:
+ * connection refused`). NSQ's HTTP clients set Client.Timeout and ResponseHeaderTimeout to the
+ * same request timeout; the client's deadline, started first, is the one that fires.
+ */
 export function goTransportError(method: 'Get' | 'Post', url: string, err: unknown): Error {
-  const e = err as NodeJS.ErrnoException;
   let host = '';
   try {
     host = new URL(url).host;
   } catch {
     // keep ''
   }
-  let reason: string;
-  switch (e.code) {
-    case 'ECONNREFUSED': reason = `dial tcp ${host}: connect: connection refused`; break;
-    case 'ECONNRESET': reason = 'EOF'; break;
-    case 'EHOSTUNREACH': reason = `dial tcp ${host}: connect: no route to host`; break;
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN': reason = `dial tcp: lookup ${host.replace(/:\d+$/, '')}: no such host`; break;
-    default:
-      if (err instanceof HttpTimeoutError) reason = err.phase === 'connect' ? `dial tcp ${host}: i/o timeout` : 'net/http: timeout awaiting response headers (Client.Timeout exceeded while awaiting headers)';
-      else reason = e.message;
+  let reason = goDialError(host, err);
+  if (reason === undefined) {
+    if ((err as NodeJS.ErrnoException).code === 'ECONNRESET') reason = 'EOF';
+    else if (err instanceof HttpTimeoutError) reason = err.phase === 'connect' ? `dial tcp ${host}: i/o timeout` : 'context deadline exceeded (Client.Timeout exceeded while awaiting headers)';
+    else reason = (err as Error).message;
   }
   return new Error(`${method} "${url}": ${reason}`);
 }

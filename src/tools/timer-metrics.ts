@@ -14,10 +14,10 @@ export interface TimerStats {
   p99: number;
 }
 
-/** The value at a percentile of sorted durations, with timer_metrics' index rule (floor(p·n + 0.5), capped). */
-function percentile(perc: number, sorted: readonly number[]): number {
+/** The value at a percentile of sorted durations, with timer_metrics' index rule (ceil(p·n + 0.5), capped). */
+export function percentile(perc: number, sorted: readonly number[]): number {
   if (sorted.length === 0) return 0;
-  let i = Math.floor((perc / 100) * sorted.length + 0.5);
+  let i = Math.ceil((perc / 100) * sorted.length + 0.5);
   if (i >= sorted.length) i = sorted.length - 1;
   return sorted[i]!;
 }

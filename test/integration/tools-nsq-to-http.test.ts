@@ -25,7 +25,7 @@ interface Received {
 /** An HTTP endpoint recording every request; `answer` picks the status (null: never answer). */
 class Sink {
   readonly requests: Received[] = [];
-  answer: (r: Received, seen: number) => number | null = () => 200;
+  answer: (r: Received, seen: number) => number | { status: number; location: string } | null = () => 200;
   private readonly server: Server;
   port = 0;
 
@@ -40,7 +40,8 @@ class Sink {
         const seen = this.requests.filter((x) => (x.method === 'GET' ? x.url : x.body.toString()) === key).length;
         const status = this.answer(r, seen);
         if (status === null) return; // hold the request open
-        res.writeHead(status, { 'Content-Type': 'text/plain' });
+        if (typeof status === 'object') res.writeHead(status.status, { 'Content-Type': 'text/plain', Location: status.location });
+        else res.writeHead(status, { 'Content-Type': 'text/plain' });
         res.end('ok');
       });
     });
@@ -153,11 +154,32 @@ test('--content-type is sent with POST; a 2xx other than 200 counts as success',
   sink.answer = () => 204;
   const topic = topicName();
   await publish(nsqd.url, topic, ['{"a":1}', '{"b":2}']);
-  const p = tools.start('nsq_to_http', [`--topic=${topic}`, '--channel=ct', nsqdAddr(), `--post=${sink.url()}`, '--content-type=application/json']);
+  // A --header key is canonicalised (Go's Header.Set), so user-agent replaces the default User-Agent.
+  const p = tools.start('nsq_to_http', [`--topic=${topic}`, '--channel=ct', nsqdAddr(), `--post=${sink.url()}`, '--content-type=application/json', '--header=user-agent: mine']);
   await drained(topic, 'ct', 2);
   assert.equal(sink.bodies().sort(), ['{"a":1}', '{"b":2}']);
   assert.ok(sink.requests.every((r) => r.headers['content-type'] === 'application/json'));
+  assert.equal(sink.requests.map((r) => r.headers['user-agent']), ['mine', 'mine']);
   const st = await waitForChannel(nsqd.url, topic, 'ct', () => true);
+  assert.is(st.requeue_count, 0);
+  p.signal('SIGINT');
+  assert.equal(await p.exited(), { code: 0, signal: null });
+});
+
+test('redirects are followed as Go\'s http.Client does: 307 repeats the POST, 302 turns it into a GET; the final status decides', async () => {
+  const sink = await Sink.start();
+  sink.answer = (r) => {
+    if (r.url === '/keep') return { status: 307, location: '/final' };
+    if (r.url === '/drop') return { status: 302, location: `${sink.url('/got')}?x=1` };
+    return r.url === '/final' || r.url.startsWith('/got') ? 200 : 500;
+  };
+  const topic = topicName();
+  await publish(nsqd.url, topic, ['m1']);
+  const p = tools.start('nsq_to_http', [`--topic=${topic}`, '--channel=rd', nsqdAddr(), `--post=${sink.url('/keep')}`, `--post=${sink.url('/drop')}`, '--mode=multicast']);
+  await drained(topic, 'rd', 1);
+  const seen = sink.requests.map((r) => `${r.method} ${r.url} ${r.body.toString()}`).sort();
+  assert.equal(seen, ['GET /got?x=1 ', 'POST /drop m1', 'POST /final m1', 'POST /keep m1']);
+  const st = await waitForChannel(nsqd.url, topic, 'rd', () => true);
   assert.is(st.requeue_count, 0);
   p.signal('SIGINT');
   assert.equal(await p.exited(), { code: 0, signal: null });

@@ -63,7 +63,7 @@ test('configuration errors are log.Fatal lines (exit 1)', async () => {
 test('a failed publish is fatal (exit 1)', async () => {
   const r = await tools.run('to_nsq', ['--topic=t', '--nsqd-tcp-address=127.0.0.1:1'], { stdin: 'x\n' });
   assert.is(r.code, 1);
-  assert.match(r.stderr, /ECONNREFUSED|connection refused/);
+  assert.match(r.stderr, /ERR    1 \(127\.0\.0\.1:\d+\) error connecting to nsqd - dial tcp 127\.0\.0\.1:\d+: connect: connection refused\n.*\d dial tcp 127\.0\.0\.1:\d+: connect: connection refused\n$/);
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -130,7 +130,7 @@ test('Go transport error texts: refused, reset, DNS, connect and header timeouts
   assert.is(err(Object.assign(new Error('x'), { code: 'ECONNRESET' })), `Get "${url}": EOF`);
   assert.is(goTransportError('Post', 'http://nohost.invalid:4151/x', Object.assign(new Error('x'), { code: 'ENOTFOUND' })).message, 'Post "http://nohost.invalid:4151/x": dial tcp: lookup nohost.invalid: no such host');
   assert.is(err(new HttpTimeoutError('connect', 'c')), `Get "${url}": dial tcp 127.0.0.1:9: i/o timeout`);
-  assert.is(err(new HttpTimeoutError('request', 'r')), `Get "${url}": net/http: timeout awaiting response headers (Client.Timeout exceeded while awaiting headers)`);
+  assert.is(err(new HttpTimeoutError('request', 'r')), `Get "${url}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`);
 });
 
 test('unknown path is 404 NOT_FOUND', async () => {

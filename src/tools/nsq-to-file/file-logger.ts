@@ -18,7 +18,11 @@ import { errorText, withGoNsqLogger } from '../common.js';
 import type { NsqToFileOptions } from './options.js';
 import { goTimeFormat, strftimeToGoLayout } from './strftime.js';
 
-/** Non-gzip output is written in batches of at most this many bytes (and at every sync). */
+/**
+ * Non-gzip output is written once per event-loop turn (so, as with nsq_to_file's unbuffered
+ * file writes, a line is in the file, if not yet fsynced, as soon as its message is handled; a
+ * `tail -f` sees it), or sooner past this many bytes; and at every sync.
+ */
 const WRITE_BATCH_BYTES = 1 << 20;
 
 /**
@@ -80,6 +84,7 @@ export class FileLogger {
   private rev = 0;
   private chunks: Buffer[] = [];
   private chunkBytes = 0;
+  private writeQueued = false;
   private pending: Message[] = [];
   private closing = false;
   private ticker: NodeJS.Timeout | null = null;
@@ -187,14 +192,22 @@ export class FileLogger {
     this.chunks.push(b);
     this.chunkBytes += b.length;
     this.filesize += b.length;
-    if (!this.o.gzip && this.chunkBytes >= WRITE_BATCH_BYTES) {
-      try {
-        this.flushChunks();
-      } catch (err) {
-        this.die('writing message to disk', err);
-      }
+    if (this.o.gzip) return;
+    if (this.chunkBytes >= WRITE_BATCH_BYTES) this.writeNow();
+    else if (!this.writeQueued) {
+      this.writeQueued = true;
+      setImmediate(this.writeNow);
     }
   }
+
+  private readonly writeNow = (): void => {
+    this.writeQueued = false;
+    try {
+      this.flushChunks();
+    } catch (err) {
+      this.die('writing message to disk', err);
+    }
+  };
 
   /** Write what is buffered: raw bytes, or (gzip) the current member, closed. */
   private flushChunks(): void {

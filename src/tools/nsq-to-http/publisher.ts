@@ -4,7 +4,7 @@
 // `User-Agent: nsq_to_http v1.3.0` and the --header values (which may override both). A mode picks
 // the destination: round-robin, hostpool / epsilon-greedy, or, for any other --mode, all of them.
 
-import { goQueryEscape, httpRequestRaw } from '../../internal/http-client.js';
+import { goQueryEscape, httpRequestFollow } from '../../internal/http-client.js';
 import { NSQ_VERSION } from '../common.js';
 import { DestinationPicker, isPickMode } from '../host-pool.js';
 import { DestinationMetrics } from '../timer-metrics.js';
@@ -50,8 +50,18 @@ export function splitFormat(format: string): { head: string; tail: string; hasAr
 }
 
 /**
+ * Go's textproto.CanonicalMIMEHeaderKey: `x-foo` → `X-Foo` (a key with a character that is not
+ * a token character stays as it is).
+ */
+export function canonicalHeaderKey(key: string): string {
+  if (!/^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/.test(key)) return key;
+  return key.toLowerCase().replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
+}
+
+/**
  * Parse `--header` values (`Key: Value`, split on the first `:`, both sides trimmed and
- * non-empty); null when one is malformed.
+ * non-empty) into canonical keys, the last value of a key winning (Go's Header.Set); null when
+ * one is malformed.
  */
 export function parseCustomHeaders(values: readonly string[]): Record<string, string> | null {
   const out: Record<string, string> = {};
@@ -61,7 +71,7 @@ export function parseCustomHeaders(values: readonly string[]): Record<string, st
     const key = h.slice(0, colon).trim();
     const value = h.slice(colon + 1).trim();
     if (key === '' || value === '') return null;
-    out[key] = value;
+    out[canonicalHeaderKey(key)] = value;
   }
   return out;
 }
@@ -139,7 +149,7 @@ export class HttpPublisher {
     }
     let status: number;
     try {
-      const res = await httpRequestRaw(url, {
+      const res = await httpRequestFollow(url, {
         method: this.o.method,
         headers: this.headers,
         body: this.o.method === 'POST' ? body : undefined,
