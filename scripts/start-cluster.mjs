@@ -24,8 +24,8 @@ let stopping = false;
 
 function start(d) {
   // Own process group: a terminal's Ctrl-C reaches only this script, which stops the daemons one
-  // by one (the daemons would otherwise get SIGINT from the terminal and SIGTERM from us, and a
-  // second signal makes nsqd exit at once instead of persisting its queues).
+  // by one, nsqd first (it leaves nsqlookupd while that still listens); a daemon ignores signals
+  // after its first, so a second Ctrl-C here only stops waiting for them.
   const child = spawn(process.execPath, [bin(d.name), ...d.args], { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
   const entry = { ...d, child, exited: new Promise((r) => child.once('exit', (code, sig) => r({ code, sig }))) };
   entry.exited.then(({ code, sig }) => {
