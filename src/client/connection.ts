@@ -453,6 +453,7 @@ export class NsqdConnection extends CommandWriter implements FrameSink {
   /** Close at once; `err` (if any) is reported to connect()'s caller or to the delegate's onClose. */
   destroy(err?: NsqError): void {
     if (err !== undefined) this.closeError ??= err;
+    this.noteFailedStage();
     this.stage = Stage.Closed;
     if (this.raw === null || this.raw.closed) {
       this.reportClose();
@@ -462,7 +463,17 @@ export class NsqdConnection extends CommandWriter implements FrameSink {
     this.raw.destroy();
   }
 
+  /** The handshake step a connection that never became ready ended in. */
+  failedStage: 'IDENTIFY' | 'upgrade' | 'AUTH' | 'SUB' | null = null;
+
+  private noteFailedStage(): void {
+    if (this.failedStage === null && this.stage !== Stage.Idle && this.stage !== Stage.Ready && this.stage !== Stage.Closed) {
+      this.failedStage = this.stageName() as NonNullable<NsqdConnection['failedStage']>;
+    }
+  }
+
   private onSocketClose(): void {
+    this.noteFailedStage();
     const unexpected = this.stage !== Stage.Closed;
     this.stage = Stage.Closed;
     if (unexpected && this.closeError === null) {

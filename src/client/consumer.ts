@@ -121,6 +121,9 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements Connection
       this.pending.delete(address);
       conn.destroy();
       if (this.stopping) this.maybeFinishClose();
+      // nsqd refused the SUB (max channel consumers, not authorized, ...): go-nsq does not wait
+      // for SUB's answer, so it sees a connection closed by nsqd and retries, as after a drop.
+      else if (conn.failedStage === 'SUB' && !this.lookupd.active && this.nsqdTcpAddrs.has(address)) this.scheduleReconnect(address);
       throw err;
     }
     this.pending.delete(address);
@@ -162,7 +165,11 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements Connection
     if (t !== undefined) clearTimeout(t);
     this.reconnectTimers.delete(address);
     const conn = this.conns.get(address) ?? this.pending.get(address);
-    if (conn !== undefined) this.closeConnection(conn);
+    if (conn === undefined) return;
+    // No new deliveries while the in-flight ones are answered (go-nsq stops reading instead, and
+    // what nsqd had already sent then times out there and is redelivered elsewhere).
+    this.rdy.updateRDY(conn, 0);
+    this.closeConnection(conn);
   }
 
   /**

@@ -366,7 +366,8 @@ export class Channel {
     const slot = this.ownedSlot(clientId, id, idOff);
     if (typeof slot !== 'number') return slot;
     if (this.e2e !== null) {
-      this.e2e.insert(Date.now() * 1e6 - readTimestampNs(this.inFlight.frame(slot), this.inFlight.offset(slot) + RECORD_HEADER));
+      // Sub-millisecond now, as the message timestamps are (Go uses time.Now().UnixNano()).
+      this.e2e.insert((performance.timeOrigin + performance.now()) * 1e6 - readTimestampNs(this.inFlight.frame(slot), this.inFlight.offset(slot) + RECORD_HEADER));
     }
     this.backend.ack(this.inFlight.token(slot));
     this.drop(this.inFlight, slot);

@@ -88,6 +88,34 @@ export class ProtocolV2 {
 /** TLS version names as Go's crypto/tls reports them in /stats. */
 const TLS_VERSION_NAMES: Record<string, string> = { TLSv1: 'TLS1.0', 'TLSv1.1': 'TLS1.1', 'TLSv1.2': 'TLS1.2', 'TLSv1.3': 'TLS1.3' };
 
+/** The 13 suites nsqd's prettyConnectionState names; it prints any other as `Unknown <id>`. */
+const GO_NAMED_SUITES = new Set([
+  'TLS_RSA_WITH_RC4_128_SHA', 'TLS_RSA_WITH_3DES_EDE_CBC_SHA', 'TLS_RSA_WITH_AES_128_CBC_SHA', 'TLS_RSA_WITH_AES_256_CBC_SHA',
+  'TLS_ECDHE_ECDSA_WITH_RC4_128_SHA', 'TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA', 'TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA',
+  'TLS_ECDHE_RSA_WITH_RC4_128_SHA', 'TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA', 'TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA',
+  'TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA', 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256', 'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256',
+]);
+
+/** IANA ids of the other suites OpenSSL negotiates by default. */
+const SUITE_IDS: Readonly<Record<string, number>> = {
+  TLS_AES_128_GCM_SHA256: 0x1301, TLS_AES_256_GCM_SHA384: 0x1302, TLS_CHACHA20_POLY1305_SHA256: 0x1303,
+  TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: 0xc02c, TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: 0xc030,
+  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: 0xcca9, TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: 0xcca8,
+  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256: 0xc023, TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256: 0xc027,
+  TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384: 0xc024, TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384: 0xc028,
+  TLS_RSA_WITH_AES_128_GCM_SHA256: 0x009c, TLS_RSA_WITH_AES_256_GCM_SHA384: 0x009d,
+  TLS_RSA_WITH_AES_128_CBC_SHA256: 0x003c, TLS_RSA_WITH_AES_256_CBC_SHA256: 0x003d,
+  TLS_DHE_RSA_WITH_AES_128_GCM_SHA256: 0x009e, TLS_DHE_RSA_WITH_AES_256_GCM_SHA384: 0x009f,
+  TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256: 0xccaa,
+};
+
+/** `tls_cipher_suite` as nsqd's /stats shows it (a suite outside Go's 13 names, by its id). */
+export function goCipherSuiteName(standardName: string): string {
+  if (GO_NAMED_SUITES.has(standardName)) return standardName;
+  const id = SUITE_IDS[standardName];
+  return id === undefined ? standardName : `Unknown ${id}`;
+}
+
 /**
  * One connection's read loop (nsqd's protocolV2.IOLoop): bytes come from the socket, or after
  * IDENTIFY from the TLS socket over it, through a snappy or deflate decoder, into the
@@ -456,7 +484,7 @@ class IOLoop {
     tlsSocket.on('error', (e) => this.host.logger.debug(`PROTOCOL(V2): [${client}] TLS error - ${e.message}`));
     client.tls = true;
     client.tlsVersion = TLS_VERSION_NAMES[tlsSocket.getProtocol() ?? ''] ?? '';
-    client.tlsCipherSuite = tlsSocket.getCipher()?.standardName ?? '';
+    client.tlsCipherSuite = goCipherSuiteName(tlsSocket.getCipher()?.standardName ?? '');
     client.tlsCommonName = typeof peer?.subject?.CN === 'string' ? peer.subject.CN : '';
     client.setLower(tlsSocket);
     this.source = tlsSocket;

@@ -134,6 +134,54 @@ test('max_attempts: the message is discarded (discard event, then FIN) without c
   await c.close();
 });
 
+test('a SUB refused by nsqd (--max-channel-consumers) on a direct connection is retried every lookupd_poll_interval, as go-nsq retries the closed connection', async () => {
+  const n = await startNsqd({ maxChannelConsumers: 1 });
+  const topic = topicName();
+  const first = new Consumer(topic, 'ch', quiet);
+  const second = new Consumer(topic, 'ch', { ...quiet, lookupdPollInterval: 100 });
+  const p = new Producer(`127.0.0.1:${n.tcpPort}`, quiet);
+  try {
+    first.on('message', () => {});
+    await first.connectToNsqd(`127.0.0.1:${n.tcpPort}`);
+    const got: string[] = [];
+    second.on('message', (m: Message) => void got.push(m.body.toString()));
+    const err = await second.connectToNsqd(`127.0.0.1:${n.tcpPort}`).catch((e: NsqError) => e);
+    assert.instance(err, NsqError);
+    assert.is((err as NsqError).code, 'E_SUB_FAILED');
+    await first.close();
+    await waitFor(() => second.stats().connections === 1, 10_000, 'the second consumer subscribed once the first left');
+    await p.publish(topic, 'after');
+    await waitFor(() => got.length === 1, 10_000, 'a message to the retried connection');
+    assert.equal(got, ['after']);
+  } finally {
+    p.close();
+    await first.close();
+    await second.close();
+    await n.close();
+  }
+});
+
+test('disconnectFromNsqd on a busy connection: RDY 0 at once, what is in flight is answered, then the connection closes', async () => {
+  const topic = topicName();
+  await publishN(producer, topic, 300);
+  const c = new Consumer(topic, 'ch', { ...quiet, maxInFlight: 10 });
+  let received = 0;
+  c.on('message', async () => {
+    received++;
+    await sleep(5 + (received % 7) * 5);
+  });
+  await c.connectToNsqd(`127.0.0.1:${d.tcpPort}`);
+  await waitFor(() => received >= 30, 10_000, '30 messages');
+  const atDisconnect = received;
+  c.disconnectFromNsqd(`127.0.0.1:${d.tcpPort}`);
+  const ch = await waitChannel(d.url, topic, 'ch', (x) => x.client_count === 0, 'the connection closed');
+  // Past RDY 0 nsqd sends nothing new: at most the 10-message window was still on its way.
+  assert.ok(received <= atDisconnect + 10, `${received - atDisconnect} messages after the disconnect`);
+  assert.is(ch.in_flight_count, 0);
+  assert.is(ch.depth, 300 - received);
+  await c.close();
+});
+
 /** A consumer of a fresh topic holding one message in a handler for `holdMs`; resolves once the handler runs. */
 async function holding(holdMs: number): Promise<{ c: Consumer; topic: string; handlerDone: () => boolean }> {
   const topic = topicName();
