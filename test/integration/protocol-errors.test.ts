@@ -13,6 +13,7 @@ import * as assert from 'uvu/assert';
 import { Logger } from '../../src/internal/log.js';
 import { startNsqd, tempDir, type TestNsqd } from '../helpers/daemons.js';
 import {
+  assertHealthy,
   expectAlive,
   expectFatal,
   int32,
@@ -788,6 +789,42 @@ test('§2.1 --tls-required: commands other than IDENTIFY before TLS → fatal `c
       } finally {
         c.close();
       }
+    } finally {
+      await d.close();
+    }
+  } finally {
+    rmSync(tls.dir, { recursive: true, force: true });
+  }
+});
+
+test('§2.1 a TLS upgrade that fails is answered in the clear, as nsqd\'s handshake error: a first record that is not TLS, or silence for 5 s', async () => {
+  const tls = makeCert();
+  if (tls === null) {
+    console.warn('openssl not available: TLS failure test skipped');
+    return;
+  }
+  try {
+    const d = await startNsqd({ tlsCert: tls.cert, tlsKey: tls.key });
+    try {
+      const c = await WireConn.open(d.tcpPort, { timeoutMs: 10_000 });
+      try {
+        assert.match(await c.identify({ feature_negotiation: true, tls_v1: true }), /"tls_v1":true/);
+        c.write(Buffer.from('GARBAGE NOT TLS AT ALL\n'));
+        await expectFatal(c, 'E_IDENTIFY_FAILED IDENTIFY failed tls: first record does not look like a TLS handshake');
+      } finally {
+        c.close();
+      }
+      const quiet = await WireConn.open(d.tcpPort, { timeoutMs: 10_000 });
+      try {
+        assert.match(await quiet.identify({ feature_negotiation: true, tls_v1: true }), /"tls_v1":true/);
+        const f = await quiet.readFrame();
+        assert.is(f.type, 1);
+        assert.match(f.data.toString(), /^E_IDENTIFY_FAILED IDENTIFY failed read tcp 127\.0\.0\.1:\d+->127\.0\.0\.1:\d+: i\/o timeout$/);
+        await quiet.expectClosed();
+      } finally {
+        quiet.close();
+      }
+      await assertHealthy(d);
     } finally {
       await d.close();
     }
