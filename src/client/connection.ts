@@ -14,7 +14,7 @@ import { CommandWriter } from './command-writer.js';
 import type { ClientConfig } from './config.js';
 import { NsqError, errorFromFrame } from './errors.js';
 import { FrameReader, type FrameSink } from './frame-reader.js';
-import { goDialError } from '../internal/http-client.js';
+import { goDialError } from '../internal/listen.js';
 
 /** What nsqd answered to IDENTIFY with feature negotiation (spec 2.2). */
 export interface IdentifyResponse {

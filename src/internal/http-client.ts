@@ -1,5 +1,6 @@
 import { request as httpRequest, STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { goDialError } from './listen.js';
 
 /** A finished outbound HTTP request. */
 export interface HttpResult {
@@ -113,23 +114,6 @@ export async function httpRequestFollow(url: string, opts: HttpClientOptions): P
       headers = Object.fromEntries(Object.entries(headers).filter(([k]) => !/^(authorization|www-authenticate|cookie|cookie2)$/i.test(k)));
     }
     target = next;
-  }
-}
-
-/**
- * Go's wording of a failed dial to `host` (`host:port`), or undefined when the error is not a
- * dial failure: `dial tcp 127.0.0.1:4150: connect: connection refused`,
- * `dial tcp: lookup nohost: no such host`.
- */
-export function goDialError(host: string, err: unknown): string | undefined {
-  switch ((err as NodeJS.ErrnoException | undefined)?.code) {
-    case 'ECONNREFUSED': return `dial tcp ${host}: connect: connection refused`;
-    case 'EHOSTUNREACH': return `dial tcp ${host}: connect: no route to host`;
-    case 'ENETUNREACH': return `dial tcp ${host}: connect: network is unreachable`;
-    case 'ETIMEDOUT': return `dial tcp ${host}: i/o timeout`;
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN': return `dial tcp: lookup ${host.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1')}: no such host`;
-    default: return undefined;
   }
 }
 

@@ -2,7 +2,7 @@
 // net/http does, NSQ's "V1" responses and Go-compatible JSON, and a bounded body reader. The
 // router is in ./router.ts, query strings in ./go-url.ts.
 
-import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type RequestListener, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, ServerResponse, STATUS_CODES, type IncomingMessage, type OutgoingHttpHeader, type OutgoingHttpHeaders, type RequestListener, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as TlsServerOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Params, RouteHandler } from './router.js';
@@ -82,6 +82,30 @@ function onClientError(err: Error & { code?: string }, socket: Duplex): void {
   socket.end(goParseErrorResponse(err.code));
 }
 
+/** Go's net/http reason phrases where Node's differ (RFC 7231 renamed them; Go kept the old ones). */
+const GO_REASONS: Readonly<Record<number, string>> = {
+  413: 'Request Entity Too Large',
+  414: 'Request URI Too Long',
+  416: 'Requested Range Not Satisfiable',
+};
+
+/** The reason phrase Go's server writes for `status`. */
+function goReason(status: number): string {
+  return GO_REASONS[status] ?? STATUS_CODES[status] ?? 'status code ' + status;
+}
+
+/**
+ * A response whose status line carries Go's reason phrase whenever none is given, so every
+ * writeHead of our servers (router, V1 answers, proxies, implicit headers) says
+ * `413 Request Entity Too Large` as net/http does.
+ */
+class GoServerResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> {
+  override writeHead(statusCode: number, reason?: string | OutgoingHttpHeaders | OutgoingHttpHeader[], headers?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this {
+    if (typeof reason === 'string') return super.writeHead(statusCode, reason, headers);
+    return super.writeHead(statusCode, goReason(statusCode), reason);
+  }
+}
+
 /** Requests whose client waits for "100 Continue" before sending the body, and their responses. */
 const awaitingContinue = new WeakMap<IncomingMessage, ServerResponse>();
 
@@ -92,7 +116,7 @@ const awaitingContinue = new WeakMap<IncomingMessage, ServerResponse>();
  * connections kept for 65 s.
  */
 export function createGoServer(handler: RequestListener, tls?: TlsServerOptions): HttpServer {
-  const opts = { maxHeaderSize: GO_MAX_HEADER_BYTES, requireHostHeader: false };
+  const opts = { maxHeaderSize: GO_MAX_HEADER_BYTES, requireHostHeader: false, ServerResponse: GoServerResponse };
   const gated: RequestListener = (req, res) => {
     const refusal = goRequestRefusal(req);
     if (refusal === null && req.url === '*' && req.method === 'OPTIONS') {
@@ -150,18 +174,6 @@ function stringifyWithBigInt(value: unknown): string | undefined {
   return json.replace(new RegExp(`"${escapedMarker}(-?\\d+)"`, 'g'), '$1');
 }
 
-/** Go's net/http reason phrases where Node's differ (RFC 7231 renamed them; Go kept the old ones). */
-const GO_REASONS: Readonly<Record<number, string>> = {
-  413: 'Request Entity Too Large',
-  414: 'Request URI Too Long',
-  416: 'Requested Range Not Satisfiable',
-};
-
-/** The reason phrase Go's server writes for `status`. */
-export function goReason(status: number): string {
-  return GO_REASONS[status] ?? STATUS_CODES[status] ?? 'status code ' + status;
-}
-
 /**
  * Send an NSQ "V1" success response: header `X-NSQ-Content-Type: nsq; version=1.0` always; null,
  * undefined or an empty string → empty body without Content-Type; string or bytes → raw
@@ -170,7 +182,7 @@ export function goReason(status: number): string {
 export function respondV1(res: ServerResponse, status: number, data: unknown): void {
   res.setHeader(V1_HEADER, V1_HEADER_VALUE);
   if (data === null || data === undefined) {
-    res.writeHead(status, goReason(status), { 'Content-Length': '0' });
+    res.writeHead(status, { 'Content-Length': '0' });
     res.end();
     return;
   }
@@ -187,7 +199,7 @@ export function respondV1(res: ServerResponse, status: number, data: unknown): v
     type = JSON_TYPE;
   }
   // Go's server only sniffs a Content-Type from a non-empty body: an empty string has none.
-  res.writeHead(status, goReason(status), body.length === 0 ? { 'Content-Length': '0' } : { 'Content-Type': type, 'Content-Length': String(body.length) });
+  res.writeHead(status, body.length === 0 ? { 'Content-Length': '0' } : { 'Content-Type': type, 'Content-Length': String(body.length) });
   res.end(body);
 }
 
@@ -195,7 +207,7 @@ export function respondV1(res: ServerResponse, status: number, data: unknown): v
 export function respondV1Error(res: ServerResponse, status: number, message: string): void {
   const body = Buffer.from(goJSON({ message }), 'utf8');
   res.setHeader(V1_HEADER, V1_HEADER_VALUE);
-  res.writeHead(status, goReason(status), { 'Content-Type': JSON_TYPE, 'Content-Length': String(body.length) });
+  res.writeHead(status, { 'Content-Type': JSON_TYPE, 'Content-Length': String(body.length) });
   res.end(body);
 }
 
@@ -228,7 +240,7 @@ export function v1Handler(fn: (req: IncomingMessage, params: Params) => V1Outcom
 /** Send a plain-text response without the V1 header (used by /ping). */
 export function respondText(res: ServerResponse, status: number, text: string): void {
   const body = Buffer.from(text, 'utf8');
-  res.writeHead(status, goReason(status), { 'Content-Type': TEXT_TYPE, 'Content-Length': String(body.length) });
+  res.writeHead(status, { 'Content-Type': TEXT_TYPE, 'Content-Length': String(body.length) });
   res.end(body);
 }
 

@@ -1,5 +1,5 @@
-// TCP listen addresses with Go's net package conventions: `host:port` parsed like
-// net.SplitHostPort, listen errors worded like net.Listen's, and addresses printed like
+// TCP addresses with Go's net package conventions: `host:port` parsed like net.SplitHostPort,
+// listen and dial errors worded like net.Listen's and net.Dial's, and addresses printed like
 // net.TCPAddr.String() (IPv4-mapped IPv6 shown as plain IPv4, IPv6 in brackets).
 
 import type { Server } from 'node:net';
@@ -85,4 +85,21 @@ export function listeningAddress(server: Server): string {
   const a = server.address();
   if (a === null) return '';
   return typeof a === 'string' ? a : goAddr(a.address, a.port);
+}
+
+/**
+ * Go's wording of a failed dial to `host` (`host:port`), or undefined when the error is not a
+ * dial failure: `dial tcp 127.0.0.1:4150: connect: connection refused`,
+ * `dial tcp: lookup nohost: no such host`.
+ */
+export function goDialError(host: string, err: unknown): string | undefined {
+  switch ((err as NodeJS.ErrnoException | undefined)?.code) {
+    case 'ECONNREFUSED': return `dial tcp ${host}: connect: connection refused`;
+    case 'EHOSTUNREACH': return `dial tcp ${host}: connect: no route to host`;
+    case 'ENETUNREACH': return `dial tcp ${host}: connect: network is unreachable`;
+    case 'ETIMEDOUT': return `dial tcp ${host}: i/o timeout`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN': return `dial tcp: lookup ${host.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1')}: no such host`;
+    default: return undefined;
+  }
 }

@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import type { BlockList } from 'node:net';
 import { configOptionValue } from '../internal/config.js';
 import { ReqParams } from '../internal/go-url.js';
-import { goReason, HttpError, readBody, respondText, v1Handler as v1, type V1Outcome } from '../internal/http.js';
+import { HttpError, readBody, respondText, v1Handler as v1, type V1Outcome } from '../internal/http.js';
 import { Router, type Params } from '../internal/router.js';
 import { goEncodeQuery } from '../internal/http-client.js';
 import { goAddr } from '../internal/listen.js';
@@ -186,7 +186,7 @@ export function createHttpHandler(host: AdminHost): (req: IncomingMessage, res: 
       try {
         const r = await host.client.getRaw(`${target.protocol}//${target.host}${req.url ?? '/'}`, headers);
         const ct = r.headers['content-type'];
-        res.writeHead(r.status, goReason(r.status), { ...(ct !== undefined ? { 'Content-Type': ct } : {}), 'Content-Length': String(r.body.length) });
+        res.writeHead(r.status, { ...(ct !== undefined ? { 'Content-Type': ct } : {}), 'Content-Length': String(r.body.length) });
         res.end(r.body);
       } catch (err) {
         logger.error(`http: proxy error: ${errorText(err)}`);

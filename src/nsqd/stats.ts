@@ -158,23 +158,26 @@ export function rfc3339(unixSeconds: number): string {
 }
 
 /**
- * Go's %0.1f: the value correctly rounded to one decimal, an exact tie (x.x5) to even; JS's
- * toFixed rounds a tie up. toFixed(100) gives the double's exact decimal expansion (finite, and
- * within 100 places for the magnitudes printed here), so a tie is a 5 followed only by zeros.
+ * Go's %.<prec>f: the value correctly rounded, an exact tie (…5 and nothing after) to even; JS's
+ * toFixed rounds a tie away from zero. toFixed(100) gives the double's exact decimal expansion
+ * (finite, and within 100 places for the magnitudes printed here), so a tie is a 5 followed only
+ * by zeros; then the kept text is already the even neighbour when its last digit is even.
  */
-export function goFixed1(v: number): string {
+export function goFixed(v: number, prec: number): string {
+  if (!Number.isFinite(v) || Math.abs(v) >= 1e21) return v.toFixed(prec);
   const exact = v.toFixed(100);
   const dot = exact.indexOf('.');
-  if (dot !== -1 && /^50*$/.test(exact.slice(dot + 2)) && Number(exact[dot + 1]) % 2 === 0) return exact.slice(0, dot + 2);
-  return v.toFixed(1);
+  const keep = prec === 0 ? dot : dot + 1 + prec;
+  if (/^50*$/.test(exact.slice(dot + 1 + prec)) && Number(exact[keep - 1]) % 2 === 0) return exact.slice(0, keep);
+  return v.toFixed(prec);
 }
 
 /** nsqd's e2e text form of a latency in ns (Go's NanoSecondToHuman): a unit only above its size, one decimal. */
 export function e2eDuration(ns: number): string {
-  if (ns > 1e9) return `${goFixed1(ns / 1e9)}s`;
-  if (ns > 1e6) return `${goFixed1(ns / 1e6)}ms`;
-  if (ns > 1e3) return `${goFixed1(ns / 1e3)}us`;
-  return `${goFixed1(ns)}ns`;
+  if (ns > 1e9) return `${goFixed(ns / 1e9, 1)}s`;
+  if (ns > 1e6) return `${goFixed(ns / 1e6, 1)}ms`;
+  if (ns > 1e3) return `${goFixed(ns / 1e3, 1)}us`;
+  return `${goFixed(ns, 1)}ns`;
 }
 
 function e2eText(e: E2eStats): string {

@@ -10,7 +10,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { errorText, type Logger } from '../internal/log.js';
 import type { NsqdOptions } from './options.js';
-import { watchGc, type StatsDocument } from './stats.js';
+import { goFixed, watchGc, type StatsDocument } from './stats.js';
 
 /**
  * The options the pusher reads (a subset of NsqdOptions; read on every push). statsdPrefix is
@@ -76,19 +76,11 @@ const SPREAD_MARGIN_MS = 1000;
 
 const EPHEMERAL_SUFFIX = '#ephemeral';
 
-/**
- * Go's `%.0f` of a float: the nearest integer, exact ties to even (strconv rounds the exact
- * binary value, so 98.5 → "98", 99.5 → "100", 0.5 → "0").
- */
+/** Go's `%.0f` of a float: goFixed(x, 0), with Go's words for the non-finite and a `-0` for negative zero. */
 export function formatFixed0(x: number): string {
   if (!Number.isFinite(x)) return x > 0 ? '+Inf' : x < 0 ? '-Inf' : 'NaN';
-  const floor = Math.floor(x);
-  // Exact for x >= 0 (Sterbenz), so a tie is seen only when the binary value is exactly n + 0.5.
-  const frac = x - floor;
-  let n = floor;
-  if (frac > 0.5 || (frac === 0.5 && floor % 2 !== 0)) n = floor + 1;
-  if (n === 0 && (x < 0 || Object.is(x, -0))) return '-0';
-  return String(n);
+  if (Object.is(x, -0)) return '-0';
+  return goFixed(x, 0);
 }
 
 /** The `<P>` of an e2e_processing_latency_<P> key: quantile × 100 as Go's `%.0f` (0.995 → "100"). */

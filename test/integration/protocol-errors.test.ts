@@ -1,17 +1,16 @@
 // TCP protocol V2, error paths (spec nsqd.md §1.1, §1.2, §2.1-§2.14, §9, §11 quirks 2-5): every
 // error row with its exact text and class. Fatal errors must be followed by the server closing the
 // connection; E_FIN_FAILED / E_REQ_FAILED / E_TOUCH_FAILED must leave it open and working.
-import { execFileSync } from 'node:child_process';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Logger } from '../../src/internal/log.js';
-import { startNsqd, tempDir, type TestNsqd } from '../helpers/daemons.js';
+import type { TestNsqd } from '../helpers/daemons.js';
 import {
   assertHealthy,
   expectAlive,
@@ -753,84 +752,49 @@ test('§2.14 DPUB errors in nsqd order; defer above --max-req-timeout is fatal (
 // ---------------------------------------------------------------------------------------------
 // §2.1 TLS policy (no handshake needed: every command but IDENTIFY is refused before TLS)
 
-function makeCert(): { dir: string; cert: string; key: string } | null {
-  const dir = tempDir('nsq-ts-tls-');
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
-    return { dir, cert, key };
-  } catch {
-    rmSync(dir, { recursive: true, force: true });
-    return null;
-  }
-}
+/** An nsqd with the fixture certificate (no handshake completes in these tests, so its name does not matter). */
+const TLS_FILES = { tlsCert: join(CERTS, 'server.pem'), tlsKey: join(CERTS, 'server.key') };
 
 test('§2.1 --tls-required: commands other than IDENTIFY before TLS → fatal `cannot <CMD> in current state (TLS required)`', async () => {
-  const tls = makeCert();
-  if (tls === null) {
-    console.warn('openssl not available: TLS policy test skipped');
-    return;
-  }
-  try {
-    const d = await startNsqd({ tlsCert: tls.cert, tlsKey: tls.key, tlsRequired: 2 });
+  await withNsqd({ ...TLS_FILES, tlsRequired: 2 }, async (d) => {
+    await fatalCase(d, 'init', withBody('PUB t', 'x'), 'E_INVALID cannot PUB in current state (TLS required)');
+    await fatalCase(d, 'init', 'NOP\n', 'E_INVALID cannot NOP in current state (TLS required)');
+    await fatalCase(d, 'init', 'SUB t c\n', 'E_INVALID cannot SUB in current state (TLS required)');
+    await fatalCase(d, 'init', 'RDY 1\n', 'E_INVALID cannot RDY in current state (TLS required)');
+    await fatalCase(d, 'init', 'ASDF\n', 'E_INVALID cannot ASDF in current state (TLS required)');
+    const c = await WireConn.open(d.tcpPort);
     try {
-      await fatalCase(d, 'init', withBody('PUB t', 'x'), 'E_INVALID cannot PUB in current state (TLS required)');
-      await fatalCase(d, 'init', 'NOP\n', 'E_INVALID cannot NOP in current state (TLS required)');
-      await fatalCase(d, 'init', 'SUB t c\n', 'E_INVALID cannot SUB in current state (TLS required)');
-      await fatalCase(d, 'init', 'RDY 1\n', 'E_INVALID cannot RDY in current state (TLS required)');
-      await fatalCase(d, 'init', 'ASDF\n', 'E_INVALID cannot ASDF in current state (TLS required)');
-      const c = await WireConn.open(d.tcpPort);
-      try {
-        assert.is(await c.identify({ client_id: 'x' }), 'OK');
-        c.cmd('PUB t', 'x');
-        await expectFatal(c, 'E_INVALID cannot PUB in current state (TLS required)');
-      } finally {
-        c.close();
-      }
+      assert.is(await c.identify({ client_id: 'x' }), 'OK');
+      c.cmd('PUB t', 'x');
+      await expectFatal(c, 'E_INVALID cannot PUB in current state (TLS required)');
     } finally {
-      await d.close();
+      c.close();
     }
-  } finally {
-    rmSync(tls.dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('§2.1 a TLS upgrade that fails is answered in the clear, as nsqd\'s handshake error: a first record that is not TLS, or silence for 5 s', async () => {
-  const tls = makeCert();
-  if (tls === null) {
-    console.warn('openssl not available: TLS failure test skipped');
-    return;
-  }
-  try {
-    const d = await startNsqd({ tlsCert: tls.cert, tlsKey: tls.key });
+  await withNsqd(TLS_FILES, async (d) => {
+    const c = await WireConn.open(d.tcpPort, { timeoutMs: 10_000 });
     try {
-      const c = await WireConn.open(d.tcpPort, { timeoutMs: 10_000 });
-      try {
-        assert.match(await c.identify({ feature_negotiation: true, tls_v1: true }), /"tls_v1":true/);
-        c.write(Buffer.from('GARBAGE NOT TLS AT ALL\n'));
-        await expectFatal(c, 'E_IDENTIFY_FAILED IDENTIFY failed tls: first record does not look like a TLS handshake');
-      } finally {
-        c.close();
-      }
-      const quiet = await WireConn.open(d.tcpPort, { timeoutMs: 10_000 });
-      try {
-        assert.match(await quiet.identify({ feature_negotiation: true, tls_v1: true }), /"tls_v1":true/);
-        const f = await quiet.readFrame();
-        assert.is(f.type, 1);
-        assert.match(f.data.toString(), /^E_IDENTIFY_FAILED IDENTIFY failed read tcp 127\.0\.0\.1:\d+->127\.0\.0\.1:\d+: i\/o timeout$/);
-        await quiet.expectClosed();
-      } finally {
-        quiet.close();
-      }
-      await assertHealthy(d);
+      assert.match(await c.identify({ feature_negotiation: true, tls_v1: true }), /"tls_v1":true/);
+      c.write(Buffer.from('GARBAGE NOT TLS AT ALL\n'));
+      await expectFatal(c, 'E_IDENTIFY_FAILED IDENTIFY failed tls: first record does not look like a TLS handshake');
     } finally {
-      await d.close();
+      c.close();
     }
-  } finally {
-    rmSync(tls.dir, { recursive: true, force: true });
-  }
+    const quiet = await WireConn.open(d.tcpPort, { timeoutMs: 10_000 });
+    try {
+      assert.match(await quiet.identify({ feature_negotiation: true, tls_v1: true }), /"tls_v1":true/);
+      const f = await quiet.readFrame();
+      assert.is(f.type, 1);
+      assert.match(f.data.toString(), /^E_IDENTIFY_FAILED IDENTIFY failed read tcp 127\.0\.0\.1:\d+->127\.0\.0\.1:\d+: i\/o timeout$/);
+      await quiet.expectClosed();
+    } finally {
+      quiet.close();
+    }
+    await assertHealthy(d);
+  });
 });
 
 test.run();

@@ -1,9 +1,9 @@
 // The text /stats number formats: Go's NanoSecondToHuman (a unit only above its size, %0.1f).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { e2eDuration, goFixed1 } from '../../src/nsqd/stats.js';
+import { e2eDuration, goFixed } from '../../src/nsqd/stats.js';
 
-test('goFixed1 is Go\'s %0.1f: the exact binary value rounded, exact ties to even', () => {
+test('goFixed(v, 1) is Go\'s %0.1f: the exact binary value rounded, exact ties to even', () => {
   const cases: [number, string][] = [
     [1.25, '1.2'], // exact tie, 2 is even
     [0.75, '0.8'], // exact tie, 7 is odd
@@ -16,7 +16,7 @@ test('goFixed1 is Go\'s %0.1f: the exact binary value rounded, exact ties to eve
     [0, '0.0'],
     [3, '3.0'],
   ];
-  for (const [v, want] of cases) assert.is(goFixed1(v), want, String(v));
+  for (const [v, want] of cases) assert.is(goFixed(v, 1), want, String(v));
 });
 
 test('e2eDuration switches unit only above 1000 ns, 1 ms, 1 s, as NanoSecondToHuman', () => {
