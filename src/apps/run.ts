@@ -19,7 +19,8 @@ export type ParsedFlags = Extract<FlagParseResult, { kind: 'ok' }>;
 
 /**
  * Parse argv with Go flag semantics: -h prints the usage to stderr and exits 0, a bad or unknown
- * flag prints the error and the usage and exits 2 (flag.ExitOnError).
+ * flag prints the error and the usage and exits 2 (flag.ExitOnError), a value whose parser calls
+ * log.Fatalf in Go (FlagFatal) prints that line and exits 1.
  */
 export function parseFlagsOrExit(program: string, specs: readonly FlagSpec[], argv: readonly string[]): ParsedFlags {
   const parsed = parseFlags(program, specs, argv);
@@ -30,6 +31,11 @@ export function parseFlagsOrExit(program: string, specs: readonly FlagSpec[], ar
   if (parsed.kind === 'error') {
     process.stderr.write(`${parsed.message}\n${parsed.usage}`);
     process.exit(2);
+  }
+  if (parsed.kind === 'fatal') {
+    // Go's standard logger: date and time to the second, no prefix.
+    process.stderr.write(`${formatLogTime(nowMs()).slice(0, 19)} ${parsed.message}\n`);
+    process.exit(1);
   }
   return parsed;
 }

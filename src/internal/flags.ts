@@ -45,7 +45,14 @@ export interface FlagSpec {
 export type FlagParseResult =
   | { kind: 'ok'; values: Record<string, unknown>; explicit: Set<string>; args: string[] }
   | { kind: 'help'; usage: string }
-  | { kind: 'error'; message: string; usage: string };
+  | { kind: 'error'; message: string; usage: string }
+  | { kind: 'fatal'; message: string };
+
+/**
+ * Thrown by a FlagSpec's parse to end the program as Go's log.Fatalf inside a flag.Value's Set
+ * does (NSQ's FloatArray): the message on a standard log line, exit 1, no usage.
+ */
+export class FlagFatal extends Error {}
 
 /** Go strconv.ParseBool's accepted spellings. */
 const BOOL_TEXT: ReadonlyMap<string, boolean> = new Map([
@@ -268,6 +275,7 @@ export function parseFlags(program: string, specs: readonly FlagSpec[], argv: re
           converted = convertScalar(spec, value);
         }
       } catch (err) {
+        if (err instanceof FlagFatal) return { kind: 'fatal', message: err.message };
         return fail(`invalid value ${JSON.stringify(value)} for flag -${name}: ${errorText(err)}`);
       }
     }

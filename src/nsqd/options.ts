@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { crc32 } from 'node:zlib';
-import type { FlagSpec } from '../internal/flags.js';
+import { FlagFatal, parseGoFloat, type FlagSpec } from '../internal/flags.js';
 import { parseDuration } from '../internal/duration.js';
 import { parseLogLevel, type LogLevel } from '../internal/log.js';
 
@@ -118,10 +118,13 @@ function parseLevel(raw: string): LogLevel {
   return l;
 }
 
+/** One element of --e2e-processing-latency-percentile: Go's FloatArray.Set ends nsqd on a bad one. */
 function parsePercentile(raw: string): number {
-  const v = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(v)) throw new Error(`invalid syntax`);
-  return v;
+  try {
+    return parseGoFloat(raw);
+  } catch {
+    throw new FlagFatal(`Could not parse: ${raw}`);
+  }
 }
 
 /** nsqd's flag table: NSQ's names and defaults (spec section 6). */

@@ -273,6 +273,15 @@ test('e2e percentiles: given as flags they are sorted highest first (Go FloatArr
   await stop(r);
 });
 
+test('a percentile that is not a number ends nsqd as FloatArray.Set does: log.Fatalf "Could not parse: abc", exit 1, no usage', async () => {
+  const r = await runToExit(BIN, ['--e2e-processing-latency-percentile=0.5,abc']);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d Could not parse: abc\n$/);
+  const range = await runToExit(BIN, ['--e2e-processing-latency-percentile', '1.5']);
+  assert.is(range.code, 1);
+  assert.match(range.stderr, /FATAL: failed to instantiate nsqd - invalid E2E processing latency percentile: 1\.5\n/);
+});
+
 test('--log-level=error suppresses INFO lines; GET /config/log_level is 4', async () => {
   const tcpPort = await freePort();
   const httpPort = await freePort();
