@@ -2,6 +2,7 @@
 // listen and dial errors worded like net.Listen's and net.Dial's, and addresses printed like
 // net.TCPAddr.String() (IPv4-mapped IPv6 shown as plain IPv4, IPv6 in brackets).
 
+import dns from 'node:dns';
 import type { Server } from 'node:net';
 
 /** A parsed `host:port` (host may be '' for every interface). */
@@ -37,7 +38,7 @@ function goListenReason(err: NodeJS.ErrnoException): string {
     case 'EACCES': return 'bind: permission denied';
     case 'EADDRNOTAVAIL': return 'bind: cannot assign requested address';
     case 'ENOTFOUND':
-    case 'EAI_AGAIN': return `lookup ${(err as NodeJS.ErrnoException & { hostname?: string }).hostname ?? ''}: no such host`;
+    case 'EAI_AGAIN': return goNoSuchHost((err as NodeJS.ErrnoException & { hostname?: string }).hostname ?? '');
     default: return err.message;
   }
 }
@@ -88,9 +89,25 @@ export function listeningAddress(server: Server): string {
 }
 
 /**
+ * Go's net.DNSError for a name its resolver could not find, as NSQ's binaries (built without cgo,
+ * so with Go's own resolver) print it: `lookup nohost on 10.0.0.2:53: no such host`, naming the
+ * first nameserver of /etc/resolv.conf (Go's fallback 127.0.0.1:53 when there is none).
+ */
+export function goNoSuchHost(name: string): string {
+  const first = dns.getServers()[0]; // read through the module object: setServers rebinds it
+  let server = '127.0.0.1:53';
+  if (first !== undefined) {
+    if (first.startsWith('[')) server = first; // [v6]:port
+    else if (first.includes(':') && first.indexOf(':') !== first.lastIndexOf(':')) server = `[${first}]:53`; // bare v6
+    else server = first.includes(':') ? first : `${first}:53`;
+  }
+  return `lookup ${name} on ${server}: no such host`;
+}
+
+/**
  * Go's wording of a failed dial to `host` (`host:port`), or undefined when the error is not a
  * dial failure: `dial tcp 127.0.0.1:4150: connect: connection refused`,
- * `dial tcp: lookup nohost: no such host`.
+ * `dial tcp: lookup nohost on 10.0.0.2:53: no such host`.
  */
 export function goDialError(host: string, err: unknown): string | undefined {
   switch ((err as NodeJS.ErrnoException | undefined)?.code) {
@@ -99,7 +116,7 @@ export function goDialError(host: string, err: unknown): string | undefined {
     case 'ENETUNREACH': return `dial tcp ${host}: connect: network is unreachable`;
     case 'ETIMEDOUT': return `dial tcp ${host}: i/o timeout`;
     case 'ENOTFOUND':
-    case 'EAI_AGAIN': return `dial tcp: lookup ${host.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1')}: no such host`;
+    case 'EAI_AGAIN': return `dial tcp: ${goNoSuchHost(host.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1'))}`;
     default: return undefined;
   }
 }

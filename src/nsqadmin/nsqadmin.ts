@@ -4,7 +4,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP, type BlockList } from 'node:net';
 import { goUrlParseError } from '../internal/go-url.js';
 import { createGoServer, goJSON } from '../internal/http.js';
-import { listenTcp, listeningAddress, listeningPort, splitHostPort } from '../internal/listen.js';
+import { listenTcp, listeningAddress, listeningPort, splitHostPort, goNoSuchHost } from '../internal/listen.js';
 import { Logger } from '../internal/log.js';
 import { AssetStore, bundledStaticDir } from './assets.js';
 import { parseCIDR } from './cidr.js';
@@ -98,7 +98,7 @@ export class NSQAdmin {
         try {
           await lookup(hp.host);
         } catch {
-          reason = `lookup ${hp.host}: no such host`;
+          reason = goNoSuchHost(hp.host);
         }
       }
       if (reason !== undefined) throw new Error(`failed to resolve ${flag} (${address}) - ${reason}`);

@@ -7,10 +7,11 @@ import { requireBuilt, runToExit } from '../helpers/proc.js';
 
 const BIN = requireBuilt('nsqadmin');
 
-async function fatal(args: readonly string[], message: string): Promise<void> {
+/** `message` is the text after `failed to instantiate nsqadmin - `, or a pattern for it. */
+async function fatal(args: readonly string[], message: string | RegExp): Promise<void> {
   const r = await runToExit(BIN, ['--http-address=127.0.0.1:0', ...args]);
   assert.is(r.code, 1, `exit code; stderr:\n${r.stderr}`);
-  assert.match(r.stderr, new RegExp(String.raw`^\[nsqadmin\] \d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}\.\d{6} FATAL: failed to instantiate nsqadmin - ${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+  assert.match(r.stderr, new RegExp(String.raw`^\[nsqadmin\] \d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}\.\d{6} FATAL: failed to instantiate nsqadmin - ${typeof message === 'string' ? message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : message.source}$`, 'm'));
 }
 
 test('startup validation errors exit 1 with NSQ\'s texts', async () => {
@@ -19,6 +20,7 @@ test('startup validation errors exit 1 with NSQ\'s texts', async () => {
   await fatal(['--nsqd-http-address=127.0.0.1:4151', '--http-client-tls-cert=/x.pem'], '--http-client-tls-key must be specified with --http-client-tls-cert');
   await fatal(['--nsqd-http-address=127.0.0.1:4151', '--http-client-tls-key=/x.pem'], '--http-client-tls-cert must be specified with --http-client-tls-key');
   await fatal(['--lookupd-http-address=foo'], 'failed to resolve --lookupd-http-address (foo) - address foo: missing port in address');
+  await fatal(['--nsqd-http-address=nohost.invalid:4151'], /failed to resolve --nsqd-http-address \(nohost\.invalid:4151\) - lookup nohost\.invalid on \S+:\d+: no such host/);
   await fatal(['--nsqd-http-address=127.0.0.1:4151', '--allow-config-from-cidr=nope'], 'failed to parse --allow-config-from-cidr (nope) - invalid CIDR address: nope');
   await fatal(['--nsqd-http-address=127.0.0.1:4151', '--proxy-graphite', '--graphite-url=127.0.0.1:8080'], 'failed to parse --graphite-url (127.0.0.1:8080) - parse "127.0.0.1:8080": first path segment in URL cannot contain colon');
   await fatal(['--nsqd-http-address=127.0.0.1:4151', '--proxy-graphite', '--graphite-url=://x'], 'failed to parse --graphite-url (://x) - parse "://x": missing protocol scheme');

@@ -1,10 +1,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { getServers, setServers } from 'node:dns';
 import type { AddressInfo } from 'node:net';
 import { goTransportError, HttpTimeoutError } from '../../src/internal/http-client.js';
 import { goUrlParseError, parseQuery, ReqParams, unescapeGo, URLEscapeError } from '../../src/internal/go-url.js';
 import { goJSON, readBody, respondText, respondV1, respondV1Error } from '../../src/internal/http.js';
+import { goNoSuchHost } from '../../src/internal/listen.js';
 import { cleanPath, Router } from '../../src/internal/router.js';
 
 interface Reply {
@@ -128,7 +130,20 @@ test('Go transport error texts: refused, reset, DNS, connect and header timeouts
   const err = (e: unknown): string => goTransportError('Get', url, e).message;
   assert.is(err(Object.assign(new Error('x'), { code: 'ECONNREFUSED' })), `Get "${url}": dial tcp 127.0.0.1:9: connect: connection refused`);
   assert.is(err(Object.assign(new Error('x'), { code: 'ECONNRESET' })), `Get "${url}": EOF`);
-  assert.is(goTransportError('Post', 'http://nohost.invalid:4151/x', Object.assign(new Error('x'), { code: 'ENOTFOUND' })).message, 'Post "http://nohost.invalid:4151/x": dial tcp: lookup nohost.invalid: no such host');
+  const saved = getServers();
+  try {
+    setServers(['10.0.0.2']);
+    assert.is(goTransportError('Post', 'http://nohost.invalid:4151/x', Object.assign(new Error('x'), { code: 'ENOTFOUND' })).message, 'Post "http://nohost.invalid:4151/x": dial tcp: lookup nohost.invalid on 10.0.0.2:53: no such host');
+    // Go's DNSError names the nameserver as host:port, an IPv6 one in brackets.
+    setServers(['10.0.0.2:5353', '10.0.0.3']);
+    assert.is(goNoSuchHost('a'), 'lookup a on 10.0.0.2:5353: no such host');
+    setServers(['fd00::2']);
+    assert.is(goNoSuchHost('a'), 'lookup a on [fd00::2]:53: no such host');
+    setServers(['[fd00::2]:5353']);
+    assert.is(goNoSuchHost('a'), 'lookup a on [fd00::2]:5353: no such host');
+  } finally {
+    setServers(saved);
+  }
   assert.is(err(new HttpTimeoutError('connect', 'c')), `Get "${url}": dial tcp 127.0.0.1:9: i/o timeout`);
   assert.is(err(new HttpTimeoutError('request', 'r')), `Get "${url}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`);
 });
