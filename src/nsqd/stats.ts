@@ -119,10 +119,14 @@ export function watchGc(): void {
   gcObserver.observe({ entryTypes: ['gc'] });
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
-  return Math.round(sorted[i]!);
+/**
+ * nsqd's GC pause percentile (statsd.go `percentile`): the element at floor(p·n + 0.5) of the
+ * ascending pauses, capped at the last, in whole µs (Go divides nanoseconds by 1000).
+ */
+export function gcPausePercentile(sortedUsec: readonly number[], p: number): number {
+  const n = sortedUsec.length;
+  if (n === 0) return 0;
+  return Math.floor(sortedUsec[Math.min(n - 1, Math.floor(p * n + 0.5))]!);
 }
 
 /**
@@ -138,9 +142,9 @@ export function memStats(): MemStats {
     heap_idle_bytes: Math.max(0, h.total_heap_size - h.used_heap_size),
     heap_in_use_bytes: h.used_heap_size,
     heap_released_bytes: 0,
-    gc_pause_usec_100: percentile(sorted, 1),
-    gc_pause_usec_99: percentile(sorted, 0.99),
-    gc_pause_usec_95: percentile(sorted, 0.95),
+    gc_pause_usec_100: gcPausePercentile(sorted, 1),
+    gc_pause_usec_99: gcPausePercentile(sorted, 0.99),
+    gc_pause_usec_95: gcPausePercentile(sorted, 0.95),
     next_gc_bytes: h.heap_size_limit,
     gc_total_runs: gcRuns,
   };

@@ -1,7 +1,7 @@
 // The text /stats number formats: Go's NanoSecondToHuman (a unit only above its size, %0.1f).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { e2eDuration, goFixed } from '../../src/nsqd/stats.js';
+import { e2eDuration, gcPausePercentile, goFixed } from '../../src/nsqd/stats.js';
 
 test('goFixed(v, 1) is Go\'s %0.1f: the exact binary value rounded, exact ties to even', () => {
   const cases: [number, string][] = [
@@ -27,6 +27,18 @@ test('e2eDuration switches unit only above 1000 ns, 1 ms, 1 s, as NanoSecondToHu
   assert.is(e2eDuration(1_250_000), '1.2ms');
   assert.is(e2eDuration(1_000_000_000), '1000.0ms');
   assert.is(e2eDuration(2_000_000_001), '2.0s');
+});
+
+
+test('GC pause percentiles pick as nsqd does: index floor(p·n + 0.5) capped at n-1, whole µs', () => {
+  const ten = [1.9, 2, 3, 4, 5, 6, 7, 8, 9, 10.7];
+  assert.is(gcPausePercentile(ten, 0.95), 10); // floor(10) = 10 → capped at index 9, 10.7 µs → 10
+  assert.is(gcPausePercentile(ten, 0.5), 6); // floor(5.5) = 5 → the sixth
+  assert.is(gcPausePercentile(ten, 0.04), 1); // floor(0.9) = 0 → 1.9 µs → 1
+  const hundred = Array.from({ length: 100 }, (_, i) => i + 1);
+  assert.is(gcPausePercentile(hundred, 0.95), 96); // floor(95.5) = 95 → the 96th (a nearest-rank 95th would be 95)
+  assert.is(gcPausePercentile(hundred, 0.99), 100);
+  assert.is(gcPausePercentile([], 0.99), 0);
 });
 
 test.run();
