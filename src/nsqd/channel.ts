@@ -457,8 +457,14 @@ export class Channel {
    * Stop the channel. Deleting closes clients and removes its data; a clean shutdown writes
    * memory, in-flight and deferred messages to the backend (nsqd's Channel.exit).
    */
-  async exit(deleted: boolean): Promise<void> {
-    if (this.exiting) return;
+  exit(deleted: boolean): Promise<void> {
+    // A second caller (two deletes, or a delete during shutdown) waits for the first to finish.
+    return (this.exited ??= this.doExit(deleted));
+  }
+
+  private exited: Promise<void> | null = null;
+
+  private async doExit(deleted: boolean): Promise<void> {
     this.exiting = true;
     if (deleted) {
       this.ctx.logger.info(`CHANNEL(${this.name}): deleting`);

@@ -430,7 +430,7 @@ export class CommandsV2 {
     const client = this.client;
     const topic = this.host.getTopic(topicName);
     const channel = topic.getChannel(channelName);
-    const err = channel.addClient(client);
+    const err = channel === null ? new Error('exiting') : channel.addClient(client);
     if (err !== null) return new FatalClientError('E_SUB_FAILED', `SUB failed ${err.message}`);
     client.state = STATE_SUBSCRIBED;
     client.channel = channel;

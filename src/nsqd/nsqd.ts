@@ -284,9 +284,10 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
   async deleteExistingTopic(name: string): Promise<Error | null> {
     const t = this.topics.get(name);
     if (t === undefined) return new Error('topic does not exist');
-    // Remove first so a racing PUB re-creates a fresh topic instead of hitting the dying one.
-    this.topics.delete(name);
+    // As nsqd: the topic stays in the map (exiting) until its files are gone, so a racing PUB
+    // is refused ('exiting') instead of re-creating the topic on the files being removed.
     await t.exit(true);
+    if (this.topics.get(name) === t) this.topics.delete(name);
     return null;
   }
 
@@ -370,7 +371,7 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
             continue;
           }
           const ch = t.getChannel(cm.name);
-          if (cm.paused) ch.setPaused(true);
+          if (cm.paused) ch?.setPaused(true);
         }
       }
     } finally {

@@ -349,9 +349,11 @@ export class Topic {
   }
 
   /** The channel, created (and announced) if missing. */
-  getChannel(name: string): Channel {
+  getChannel(name: string): Channel | null {
     let ch = this.channels.get(name);
     if (ch !== undefined) return ch;
+    // No new channel on a topic being deleted (its channels' files are being removed).
+    if (this.exiting) return null;
     ch = new Channel(this.name, name, this.ctx, (c) => void this.deleteExistingChannel(c.name));
     this.channels.set(name, ch);
     this.channelList = [...this.channelList, ch];
@@ -370,10 +372,13 @@ export class Topic {
   async deleteExistingChannel(name: string): Promise<Error | null> {
     const ch = this.channels.get(name);
     if (ch === undefined) return new Error('channel does not exist');
-    this.channels.delete(name);
-    this.channelList = this.channelList.filter((c) => c !== ch);
     this.ctx.logger.info(`TOPIC(${this.name}): deleting channel ${name}`);
-    await ch.exit(true);
+    // As nsqd: the channel stays in the map (exiting) until its files are gone, so a racing SUB
+    // is refused ('exiting') instead of opening a new channel on the files being removed.
+    const done = ch.exit(true);
+    this.channelList = this.channelList.filter((c) => c !== ch);
+    await done;
+    if (this.channels.get(name) === ch) this.channels.delete(name);
     if (this.channels.size === 0 && this.ephemeral && !this.exiting) this.onDeleteEphemeral(this);
     return null;
   }
@@ -395,8 +400,14 @@ export class Topic {
    * Stop the topic. Deleting removes every channel and all data; a clean shutdown closes each
    * channel (persisting its messages) and writes the topic's memory queue to its backend.
    */
-  async exit(deleted: boolean): Promise<void> {
-    if (this.exiting) return;
+  exit(deleted: boolean): Promise<void> {
+    // A second caller (two deletes, or a delete during shutdown) waits for the first to finish.
+    return (this.exited ??= this.doExit(deleted));
+  }
+
+  private exited: Promise<void> | null = null;
+
+  private async doExit(deleted: boolean): Promise<void> {
     this.exiting = true;
     if (this.pumpTimer !== null) clearImmediate(this.pumpTimer);
     this.pumpTimer = null;
@@ -406,9 +417,10 @@ export class Topic {
     if (deleted) {
       this.ctx.logger.info(`TOPIC(${this.name}): deleting`);
       this.ctx.notify({ kind: 'topic-deleted', topic: this.name, ephemeral: this.ephemeral });
-      this.channels.clear();
       this.channelList = [];
+      // The channels stay in the map (exiting) until deleted, as the topic stays in nsqd's.
       await Promise.all(channels.map((c) => c.exit(true)));
+      this.channels.clear();
       await this.empty();
       await this.backend.delete();
       return;

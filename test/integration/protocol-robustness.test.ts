@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { Logger } from '../../src/internal/log.js';
 import { ClientV2 } from '../../src/nsqd/client-v2.js';
 import { throwOnce } from '../helpers/fault.js';
-import { http, startNsqd, type TestNsqd } from '../helpers/daemons.js';
+import { http, startNsqd, waitFor, type TestNsqd } from '../helpers/daemons.js';
 import {
   assertHealthy,
   channelStats,
@@ -551,6 +551,52 @@ test('a bug that throws while commands run ends that connection, logged with its
     }
   } finally {
     undo();
+    await d.close();
+  }
+});
+
+test('SUB and PUB arriving while a channel or topic is deleted are refused ("exiting") as by nsqd; nothing re-opens the files being removed', async () => {
+  const logs: string[] = [];
+  // Each command is written the moment nsqd logs that the delete began, so it arrives while the
+  // files are being removed (small segments make that several file operations).
+  let onLine: ((l: string) => void) | null = null;
+  const logger = new Logger({ prefix: '[nsqd] ', level: 1, write: (l) => { logs.push(l); onLine?.(l); } });
+  const d = await startNsqd({ memQueueSize: 0, maxBytesPerFile: 4096, logger });
+  try {
+    const p = await WireConn.open(d.tcpPort);
+    const body = Buffer.alloc(200, 0x61);
+    for (let round = 0; round < 3; round++) {
+      const topic = `race_${round}`;
+      await http('POST', `${d.url}/topic/create?topic=${topic}`);
+      await http('POST', `${d.url}/channel/create?topic=${topic}&channel=c`);
+      await p.mpub(topic, Array.from({ length: 300 }, () => body));
+      await waitFor(async () => (await channelStats(d, topic, 'c'))?.depth === 300, 10_000, 'the channel holds 300');
+      const sub = await WireConn.open(d.tcpPort);
+      const pub = await WireConn.open(d.tcpPort);
+      onLine = (l) => {
+        if (l.includes('CHANNEL(c): deleting')) sub.cmd(`SUB ${topic} c`);
+        if (l.includes(`TOPIC(${topic}): deleting`) && !l.includes('channel')) pub.cmd(`PUB ${topic}`, 'after');
+      };
+      assert.is((await http('POST', `${d.url}/channel/delete?topic=${topic}&channel=c`)).status, 200);
+      assert.is((await sub.readFrame()).data.toString(), 'E_SUB_FAILED SUB failed exiting');
+      assert.is(await channelStats(d, topic, 'c'), undefined, 'no channel re-created on the deleted files');
+      assert.is((await http('POST', `${d.url}/topic/delete?topic=${topic}`)).status, 200);
+      assert.is((await pub.readFrame()).data.toString(), 'E_PUB_FAILED PUB failed exiting');
+      assert.is(await topicStats(d, topic), undefined, 'no topic re-created on the deleted files');
+      onLine = null;
+      sub.close();
+      pub.close();
+      // Afterwards the names are free again: fresh and empty.
+      const again = await WireConn.open(d.tcpPort);
+      await again.sub(topic, 'c');
+      assert.is((await channelStats(d, topic, 'c'))?.depth, 0);
+      again.close();
+    }
+    p.close();
+    // (The refused commands are logged as client errors, as nsqd logs them.)
+    assert.equal(logs.filter((l) => l.includes('ERROR') && !/ERROR: \[[^\]]+\] - E_(SUB|PUB)_FAILED/.test(l)), [], 'no disk queue errors (a file reopened while deleted)');
+    await assertHealthy(d);
+  } finally {
     await d.close();
   }
 });
