@@ -1,6 +1,8 @@
 import { connect, type Socket } from 'node:net';
-import { joinHostPort } from '../internal/listen.js';
 import { hostname } from 'node:os';
+import { decodeGoStruct, type GoStruct } from '../internal/go-json.js';
+import { goJSON } from '../internal/http.js';
+import { goAddr, goDialError, joinHostPort } from '../internal/listen.js';
 import { ClusterInfo } from '../internal/clusterinfo/cluster-info.js';
 import { UpstreamClient } from '../internal/clusterinfo/upstream.js';
 import { errorText, type Logger } from '../internal/log.js';
@@ -12,6 +14,7 @@ import type { NsqdOptions } from './options.js';
 export const LOOKUPD_PING_INTERVAL_MS = 15_000;
 /** Dial timeout and the deadline of every read and write on a lookupd connection (nsqd's lookupPeer). */
 const PEER_TIMEOUT_MS = 1000;
+const PING = Buffer.from('PING\n');
 
 /** What the lookup loop needs from nsqd. */
 export interface LookupHost {
@@ -23,26 +26,36 @@ export interface LookupHost {
   registrations(): { topic: string; channels: string[] }[];
 }
 
-/** What an nsqlookupd answered to IDENTIFY: where its HTTP API is. */
+/** nsqd's peerInfo: what an nsqlookupd answered to IDENTIFY (a later answer's missing fields keep these). */
 interface PeerInfo {
-  broadcastAddress: string;
+  tcpPort: number;
   httpPort: number;
+  version: string;
+  broadcastAddress: string;
 }
 
+const PEER_INFO: GoStruct = {
+  name: 'peerInfo',
+  type: 'nsqd.peerInfo',
+  fields: { tcp_port: 'int', http_port: 'int', version: 'string', broadcast_address: 'string' },
+};
+
 /**
- * One nsqlookupd TCP connection (nsqd's lookupPeer): connected lazily when a command must be
- * sent, `  V1` then IDENTIFY and every registration on each (re)connect, one command at a time,
- * each read and write bounded by a 1 s deadline; any I/O error closes it, and the next command
- * reconnects.
+ * One nsqlookupd TCP connection (nsqd's lookupPeer): connected when a command must be sent and
+ * none is open, then `  V1` and the loop's connect callback (IDENTIFY, every registration); one
+ * round trip at a time, each bounded by a 1 s deadline. An I/O error closes it and the next
+ * command reconnects. Like Go's, it notices a connection the lookupd closed only when a command
+ * fails on it (`PING - EOF`).
  */
 class LookupPeer {
   readonly addr: string;
-  info: PeerInfo | null = null;
+  readonly info: PeerInfo = { tcpPort: 0, httpPort: 0, version: '', broadcastAddress: '' };
   private socket: Socket | null = null;
   private input: Buffer = Buffer.alloc(0);
+  /** Why the open socket can be read no further (the lookupd closed or reset it), else null. */
+  private readEnd: string | null = null;
   private waiting: ((ok: boolean) => void) | null = null;
-  private chain: Promise<unknown> = Promise.resolve();
-  private closed = false;
+  private removed = false;
   private readonly loop: LookupLoop;
 
   constructor(addr: string, loop: LookupLoop) {
@@ -54,118 +67,106 @@ class LookupPeer {
     return this.addr;
   }
 
-  /** Queue a command (null: only connect); resolves with the reply, or an Error. */
-  command(cmd: Buffer | null): Promise<Buffer | Error | null> {
-    const run = this.chain.then(() => this.exec(cmd));
-    this.chain = run.catch(() => undefined);
-    return run;
-  }
-
-  /** Close for good (the address was removed, or nsqd is exiting). */
-  close(): void {
-    this.closed = true;
-    this.disconnect();
-  }
-
-  private async exec(cmd: Buffer | null): Promise<Buffer | Error | null> {
-    if (this.closed) return new Error('peer closed');
+  /** lookupPeer.Command: connect (and run the connect callback) if needed, then one round trip; null only connects. */
+  async command(cmd: Buffer | null): Promise<Buffer | Error | null> {
+    if (this.removed) return new Error('peer removed');
     if (this.socket === null) {
-      const err = await this.connect();
-      if (err !== null) return err;
+      this.loop.host.logger.info(`LOOKUP connecting to ${this.addr}`);
+      const sock = await dial(this.addr, PEER_TIMEOUT_MS);
+      if (sock instanceof Error) return sock;
+      if (this.removed) {
+        sock.destroy();
+        return new Error('peer removed');
+      }
+      this.attach(sock);
+      sock.write(MAGIC_V1);
+      await this.loop.connectCallback(this);
+      if (this.socket !== sock) return new Error('lookupPeer connectCallback() failed');
     }
     if (cmd === null) return null;
     return this.roundTrip(cmd);
   }
 
-  /** Dial, send the magic, IDENTIFY and register everything (nsqd's connectCallback). */
-  private async connect(): Promise<Error | null> {
-    const log = this.loop.host.logger;
-    log.info(`LOOKUP connecting to ${this.addr}`);
-    const sock = await dial(this.addr, PEER_TIMEOUT_MS);
-    if (sock instanceof Error) return sock;
-    if (this.closed) {
-      sock.destroy();
-      return new Error('peer closed');
-    }
+  /** Close for good: the address was removed, or nsqd is exiting. */
+  remove(): void {
+    this.removed = true;
+    this.close();
+  }
+
+  /** lookupPeer.Close: drop the connection; the next command dials again. */
+  close(): void {
+    const s = this.socket;
+    this.socket = null;
+    s?.destroy();
+    this.wake(false);
+  }
+
+  /** Merge an IDENTIFY answer into info as Go's json.Unmarshal into lp.Info does; false when Go's decode fails. */
+  takeInfo(reply: Buffer): boolean {
+    const f = decodeGoStruct(reply.toString('utf8'), PEER_INFO, 'unmarshal');
+    if (f instanceof Error) return false;
+    if (f.tcp_port !== undefined) this.info.tcpPort = Number(f.tcp_port);
+    if (f.http_port !== undefined) this.info.httpPort = Number(f.http_port);
+    if (f.version !== undefined) this.info.version = f.version as string;
+    if (f.broadcast_address !== undefined) this.info.broadcastAddress = f.broadcast_address as string;
+    return true;
+  }
+
+  private attach(sock: Socket): void {
     this.socket = sock;
     this.input = Buffer.alloc(0);
+    this.readEnd = null;
     sock.on('data', (d: Buffer) => {
       this.input = this.input.length === 0 ? d : Buffer.concat([this.input, d]);
       this.wake(true);
     });
-    sock.on('error', () => undefined);
-    sock.on('close', () => {
-      if (this.socket === sock) this.socket = null;
+    sock.on('error', (err: NodeJS.ErrnoException) => {
+      if (this.socket !== sock || this.readEnd !== null) return;
+      this.readEnd = err.code === 'ECONNRESET' ? `read tcp ${tcpPair(sock)}: read: connection reset by peer` : err.message;
       this.wake(false);
     });
-    sock.write(MAGIC_V1);
-    const h = this.loop.host;
-    const o = h.opts;
-    const ident = JSON.stringify({
-      broadcast_address: o.broadcastAddress,
-      hostname: hostname(),
-      http_port: o.broadcastHttpPort > 0 ? o.broadcastHttpPort : h.httpPort,
-      tcp_port: o.broadcastTcpPort > 0 ? o.broadcastTcpPort : h.tcpPort,
-      version: this.loop.version,
+    sock.on('close', () => {
+      if (this.socket !== sock) return;
+      this.readEnd ??= 'EOF';
+      this.wake(false);
     });
-    const body = Buffer.from(ident, 'utf8');
-    const size = Buffer.alloc(4);
-    size.writeInt32BE(body.length, 0);
-    const reply = await this.roundTrip(Buffer.concat([Buffer.from('IDENTIFY\n'), size, body]));
-    if (reply instanceof Error) return reply;
-    const text = reply.toString('utf8');
-    let info: { broadcast_address?: unknown; http_port?: unknown };
-    try {
-      if (text === 'E_INVALID') throw new Error(text);
-      info = JSON.parse(text) as typeof info;
-      if (info === null || typeof info !== 'object') throw new Error('not an object');
-    } catch {
-      log.error(`LOOKUPD(${this.addr}): ERROR parsing response - ${text}`);
-      this.disconnect();
-      return new Error(`IDENTIFY answered ${text}`);
-    }
-    this.info = {
-      broadcastAddress: typeof info.broadcast_address === 'string' ? info.broadcast_address : '',
-      httpPort: typeof info.http_port === 'number' ? info.http_port : 0,
-    };
-    log.info(`LOOKUPD(${this.addr}): peer info ${text}`);
-    for (const r of h.registrations()) {
-      const cmds = r.channels.length === 0 ? [register('REGISTER', r.topic, '')] : r.channels.map((c) => register('REGISTER', r.topic, c));
-      for (const c of cmds) {
-        const res = await this.roundTrip(c);
-        if (res instanceof Error) return res;
-        this.loop.logReply(this, c, res);
-      }
-    }
-    return null;
   }
 
-  /** Write a command and read its [int32 size][data] reply, each within the deadline. */
-  private async roundTrip(cmd: Buffer): Promise<Buffer | Error> {
+  /** Write a command and read its [int32 size][data] reply (readResponseBounded), within the deadline. */
+  async roundTrip(cmd: Buffer): Promise<Buffer | Error> {
     const sock = this.socket;
     if (sock === null) return new Error('not connected');
-    sock.write(cmd);
+    if (this.readEnd === null) sock.write(cmd);
     const max = this.loop.host.opts.maxBodySize;
     const deadline = Date.now() + PEER_TIMEOUT_MS;
     for (;;) {
-      if (this.input.length >= 4) {
+      const have = this.input.length;
+      if (have >= 4) {
         const size = this.input.readInt32BE(0);
-        if (size < 0 || size > max) {
-          this.disconnect();
-          return new Error(`response body size (${size}) is invalid`);
-        }
-        if (this.input.length >= 4 + size) {
+        if (size > max) return this.fail(`response body size (${size}) is greater than limit (${max})`);
+        if (size < 0) return this.fail(`response body size (${size}) is invalid`);
+        if (have >= 4 + size) {
           const data = Buffer.from(this.input.subarray(4, 4 + size));
           this.input = this.input.subarray(4 + size);
           return data;
         }
       }
+      if (this.readEnd !== null) {
+        // io.ReadFull's words: nothing of the part being read is EOF, some of it unexpected EOF.
+        const end = this.readEnd === 'EOF' && have !== 0 && have !== 4 ? 'unexpected EOF' : this.readEnd;
+        return this.fail(end);
+      }
       const left = deadline - Date.now();
-      if (this.socket !== sock || left <= 0 || !(await this.wait(left))) {
-        this.disconnect();
-        return new Error(this.socket === null && left > 0 ? 'connection closed' : 'i/o timeout');
+      if (left <= 0 || !(await this.wait(left))) {
+        if (this.socket !== sock) return new Error('closed');
+        if (this.readEnd === null) return this.fail(`read tcp ${tcpPair(sock)}: i/o timeout`);
       }
     }
+  }
+
+  private fail(reason: string): Error {
+    this.close();
+    return new Error(reason);
   }
 
   /** Resolve true when more input came, false on close or after ms. */
@@ -184,13 +185,11 @@ class LookupPeer {
     this.waiting = null;
     w?.(ok);
   }
+}
 
-  private disconnect(): void {
-    const s = this.socket;
-    this.socket = null;
-    s?.destroy();
-    this.wake(false);
-  }
+/** `local->remote` as Go's net.OpError prints a TCP connection. */
+function tcpPair(sock: Socket): string {
+  return `${goAddr(sock.localAddress ?? '', sock.localPort ?? 0)}->${goAddr(sock.remoteAddress ?? '', sock.remotePort ?? 0)}`;
 }
 
 /** `REGISTER|UNREGISTER <topic>[ <channel>]\n` */
@@ -198,10 +197,16 @@ function register(verb: string, topic: string, channel: string): Buffer {
   return Buffer.from(channel === '' ? `${verb} ${topic}\n` : `${verb} ${topic} ${channel}\n`, 'utf8');
 }
 
-/** Connect with a timeout; the socket, or why not. */
+/** A command as go-nsq's Command.String() prints it: its line without the newline (IDENTIFY without its body). */
+function commandText(cmd: Buffer): string {
+  const nl = cmd.indexOf(0x0a);
+  return cmd.toString('utf8', 0, nl === -1 ? cmd.length : nl);
+}
+
+/** Connect with a timeout; the socket, or why not in Go's words. */
 function dial(addr: string, timeoutMs: number): Promise<Socket | Error> {
   const m = /^(?:\[([^\]]*)\]|([^:]*)):(\d+)$/.exec(addr);
-  if (m === null) return Promise.resolve(new Error(`address ${addr}: missing port in address`));
+  if (m === null) return Promise.resolve(new Error(`dial tcp: address ${addr}: missing port in address`));
   return new Promise((resolve) => {
     const sock = connect({ host: m[1] ?? m[2] ?? '', port: Number(m[3]), noDelay: true });
     const t = setTimeout(() => {
@@ -215,7 +220,7 @@ function dial(addr: string, timeoutMs: number): Promise<Socket | Error> {
     sock.once('error', (err) => {
       clearTimeout(t);
       sock.destroy();
-      resolve(err);
+      resolve(new Error(goDialError(addr, err) ?? err.message));
     });
   });
 }
@@ -224,13 +229,20 @@ function dial(addr: string, timeoutMs: number): Promise<Socket | Error> {
  * nsqd's lookup loop: a peer per --lookupd-tcp-address, REGISTER/UNREGISTER as topics and
  * channels come and go, a PING to every peer every 15 s, peers replaced live when
  * nsqlookupd_tcp_addresses changes, and the lookupds' /channels asked for a new topic's channels.
+ * Like nsqd's (one goroutine), it does one thing at a time: every command to every peer goes out
+ * in order, each after the previous one's answer, with nsqd's log lines.
  */
 export class LookupLoop {
   readonly host: LookupHost;
   readonly version: string;
   private peers: LookupPeer[] = [];
   private ticker: NodeJS.Timeout | null = null;
+  private heartbeatQueued = false;
+  private started = false;
   private closed = false;
+  private chain: Promise<void> = Promise.resolve();
+  /** Notifications from before start() (topics and channels loaded from nsqd.dat), sent after the first connects. */
+  private early: Notification[] = [];
   /** The /channels client (nsqd's clusterinfo): no TLS, the --http-client-* timeouts read per request, queries logged at info. */
   private readonly clusterInfo: ClusterInfo;
 
@@ -245,80 +257,151 @@ export class LookupLoop {
     this.clusterInfo = new ClusterInfo(upstream, (m) => host.logger.info(m));
   }
 
-  /** Add a peer per configured address (each connects at once) and start the heartbeat. */
+  /** Connect a peer per configured address, then send what waited, and start the heartbeat. */
   start(pingIntervalMs = LOOKUPD_PING_INTERVAL_MS): void {
-    this.setAddresses(this.host.opts.nsqlookupdTcpAddresses);
+    this.started = true;
+    this.enqueue(() => this.connectNew());
+    for (const n of this.early) this.notify(n);
+    this.early = [];
     this.ticker = setInterval(() => {
-      for (const p of this.peers) this.send(p, Buffer.from('PING\n'));
+      // A tick that finds the previous heartbeat still waiting is dropped (Go's time.Tick).
+      if (this.heartbeatQueued) return;
+      this.heartbeatQueued = true;
+      this.enqueue(() => this.heartbeat());
     }, pingIntervalMs);
     this.ticker.unref();
   }
 
-  /** Close every peer connection (nsqlookupd drops our registrations when they close). */
+  /** Stop the loop and close every peer connection (nsqlookupd drops our registrations). */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
     if (this.ticker !== null) clearInterval(this.ticker);
     this.ticker = null;
-    for (const p of this.peers) p.close();
+    for (const p of this.peers) p.remove();
     this.peers = [];
+    if (this.started) this.host.logger.info('LOOKUP: closing');
   }
 
-  /** Keep the peers whose address is still listed, close the others, connect the new ones. */
-  setAddresses(addresses: readonly string[]): void {
-    if (this.closed) return;
-    const keep: LookupPeer[] = [];
-    for (const p of this.peers) {
-      if (addresses.includes(p.addr)) keep.push(p);
-      else {
+  /** nsqlookupd_tcp_addresses changed: close the peers no longer listed, connect the new ones. */
+  addressesChanged(): void {
+    this.enqueue(async () => {
+      const listed = this.host.opts.nsqlookupdTcpAddresses;
+      this.peers = this.peers.filter((p) => {
+        if (listed.includes(p.addr)) return true;
         this.host.logger.info(`LOOKUP(${p.addr}): removing peer`);
-        p.close();
-      }
-    }
-    for (const a of addresses) {
-      if (keep.some((p) => p.addr === a)) continue;
-      this.host.logger.info(`LOOKUP(${a}): adding peer`);
-      const p = new LookupPeer(a, this);
-      keep.push(p);
-      void p.command(null).then((r) => {
-        if (r instanceof Error) this.host.logger.error(`LOOKUPD(${a}): connect - ${r.message}`);
+        p.remove();
+        return false;
       });
-    }
-    this.peers = keep;
+      await this.connectNew();
+    });
   }
 
   /** Tell every peer about a topic or channel created or deleted. */
   notify(n: Notification): void {
-    if (this.closed || this.peers.length === 0) return;
-    const verb = n.kind.endsWith('created') ? 'REGISTER' : 'UNREGISTER';
-    const cmd = register(verb, n.topic, n.channel ?? '');
-    for (const p of this.peers) this.send(p, cmd);
-  }
-
-  private send(p: LookupPeer, cmd: Buffer): void {
-    void p.command(cmd).then((r) => {
-      if (r instanceof Error) this.host.logger.error(`LOOKUPD(${p.addr}): ${cmd.toString('utf8').trim()} - ${r.message}`);
-      else if (r !== null) this.logReply(p, cmd, r);
+    if (!this.started) {
+      this.early.push(n);
+      return;
+    }
+    const branch = n.channel === undefined ? 'topic' : 'channel';
+    const cmd = register(n.kind.endsWith('created') ? 'REGISTER' : 'UNREGISTER', n.topic, n.channel ?? '');
+    this.enqueue(async () => {
+      for (const p of this.peers) {
+        this.host.logger.info(`LOOKUPD(${p}): ${branch} ${commandText(cmd)}`);
+        const r = await p.command(cmd);
+        if (r instanceof Error) this.host.logger.error(`LOOKUPD(${p}): ${commandText(cmd)} - ${r.message}`);
+      }
     });
   }
 
-  /** Log a reply to a registration or ping the way nsqd does (errors only above debug). */
-  logReply(p: LookupPeer, cmd: Buffer, reply: Buffer): void {
-    const text = reply.toString('utf8');
-    const what = cmd.toString('utf8').trim();
-    if (text === 'OK') this.host.logger.debug(`LOOKUPD(${p.addr}): ${what}`);
-    else this.host.logger.error(`LOOKUPD(${p.addr}): ${what} got ${text}`);
+  /**
+   * nsqd's connectCallback, run on every (re)connect before the command that caused it:
+   * IDENTIFY, then REGISTER of every channel (or of a topic without channels). A failure closes
+   * the peer, and the command then fails with `lookupPeer connectCallback() failed`.
+   */
+  async connectCallback(p: LookupPeer): Promise<void> {
+    const h = this.host;
+    const o = h.opts;
+    const body = Buffer.from(goJSON({
+      broadcast_address: o.broadcastAddress,
+      hostname: hostname(),
+      http_port: o.broadcastHttpPort > 0 ? o.broadcastHttpPort : h.httpPort,
+      tcp_port: o.broadcastTcpPort > 0 ? o.broadcastTcpPort : h.tcpPort,
+      version: this.version,
+    }), 'utf8');
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(body.length, 0);
+    const reply = await p.roundTrip(Buffer.concat([Buffer.from('IDENTIFY\n'), size, body]));
+    if (reply instanceof Error) {
+      h.logger.error(`LOOKUPD(${p}): IDENTIFY - ${reply.message}`);
+      return;
+    }
+    if (reply.toString('latin1') === 'E_INVALID') {
+      h.logger.info(`LOOKUPD(${p}): lookupd returned E_INVALID`);
+      p.close();
+      return;
+    }
+    if (!p.takeInfo(reply)) {
+      h.logger.error(`LOOKUPD(${p}): parsing response - ${reply.toString('utf8')}`);
+      p.close();
+      return;
+    }
+    const i = p.info;
+    h.logger.info(`LOOKUPD(${p}): peer info {TCPPort:${i.tcpPort} HTTPPort:${i.httpPort} Version:${i.version} BroadcastAddress:${i.broadcastAddress}}`);
+    if (i.broadcastAddress === '') h.logger.error(`LOOKUPD(${p}): no broadcast address`);
+    const commands: Buffer[] = [];
+    for (const r of h.registrations()) {
+      if (r.channels.length === 0) commands.push(register('REGISTER', r.topic, ''));
+      else for (const c of r.channels) commands.push(register('REGISTER', r.topic, c));
+    }
+    for (const cmd of commands) {
+      h.logger.info(`LOOKUPD(${p}): ${commandText(cmd)}`);
+      const r = await p.roundTrip(cmd);
+      if (r instanceof Error) {
+        h.logger.error(`LOOKUPD(${p}): ${commandText(cmd)} - ${r.message}`);
+        return;
+      }
+    }
   }
 
-  /** Whether any lookupd is configured. */
+  /** Run `task` after every earlier one (Go's loop is one goroutine); nothing runs once closed. */
+  private enqueue(task: () => Promise<void>): void {
+    this.chain = this.chain
+      .then(() => (this.closed ? undefined : task()))
+      .catch((err: unknown) => this.host.logger.error(`LOOKUP: internal error - ${errorText(err)}`));
+  }
+
+  /** Add a peer for each listed address that has none, connecting each before the next (errors are not logged, as Go's). */
+  private async connectNew(): Promise<void> {
+    for (const a of this.host.opts.nsqlookupdTcpAddresses) {
+      if (this.closed) return;
+      if (this.peers.some((p) => p.addr === a)) continue;
+      this.host.logger.info(`LOOKUP(${a}): adding peer`);
+      const p = new LookupPeer(a, this);
+      this.peers.push(p);
+      await p.command(null);
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    this.heartbeatQueued = false;
+    for (const p of this.peers) {
+      this.host.logger.debug(`LOOKUPD(${p}): sending heartbeat`);
+      const r = await p.command(PING);
+      if (r instanceof Error) this.host.logger.error(`LOOKUPD(${p}): PING - ${r.message}`);
+    }
+  }
+
+  /** Whether any lookupd is configured (nsqd then asks them for a new topic's channels). */
   get configured(): boolean {
-    return this.peers.length > 0;
+    return this.host.opts.nsqlookupdTcpAddresses.length > 0;
   }
 
   /** HTTP addresses of the lookupds that told us theirs (connected at least once). */
   httpAddresses(): string[] {
     const out: string[] = [];
     for (const p of this.peers) {
-      if (p.info === null || p.info.broadcastAddress === '') continue;
+      if (p.info.broadcastAddress === '') continue;
       out.push(joinHostPort(p.info.broadcastAddress, p.info.httpPort));
     }
     return out;

@@ -249,8 +249,8 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
     t = new Topic(name, this, (topic) => void this.deleteExistingTopic(topic.name));
     this.topics.set(name, t);
     this.logger.info(`TOPIC(${name}): created`);
-    if (this.isLoading) return t;
     this.notify({ kind: 'topic-created', topic: name, ephemeral: t.ephemeral });
+    if (this.isLoading) return t;
     this.startTopic(t);
     return t;
   }
@@ -311,9 +311,10 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
   }
 
   notify(n: Notification): void {
-    if (this.isLoading) return;
+    // As nsqd's Notify: what is loaded from nsqd.dat is announced too (after the lookup loop's
+    // first connect, which registers it already), but not persisted while loading.
     this.lookup.notify(n);
-    if (!n.ephemeral) this.schedulePersist();
+    if (!n.ephemeral && !this.isLoading) this.schedulePersist();
   }
 
   schedulePump(ch: { pump(): void; pumpScheduled: boolean }): void {
@@ -422,7 +423,7 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
   setLookupdAddresses(addresses: string[] | null): void {
     this.lookupdAddressesNil = addresses === null;
     this.opts.nsqlookupdTcpAddresses = [...(addresses ?? [])];
-    this.lookup.setAddresses(this.opts.nsqlookupdTcpAddresses);
+    this.lookup.addressesChanged();
   }
 
   /** The OS hostname (for /info). */
