@@ -45,8 +45,8 @@ export class Chunk {
 
 /** A FIFO of message records, bounded by a record count. */
 export class RecordRing {
-  /** Most records held at once (--mem-queue-size). */
-  readonly maxCount: number;
+  /** Most records held at once (--mem-queue-size; an ephemeral channel without one moves it). */
+  maxCount: number;
   private chunks: Chunk[] = [];
   private head = 0;
   private n = 0;

@@ -16,6 +16,8 @@ export interface Consumer {
   readonly msgTimeoutMs: number;
   /** RDY window open, not paused, socket not backed up. */
   isReadyForMessages(): boolean;
+  /** How many more messages it would take now (0 when not ready). */
+  readyRoom(): number;
   /** Write a stored message frame (frame[off, off+8+len)) to the client, buffered; counts it in flight. */
   sendMessage(frame: Buffer, off: number, len: number): void;
   /** In-flight message of this client timed out. */
@@ -78,6 +80,12 @@ export class Channel {
   readonly durable: boolean;
   private readonly ctx: NsqdContext;
   private readonly onEmptyEphemeral: (ch: Channel) => void;
+  /**
+   * An ephemeral channel with --mem-queue-size=0 (no disk behind it): nsqd's unbuffered memory
+   * channel, which takes a message only when a consumer is waiting for one, so here memory holds
+   * at most what the ready consumers can take now; the rest is dropped as nsqd drops it.
+   */
+  private readonly handoffOnly: boolean;
 
   constructor(topicName: string, name: string, ctx: NsqdContext, onEmptyEphemeral: (ch: Channel) => void) {
     this.topicName = topicName;
@@ -87,6 +95,7 @@ export class Channel {
     this.onEmptyEphemeral = onEmptyEphemeral;
     const o = ctx.opts;
     this.durable = o.durablePublish && !this.ephemeral;
+    this.handoffOnly = this.ephemeral && o.memQueueSize === 0;
     this.memoryQueue = new RecordRing(this.durable ? 0 : o.memQueueSize, ctx.backend.records);
     this.backend = ctx.createBackendQueue(`${topicName}:${name}`, this.ephemeral, 'channel');
     this.backend.onReadable = () => this.ctx.schedulePump(this);
@@ -123,6 +132,7 @@ export class Channel {
   /** Accept one message payload from the topic (copied from src). */
   put(src: Uint8Array, start: number, len: number): Error | null {
     if (this.exiting) return new Error('exiting');
+    if (this.handoffOnly) this.openHandoff();
     this.messageCount++;
     const err = this.enqueue(src, start, len);
     if (err === null && this.clients.length > 0) this.ctx.schedulePump(this);
@@ -135,6 +145,7 @@ export class Channel {
    */
   putBatch(src: Uint8Array, starts: Int32Array, lens: Int32Array, count: number): Error | null {
     if (this.exiting) return new Error('exiting');
+    if (this.handoffOnly) this.openHandoff();
     this.messageCount += count;
     let err: Error | null = null;
     for (let i = this.memoryQueue.pushBatch(src, starts, lens, 0, count); i < count && err === null; i++) {
@@ -150,6 +161,7 @@ export class Channel {
    */
   putMessages(headers: Uint8Array, batch: MessageBatch): Error | null {
     if (this.exiting) return new Error('exiting');
+    if (this.handoffOnly) this.openHandoff();
     const count = batch.count;
     this.messageCount += count;
     let err: Error | null = null;
@@ -176,6 +188,7 @@ export class Channel {
    * and large enough (counted as messages put, as nsqd's pump would count them one by one).
    */
   adoptBacklog(from: RecordRing): void {
+    if (this.handoffOnly) this.openHandoff();
     if (this.exiting || this.memoryQueue.count !== 0 || from.count > this.memoryQueue.maxCount) return;
     const n = from.transferTo(this.memoryQueue);
     if (n === 0) return;
@@ -204,6 +217,13 @@ export class Channel {
     let first: Error | null = null;
     for (let i = 0; i < count; i++) first ??= this.putDeferred(src, starts[i]!, lens[i]!, deferMs);
     return first;
+  }
+
+  /** Let the memory queue hold what the ready consumers can take now (handoffOnly). */
+  private openHandoff(): void {
+    let room = 0;
+    for (const c of this.clients) room += c.readyRoom();
+    this.memoryQueue.maxCount = Math.max(this.memoryQueue.count, room);
   }
 
   /** Put a payload on the memory queue, or the backend when memory is full. */

@@ -153,6 +153,10 @@ export class ClientV2 implements Consumer {
     return this.readyCount > 0 && this.inFlightCount < this.readyCount;
   }
 
+  readyRoom(): number {
+    return this.isReadyForMessages() ? this.readyCount - this.inFlightCount : 0;
+  }
+
   /** RDY: a new in-flight window. */
   setReadyCount(count: number): void {
     this.readyCount = count;

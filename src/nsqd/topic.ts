@@ -27,7 +27,8 @@ export class Topic {
   /** Channels in creation order, for fan-out. */
   channelList: Channel[] = [];
   /** Deferred (DPUB) messages waiting in the topic because it cannot fan out yet. */
-  private deferredPending: { frame: Buffer; dueMs: number }[] = [];
+  /** DPUBs held in the topic (paused, no channel yet): their delay runs from fan-out, as nsqd's. */
+  private deferredPending: { frame: Buffer; deferMs: number }[] = [];
   paused = false;
   exiting = false;
   /** Set once channel discovery is done (or metadata loaded); until then nothing fans out. */
@@ -183,7 +184,7 @@ export class Topic {
     const cap = this.ctx.opts.memQueueSize;
     if (this.direct && this.memoryQueue.count + this.deferredPending.length < cap) {
       if (deferMs > 0) {
-        this.deferredPending.push({ frame: frameOf(payload, 0, payload.length), dueMs: Date.now() + deferMs });
+        this.deferredPending.push({ frame: frameOf(payload, 0, payload.length), deferMs });
         return null;
       }
       if (this.memoryQueue.push(payload, 0, payload.length)) return null;
@@ -245,7 +246,7 @@ export class Topic {
     for (let budget = PUMP_BUDGET; budget > 0; budget--) {
       if (this.deferredPending.length > 0) {
         const d = this.deferredPending.shift()!;
-        if (!this.fanOutChecked(d.frame.subarray(RECORD_HEADER), -1, d.dueMs)) return;
+        if (!this.fanOutChecked(d.frame.subarray(RECORD_HEADER), -1, Date.now() + d.deferMs)) return;
         continue;
       }
       // Memory and backend alternate when both have messages.
@@ -434,7 +435,7 @@ export class Topic {
         mem.release(chunk);
       }
       for (const d of this.deferredPending) {
-        const err = this.backend.putDeferred(d.frame.subarray(RECORD_HEADER), d.dueMs, true);
+        const err = this.backend.putDeferred(d.frame.subarray(RECORD_HEADER), Date.now() + d.deferMs, true);
         if (err !== null) this.ctx.logger.error(`TOPIC(${this.name}): failed to write message to backend - ${err.message}`);
       }
       this.deferredPending = [];

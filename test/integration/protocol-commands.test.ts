@@ -420,6 +420,50 @@ test('§2.14 DPUB holds the message in the channel deferred queue, then delivers
   });
 });
 
+test('§2.14 a DPUB held in a paused topic starts its delay when fanned out, as nsqd (topic messagePump → PutMessageDeferred)', async () => {
+  await withNsqd({}, async (d, open) => {
+    const c = await open();
+    await c.sub('dp_paused', 'c');
+    c.cmd('RDY 5');
+    const admin = await fetch(`${d.url}/topic/pause?topic=dp_paused`, { method: 'POST' });
+    assert.is(admin.status, 200);
+    const p = await open();
+    p.cmd('DPUB dp_paused 600', 'later');
+    await p.expectResponse('OK');
+    // Longer than the delay: counted from the publish it would be due already.
+    await sleep(800);
+    assert.is((await fetch(`${d.url}/topic/unpause?topic=dp_paused`, { method: 'POST' })).status, 200);
+    const unpaused = performance.now();
+    const m = await c.readMessage(8000);
+    assert.is(m.body.toString(), 'later');
+    assert.ok(performance.now() - unpaused >= 550, 'the 600 ms ran from the unpause');
+  });
+});
+
+test('an ephemeral channel with --mem-queue-size=0 takes what its ready consumers can take, as nsqd\'s unbuffered channel; the rest is dropped', async () => {
+  await withNsqd({ memQueueSize: 0 }, async (d, open) => {
+    const c = await open();
+    await c.sub('e0#ephemeral', 'c#ephemeral');
+    c.cmd('RDY 3');
+    const p = await open();
+    await p.mpub('e0#ephemeral', ['a', 'b']);
+    const got = await readMessages(c, 2);
+    assert.equal(got.map((m) => m.body.toString()), ['a', 'b']);
+    // One slot left (2 in flight of RDY 3): of three, one is delivered and two are dropped.
+    await p.mpub('e0#ephemeral', ['c', 'd', 'e']);
+    const third = await c.readMessage();
+    assert.is(third.body.toString(), 'c');
+    for (const m of [...got, third]) c.cmd(`FIN ${m.id}`);
+    await c.expectNothing(300);
+    const ch = await channelStats(d, 'e0#ephemeral', 'c#ephemeral');
+    assert.is(ch?.message_count, 5);
+    assert.is(ch?.depth, 0);
+    // Ready again: new messages flow.
+    await p.pub('e0#ephemeral', 'f');
+    assert.is((await c.readMessage()).body.toString(), 'f');
+  });
+});
+
 test('§2.14 DPUB with an empty timeout parses as 0; DPUB at exactly --max-req-timeout is accepted', async () => {
   await withNsqd({}, async (d, open) => {
     const c = await open();
