@@ -519,9 +519,14 @@ export class DiskQueue implements BackendQueue {
   }
 
   /** Drop everything: delete segments, move to a fresh file number, remove the metadata (go-diskqueue's Empty). */
-  async empty(): Promise<Error | null> {
-    if (this.closed) return new Error('exiting');
+  empty(): Promise<Error | null> {
+    if (this.closed) return Promise.resolve(new Error('exiting'));
     this.o.logger.info(`DISKQUEUE(${this.o.name}): emptying`);
+    return this.removeAll();
+  }
+
+  /** Empty's work, without its log line (delete removes the files too, logging only 'deleting', as go-diskqueue). */
+  private async removeAll(): Promise<Error | null> {
     await this.idle();
     let err: Error | null = null;
     const last = Math.max(this.writtenFileNum, this.writer.fileNum);
@@ -564,7 +569,7 @@ export class DiskQueue implements BackendQueue {
     if (this.closed) return;
     this.deleting = true;
     this.o.logger.info(`DISKQUEUE(${this.o.name}): deleting`);
-    await this.empty();
+    await this.removeAll();
     await this.stop();
     try {
       await unlinkAsync(this.metaFile);

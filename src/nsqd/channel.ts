@@ -489,6 +489,8 @@ export class Channel {
     if (deleted) {
       this.ctx.logger.info(`CHANNEL(${this.name}): deleting`);
       this.ctx.notify({ kind: 'channel-deleted', topic: this.topicName, channel: this.name, ephemeral: this.ephemeral });
+    } else {
+      this.ctx.logger.info(`CHANNEL(${this.name}): closing`);
     }
     for (const c of [...this.clients]) c.close();
     if (deleted) {
@@ -501,8 +503,11 @@ export class Channel {
   }
 
   private flushToBackend(): void {
-    if (this.ephemeral) return;
     const mem = this.memoryQueue;
+    if (mem.count > 0 || this.inFlight.size > 0 || this.deferred.size > 0) {
+      this.ctx.logger.info(`CHANNEL(${this.name}): flushing ${mem.count} memory ${this.inFlight.size} in-flight ${this.deferred.size} deferred messages to backend`);
+    }
+    if (this.ephemeral) return;
     let chunk: Chunk | null;
     while ((chunk = mem.shift()) !== null) {
       this.writeBackend(chunk.buf.subarray(mem.offset + RECORD_HEADER, mem.offset + RECORD_HEADER + mem.length));

@@ -336,7 +336,7 @@ export class CommandsV2 {
       // Ids are hex, so one with a space was never in flight: nsqd's split makes it too short.
       if (indexOfSpace(buf, idStart, idEnd) >= 0) return new FatalClientError('E_INVALID', 'invalid message ID');
       const id = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString('latin1', idStart, idEnd);
-      return new ClientError('E_FIN_FAILED', `FIN ${id} failed ${err.message}`);
+      return new ClientError('E_FIN_FAILED', `FIN ${id} failed ${err.message}`, { cause: err });
     }
     client.finishedMessage();
     return null;
@@ -348,7 +348,11 @@ export class CommandsV2 {
       const e = this.tlsPolicy('RDY');
       if (e !== null) return e;
     }
-    if (client.state === STATE_CLOSING) return null;
+    if (client.state === STATE_CLOSING) {
+      // As nsqd: ignored (a client may race its CLS), and logged.
+      this.host.logger.info(`PROTOCOL(V2): [${client}] ignoring RDY after CLS in state ClientStateV2Closing`);
+      return null;
+    }
     if (client.state !== STATE_SUBSCRIBED) return new FatalClientError('E_INVALID', 'cannot RDY in current state');
     let count = 1;
     if (le - ls > 3) {
@@ -390,7 +394,7 @@ export class CommandsV2 {
     const ch = client.channel!;
     if (code === Cmd.TOUCH) {
       const err = ch.touchMessage(client.id, idBuf, 0, client.msgTimeoutMs);
-      if (err !== null) return new ClientError('E_TOUCH_FAILED', `TOUCH ${id} failed ${err.message}`);
+      if (err !== null) return new ClientError('E_TOUCH_FAILED', `TOUCH ${id} failed ${err.message}`, { cause: err });
       return null;
     }
     const raw = params[2]!;
@@ -400,11 +404,13 @@ export class CommandsV2 {
     const max = this.host.opts.maxReqTimeout;
     if (ms < 0 || ms > max) {
       const clamped = ms < 0 ? 0 : max;
-      this.host.logger.info(`[${client}] REQ timeout ${ms} out of range 0-${max}. Setting to ${clamped}`);
+      // Go prints the durations with %d: nanoseconds (the asked one wrapped to int64, as it is).
+      const maxNs = BigInt(Math.round(max * 1e6));
+      this.host.logger.info(`PROTOCOL(V2): [${client}] REQ timeout ${BigInt.asIntN(64, t * 1_000_000n)} out of range 0-${maxNs}. Setting to ${clamped === 0 ? 0n : maxNs}`);
       ms = clamped;
     }
     const err = ch.requeueMessage(client.id, idBuf, 0, ms);
-    if (err !== null) return new ClientError('E_REQ_FAILED', `REQ ${id} failed ${err.message}`);
+    if (err !== null) return new ClientError('E_REQ_FAILED', `REQ ${id} failed ${err.message}`, { cause: err });
     client.requeuedMessage();
     return null;
   }
@@ -431,7 +437,7 @@ export class CommandsV2 {
     const topic = this.host.getTopic(topicName);
     const channel = topic.getChannel(channelName);
     const err = channel === null ? new Error('exiting') : channel.addClient(client);
-    if (err !== null) return new FatalClientError('E_SUB_FAILED', `SUB failed ${err.message}`);
+    if (err !== null) return new FatalClientError('E_SUB_FAILED', `SUB failed ${err.message}`, { cause: err });
     client.state = STATE_SUBSCRIBED;
     client.channel = channel;
     return 'OK';
@@ -472,7 +478,7 @@ export class CommandsV2 {
   }
 
   private publishAnswer(err: Error | null, code: string, name: string, topic: string, count: number): SyncResult {
-    if (err !== null) return new FatalClientError(code, `${name} failed ${err.message}`);
+    if (err !== null) return new FatalClientError(code, `${name} failed ${err.message}`, { cause: err });
     this.client.publishedMessage(topic, count);
     return 'OK';
   }

@@ -205,26 +205,34 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    this.logger.info('NSQ: closing');
-    this.statsd.stop();
-    this.lookup.close();
+    // nsqd's Exit, with its log lines: listeners and clients closed, metadata saved, topics
+    // closed (each persisting its messages), then the loops stop.
+    const tcpAddr = this.tcpServer === null ? '' : boundAddress(this.tcpServer);
     const tcpClosed = this.tcpServer === null ? Promise.resolve() : new Promise<void>((r) => this.tcpServer!.close(() => r()));
     for (const c of [...this.clients.values()]) c.close();
     for (const s of this.sockets) s.destroy();
-    for (const srv of [this.httpServer, this.httpsServer]) {
+    for (const [name, srv] of [['HTTP', this.httpServer], ['HTTPS', this.httpsServer]] as const) {
       if (srv === null) continue;
+      const addr = boundAddress(srv);
       srv.closeAllConnections();
       await new Promise<void>((r) => srv.close(() => r()));
+      this.logger.info(`${name}: closing ${addr}`);
     }
     await tcpClosed.catch(() => undefined);
-    if (this.scanTimer !== null) clearInterval(this.scanTimer);
-    this.scanTimer = null;
+    if (this.tcpServer !== null) this.logger.info(`TCP: closing ${tcpAddr}`);
     if (this.persistPending !== null) await this.persistPending;
     this.persistMetadata();
+    this.logger.info('NSQ: closing topics');
     await Promise.all([...this.topics.values()].map((t) => t.exit(false)));
+    this.logger.info('NSQ: stopping subsystems');
+    this.lookup.close();
+    if (this.scanTimer !== null) clearInterval(this.scanTimer);
+    this.scanTimer = null;
+    this.logger.info('QUEUESCAN: closing');
+    this.statsd.stop();
     this.dirLock.unlock();
     this.logger.info(`DISK: ${ioCounters.batches} write batches, ${ioCounters.syncs} fdatasyncs, ${(ioCounters.bytes / 1048576).toFixed(1)} MiB written`);
-    this.logger.info('NSQ: closed');
+    this.logger.info('NSQ: bye');
   }
 
   // --- ProtocolHost ---

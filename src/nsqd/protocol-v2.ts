@@ -383,7 +383,9 @@ class IOLoop {
     const client = this.client;
     if (result === null) return !client.closed;
     if (result instanceof ClientError) {
-      this.host.logger.error(`[${client}] - ${result.wireText}`);
+      // nsqd's IOLoop names the error's parent after it: `... failed ID not in flight - ID not in flight`.
+      const parent = result.cause instanceof Error ? ` - ${result.cause.message}` : '';
+      this.host.logger.error(`[${client}] - ${result.wireText}${parent}`);
       client.sendError(result.wireText);
       if (result.fatal) {
         client.close();

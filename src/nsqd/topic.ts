@@ -415,8 +415,10 @@ export class Topic {
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     const channels = this.channelList;
+    this.ctx.logger.info(`TOPIC(${this.name}): ${deleted ? 'deleting' : 'closing'}`);
+    // nsqd's messagePump goroutine says so as it ends.
+    this.ctx.logger.info(`TOPIC(${this.name}): closing ... messagePump`);
     if (deleted) {
-      this.ctx.logger.info(`TOPIC(${this.name}): deleting`);
       this.ctx.notify({ kind: 'topic-deleted', topic: this.name, ephemeral: this.ephemeral });
       this.channelList = [];
       // The channels stay in the map (exiting) until deleted, as the topic stays in nsqd's.
@@ -427,6 +429,8 @@ export class Topic {
       return;
     }
     await Promise.all(channels.map((c) => c.exit(false)));
+    const held = this.memoryQueue.count + this.deferredPending.length;
+    if (held > 0) this.ctx.logger.info(`TOPIC(${this.name}): flushing ${held} memory messages to backend`);
     if (!this.ephemeral) {
       const mem = this.memoryQueue;
       let chunk;

@@ -406,17 +406,29 @@ function assertTopology(meta: { topics: MetaTopic[] | null; version: string }): 
 }
 
 for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-  test(`${sig} shuts down gracefully: exit 0, NSQ: closed logged, nsqd.dat lists topics and channels`, async () => {
+  test(`${sig} shuts down gracefully with nsqd's Exit log lines: exit 0, nsqd.dat lists topics and channels`, async () => {
     const r = await startBin();
     await createTopology(r);
     // A connected consumer must not keep the process alive.
     const c = await WireConn.open(r.tcpPort);
     await c.sub('sig_topic', 'sig_channel');
     c.cmd('RDY 1');
+    // What is left at exit is flushed to disk and counted: one in flight, one in memory per channel.
+    assert.is((await http('POST', `${r.url}/mpub?topic=sig_topic`, 'a\nb')).status, 200);
+    assert.is((await http('POST', `${r.url}/pub?topic=lonely_topic`, 'x')).status, 200);
+    await c.readMessage();
     await stop(r, sig);
     c.close();
-    assert.match(r.proc.stderr, /INFO: NSQ: closing$/m);
-    assert.match(r.proc.stderr, /INFO: NSQ: closed$/m);
+    const exitLines = r.proc.stderr.split('\n').map((l) => l.replace(/^\[nsqd\] \S+ \S+ /, ''));
+    const at = (line: string): number => exitLines.indexOf(line);
+    const order = ['INFO: NSQ: closing topics', 'INFO: TOPIC(sig_topic): closing', 'INFO: CHANNEL(sig_channel): closing', 'INFO: NSQ: stopping subsystems', 'INFO: NSQ: bye'];
+    for (const l of order) assert.ok(at(l) >= 0, `${l} in\n${r.proc.stderr}`);
+    assert.equal([...order].sort((x, y) => at(x) - at(y)), order);
+    assert.ok(exitLines.includes('INFO: CHANNEL(sig_channel): flushing 1 memory 1 in-flight 0 deferred messages to backend'), r.proc.stderr);
+    assert.ok(exitLines.includes('INFO: CHANNEL(paused_channel): flushing 2 memory 0 in-flight 0 deferred messages to backend'), r.proc.stderr);
+    assert.ok(exitLines.includes('INFO: TOPIC(lonely_topic): flushing 1 memory messages to backend'), r.proc.stderr);
+    assert.ok(exitLines.includes(`INFO: TCP: closing 127.0.0.1:${r.tcpPort}`), r.proc.stderr);
+    assert.ok(exitLines.includes(`INFO: HTTP: closing 127.0.0.1:${r.httpPort}`), r.proc.stderr);
     assertTopology(readMetadata(r.dataPath));
     const raw = readFileSync(join(r.dataPath, 'nsqd.dat'), 'utf8');
     assert.ok(raw.startsWith('{"topics":['), `compact JSON with topics first: ${raw}`);
@@ -449,7 +461,7 @@ test('a second SIGINT during shutdown is ignored, as by Go nsqd: the graceful cl
     assert.is(res.status, 200, res.text);
   }
   r.proc.signal('SIGINT');
-  await r.proc.waitForOutput(/NSQ: closing/).catch(() => undefined);
+  await r.proc.waitForOutput(/NSQ: closing topics/).catch(() => undefined);
   r.proc.signal('SIGINT');
   r.proc.signal('SIGTERM');
   assert.equal(await r.proc.exited(60_000), { code: 0, signal: null }, r.proc.stderr);

@@ -148,7 +148,7 @@ test('start from nsqd.dat: IDENTIFY, the replay of every registration, then the 
     } finally {
       await d.close();
     }
-    assert.is(lines.at(-1) === 'INFO: NSQ: closed' && lines.includes('INFO: LOOKUP: closing'), true, lines.join('\n'));
+    assert.is(lines.at(-1) === 'INFO: NSQ: bye' && lines.includes('INFO: LOOKUP: closing'), true, lines.join('\n'));
   } finally {
     await lookupd.close();
     rmSync(dataPath, { recursive: true, force: true });

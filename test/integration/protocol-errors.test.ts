@@ -618,8 +618,10 @@ test('§2.6/§2.7/§2.8 parameter errors are fatal', async () => {
   });
 });
 
-test('§2.6/§2.7/§2.8 quirk 2: ID not in flight → non-fatal E_FIN_FAILED / E_REQ_FAILED / E_TOUCH_FAILED', async () => {
-  await withNsqd({}, async (d) => {
+test('§2.6/§2.7/§2.8 quirk 2: ID not in flight → non-fatal E_FIN_FAILED / E_REQ_FAILED / E_TOUCH_FAILED, logged with their parent error as nsqd\'s IOLoop does', async () => {
+  const logs: string[] = [];
+  const logger = new Logger({ prefix: '[nsqd] ', level: 1, write: (l) => void logs.push(l) });
+  await withNsqd({ logger }, async (d) => {
     for (const state of ['subscribed', 'closing'] as const) {
       const c = await inState(d, state);
       try {
@@ -635,6 +637,33 @@ test('§2.6/§2.7/§2.8 quirk 2: ID not in flight → non-fatal E_FIN_FAILED / E
       }
     }
   });
+  for (const cmd of ['FIN', 'REQ', 'TOUCH']) {
+    const line = new RegExp(`ERROR: \\[127\\.0\\.0\\.1:\\d+\\] - E_${cmd}_FAILED ${cmd} ${ID} failed ID not in flight - ID not in flight\n$`);
+    assert.ok(logs.some((l) => line.test(l)), `${cmd}: ${logs.filter((l) => l.includes(cmd)).join('')}`);
+  }
+});
+
+test('a REQ timeout out of range is clamped and logged in nanoseconds; RDY after CLS is ignored and logged, as by nsqd', async () => {
+  const logs: string[] = [];
+  const logger = new Logger({ prefix: '[nsqd] ', level: 1, write: (l) => void logs.push(l) });
+  await withNsqd({ logger, maxReqTimeout: 10_000 }, async (d) => {
+    const c = await WireConn.open(d.tcpPort);
+    try {
+      await c.sub('req_clamp', 'c');
+      c.cmd('RDY 1');
+      await c.pub('req_clamp', 'x');
+      const m = await c.readMessage();
+      c.cmd(`REQ ${m.id} 99999999`);
+      c.cmd('CLS');
+      await c.expectResponse('CLOSE_WAIT');
+      c.cmd('RDY 5');
+      await expectAlive(c);
+    } finally {
+      c.close();
+    }
+  });
+  assert.ok(logs.some((l) => /INFO: PROTOCOL\(V2\): \[127\.0\.0\.1:\d+\] REQ timeout 99999999000000 out of range 0-10000000000\. Setting to 10000000000\n$/.test(l)), logs.join(''));
+  assert.ok(logs.some((l) => /INFO: PROTOCOL\(V2\): \[127\.0\.0\.1:\d+\] ignoring RDY after CLS in state ClientStateV2Closing\n$/.test(l)), logs.join(''));
 });
 
 test('§2.6/§2.7/§2.8 quirk 2: a message in flight to another client → non-fatal "client does not own message"', async () => {

@@ -60,7 +60,7 @@ test('npm start: lookupd + nsqd (+ nsqadmin) on the default ports, data under ./
 
     process.kill(-child.pid!, 'SIGINT');
     assert.is(await exited, 0, log);
-    assert.ok(log.includes('NSQ: closed'), 'nsqd closed normally');
+    assert.ok(log.includes('NSQ: bye'), 'nsqd closed normally');
     assert.not.ok(log.includes('exiting now'), 'no forced exit');
     const data = join(cwd, 'data');
     const dat = JSON.parse(readFileSync(join(data, 'nsqd.dat'), 'utf8')) as { topics: { name: string }[] };
