@@ -68,6 +68,16 @@ export function joinHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** A TCP connection as Go's net.OpError prints it: `local->remote`. */
+export function goTcpPair(sock: { localAddress?: string | undefined; localPort?: number | undefined; remoteAddress?: string | undefined; remotePort?: number | undefined }): string {
+  return `${goAddr(sock.localAddress ?? '', sock.localPort ?? 0)}->${goAddr(sock.remoteAddress ?? '', sock.remotePort ?? 0)}`;
+}
+
+/** A failed read on the connection `pair` (goTcpPair) in Go's words, for a reset; else Node's message. */
+export function goReadError(pair: string, err: NodeJS.ErrnoException): string {
+  return err.code === 'ECONNRESET' ? `read tcp ${pair}: read: connection reset by peer` : err.message;
+}
+
 /** An address and port as Go's net.TCPAddr.String() prints them. */
 export function goAddr(ip: string, port: number): string {
   const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);

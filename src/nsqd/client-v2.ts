@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { joinHostPort } from '../internal/listen.js';
+import { goTcpPair, joinHostPort } from '../internal/listen.js';
 import type { Socket } from 'node:net';
 import { FRAME_TYPE_ERROR, FRAME_TYPE_RESPONSE, HEARTBEAT, writeFrameHeader } from '../protocol/frames.js';
 import type { AuthState } from './auth.js';
@@ -83,6 +83,10 @@ export class ClientV2 implements Consumer {
   authState: AuthState | null = null;
   /** Called once when the connection is gone (cleanup in the owner). */
   onClosed: (() => void) | null = null;
+  /** `local->remote`, as Go's I/O errors name the connection (taken at accept: a reset socket forgets it). */
+  readonly tcpPair: string;
+  /** Why the connection ended, as nsqd's IOLoop error reads (logged as `client(addr) - ...`); null for a clean EOF. */
+  exitReason: string | null = null;
   /** Where frames go; replaced when compression is negotiated. */
   private transport: Transport;
   /** The byte stream at the bottom: the socket, or the TLS socket over it. */
@@ -127,6 +131,7 @@ export class ClientV2 implements Consumer {
     const ip = socket.remoteAddress ?? '';
     this.remoteAddress = joinHostPort(ip, socket.remotePort ?? 0);
     if (socket.remoteAddress === undefined) this.remoteAddress = '@';
+    this.tcpPair = goTcpPair(socket);
     this.clientId = ip;
     this.hostname = ip;
     this.connectTs = Math.floor(Date.now() / 1000);
@@ -453,7 +458,7 @@ export class ClientV2 implements Consumer {
       this.writeBlocked = true;
       if (this.heartbeatIntervalMs > 0) {
         this.writeDeadline = setTimeout(() => {
-          this.ctx.logger.error(`PROTOCOL(V2): [${this}] write deadline exceeded, closing`);
+          this.ctx.logger.error(`PROTOCOL(V2): [${this}] messagePump error - write tcp ${this.tcpPair}: i/o timeout`);
           this.destroy();
         }, this.heartbeatIntervalMs);
       }
@@ -529,8 +534,7 @@ export class ClientV2 implements Consumer {
       if (performance.now() - this.lastReadAt >= limit) {
         // Inside a body command nsqd's read fails in the command, which answers before closing.
         if (this.onReadTimeout?.() === true) return;
-        this.ctx.logger.error(`PROTOCOL(V2): [${this}] IOLoop error - failed to read command - i/o timeout`);
-        this.destroy();
+        this.destroy(`failed to read command - read tcp ${this.tcpPair}: i/o timeout`);
         return;
       }
       this.armReadDeadline();
@@ -539,9 +543,14 @@ export class ClientV2 implements Consumer {
 
   // --- closing ---
 
-  /** Flush, then close the connection (after a fatal error or a channel deletion). */
-  close(): void {
+  /**
+   * Flush, then close the connection: after a fatal error (`reason` its text), a clean EOF
+   * (null), or by nsqd itself (a channel deleted, shutdown), where nsqd's read fails on the
+   * connection it closed.
+   */
+  close(reason: string | null = `failed to read command - read tcp ${this.tcpPair}: use of closed network connection`): void {
     if (this.closed) return;
+    this.exitReason ??= reason;
     this.flush();
     this.closed = true;
     this.clearTimers();
@@ -559,8 +568,9 @@ export class ClientV2 implements Consumer {
     this.onClosed?.();
   }
 
-  /** Drop the connection now. */
-  destroy(): void {
+  /** Drop the connection now (`reason`: as for close). */
+  destroy(reason: string | null = null): void {
+    if (!this.closed) this.exitReason ??= reason;
     this.closed = true;
     this.clearTimers();
     this.lower.destroy();

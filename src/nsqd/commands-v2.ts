@@ -278,14 +278,15 @@ export class CommandsV2 {
     return this.refreshAuth().then((err) => err ?? decide());
   }
 
-  private async refreshAuth(): Promise<ClientError | null> {
+  /** Ask the auth server; refused as nsqd refuses (AUTH names the server's error as the parent, a refresh does not). */
+  private async refreshAuth(asAuth = false): Promise<ClientError | null> {
     const c = this.client;
     try {
       c.authState = await queryAnyAuthd(this.authSettings(), this.authRequest(c.authSecret));
       return null;
     } catch (err) {
-      this.host.logger.warn(`PROTOCOL(V2): [${c}] Auth Failed ${(err as Error).message}`);
-      return new FatalClientError('E_AUTH_FAILED', 'AUTH failed');
+      this.host.logger.warn(`PROTOCOL(V2): [${c}] AUTH failed ${(err as Error).message}`);
+      return new FatalClientError('E_AUTH_FAILED', 'AUTH failed', asAuth ? { cause: err } : undefined);
     }
   }
 
@@ -304,7 +305,7 @@ export class CommandsV2 {
     if (c.hasAuthorizations()) return new FatalClientError('E_INVALID', 'AUTH already set');
     if (this.host.opts.authHttpAddresses.length === 0) return new FatalClientError('E_AUTH_DISABLED', 'AUTH disabled');
     c.authSecret = secret;
-    return this.refreshAuth().then((err) => {
+    return this.refreshAuth(true).then((err) => {
       if (err !== null) return err;
       if (!c.hasAuthorizations()) return new FatalClientError('E_UNAUTHORIZED', 'AUTH no authorizations found');
       const st = c.authState!;

@@ -46,16 +46,28 @@ const IDENTIFY_STRUCT: GoStruct = { name: 'identifyDataV2', type: 'nsqd.identify
  * literal within int64, sample_rate within int32). Integers a double cannot hold stay bigints;
  * every limit rejects them, and the error message prints them exactly.
  */
-export function decodeIdentify(body: Uint8Array): IdentifyData | null {
+export function decodeIdentify(body: Uint8Array): IdentifyData | Error {
   const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
   const fields = decodeGoStruct(text, IDENTIFY_STRUCT, 'unmarshal');
-  if (fields instanceof Error) return null;
+  if (fields instanceof Error) return fields;
   return {
     client_id: '', hostname: '', heartbeat_interval: 0, output_buffer_size: 0, output_buffer_timeout: 0,
     feature_negotiation: false, tls_v1: false, deflate: false, deflate_level: 0, snappy: false,
     sample_rate: 0, user_agent: '', msg_timeout: 0,
     ...(fields as Partial<IdentifyData>),
   };
+}
+
+/** A refused IDENTIFY setting: nsqd's `IDENTIFY <err>` with err as its parent (logged after it). */
+function bad(err: string): FatalClientError {
+  return new FatalClientError('E_BAD_BODY', `IDENTIFY ${err}`, { cause: new Error(err) });
+}
+
+/** The decoded body as nsqd logs it: Go's %+v of identifyDataV2. */
+function identifyText(d: IdentifyData): string {
+  return `{ClientID:${d.client_id} Hostname:${d.hostname} HeartbeatInterval:${d.heartbeat_interval} OutputBufferSize:${d.output_buffer_size} ` +
+    `OutputBufferTimeout:${d.output_buffer_timeout} FeatureNegotiation:${d.feature_negotiation} TLSv1:${d.tls_v1} Deflate:${d.deflate} ` +
+    `DeflateLevel:${d.deflate_level} Snappy:${d.snappy} SampleRate:${d.sample_rate} UserAgent:${d.user_agent} MsgTimeout:${d.msg_timeout}}`;
 }
 
 /** What IDENTIFY negotiated: the JSON to send first, then the upgrades to perform in order. */
@@ -75,9 +87,11 @@ export interface IdentifyUpgrade {
  */
 export function identify(client: ClientV2, ctx: NsqdContext, body: Uint8Array): string | ClientError | IdentifyUpgrade {
   const d = decodeIdentify(body);
-  if (d === null) return new FatalClientError('E_BAD_BODY', 'IDENTIFY failed to decode JSON body');
+  if (d instanceof Error) return new FatalClientError('E_BAD_BODY', 'IDENTIFY failed to decode JSON body', { cause: d });
   const o = ctx.opts;
-  ctx.logger.info(`[${client}] IDENTIFY: ${JSON.stringify(d, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`);
+  const shown = identifyText(d);
+  ctx.logger.debug(`PROTOCOL(V2): [${client}] ${shown}`);
+  ctx.logger.info(`[${client}] IDENTIFY: ${shown}`);
   client.clientId = d.client_id;
   client.hostname = d.hostname;
   client.userAgent = d.user_agent;
@@ -86,14 +100,14 @@ export function identify(client: ClientV2, ctx: NsqdContext, body: Uint8Array): 
   if (hb === -1) client.heartbeatIntervalMs = 0;
   else if (hb !== 0) {
     if (hb >= 1000 && hb <= o.maxHeartbeatInterval) client.heartbeatIntervalMs = Number(hb);
-    else return new FatalClientError('E_BAD_BODY', `IDENTIFY heartbeat interval (${hb}) is invalid`);
+    else return bad(`heartbeat interval (${hb}) is invalid`);
   }
 
   const obt = d.output_buffer_timeout;
   if (obt === -1) client.outputBufferTimeoutMs = 0;
   else if (obt !== 0) {
     if (obt >= o.minOutputBufferTimeout && obt <= o.maxOutputBufferTimeout) client.outputBufferTimeoutMs = Number(obt);
-    else return new FatalClientError('E_BAD_BODY', `IDENTIFY output buffer timeout (${obt}) is invalid`);
+    else return bad(`output buffer timeout (${obt}) is invalid`);
   }
   const obs = d.output_buffer_size;
   if (obs === -1) {
@@ -101,21 +115,21 @@ export function identify(client: ClientV2, ctx: NsqdContext, body: Uint8Array): 
     client.outputBufferTimeoutMs = 0;
   } else if (obs !== 0) {
     if (obs >= 64 && obs <= o.maxOutputBufferSize) client.outputBufferSize = Number(obs);
-    else return new FatalClientError('E_BAD_BODY', `IDENTIFY output buffer size (${obs}) is invalid`);
+    else return bad(`output buffer size (${obs}) is invalid`);
   }
   // nsqd's pump replaces its flush ticker on IDENTIFY.
   client.restartFlushTicker();
   if (obs !== 0) client.flush();
 
   if (d.sample_rate < 0 || d.sample_rate > 99) {
-    return new FatalClientError('E_BAD_BODY', `IDENTIFY sample rate (${d.sample_rate}) is invalid`);
+    return bad(`sample rate (${d.sample_rate}) is invalid`);
   }
   client.sampleRate = Number(d.sample_rate);
 
   const mt = d.msg_timeout;
   if (mt !== 0) {
     if (mt >= 1000 && mt <= o.maxMsgTimeout) client.msgTimeoutMs = Number(mt);
-    else return new FatalClientError('E_BAD_BODY', `IDENTIFY msg timeout (${mt}) is invalid`);
+    else return bad(`msg timeout (${mt}) is invalid`);
   }
 
   client.startHeartbeat();

@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { decodeGoStruct, type GoStruct } from '../internal/go-json.js';
 import { goJSON } from '../internal/http.js';
-import { goAddr, goDialError, joinHostPort } from '../internal/listen.js';
+import { goDialError, goReadError, goTcpPair, joinHostPort } from '../internal/listen.js';
 import { ClusterInfo } from '../internal/clusterinfo/cluster-info.js';
 import { UpstreamClient } from '../internal/clusterinfo/upstream.js';
 import { errorText, type Logger } from '../internal/log.js';
@@ -56,6 +56,8 @@ class LookupPeer {
   private readEnd: string | null = null;
   private waiting: ((ok: boolean) => void) | null = null;
   private removed = false;
+  /** `local->remote` of the open socket, as Go's I/O errors name it (a reset socket forgets it). */
+  private pair = '';
   private readonly loop: LookupLoop;
 
   constructor(addr: string, loop: LookupLoop) {
@@ -114,6 +116,7 @@ class LookupPeer {
 
   private attach(sock: Socket): void {
     this.socket = sock;
+    this.pair = goTcpPair(sock);
     this.input = Buffer.alloc(0);
     this.readEnd = null;
     sock.on('data', (d: Buffer) => {
@@ -122,7 +125,7 @@ class LookupPeer {
     });
     sock.on('error', (err: NodeJS.ErrnoException) => {
       if (this.socket !== sock || this.readEnd !== null) return;
-      this.readEnd = err.code === 'ECONNRESET' ? `read tcp ${tcpPair(sock)}: read: connection reset by peer` : err.message;
+      this.readEnd = goReadError(this.pair, err);
       this.wake(false);
     });
     sock.on('close', () => {
@@ -159,7 +162,7 @@ class LookupPeer {
       const left = deadline - Date.now();
       if (left <= 0 || !(await this.wait(left))) {
         if (this.socket !== sock) return new Error('closed');
-        if (this.readEnd === null) return this.fail(`read tcp ${tcpPair(sock)}: i/o timeout`);
+        if (this.readEnd === null) return this.fail(`read tcp ${this.pair}: i/o timeout`);
       }
     }
   }
@@ -185,11 +188,6 @@ class LookupPeer {
     this.waiting = null;
     w?.(ok);
   }
-}
-
-/** `local->remote` as Go's net.OpError prints a TCP connection. */
-function tcpPair(sock: Socket): string {
-  return `${goAddr(sock.localAddress ?? '', sock.localPort ?? 0)}->${goAddr(sock.remoteAddress ?? '', sock.remotePort ?? 0)}`;
 }
 
 /** `REGISTER|UNREGISTER <topic>[ <channel>]\n` */

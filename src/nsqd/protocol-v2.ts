@@ -17,8 +17,8 @@ import {
   STAGE_STOPPED,
   ScanStatus,
 } from '../native/backend.js';
-import { joinHostPort } from '../internal/listen.js';
-import { errorStack } from '../internal/log.js';
+import { goReadError, goTcpPair, joinHostPort } from '../internal/listen.js';
+import { errorStack, LogLevels } from '../internal/log.js';
 import { ClientError, FatalClientError } from '../protocol/errors.js';
 import { FrameParser } from '../protocol/frame-parser.js';
 import { encodeFrame, FRAME_TYPE_ERROR, MAGIC_V2 } from '../protocol/frames.js';
@@ -51,6 +51,11 @@ export class ProtocolV2 {
   /** Take a freshly accepted socket. */
   handle(socket: Socket): void {
     socket.setNoDelay(true);
+    // nsqd's tcpServer.Handle: logged on accept, then the magic it read.
+    const addr = socket.remoteAddress === undefined ? '@' : joinHostPort(socket.remoteAddress, socket.remotePort ?? 0);
+    const log = this.host.logger;
+    log.info(`TCP: new client(${addr})`);
+    const pair = goTcpPair(socket);
     let head: Buffer | null = null;
     const timer = setTimeout(() => socket.destroy(), CLIENT_TIMEOUT_MS);
     const onData = (chunk: Buffer): void => {
@@ -61,22 +66,26 @@ export class ProtocolV2 {
       socket.off('error', onEarlyError);
       socket.off('close', onEarlyClose);
       socket.off('end', onEarlyEnd);
+      const magic = head.toString('latin1', 0, 4);
+      log.info(`CLIENT(${addr}): desired protocol magic '${magic}'`);
       if (!head.subarray(0, 4).equals(MAGIC_V2)) {
-        this.host.logger.error(`client(${socket.remoteAddress}:${socket.remotePort}) bad protocol magic '${head.toString('latin1', 0, 4)}'`);
+        log.error(`client(${addr}) bad protocol magic '${magic}'`);
         socket.end(encodeFrame(FRAME_TYPE_ERROR, 'E_BAD_PROTOCOL'), () => socket.destroy());
         return;
       }
       const loop = new IOLoop(this.host, socket);
       if (head.length > 4) loop.onData(head.subarray(4));
     };
-    const onEarlyError = (): void => {
+    const onEarlyError = (err: NodeJS.ErrnoException): void => {
       clearTimeout(timer);
+      log.error(`failed to read protocol version - ${goReadError(pair, err)}`);
       socket.destroy();
     };
     const onEarlyClose = (): void => clearTimeout(timer);
     // EOF before the magic: nothing to answer (the server is half-open, so close it ourselves).
     const onEarlyEnd = (): void => {
       clearTimeout(timer);
+      log.error(`failed to read protocol version - ${head === null ? 'EOF' : 'unexpected EOF'}`);
       socket.destroy();
     };
     socket.on('data', onData);
@@ -209,11 +218,11 @@ class IOLoop {
       if (!this.busy && !this.client.closed) this.source.resume();
     };
     host.addClient(this.client);
-    host.logger.info(`TCP: new client(${this.client.remoteAddress})`);
     socket.on('data', this.onSourceData);
     socket.on('end', this.onSourceEnd);
-    socket.on('error', (err) => {
-      this.host.logger.debug(`PROTOCOL(V2): [${this.client}] socket error - ${err.message}`);
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      // What nsqd's read would have failed with (its IOLoop error, logged as the connection ends).
+      this.client.exitReason ??= `failed to read command - ${goReadError(this.client.tcpPair, err)}`;
     });
     socket.on('close', () => this.client.socketClosed());
   }
@@ -223,8 +232,17 @@ class IOLoop {
     return new FrameParser(this.host.backend.createFrameScanner({ maxMsgSize: o.maxMsgSize, maxBodySize: o.maxBodySize }));
   }
 
+  private cleanedUp = false;
+
+  /** The connection ended: nsqd's IOLoop, tcpServer.Handle and messagePump each say so. */
   private cleanup(): void {
+    if (this.cleanedUp) return;
+    this.cleanedUp = true;
     const c = this.client;
+    const log = this.host.logger;
+    log.info(`PROTOCOL(V2): [${c}] exiting ioloop`);
+    if (c.exitReason !== null) log.error(`client(${c.remoteAddress}) - ${c.exitReason}`);
+    log.info(`PROTOCOL(V2): [${c}] exiting messagePump`);
     if (c.channel !== null) c.channel.removeClient(c);
     this.host.removeClient(c);
   }
@@ -238,8 +256,7 @@ class IOLoop {
     if (this.unsnappy !== null) {
       const out = this.unsnappy.push(chunk);
       if (out instanceof Error) {
-        this.host.logger.error(`PROTOCOL(V2): [${this.client}] IOLoop error - ${out.message}`);
-        this.client.destroy();
+        this.client.destroy(`failed to read command - ${out.message}`);
         return;
       }
       for (const c of out) this.onData(c);
@@ -276,6 +293,7 @@ class IOLoop {
   /** Execute parsed commands until the input is used up, a command goes async, or we close. */
   private runCommands(): void {
     const client = this.client;
+    const debug = this.host.logger.level <= LogLevels.debug;
     for (;;) {
       const parser = this.parser;
       if (this.recordIndex >= this.recordCount) {
@@ -302,10 +320,10 @@ class IOLoop {
         this.recordIndex++;
         const status = rec[base + R_STATUS]!;
         if (status === ScanStatus.LINE_TOO_LONG) {
-          this.host.logger.error(`PROTOCOL(V2): [${client}] IOLoop error - failed to read command - bufio: buffer full`);
-          client.destroy();
+          client.destroy('failed to read command - bufio: buffer full');
           return;
         }
+        if (debug) this.logCommand(parser.source(rec[base + R_SRC]!), rec[base + R_LINE_START]!, rec[base + R_LINE_END]!);
         const result = this.commands.exec(
           code,
           status,
@@ -378,6 +396,13 @@ class IOLoop {
     }
   }
 
+  /** nsqd's debug line for each command: its parameters as Go prints a [][]byte (`[SUB t c]`). */
+  private logCommand(src: Uint8Array, ls: number, le: number): void {
+    let end = le;
+    if (end > ls && src[end - 1] === 0x0d) end--;
+    this.host.logger.debug(`PROTOCOL(V2): [${this.client}] [${Buffer.from(src.buffer, src.byteOffset, src.byteLength).toString('utf8', ls, end)}]`);
+  }
+
   /** Send a command's outcome; false when the connection is closing. */
   private finish(result: SyncResult): boolean {
     const client = this.client;
@@ -388,7 +413,7 @@ class IOLoop {
       this.host.logger.error(`[${client}] - ${result.wireText}${parent}`);
       client.sendError(result.wireText);
       if (result.fatal) {
-        client.close();
+        client.close(result.wireText);
         return false;
       }
       return true;
@@ -419,9 +444,9 @@ class IOLoop {
     if (this.busy || this.answers.length > 0 || stage < STAGE_SIZE || stage === STAGE_STOPPED) return false;
     const result = this.commands.readFailure(p.pendingCode, stage, p.pendingIndex);
     if (result === null) return false;
-    this.host.logger.error(`[${this.client}] - ${result.wireText} - i/o timeout`);
+    this.host.logger.error(`[${this.client}] - ${result.wireText} - read tcp ${this.client.tcpPair}: i/o timeout`);
     this.client.sendError(result.wireText);
-    this.client.close();
+    this.client.close(result.wireText);
     return true;
   }
 
@@ -440,11 +465,8 @@ class IOLoop {
       const result = pre instanceof Promise || pre === null ? this.commands.readFailure(p.pendingCode, stage, p.pendingIndex) : pre;
       if (result !== null) this.finish(result);
     }
-    if (!client.closed) {
-      this.host.logger.info(`PROTOCOL(V2): [${client}] exiting ioloop`);
-      // Flush what is buffered, then close (the socket is half-open: our side is still writable).
-      client.close();
-    }
+    // Flush what is buffered, then close (the socket is half-open: our side is still writable).
+    if (!client.closed) client.close(null);
   }
 
   /**
@@ -473,7 +495,7 @@ class IOLoop {
       client.sendResponse('OK');
     }
     if (u.deflate) {
-      this.host.logger.info(`PROTOCOL(V2): [${client}] upgrading connection to deflate`);
+      this.host.logger.info(`PROTOCOL(V2): [${client}] upgrading connection to deflate (level ${u.deflateLevel})`);
       const lower = client.lowerStream;
       const deflater = createDeflateRaw({ level: u.deflateLevel, flush: zlibConstants.Z_SYNC_FLUSH });
       deflater.on('data', (c: Buffer) => {
@@ -489,10 +511,7 @@ class IOLoop {
       };
       const inflater = createInflateRaw();
       inflater.on('data', (c: Buffer) => this.onData(c));
-      inflater.on('error', (e) => {
-        this.host.logger.error(`PROTOCOL(V2): [${client}] IOLoop error - ${e.message}`);
-        client.destroy();
-      });
+      inflater.on('error', (e) => client.destroy(`failed to read command - ${e.message}`));
       this.inflater = inflater;
       client.deflate = true;
       client.sendResponse('OK');
@@ -513,7 +532,7 @@ class IOLoop {
     // nsqd's handshake fails on the plain connection, so its error frame goes out in the clear:
     // look at the first record header before OpenSSL takes the socket over.
     const head = await firstBytes(socket, 5, HANDSHAKE_MS);
-    if (head === null) return new Error(`read tcp ${joinHostPort(socket.localAddress ?? '', socket.localPort ?? 0)}->${joinHostPort(socket.remoteAddress ?? '', socket.remotePort ?? 0)}: i/o timeout`);
+    if (head === null) return new Error(`read tcp ${client.tcpPair}: i/o timeout`);
     if (head.length === 0) return new Error('EOF');
     socket.unshift(head);
     // crypto/tls: the first record of a client must be a handshake (22) or an alert (21) of a version below 16.0.

@@ -439,8 +439,11 @@ test('§2.3 AUTH failures are logged with nsqd texts: every auth server tried, t
       await withNsqd({ authHttpAddresses: [addrs[name]!], logger }, async (d) => {
         await fatalCase(d, 'init', withBody('AUTH', 's'), 'E_AUTH_FAILED AUTH failed');
       });
-      const line = logs.find((l) => l.includes('Auth Failed'));
-      assert.ok(line?.includes(`Auth Failed failed to auth against ${addrs[name]} - ${why}`), `${name}: ${line}`);
+      const line = logs.find((l) => l.includes('WARNING: PROTOCOL(V2)'));
+      assert.ok(line?.includes(`AUTH failed failed to auth against ${addrs[name]} - ${why}`), `${name}: ${line}`);
+      // The error sent is logged with the auth server's error as its parent, as nsqd's IOLoop does.
+      const fatal = logs.find((l) => l.includes('E_AUTH_FAILED'));
+      assert.ok(fatal?.includes(`- E_AUTH_FAILED AUTH failed - failed to auth against ${addrs[name]} - ${why}`), `${name}: ${fatal}`);
     }
 
     // Two dead servers: both are tried, in either order, and both reasons are joined with "; ".
@@ -451,7 +454,7 @@ test('§2.3 AUTH failures are logged with nsqd texts: every auth server tried, t
     await withNsqd({ authHttpAddresses: [dead, dead2], logger }, async (d) => {
       await fatalCase(d, 'init', withBody('AUTH', 's'), 'E_AUTH_FAILED AUTH failed');
     });
-    const line = logs.find((l) => l.includes('Auth Failed')) ?? '';
+    const line = logs.find((l) => l.includes('WARNING: PROTOCOL(V2)')) ?? '';
     const reason = (a: string): RegExp => new RegExp(`failed to auth against ${a} - Get "http://${a}/auth\\?common_name=&remote_ip=127\\.0\\.0\\.1&secret=s&tls=false": dial tcp ${a}: connect: connection refused`);
     assert.match(line, reason(dead));
     assert.match(line, reason(dead2));
