@@ -6,6 +6,9 @@ import { createServer as createHttpServer, ServerResponse, STATUS_CODES, type In
 import { createServer as createHttpsServer, type ServerOptions as TlsServerOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Params, RouteHandler } from './router.js';
+import { formatDurationNanos } from './duration.js';
+import { goAddr } from './listen.js';
+import type { Logger } from './log.js';
 
 const V1_HEADER = 'X-Nsq-Content-Type';
 const V1_HEADER_VALUE = 'nsq; version=1.0';
@@ -115,6 +118,33 @@ const awaitingContinue = new WeakMap<IncomingMessage, ServerResponse>();
  * with large cookies got 431 from nsqadmin), net/http's raw 400/431/501/505 answers, and idle
  * connections kept for 65 s.
  */
+/**
+ * NSQ's http_api.Log around every route of its daemons: once answered, an info line
+ * `200 GET /ping (127.0.0.1:54321) 48.1µs` (status, method, request URI, remote address, time).
+ */
+export function logRequests(logger: Logger, handler: RequestListener): RequestListener {
+  return (req, res) => {
+    const started = process.hrtime.bigint();
+    res.once('finish', () => {
+      if (logger.level > 2) return;
+      const elapsed = formatDurationNanos(process.hrtime.bigint() - started);
+      logger.info(`${res.statusCode} ${req.method ?? ''} ${requestUri(req.url ?? '')} (${goAddr(req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0)}) ${elapsed}`);
+    });
+    handler(req, res);
+  };
+}
+
+/** Go's URL.RequestURI() of a request target: an absolute-form target gives its path and query. */
+function requestUri(target: string): string {
+  if (target.startsWith('/') || target === '*') return target;
+  try {
+    const u = new URL(target);
+    return `${u.pathname}${u.search}`;
+  } catch {
+    return target;
+  }
+}
+
 export function createGoServer(handler: RequestListener, tls?: TlsServerOptions): HttpServer {
   const opts = { maxHeaderSize: GO_MAX_HEADER_BYTES, requireHostHeader: false, ServerResponse: GoServerResponse };
   const gated: RequestListener = (req, res) => {

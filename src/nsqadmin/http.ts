@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import type { BlockList } from 'node:net';
 import { configOptionValue } from '../internal/config.js';
 import { ReqParams } from '../internal/go-url.js';
-import { HttpError, readBody, respondText, v1Handler as v1, type V1Outcome } from '../internal/http.js';
+import { HttpError, logRequests, readBody, respondText, v1Handler as v1, type V1Outcome } from '../internal/http.js';
 import { Router, type Params } from '../internal/router.js';
 import { goEncodeQuery } from '../internal/http-client.js';
 import { goAddr } from '../internal/listen.js';
@@ -427,8 +427,8 @@ export function createHttpHandler(host: AdminHost): (req: IncomingMessage, res: 
   router.add('GET', at('/config/:opt'), v1(configOutcome));
   router.add('PUT', at('/config/:opt'), v1(configOutcome));
 
-  return (req, res) => {
+  return logRequests(logger, (req, res) => {
     compressResponse(req, res);
     router.handle(req, res);
-  };
+  });
 }

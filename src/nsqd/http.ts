@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { parseLogLevel } from '../internal/log.js';
 import { ReqParams } from '../internal/go-url.js';
-import { HttpError, readBody, respondText, v1Handler as v1, type V1Outcome } from '../internal/http.js';
+import { HttpError, logRequests, readBody, respondText, v1Handler as v1, type V1Outcome } from '../internal/http.js';
 import { Router } from '../internal/router.js';
 import { toNanos } from '../internal/duration.js';
 import { ClientError } from '../protocol/errors.js';
@@ -276,7 +276,7 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
   router.add('GET', '/config/:opt', config);
   router.add('PUT', '/config/:opt', config);
 
-  return (req, res) => router.handle(req, res);
+  return logRequests(nsqd.logger, (req, res) => router.handle(req, res));
 }
 
 /** The /stats document with nsqd's filters. */

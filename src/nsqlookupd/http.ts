@@ -6,11 +6,9 @@
 // works there as the registration database's wildcard.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { formatDurationNanos } from '../internal/duration.js';
 import { ReqParams } from '../internal/go-url.js';
-import { HttpError, respondText, v1Handler as v1 } from '../internal/http.js';
+import { HttpError, logRequests, respondText, v1Handler as v1 } from '../internal/http.js';
 import { Router } from '../internal/router.js';
-import { goAddr } from '../internal/listen.js';
 import { errorText, type Logger } from '../internal/log.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import { nsqlookupdMetrics } from './metrics.js';
@@ -196,13 +194,5 @@ export function createHttpHandler(host: HttpHost): (req: IncomingMessage, res: S
 
   // Go profiles have no Node equivalent; the paths answer 404 like any unknown path.
 
-  return (req, res) => {
-    const started = process.hrtime.bigint();
-    res.once('finish', () => {
-      if (logger.level > 1) return;
-      const elapsed = formatDurationNanos(process.hrtime.bigint() - started);
-      logger.debug(`${res.statusCode} ${req.method ?? ''} ${req.url ?? ''} (${goAddr(req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0)}) ${elapsed}`);
-    });
-    router.handle(req, res);
-  };
+  return logRequests(logger, (req, res) => router.handle(req, res));
 }

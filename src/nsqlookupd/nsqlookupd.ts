@@ -97,10 +97,14 @@ export class NSQLookupd {
     const tcp = this.tcpServer;
     const http = this.httpServer;
     if (tcp !== null) {
-      this.logger.info(`TCP: closing ${listeningAddress(tcp)}`);
+      // As nsqlookupd's TCPServer: its connections end (each logging its ending and dropping its
+      // registrations) before it says it is closing.
+      const addr = listeningAddress(tcp);
       const closed = new Promise<void>((r) => tcp.close(() => r()));
-      for (const c of [...this.connections]) c.destroy();
-      await closed;
+      const conns = [...this.connections];
+      for (const c of conns) c.destroy();
+      await Promise.all([closed, ...conns.map((c) => c.closed)]);
+      this.logger.info(`TCP: closing ${addr}`);
     }
     if (http !== null) {
       this.logger.info(`HTTP: closing ${listeningAddress(http)}`);

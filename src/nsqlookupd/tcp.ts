@@ -13,7 +13,7 @@ import type { Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { formatDurationNanos } from '../internal/duration.js';
 import { goJSON } from '../internal/http.js';
-import { goAddr } from '../internal/listen.js';
+import { goAddr, goReadError, goTcpPair } from '../internal/listen.js';
 import { errorStack, type Logger } from '../internal/log.js';
 import { FatalClientError } from '../protocol/errors.js';
 import { MAGIC_V1 } from '../protocol/frames.js';
@@ -110,6 +110,17 @@ export class LookupConnection {
   private heldLen = 0;
   private bodySize = 0;
   private closeTimer: NodeJS.Timeout | null = null;
+  /** `local->remote`, as Go's I/O errors name the connection. */
+  private readonly pair: string;
+  /** Whether the magic was accepted (nsqd's IOLoop ran, so its ending is logged). */
+  private looping = false;
+  /** What ended the IOLoop, logged as `client(addr) - ...` (Go returns EOF too: nsqlookupd logs every ending). */
+  private exitReason: string | null = null;
+  private onClosed: (() => void) | null = null;
+  /** Settles once the connection is gone and its registrations are removed. */
+  readonly closed = new Promise<void>((resolve) => {
+    this.onClosed = resolve;
+  });
 
   /** Take over a freshly accepted socket (created with allowHalfOpen, so EOF still lets us reply). */
   constructor(
@@ -117,10 +128,14 @@ export class LookupConnection {
     private readonly socket: Socket,
   ) {
     this.remote = goAddr(socket.remoteAddress ?? '', socket.remotePort ?? 0);
+    this.pair = goTcpPair(socket);
     host.logger.info(`TCP: new client(${this.remote})`);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
-    socket.on('error', (err) => host.logger.debug(`client(${this.remote}) - ${err.message}`));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (this.looping) this.exitReason ??= goReadError(this.pair, err);
+      else if (this.stage === Stage.MAGIC) host.logger.error(`failed to read protocol version - ${goReadError(this.pair, err)}`);
+    });
     socket.on('close', () => this.onClose());
     socket.on('drain', () => {
       if (this.stage !== Stage.CLOSED) socket.resume();
@@ -139,6 +154,7 @@ export class LookupConnection {
 
   /** Close the connection at once (daemon shutdown); registrations are removed on 'close'. */
   destroy(): void {
+    this.exitReason ??= `read tcp ${this.pair}: use of closed network connection`;
     this.stage = Stage.CLOSED;
     this.socket.destroy();
   }
@@ -240,10 +256,11 @@ export class LookupConnection {
       return;
     }
     this.stage = Stage.LINE;
+    this.looping = true;
   }
 
   private lineTooLong(): void {
-    this.host.logger.error(`client(${this.remote}) - failed to read command - line longer than ${MAX_LINE_LENGTH} bytes`);
+    this.exitReason ??= `failed to read command - line longer than ${MAX_LINE_LENGTH} bytes`;
     this.held = [];
     this.heldLen = 0;
     this.closeAfter(null);
@@ -277,6 +294,7 @@ export class LookupConnection {
   private fail(err: FatalClientError): void {
     const parent = err.cause instanceof Error ? ` - ${err.cause.message}` : '';
     this.host.logger.error(`[${this.remote}] - ${err.wireText}${parent}`);
+    this.exitReason ??= err.wireText;
     this.closeAfter(encodeResponse(Buffer.from(err.wireText, 'latin1')));
   }
 
@@ -407,13 +425,15 @@ export class LookupConnection {
         this.host.logger.error(`failed to read protocol version - ${this.heldLen === 0 ? 'EOF' : 'unexpected EOF'}`);
         this.closeAfter(null);
         break;
+      // The read's own error is the parent: io.ReadFull's EOF, or unexpected EOF after some bytes.
       case Stage.IDENTIFY_SIZE:
-        this.fail(new FatalClientError('E_BAD_BODY', 'IDENTIFY failed to read body size'));
+        this.fail(new FatalClientError('E_BAD_BODY', 'IDENTIFY failed to read body size', { cause: new Error(this.heldLen === 0 ? 'EOF' : 'unexpected EOF') }));
         break;
       case Stage.IDENTIFY_BODY:
-        this.fail(new FatalClientError('E_BAD_BODY', 'IDENTIFY failed to read body'));
+        this.fail(new FatalClientError('E_BAD_BODY', 'IDENTIFY failed to read body', { cause: new Error(this.heldLen === 0 ? 'EOF' : 'unexpected EOF') }));
         break;
       case Stage.LINE:
+        this.exitReason ??= 'EOF';
         this.closeAfter(null);
         break;
       case Stage.CLOSED:
@@ -444,13 +464,18 @@ export class LookupConnection {
     this.stage = Stage.CLOSED;
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
     const { db, logger } = this.host;
-    logger.info(`PROTOCOL(V1): [${this.remote}] exiting ioloop`);
-    const peer = this.peerInfo;
-    if (peer === null) return;
-    for (const r of db.lookupRegistrations(peer.id)) {
-      if (db.removeProducer(r, peer.id).removed) {
-        logger.info(`DB: client(${this.remote}) UNREGISTER category:${r.category} key:${r.key} subkey:${r.subKey}`);
+    if (this.looping) {
+      logger.info(`PROTOCOL(V1): [${this.remote}] exiting ioloop`);
+      const peer = this.peerInfo;
+      if (peer !== null) {
+        for (const r of db.lookupRegistrations(peer.id)) {
+          if (db.removeProducer(r, peer.id).removed) {
+            logger.info(`DB: client(${this.remote}) UNREGISTER category:${r.category} key:${r.key} subkey:${r.subKey}`);
+          }
+        }
       }
+      if (this.exitReason !== null) logger.error(`client(${this.remote}) - ${this.exitReason}`);
     }
+    this.onClosed?.();
   }
 }

@@ -1,6 +1,7 @@
 // The log lines of a V2 connection's life, as nsqd's tcpServer.Handle, IOLoop, messagePump and
 // IDENTIFY write them: accept and magic, every command at debug, IDENTIFY as Go's %+v, fatal
-// errors with their parent, and the three lines of every ending with the reason it ended.
+// errors with their parent, and the three lines of every ending with the reason it ended; and
+// the line http_api.Log writes for every HTTP request.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connect } from 'node:net';
@@ -118,6 +119,19 @@ test('deflate is announced with its level', async () => {
     c.cmd('IDENTIFY', JSON.stringify({ feature_negotiation: true, deflate: true, deflate_level: 3 }));
     await c.readFrame();
     await waitFor(() => lines.includes(`INFO: PROTOCOL(V2): [127.0.0.1:${port}] upgrading connection to deflate (level 3)`), 5000, 'deflate line');
+  });
+});
+
+test('every HTTP request is logged at info as NSQ\'s http_api.Log writes it: status, method, request URI, remote address, time', async () => {
+  const { logger, lines } = logSink();
+  await withNsqd({ logger }, async (d) => {
+    assert.is((await http('GET', `${d.url}/ping`)).status, 200);
+    assert.is((await http('POST', `${d.url}/pub?topic=bad!`, 'x')).status, 400);
+    assert.is((await http('GET', `${d.url}/nope?a=1`)).status, 404);
+    await waitFor(() => lines.filter((l) => / \(127\.0\.0\.1:\d+\) /.test(l)).length === 3, 5000, 'three request lines');
+    const requests = lines.filter((l) => / \(127\.0\.0\.1:\d+\) /.test(l)).map((l) => l.replace(/\(127\.0\.0\.1:\d+\) \S+$/, '(addr) t'));
+    assert.equal(requests, ['INFO: 200 GET /ping (addr) t', 'INFO: 400 POST /pub?topic=bad! (addr) t', 'INFO: 404 GET /nope?a=1 (addr) t']);
+    assert.ok(lines.some((l) => /^INFO: 200 GET \/ping \(127\.0\.0\.1:\d+\) \d+(\.\d+)?(ns|µs|ms|s)$/.test(l)), lines.join('\n'));
   });
 });
 

@@ -150,7 +150,6 @@ test('--config TOML: config values apply, flags win, integer durations are milli
     'http_address = "127.0.0.1:0"',
     'broadcast_address = "cfg-host"',
     'log_prefix = "[cfg] "',
-    'log_level = "DEBUG"',
     'inactive_producer_timeout = 250',
     'tombstone_lifetime = "1m"',
     'unknown_key = 1',
@@ -165,8 +164,23 @@ test('--config TOML: config values apply, flags win, integer durations are milli
   await new Promise((res) => setTimeout(res, 350));
   assert.is(JSON.parse((await http('GET', `${r.url}/lookup?topic=cfg_t`)).text).producers.length, 0);
   c.close();
-  assert.match(r.proc.stderr, /^\[cfg\] .* DEBUG: /m, 'log_level from the config file');
   await stop(r);
+
+  // log_level from the config file: warnings only (nsqlookupd's unexpected UNREGISTER of a channel).
+  const [tcpPort, httpPort] = [await freePort(), await freePort()];
+  const quiet = new Proc(BIN, [`--config=${configFile(`log_prefix = "[cfg] "\nlog_level = "warn"\ntcp_address = "127.0.0.1:${tcpPort}"\nhttp_address = "127.0.0.1:${httpPort}"\n`)}`]);
+  procs.push(quiet);
+  await waitFor(async () => (await http('GET', `http://127.0.0.1:${httpPort}/ping`).catch(() => null))?.text === 'OK', 10_000, 'nsqlookupd answering /ping');
+  const w = await LookupConn.open(tcpPort);
+  JSON.parse(await w.identify(identifyBody()));
+  await w.ok('REGISTER warn_t warn_c');
+  await w.ok('UNREGISTER warn_t');
+  w.close();
+  await waitFor(() => quiet.stderr.includes('WARNING: client('), 5000, 'the warning');
+  assert.not.match(quiet.stderr, / INFO: /, 'nothing below WARNING');
+  assert.match(quiet.stderr, /^\[cfg\] .* WARNING: client\(.*\) unexpected UNREGISTER category:channel key:warn_t subkey:warn_c$/m);
+  quiet.signal('SIGTERM');
+  assert.equal(await quiet.exited(), { code: 0, signal: null });
 
   r = await startBin([`--config=${cfg}`, '--broadcast-address=flag-host', '--log-prefix=[flag] '], '[flag] ', false);
   assert.is((await identifyReply(r)).broadcast_address, 'flag-host');

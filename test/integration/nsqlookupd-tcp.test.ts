@@ -517,4 +517,54 @@ test('a bug that throws while a peer is read ends that connection, logged with i
   }
 });
 
+test('every ending is logged as nsqlookupd logs it: exiting ioloop, the registrations dropped, then client(addr) - <why> (EOF too); none before the magic', async () => {
+  const lines: string[] = [];
+  const logger = new Logger({ prefix: '', level: 1, write: (l) => void lines.push(l.replace(/^\S+ \S+ /, '').trimEnd()) });
+  const l = await startNsqlookupd({ logger });
+  let shutdown: string[] = [];
+  try {
+    // An ordinary disconnect: Go's IOLoop returns the EOF, and Handle logs it.
+    const c = await LookupConn.open(l.tcpPort);
+    const a = `127.0.0.1:${c.socket.localPort}`;
+    JSON.parse(await c.identify(identifyBody()));
+    await c.ok('REGISTER log_t');
+    c.socket.end();
+    await waitFor(() => lines.includes(`ERROR: client(${a}) - EOF`), 5000, 'EOF line');
+    const tail = lines.slice(lines.indexOf(`INFO: PROTOCOL(V1): [${a}] exiting ioloop`));
+    assert.is(tail[0], `INFO: PROTOCOL(V1): [${a}] exiting ioloop`);
+    assert.equal(tail.slice(1, 3).sort(), [`INFO: DB: client(${a}) UNREGISTER category:client key: subkey:`, `INFO: DB: client(${a}) UNREGISTER category:topic key:log_t subkey:`]);
+    assert.is(tail[3], `ERROR: client(${a}) - EOF`);
+
+    // A fatal error: its text again.
+    const f = await LookupConn.open(l.tcpPort);
+    const fa = `127.0.0.1:${f.socket.localPort}`;
+    f.write('NOPE\n');
+    await waitFor(() => lines.includes(`ERROR: client(${fa}) - E_INVALID invalid command NOPE`), 5000, 'fatal line');
+
+    // A bad magic never reaches the IOLoop: no exiting line.
+    const b = await LookupConn.open(l.tcpPort, { magic: false });
+    const ba = `127.0.0.1:${b.socket.localPort}`;
+    b.write('  V2');
+    await waitFor(() => lines.includes(`ERROR: client(${ba}) bad protocol magic '  V2'`), 5000, 'bad magic');
+    await waitFor(() => b.closed, 5000, 'closed');
+    assert.not.ok(lines.some((x) => x.includes(`[${ba}] exiting ioloop`)));
+
+    // At shutdown a registered connection logs its ending before "TCP: closing".
+    const s = await LookupConn.open(l.tcpPort);
+    const sa = `127.0.0.1:${s.socket.localPort}`;
+    JSON.parse(await s.identify(identifyBody({ tcp_port: 4250 })));
+    await s.ok('REGISTER shut_t');
+    const before = lines.length;
+    await l.close();
+    shutdown = lines.slice(before);
+    const at = (x: string): number => shutdown.findIndex((y) => y.startsWith(x));
+    assert.ok(at(`INFO: PROTOCOL(V1): [${sa}] exiting ioloop`) >= 0, shutdown.join('\n'));
+    assert.ok(at(`INFO: DB: client(${sa}) UNREGISTER category:topic key:shut_t`) > at(`INFO: PROTOCOL(V1): [${sa}] exiting ioloop`), shutdown.join('\n'));
+    assert.ok(at(`ERROR: client(${sa}) - read tcp 127.0.0.1:${l.tcpPort}->${sa}: use of closed network connection`) >= 0, shutdown.join('\n'));
+    assert.ok(at('INFO: TCP: closing') > at(`ERROR: client(${sa})`), shutdown.join('\n'));
+  } finally {
+    await l.close();
+  }
+});
+
 test.run();
