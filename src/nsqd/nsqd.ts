@@ -285,8 +285,13 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
     return [...this.topics.values()].map((t) => ({ topic: t.name, channels: t.channelList.map((c) => c.name) }));
   }
 
+  /**
+   * The topic if it exists and is not being deleted: the HTTP API treats one being deleted as
+   * gone (404), where nsqd's empty would fail on its closed disk queue (500).
+   */
   getExistingTopic(name: string): Topic | undefined {
-    return this.topics.get(name);
+    const t = this.topics.get(name);
+    return t === undefined || t.exiting ? undefined : t;
   }
 
   async deleteExistingTopic(name: string): Promise<Error | null> {

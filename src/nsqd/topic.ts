@@ -364,9 +364,10 @@ export class Topic {
     return ch;
   }
 
-  /** The channel if it exists. */
+  /** The channel if it exists and is not being deleted (see Nsqd.getExistingTopic). */
   getExistingChannel(name: string): Channel | undefined {
-    return this.channels.get(name);
+    const ch = this.channels.get(name);
+    return ch === undefined || ch.exiting ? undefined : ch;
   }
 
   /** Delete a channel and its data; an ephemeral topic left without channels deletes itself. */

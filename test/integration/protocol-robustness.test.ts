@@ -573,9 +573,18 @@ test('SUB and PUB arriving while a channel or topic is deleted are refused ("exi
       await waitFor(async () => (await channelStats(d, topic, 'c'))?.depth === 300, 10_000, 'the channel holds 300');
       const sub = await WireConn.open(d.tcpPort);
       const pub = await WireConn.open(d.tcpPort);
+      // The HTTP API treats an object being deleted as gone: 404, never a 500 from its closed queue.
+      const apiDuring: Promise<number>[] = [];
+      const api = (path: string): void => void apiDuring.push(http('POST', `${d.url}${path}`).then((r) => r.status));
       onLine = (l) => {
-        if (l.includes('CHANNEL(c): deleting')) sub.cmd(`SUB ${topic} c`);
-        if (l.includes(`TOPIC(${topic}): deleting`) && !l.includes('channel')) pub.cmd(`PUB ${topic}`, 'after');
+        if (l.includes('CHANNEL(c): deleting')) {
+          sub.cmd(`SUB ${topic} c`);
+          api(`/channel/empty?topic=${topic}&channel=c`);
+        }
+        if (l.includes(`TOPIC(${topic}): deleting`) && !l.includes('channel')) {
+          pub.cmd(`PUB ${topic}`, 'after');
+          api(`/topic/empty?topic=${topic}`);
+        }
       };
       assert.is((await http('POST', `${d.url}/channel/delete?topic=${topic}&channel=c`)).status, 200);
       assert.is((await sub.readFrame()).data.toString(), 'E_SUB_FAILED SUB failed exiting');
@@ -583,6 +592,7 @@ test('SUB and PUB arriving while a channel or topic is deleted are refused ("exi
       assert.is((await http('POST', `${d.url}/topic/delete?topic=${topic}`)).status, 200);
       assert.is((await pub.readFrame()).data.toString(), 'E_PUB_FAILED PUB failed exiting');
       assert.is(await topicStats(d, topic), undefined, 'no topic re-created on the deleted files');
+      assert.equal(await Promise.all(apiDuring), [404, 404]);
       onLine = null;
       sub.close();
       pub.close();
