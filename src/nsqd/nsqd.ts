@@ -398,7 +398,8 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
   metadata(): Metadata {
     const topics: NonNullable<Metadata['topics']> = [];
     for (const t of this.topics.values()) {
-      if (t.ephemeral) continue;
+      // A topic being deleted is already gone (it stays in the map only until its files are).
+      if (t.ephemeral || t.exiting) continue;
       const channels: { name: string; paused: boolean }[] = [];
       for (const ch of t.channelList) if (!ch.ephemeral) channels.push({ name: ch.name, paused: ch.paused });
       topics.push({ name: t.name, paused: t.paused, channels: channels.length > 0 ? channels : null });

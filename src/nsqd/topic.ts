@@ -26,7 +26,6 @@ export class Topic {
   readonly channels = new Map<string, Channel>();
   /** Channels in creation order, for fan-out. */
   channelList: Channel[] = [];
-  /** Deferred (DPUB) messages waiting in the topic because it cannot fan out yet. */
   /** DPUBs held in the topic (paused, no channel yet): their delay runs from fan-out, as nsqd's. */
   private deferredPending: { frame: Buffer; deferMs: number }[] = [];
   paused = false;

@@ -2,6 +2,8 @@
 // over-long lines, huge and negative sizes, truncated commands with half-close, a consumer that
 // never reads, many concurrent connections, and a whole session written one byte at a time.
 // After each abuse a fresh client must still PUB and SUB normally.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Logger } from '../../src/internal/log.js';
@@ -575,6 +577,7 @@ test('SUB and PUB arriving while a channel or topic is deleted are refused ("exi
       const pub = await WireConn.open(d.tcpPort);
       // The HTTP API treats an object being deleted as gone: 404, never a 500 from its closed queue.
       const apiDuring: Promise<number>[] = [];
+      let metaDuring = '';
       const api = (path: string): void => void apiDuring.push(http('POST', `${d.url}${path}`).then((r) => r.status));
       onLine = (l) => {
         if (l.includes('CHANNEL(c): deleting')) {
@@ -584,6 +587,9 @@ test('SUB and PUB arriving while a channel or topic is deleted are refused ("exi
         if (l.includes(`TOPIC(${topic}): deleting`) && !l.includes('channel')) {
           pub.cmd(`PUB ${topic}`, 'after');
           api(`/topic/empty?topic=${topic}`);
+          // Metadata written meanwhile (any change elsewhere) no longer lists it.
+          d.nsqd.persistMetadata();
+          metaDuring = readFileSync(join(d.dataPath, 'nsqd.dat'), 'utf8');
         }
       };
       assert.is((await http('POST', `${d.url}/channel/delete?topic=${topic}&channel=c`)).status, 200);
@@ -593,6 +599,7 @@ test('SUB and PUB arriving while a channel or topic is deleted are refused ("exi
       assert.is((await pub.readFrame()).data.toString(), 'E_PUB_FAILED PUB failed exiting');
       assert.is(await topicStats(d, topic), undefined, 'no topic re-created on the deleted files');
       assert.equal(await Promise.all(apiDuring), [404, 404]);
+      assert.not.ok(metaDuring.includes(`"name":"${topic}"`), metaDuring);
       onLine = null;
       sub.close();
       pub.close();
