@@ -19,6 +19,6 @@ try {
 }
 runUntilSignal(() => nsqd.close(), (m) => nsqd.logger.info(m));
 nsqd.start().catch((err: unknown) => {
-  nsqd.logger.fatal(`failed to start nsqd - ${(err as Error).message}`);
+  nsqd.logger.fatal((err as Error).message);
   process.exit(1);
 });

@@ -32,7 +32,7 @@ export function splitHostPort(addr: string): HostPort | Error {
 }
 
 /** Go's text for the common listen failures (`bind: address already in use`, ...), else Node's message. */
-function goListenReason(err: NodeJS.ErrnoException): string {
+export function goListenError(err: NodeJS.ErrnoException): string {
   switch (err.code) {
     case 'EADDRINUSE': return 'bind: address already in use';
     case 'EACCES': return 'bind: permission denied';
@@ -51,7 +51,7 @@ export function listenTcp(server: Server, addr: string): Promise<void> {
   const hp = splitHostPort(addr);
   if (hp instanceof Error) return Promise.reject(new Error(`listen tcp: ${hp.message}`));
   return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => reject(new Error(`listen tcp ${addr}: ${goListenReason(err)}`, { cause: err }));
+    const onError = (err: NodeJS.ErrnoException): void => reject(new Error(`listen tcp ${addr}: ${goListenError(err)}`, { cause: err }));
     server.once('error', onError);
     // Go listens dual-stack ([::], IPv4 clients included) for a wildcard host such as "" or
     // 0.0.0.0 on network "tcp"; Node does the same when no host is given.

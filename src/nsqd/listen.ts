@@ -1,5 +1,5 @@
 import type { Server } from 'node:net';
-import { joinHostPort } from '../internal/listen.js';
+import { goListenError, joinHostPort, listenTcp } from '../internal/listen.js';
 
 /** A listen address: TCP host/port, or a unix socket path. */
 export type ListenAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
@@ -11,17 +11,19 @@ export function parseListenAddress(addr: string): ListenAddress {
   return { kind: 'unix', path: addr };
 }
 
-/** Listen and resolve once bound; rejects with the listen error. */
+/**
+ * Listen as Go's net.Listen does (a wildcard TCP host dual-stack) and resolve once bound; rejects
+ * with its error text (`listen tcp 0.0.0.0:4150: bind: address already in use`).
+ */
 export function listen(server: Server, addr: ListenAddress): Promise<void> {
+  if (addr.kind === 'tcp') return listenTcp(server, joinHostPort(addr.host, addr.port));
   return new Promise((resolve, reject) => {
-    const onError = (err: Error): void => reject(err);
+    const onError = (err: NodeJS.ErrnoException): void => reject(new Error(`listen unix ${addr.path}: ${goListenError(err)}`, { cause: err }));
     server.once('error', onError);
-    const done = (): void => {
+    server.listen(addr.path, () => {
       server.off('error', onError);
       resolve();
-    };
-    if (addr.kind === 'unix') server.listen(addr.path, done);
-    else server.listen({ host: addr.host === '' ? undefined : addr.host, port: addr.port }, done);
+    });
   });
 }
 
@@ -29,12 +31,4 @@ export function listen(server: Server, addr: ListenAddress): Promise<void> {
 export function boundPort(server: Server): number {
   const a = server.address();
   return a !== null && typeof a === 'object' ? a.port : -1;
-}
-
-/** The bound address as `host:port` text for logs. */
-export function boundAddress(server: Server): string {
-  const a = server.address();
-  if (a === null) return '';
-  if (typeof a === 'string') return a;
-  return joinHostPort(a.address, a.port);
 }

@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
+import { unmarshalGo } from '../internal/go-json.js';
 
 /** nsqd.dat as nsqd 1.3 writes it. */
 export interface Metadata {
@@ -23,7 +24,7 @@ export function readMetadata(file: string): Metadata | null {
     throw new Error(`failed to read metadata from ${file} - ${(err as Error).message}`);
   }
   try {
-    const m = JSON.parse(text) as Metadata;
+    const m = unmarshalGo(text) as Metadata; // Go's json.Unmarshal, with its syntax-error texts
     if (m === null || typeof m !== 'object') throw new Error('not an object');
     return m;
   } catch (err) {

@@ -4,7 +4,7 @@ import type { TlsOptions } from 'node:tls';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { createGoServer } from '../internal/http.js';
-import { Logger } from '../internal/log.js';
+import { errorText, Logger } from '../internal/log.js';
 import { backend as defaultBackend, backendDescription, type Backend } from '../native/index.js';
 import type { FrameScanner } from '../native/backend.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
@@ -19,7 +19,8 @@ import { DirLock } from './dirlock.js';
 import { createHttpHandler, statsDocument as buildStatsDocument } from './http.js';
 import type { StatsDocument } from './stats.js';
 import { hostKey, prefix as statsdPrefix, StatsdPusher } from './statsd.js';
-import { boundAddress, boundPort, listen, parseListenAddress } from './listen.js';
+import { boundPort, listen, parseListenAddress } from './listen.js';
+import { listeningAddress } from '../internal/listen.js';
 import { LookupLoop, LOOKUPD_PING_INTERVAL_MS, type LookupHost } from './lookup.js';
 import { metadataFile, readMetadata, writeFileAtomic, type Metadata } from './metadata.js';
 import { defaultNsqdOptions, QUEUE_SCAN_INTERVAL_MS, TLS_REQUIRED, validateNsqdOptions, type NsqdOptions } from './options.js';
@@ -129,7 +130,10 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
     this.health = err;
   }
 
-  /** Load metadata, open listeners and start the loops. */
+  /**
+   * Load metadata, open listeners and start the loops. A failure rejects with nsqd's fatal text:
+   * `failed to instantiate nsqd - ...` (data path in use, a listener) or `failed to load metadata - ...`.
+   */
   async start(): Promise<void> {
     this.startTime = Math.floor(Date.now() / 1000);
     this.startHrtime = process.hrtime.bigint();
@@ -139,13 +143,13 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
     this.logger.info(`hot paths: ${backendDescription()}`);
     if (o.dataPath !== '') mkdirSync(o.dataPath, { recursive: true });
     if (this.dirLock.lock() !== null) {
-      throw new Error(`--data-path=${o.dataPath === '' ? '.' : o.dataPath} in use (possibly by another instance of nsqd)`);
+      throw new Error(`failed to instantiate nsqd - --data-path=${o.dataPath === '' ? '.' : o.dataPath} in use (possibly by another instance of nsqd)`);
     }
     try {
       this.loadMetadata();
     } catch (err) {
       this.dirLock.unlock();
-      throw err;
+      throw new Error(`failed to load metadata - ${errorText(err)}`, { cause: err });
     }
     this.persistMetadata();
 
@@ -186,9 +190,9 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
     try {
       await listen(server, parseListenAddress(address));
     } catch (err) {
-      throw new Error(`listen (${address}) failed - ${(err as Error).message}`);
+      throw new Error(`failed to instantiate nsqd - listen (${address}) failed - ${errorText(err)}`, { cause: err });
     }
-    this.logger.info(`${name}: listening on ${boundAddress(server)}`);
+    this.logger.info(`${name}: listening on ${listeningAddress(server)}`);
   }
 
   private onConnection(socket: Socket): void {
@@ -207,13 +211,13 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
     this.closing = true;
     // nsqd's Exit, with its log lines: listeners and clients closed, metadata saved, topics
     // closed (each persisting its messages), then the loops stop.
-    const tcpAddr = this.tcpServer === null ? '' : boundAddress(this.tcpServer);
+    const tcpAddr = this.tcpServer === null ? '' : listeningAddress(this.tcpServer);
     const tcpClosed = this.tcpServer === null ? Promise.resolve() : new Promise<void>((r) => this.tcpServer!.close(() => r()));
     for (const c of [...this.clients.values()]) c.close();
     for (const s of this.sockets) s.destroy();
     for (const [name, srv] of [['HTTP', this.httpServer], ['HTTPS', this.httpsServer]] as const) {
       if (srv === null) continue;
-      const addr = boundAddress(srv);
+      const addr = listeningAddress(srv);
       srv.closeAllConnections();
       await new Promise<void>((r) => srv.close(() => r()));
       this.logger.info(`${name}: closing ${addr}`);

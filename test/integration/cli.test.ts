@@ -333,17 +333,32 @@ test('--max-deflate-level=10 (or 0) exits non-zero with "--max-deflate-level mus
   }
 });
 
-test('a TCP or HTTP port already in use makes nsqd exit non-zero', async () => {
+test('a wildcard address listens dual-stack and is printed as Go prints it ([::]:port)', async () => {
+  const p = spawnNsqd(['--tcp-address=0.0.0.0:0', '--http-address=:0', `--data-path=${dir()}`]);
+  const tcp = await p.waitForOutput(/INFO: TCP: listening on (\[::\]|0\.0\.0\.0):(\d+)$/m);
+  const http4 = await p.waitForOutput(/INFO: HTTP: listening on (\[::\]|0\.0\.0\.0):(\d+)$/m);
+  // Where the host has IPv6 ([::]), IPv4 clients are served too, as by Go's dual-stack listener.
+  const res = await http('GET', `http://127.0.0.1:${http4[2]}/ping`);
+  assert.is(res.text, 'OK');
+  const c = await WireConn.open(Number(tcp[2]));
+  assert.is(await c.identify({}), 'OK');
+  c.close();
+  p.signal('SIGTERM');
+  assert.equal(await p.exited(), { code: 0, signal: null }, p.stderr);
+});
+
+test('a TCP or HTTP port already in use makes nsqd exit 1 with nsqd\'s fatal line', async () => {
   const busy: Server = createServer();
   await new Promise<void>((res) => busy.listen(0, '127.0.0.1', () => res()));
   const port = (busy.address() as { port: number }).port;
   try {
+    // nsqd.New's listen error under main's logFatal, with Go's net.Listen text.
     let r = await runToExit(BIN, [`--tcp-address=127.0.0.1:${port}`, '--http-address=127.0.0.1:0', `--data-path=${dir()}`]);
-    assert.ok(r.code !== 0 && r.code !== null, `tcp in use: exit ${r.code}`);
-    assert.match(r.stderr, /address already in use|EADDRINUSE/i, r.stderr);
+    assert.is(r.code, 1, `tcp in use: exit ${r.code}`);
+    assert.match(r.stderr, new RegExp(`FATAL: failed to instantiate nsqd - listen \\(127\\.0\\.0\\.1:${port}\\) failed - listen tcp 127\\.0\\.0\\.1:${port}: bind: address already in use\n`), r.stderr);
     r = await runToExit(BIN, ['--tcp-address=127.0.0.1:0', `--http-address=127.0.0.1:${port}`, `--data-path=${dir()}`]);
-    assert.ok(r.code !== 0 && r.code !== null, `http in use: exit ${r.code}`);
-    assert.match(r.stderr, /address already in use|EADDRINUSE/i, r.stderr);
+    assert.is(r.code, 1, `http in use: exit ${r.code}`);
+    assert.match(r.stderr, new RegExp(`FATAL: failed to instantiate nsqd - listen \\(127\\.0\\.0\\.1:${port}\\) failed - listen tcp 127\\.0\\.0\\.1:${port}: bind: address already in use\n`), r.stderr);
   } finally {
     await new Promise<void>((res) => busy.close(() => res()));
   }
