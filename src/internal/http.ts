@@ -7,8 +7,8 @@ import { createServer as createHttpsServer, type ServerOptions as TlsServerOptio
 import type { Duplex } from 'node:stream';
 import type { Params, RouteHandler } from './router.js';
 import { formatDurationNanos } from './duration.js';
-import { goAddr } from './listen.js';
-import type { Logger } from './log.js';
+import { goRemoteAddr } from './listen.js';
+import { LogLevels, type Logger } from './log.js';
 
 const V1_HEADER = 'X-Nsq-Content-Type';
 const V1_HEADER_VALUE = 'nsq; version=1.0';
@@ -113,12 +113,6 @@ class GoServerResponse<Request extends IncomingMessage = IncomingMessage> extend
 const awaitingContinue = new WeakMap<IncomingMessage, ServerResponse>();
 
 /**
- * An HTTP server (HTTPS with `tls`) for `handler` that accepts and refuses requests as NSQ's
- * Go servers do: headers up to GO_MAX_HEADER_BYTES (Node's default is 16 KiB, so a browser
- * with large cookies got 431 from nsqadmin), net/http's raw 400/431/501/505 answers, and idle
- * connections kept for 65 s.
- */
-/**
  * NSQ's http_api.Log around every route of its daemons: once answered, an info line
  * `200 GET /ping (127.0.0.1:54321) 48.1µs` (status, method, request URI, remote address, time).
  */
@@ -126,9 +120,9 @@ export function logRequests(logger: Logger, handler: RequestListener): RequestLi
   return (req, res) => {
     const started = process.hrtime.bigint();
     res.once('finish', () => {
-      if (logger.level > 2) return;
+      if (logger.level > LogLevels.info) return;
       const elapsed = formatDurationNanos(process.hrtime.bigint() - started);
-      logger.info(`${res.statusCode} ${req.method ?? ''} ${requestUri(req.url ?? '')} (${goAddr(req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0)}) ${elapsed}`);
+      logger.info(`${res.statusCode} ${req.method ?? ''} ${requestUri(req.url ?? '')} (${goRemoteAddr(req.socket)}) ${elapsed}`);
     });
     handler(req, res);
   };
@@ -145,6 +139,12 @@ function requestUri(target: string): string {
   }
 }
 
+/**
+ * An HTTP server (HTTPS with `tls`) for `handler` that accepts and refuses requests as NSQ's
+ * Go servers do: headers up to GO_MAX_HEADER_BYTES (Node's default is 16 KiB, so a browser
+ * with large cookies got 431 from nsqadmin), net/http's raw 400/431/501/505 answers, and idle
+ * connections kept for 65 s.
+ */
 export function createGoServer(handler: RequestListener, tls?: TlsServerOptions): HttpServer {
   const opts = { maxHeaderSize: GO_MAX_HEADER_BYTES, requireHostHeader: false, ServerResponse: GoServerResponse };
   const gated: RequestListener = (req, res) => {

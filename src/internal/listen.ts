@@ -78,11 +78,25 @@ export function goReadError(pair: string, err: NodeJS.ErrnoException): string {
   return err.code === 'ECONNRESET' ? `read tcp ${pair}: read: connection reset by peer` : err.message;
 }
 
+/** An IP as Go's net.IP.String() prints it: an IPv4 client of a dual-stack listener as plain IPv4. */
+export function goIp(ip: string): string {
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  return v4 !== null ? v4[1]! : ip;
+}
+
 /** An address and port as Go's net.TCPAddr.String() prints them. */
 export function goAddr(ip: string, port: number): string {
-  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (v4 !== null) return `${v4[1]}:${port}`;
-  return joinHostPort(ip, port);
+  return joinHostPort(goIp(ip), port);
+}
+
+/** A connection's remote address as Go's conn.RemoteAddr().String() prints it (`@` for a unix socket client). */
+export function goRemoteAddr(sock: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string {
+  return sock.remoteAddress === undefined ? '@' : goAddr(sock.remoteAddress, sock.remotePort ?? 0);
+}
+
+/** Go's error for a read on a connection the process closed itself (`pair`: goTcpPair). */
+export function goClosedConnError(pair: string): string {
+  return `read tcp ${pair}: use of closed network connection`;
 }
 
 /** The port a server is bound to, or 0 before it listens. */

@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { goTcpPair, joinHostPort } from '../internal/listen.js';
+import { goClosedConnError, goIp, goRemoteAddr, goTcpPair } from '../internal/listen.js';
 import type { Socket } from 'node:net';
 import { FRAME_TYPE_ERROR, FRAME_TYPE_RESPONSE, HEARTBEAT, writeFrameHeader } from '../protocol/frames.js';
 import type { AuthState } from './auth.js';
@@ -128,9 +128,8 @@ export class ClientV2 implements Consumer {
     this.id = id;
     this.socket = socket;
     this.ctx = ctx;
-    const ip = socket.remoteAddress ?? '';
-    this.remoteAddress = joinHostPort(ip, socket.remotePort ?? 0);
-    if (socket.remoteAddress === undefined) this.remoteAddress = '@';
+    const ip = goIp(socket.remoteAddress ?? '');
+    this.remoteAddress = goRemoteAddr(socket);
     this.tcpPair = goTcpPair(socket);
     this.clientId = ip;
     this.hostname = ip;
@@ -548,7 +547,7 @@ export class ClientV2 implements Consumer {
    * (null), or by nsqd itself (a channel deleted, shutdown), where nsqd's read fails on the
    * connection it closed.
    */
-  close(reason: string | null = `failed to read command - read tcp ${this.tcpPair}: use of closed network connection`): void {
+  close(reason: string | null = `failed to read command - ${goClosedConnError(this.tcpPair)}`): void {
     if (this.closed) return;
     this.exitReason ??= reason;
     this.flush();

@@ -96,28 +96,32 @@ export class CommandsV2 {
     this.upgrade = upgrade;
   }
 
-  /** The error nsqd sends when the stream ends inside a body command at `stage`. */
-  readFailure(code: Cmd, stage: number, index: number): ClientError | null {
+  /**
+   * The error nsqd sends when the stream ends inside a body command at `stage`; `cause`, the
+   * read's own error, is what nsqd logs after it.
+   */
+  readFailure(code: Cmd, stage: number, index: number, cause?: Error): ClientError | null {
     const size = stage === STAGE_SIZE;
+    const fatal = (c: string, desc: string): ClientError => new FatalClientError(c, desc, { cause });
     switch (code) {
       case Cmd.IDENTIFY:
-        return new FatalClientError('E_BAD_BODY', size ? 'IDENTIFY failed to read body size' : 'IDENTIFY failed to read body');
+        return fatal('E_BAD_BODY', size ? 'IDENTIFY failed to read body size' : 'IDENTIFY failed to read body');
       case Cmd.AUTH:
-        return new FatalClientError('E_BAD_BODY', size ? 'AUTH failed to read body size' : 'AUTH failed to read body');
+        return fatal('E_BAD_BODY', size ? 'AUTH failed to read body size' : 'AUTH failed to read body');
       case Cmd.PUB:
-        return new FatalClientError('E_BAD_MESSAGE', size ? 'PUB failed to read message body size' : 'PUB failed to read message body');
+        return fatal('E_BAD_MESSAGE', size ? 'PUB failed to read message body size' : 'PUB failed to read message body');
       case Cmd.DPUB:
-        return new FatalClientError('E_BAD_MESSAGE', size ? 'DPUB failed to read message body size' : 'DPUB failed to read message body');
+        return fatal('E_BAD_MESSAGE', size ? 'DPUB failed to read message body size' : 'DPUB failed to read message body');
       case Cmd.MPUB:
         switch (stage) {
           case STAGE_SIZE:
-            return new FatalClientError('E_BAD_BODY', 'MPUB failed to read body size');
+            return fatal('E_BAD_BODY', 'MPUB failed to read body size');
           case STAGE_MPUB_COUNT:
-            return new FatalClientError('E_BAD_BODY', 'MPUB failed to read message count');
+            return fatal('E_BAD_BODY', 'MPUB failed to read message count');
           case STAGE_MPUB_MSG_SIZE:
-            return new FatalClientError('E_BAD_MESSAGE', `MPUB failed to read message(${index}) body size`);
+            return fatal('E_BAD_MESSAGE', `MPUB failed to read message(${index}) body size`);
           default:
-            return new FatalClientError('E_BAD_MESSAGE', 'MPUB failed to read message body');
+            return fatal('E_BAD_MESSAGE', 'MPUB failed to read message body');
         }
       default:
         return null;

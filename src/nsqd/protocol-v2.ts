@@ -17,7 +17,7 @@ import {
   STAGE_STOPPED,
   ScanStatus,
 } from '../native/backend.js';
-import { goReadError, goTcpPair, joinHostPort } from '../internal/listen.js';
+import { goIp, goReadError, goRemoteAddr, goTcpPair } from '../internal/listen.js';
 import { errorStack, LogLevels } from '../internal/log.js';
 import { ClientError, FatalClientError } from '../protocol/errors.js';
 import { FrameParser } from '../protocol/frame-parser.js';
@@ -52,7 +52,7 @@ export class ProtocolV2 {
   handle(socket: Socket): void {
     socket.setNoDelay(true);
     // nsqd's tcpServer.Handle: logged on accept, then the magic it read.
-    const addr = socket.remoteAddress === undefined ? '@' : joinHostPort(socket.remoteAddress, socket.remotePort ?? 0);
+    const addr = goRemoteAddr(socket);
     const log = this.host.logger;
     log.info(`TCP: new client(${addr})`);
     const pair = goTcpPair(socket);
@@ -211,7 +211,7 @@ class IOLoop {
     this.source = socket;
     this.parser = this.newParser();
     this.client = new ClientV2(host.nextClientId(), socket, host);
-    this.commands = new CommandsV2(host, this.client, () => this.socket.remoteAddress ?? '', (u) => this.upgrade(u));
+    this.commands = new CommandsV2(host, this.client, () => goIp(this.socket.remoteAddress ?? ''), (u) => this.upgrade(u));
     this.client.onClosed = () => this.cleanup();
     this.client.onReadTimeout = () => this.readTimedOut();
     this.client.onResume = () => {
@@ -442,11 +442,9 @@ class IOLoop {
     const p = this.parser;
     const stage = p.pendingStage;
     if (this.busy || this.answers.length > 0 || stage < STAGE_SIZE || stage === STAGE_STOPPED) return false;
-    const result = this.commands.readFailure(p.pendingCode, stage, p.pendingIndex);
+    const result = this.commands.readFailure(p.pendingCode, stage, p.pendingIndex, new Error(`read tcp ${this.client.tcpPair}: i/o timeout`));
     if (result === null) return false;
-    this.host.logger.error(`[${this.client}] - ${result.wireText} - read tcp ${this.client.tcpPair}: i/o timeout`);
-    this.client.sendError(result.wireText);
-    this.client.close(result.wireText);
+    this.finish(result);
     return true;
   }
 

@@ -13,7 +13,7 @@ import type { Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { formatDurationNanos } from '../internal/duration.js';
 import { goJSON } from '../internal/http.js';
-import { goAddr, goReadError, goTcpPair } from '../internal/listen.js';
+import { goClosedConnError, goReadError, goRemoteAddr, goTcpPair } from '../internal/listen.js';
 import { errorStack, type Logger } from '../internal/log.js';
 import { FatalClientError } from '../protocol/errors.js';
 import { MAGIC_V1 } from '../protocol/frames.js';
@@ -127,7 +127,7 @@ export class LookupConnection {
     private readonly host: LookupHost,
     private readonly socket: Socket,
   ) {
-    this.remote = goAddr(socket.remoteAddress ?? '', socket.remotePort ?? 0);
+    this.remote = goRemoteAddr(socket);
     this.pair = goTcpPair(socket);
     host.logger.info(`TCP: new client(${this.remote})`);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -154,7 +154,7 @@ export class LookupConnection {
 
   /** Close the connection at once (daemon shutdown); registrations are removed on 'close'. */
   destroy(): void {
-    this.exitReason ??= `read tcp ${this.pair}: use of closed network connection`;
+    this.exitReason ??= goClosedConnError(this.pair);
     this.stage = Stage.CLOSED;
     this.socket.destroy();
   }

@@ -341,7 +341,14 @@ test('a wildcard address listens dual-stack and is printed as Go prints it ([::]
   const res = await http('GET', `http://127.0.0.1:${http4[2]}/ping`);
   assert.is(res.text, 'OK');
   const c = await WireConn.open(Number(tcp[2]));
-  assert.is(await c.identify({}), 'OK');
+  await c.sub('dual_t', 'c');
+  // An IPv4 client of the dual-stack listener is named as Go names it, not ::ffff:127.0.0.1.
+  const stats = JSON.parse((await http('GET', `http://127.0.0.1:${http4[2]}/stats?format=json`)).text) as { topics: { channels: { clients: { remote_address: string; client_id: string; hostname: string }[] }[] }[] };
+  const client = stats.topics[0]!.channels[0]!.clients[0]!;
+  assert.match(client.remote_address, /^127\.0\.0\.1:\d+$/);
+  assert.is(client.client_id, '127.0.0.1');
+  assert.is(client.hostname, '127.0.0.1');
+  assert.ok(p.stderr.includes(`TCP: new client(${client.remote_address})`), p.stderr);
   c.close();
   p.signal('SIGTERM');
   assert.equal(await p.exited(), { code: 0, signal: null }, p.stderr);
