@@ -92,6 +92,42 @@ if (addon !== null) {
     }
   });
 
+  t('runs of one repeated command (the repeat path): cut by capacity, by the end, by a near miss in line or size', () => {
+    const pub = (s: Sink, line: string, size: number, fill: number): void => {
+      s.ascii(line);
+      s.int32(size);
+      for (let i = 0; i < Math.min(size, 300); i++) s.byte((fill + i) & 0xff);
+    };
+    for (const line of ['PUB t\n', 'PUB t\r\n', 'DPUB t 100\n', 'IDENTIFY\n', 'PUB a_topic_name_longer_than_eight\n']) {
+      for (const size of [1, 4, 100]) {
+        for (const run of [2, 9]) {
+          // Whole runs; each cut by `fixed` at its end, end - 1 and half way, at capacities 1, 2, 3.
+          fixed(`${run} x ${JSON.stringify(line)} size ${size}`, stream((s) => {
+            for (let i = 0; i < run; i++) pub(s, line, size, i);
+            s.ascii('NOP\n');
+          }));
+          // The last one differs in one byte of its line, or in its size (larger, smaller, past the limit).
+          for (const at of new Set([0, 3, line.length - 2, line.length - 1])) {
+            fixed(`${run} x ${JSON.stringify(line)} size ${size}, last differs at line byte ${at}`, stream((s) => {
+              for (let i = 0; i < run - 1; i++) pub(s, line, size, i);
+              const b = Buffer.from(line, 'latin1');
+              b[at] = b[at]! ^ 0x01;
+              s.ascii(b.toString('latin1'));
+              s.int32(size);
+              for (let i = 0; i < size; i++) s.byte(i);
+            }));
+          }
+          for (const other of [size - 1, size + 1, 0, -1, 0x7fffffff]) {
+            fixed(`${run} x ${JSON.stringify(line)} size ${size}, last of size ${other}`, stream((s) => {
+              for (let i = 0; i < run - 1; i++) pub(s, line, size, i);
+              pub(s, line, other, 0);
+            }));
+          }
+        }
+      }
+    }
+  });
+
   t('MPUB: counts and message sizes at the edges; body_size smaller and larger than its messages', () => {
     const limits: ScanLimits = LIMIT_PRESETS[0]!;
     const msgs = [1, 5, 1024, 3];

@@ -337,6 +337,34 @@ function longLine(r: Rand, s: Sink): void {
   s.ascii(cr ? '\r\n' : '\n');
 }
 
+/**
+ * The command just written again 1-24 times, bodies new (a publisher's stream, the scanners'
+ * repeat path): its line always, its size too or, in one run in three, a new size now and then;
+ * the last one sometimes differs in one byte of its line or in its size, so a run ends on a
+ * near miss.
+ */
+function repeatRun(r: Rand, s: Sink, line: Uint8Array, size: number, fields: number[]): void {
+  const n = 1 + r.int(24);
+  const vary = r.chance(0.33) ? 0.3 : 0;
+  for (let i = 0; i < n; i++) {
+    let l = line;
+    if (r.chance(vary)) size = 1 + r.int(r.chance(0.5) ? 8 : 300);
+    let z = size;
+    if (i === n - 1 && r.chance(0.3)) {
+      if (r.chance(0.5)) {
+        l = line.slice();
+        const at = r.int(l.length);
+        l[at] = (l[at]! ^ (1 << r.int(8))) & 0xff;
+      } else {
+        z = Math.max(1, size + r.pick([-1, 1, 256]));
+      }
+    }
+    s.bytes(l);
+    fields.push(s.int32(z));
+    s.bytes(r.bytes(z));
+  }
+}
+
 /** A stream of `n` random commands, all well formed under `limits` unless the limits are tiny. */
 export function commandStream(r: Rand, limits: ScanLimits, n: number, longLines = 0.02): Stream {
   const s = new Sink();
@@ -345,10 +373,12 @@ export function commandStream(r: Rand, limits: ScanLimits, n: number, longLines 
     const k = r.next();
     if (k < 0.4) {
       const word = r.pick(WORDS_WITH_BODY);
+      const lineAt = s.len;
       commandLine(r, s, word);
       if (word === 'MPUB') {
         mpub(r, s, limits, fields);
       } else {
+        const line = s.buf.slice(lineAt, s.len);
         const limit = word === 'PUB' || word === 'DPUB' ? limits.maxMsgSize : limits.maxBodySize;
         const l = bodyLen(r, Math.min(limit, 4096));
         fields.push(s.int32(l));
@@ -358,6 +388,7 @@ export function commandStream(r: Rand, limits: ScanLimits, n: number, longLines 
         } else {
           s.bytes(r.bytes(l));
         }
+        if (r.chance(0.3)) repeatRun(r, s, line, l, fields);
       }
     } else if (k < 0.85) {
       commandLine(r, s, r.pick(WORDS_NO_BODY));
