@@ -45,9 +45,15 @@ export interface PeerInfo {
 /** Go's zero time.Time as UnixNano(), which /debug prints for a never-tombstoned producer. */
 export const ZERO_TIME_UNIX_NANOS = -6795364578871345152n;
 
-/** Wall-clock time in unix nanoseconds (microsecond resolution). */
+/** The wall clock in unix nanoseconds when process.hrtime read 0 (read once, as performance.timeOrigin is). */
+const UNIX_NANOS_AT_HRTIME_ZERO = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+
+/**
+ * Wall-clock time in unix nanoseconds, to the nanosecond as Go's time.Now().UnixNano(): a
+ * last_update in /nodes, and the "last ping" between two of them, carry every digit Go's do.
+ */
 export function unixNanos(): bigint {
-  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+  return UNIX_NANOS_AT_HRTIME_ZERO + process.hrtime.bigint();
 }
 
 /** Milliseconds to integer nanoseconds as a bigint. */

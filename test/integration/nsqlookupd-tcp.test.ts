@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { formatDurationNanos } from '../../src/internal/duration.js';
 import { Logger } from '../../src/internal/log.js';
 import { LookupConnection, MAX_IDENTIFY_BODY_SIZE, MAX_LINE_LENGTH } from '../../src/nsqlookupd/tcp.js';
 import { http, startNsqlookupd, waitFor, type TestNsqlookupd } from '../helpers/daemons.js';
@@ -336,21 +337,41 @@ test('UNREGISTER of a topic drops the peer from its channels too; an #ephemeral 
   c.close();
 });
 
-test('PING refreshes last_update; REGISTER does not', async () => {
-  const c = await identified({ broadcast_address: 'ping_peer' });
-  await c.ok('REGISTER ping_t');
-  const lastUpdate = async (): Promise<string> => {
-    const r = await http('GET', `${d.url}/debug`);
-    return /"broadcast_address":"ping_peer",[^}]*"last_update":(\d+)/.exec(r.text)?.[1] ?? '';
-  };
-  const t0 = await lastUpdate();
-  await new Promise((r) => setTimeout(r, 5));
-  await c.ok('REGISTER ping_t c');
-  assert.is(await lastUpdate(), t0);
-  await c.ok('PING');
-  const t1 = await lastUpdate();
-  assert.ok(BigInt(t1) > BigInt(t0), `${t1} > ${t0}`);
-  c.close();
+test('PING refreshes last_update (unix ns to the nanosecond) and logs the time since the last one as Go prints a Duration; REGISTER does not', async () => {
+  const lines: string[] = [];
+  const l = await startNsqlookupd({ logger: new Logger({ prefix: '', level: 1, write: (x) => void lines.push(x.trimEnd()) }) });
+  const c = await LookupConn.open(l.tcpPort);
+  try {
+    JSON.parse(await c.identify(identifyBody({ broadcast_address: 'ping_peer' })));
+    await c.ok('REGISTER ping_t');
+    const lastUpdate = async (): Promise<bigint> => {
+      const r = await http('GET', `${l.url}/debug`);
+      return BigInt(/"broadcast_address":"ping_peer",[^}]*"last_update":(\d+)/.exec(r.text)?.[1] ?? '0');
+    };
+    const t0 = await lastUpdate();
+    await new Promise((r) => setTimeout(r, 5));
+    await c.ok('REGISTER ping_t c');
+    assert.is(await lastUpdate(), t0);
+    const stamps = [t0];
+    for (let i = 0; i < 3; i++) {
+      await c.ok('PING');
+      stamps.push(await lastUpdate());
+      assert.ok(stamps[i + 1]! > stamps[i]!, `${stamps[i + 1]} > ${stamps[i]}`);
+    }
+    // Go's UnixNano: not whole microseconds (all four would be by chance once in 10^12).
+    assert.ok(stamps.some((t) => t % 1000n !== 0n), `nanosecond digits in ${stamps.join(', ')}`);
+    const pings = lines.map((x) => / INFO: CLIENT\(127\.0\.0\.1:\d+\): pinged \(last ping (.*)\)$/.exec(x)?.[1]).filter((x) => x !== undefined);
+    assert.is(pings.length, 3, lines.join('\n'));
+    for (let i = 0; i < 3; i++) {
+      const ns = stamps[i + 1]! - stamps[i]!;
+      // time.Duration.String(): e.g. 5.123456789ms, 812.345µs; here always at least a few µs.
+      assert.ok(/^\d+(\.\d+)?(µs|ms|s)$/.test(pings[i]!), pings[i]);
+      assert.is(pings[i], formatDurationNanos(ns));
+    }
+  } finally {
+    c.close();
+    await l.close();
+  }
 });
 
 test('a disconnect removes the peer from every registration but keeps the keys', async () => {
