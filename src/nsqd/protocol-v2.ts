@@ -41,6 +41,11 @@ export interface ProtocolHost extends NsqdContext {
  * The V2 protocol: reads the magic, then runs each connection's command loop over the
  * FrameParser's records and executes commands with nsqd's exact checks and error texts.
  */
+/** What nsqd's io.ReadFull fails with when the stream ends inside the pending command's field. */
+function eofError(p: FrameParser): Error {
+  return new Error(p.pendingFieldBytes === 0 ? 'EOF' : 'unexpected EOF');
+}
+
 export class ProtocolV2 {
   private readonly host: ProtocolHost;
 
@@ -222,7 +227,9 @@ class IOLoop {
     socket.on('end', this.onSourceEnd);
     socket.on('error', (err: NodeJS.ErrnoException) => {
       // What nsqd's read would have failed with (its IOLoop error, logged as the connection ends).
-      this.client.exitReason ??= `failed to read command - ${goReadError(this.client.tcpPair, err)}`;
+      const readError = goReadError(this.client.tcpPair, err);
+      if (err.code === 'ECONNRESET' && this.resetInBody(new Error(readError))) return;
+      this.client.exitReason ??= `failed to read command - ${readError}`;
     });
     socket.on('close', () => this.client.socketClosed());
   }
@@ -448,6 +455,27 @@ class IOLoop {
     return true;
   }
 
+  /**
+   * The peer reset the connection inside a body command: nsqd's read fails in the command, which
+   * logs its error with the read's, cannot send it (`write: broken pipe`), and ends the connection
+   * with it. False when no body command was being read (the caller names the read's error).
+   */
+  private resetInBody(cause: Error): boolean {
+    const p = this.parser;
+    const stage = p.pendingStage;
+    const client = this.client;
+    if (this.busy || this.answers.length > 0 || client.closed || stage < STAGE_SIZE || stage === STAGE_STOPPED) return false;
+    const pre = this.commands.headerCheck(p.pendingCode, splitParams(p.source(2), 0, p.pendingLineEnd));
+    const result = pre instanceof Promise || pre === null ? this.commands.readFailure(p.pendingCode, stage, p.pendingIndex, cause) : pre;
+    if (result === null) return false;
+    const parent = result.cause instanceof Error ? ` - ${result.cause.message}` : '';
+    const log = this.host.logger;
+    log.error(`[${client}] - ${result.wireText}${parent}`);
+    log.error(`[${client}] - write tcp ${client.tcpPair}: write: broken pipe${parent}`);
+    client.exitReason ??= result.wireText;
+    return true;
+  }
+
   private onEnd(): void {
     // Commands read before the EOF are executed and answered first, as nsqd does.
     if (this.busy || this.answers.length > 0) {
@@ -460,7 +488,7 @@ class IOLoop {
     const client = this.client;
     if (!client.closed && stage >= STAGE_SIZE && stage !== STAGE_STOPPED) {
       const pre = this.commands.headerCheck(p.pendingCode, splitParams(p.source(2), 0, p.pendingLineEnd));
-      const result = pre instanceof Promise || pre === null ? this.commands.readFailure(p.pendingCode, stage, p.pendingIndex) : pre;
+      const result = pre instanceof Promise || pre === null ? this.commands.readFailure(p.pendingCode, stage, p.pendingIndex, eofError(p)) : pre;
       if (result !== null) this.finish(result);
     }
     // Flush what is buffered, then close (the socket is half-open: our side is still writable).

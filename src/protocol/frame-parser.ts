@@ -4,7 +4,10 @@ import {
   R_SRC,
   STAGE_BODY,
   STAGE_LINE,
+  STAGE_SIZE,
   STAGE_MPUB_COUNT,
+  STAGE_MPUB_MSG_BODY,
+  STAGE_MPUB_MSG_SIZE,
   STAGE_NONE,
   STAGE_STOPPED,
   STATE_SLOTS,
@@ -108,6 +111,29 @@ export class FrameParser {
   /** Bytes buffered for the pending command (line, size and partial body so far). */
   get pendingBytes(): number {
     return this.partialLen;
+  }
+
+  /**
+   * Bytes that have arrived of the field the pending command awaits: its body size, its body, or
+   * for an MPUB its message count, message `pendingIndex`'s size or that message's body. nsqd reads
+   * each field with io.ReadFull, so a stream that ends inside one fails with `EOF` when none of
+   * its bytes came and `unexpected EOF` otherwise.
+   */
+  get pendingFieldBytes(): number {
+    if (this.partialLen === 0) return 0;
+    switch (this.partialStage) {
+      case STAGE_SIZE:
+        return this.partialLen - this.partialLineLen;
+      case STAGE_BODY:
+      case STAGE_MPUB_COUNT:
+        return this.partialLen - this.partialLineLen - 4;
+      case STAGE_MPUB_MSG_SIZE:
+        return this.partialLen - this.partialMpubAt;
+      case STAGE_MPUB_MSG_BODY:
+        return this.partialLen - this.partialMpubAt - 4;
+      default:
+        return 0;
+    }
   }
 
   /** Start parsing a new chunk. */

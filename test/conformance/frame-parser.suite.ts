@@ -199,6 +199,8 @@ export function frameParserSuite(name: string, backend: Backend): void {
       const k = Math.floor((cut - first) / 17);
       const inSize = cut - (first + 17 * k) < 4;
       assert.equal([parser.pendingStage, parser.pendingIndex], [inSize ? STAGE_MPUB_MSG_SIZE : STAGE_MPUB_MSG_BODY, k], `cut at ${cut}`);
+      // What has come of the field it awaits: of message k's size field, or of its 13 bytes.
+      assert.is(parser.pendingFieldBytes, inSize ? cut - (first + 17 * k) : cut - (first + 17 * k) - 4, `field bytes at ${cut}`);
       // The scan reports the messages it walked: those before the pending one.
       const st = new Int32Array(STATE_SLOTS);
       backend.createFrameScanner(LIMITS).scan(bytes, 0, cut, new Int32Array(RECORD_STRIDE), st);
@@ -260,16 +262,24 @@ export function frameParserSuite(name: string, backend: Backend): void {
     assert.equal(parseAll(backend, chunks).cmds.map((c) => c.status), [ScanStatus.LINE_TOO_LONG]);
   });
 
-  t('a pending body command reports its stage and line', () => {
+  t('a pending body command reports its stage, its line and what has come of the field it awaits', () => {
     const parser = new FrameParser(backend.createFrameScanner(LIMITS));
-    parser.feed(Buffer.from('PUB topic\n\x00\x00'));
+    parser.feed(Buffer.from('PUB topic\n'));
+    assert.is(parser.next(), 0);
+    assert.equal([parser.pendingStage, parser.pendingFieldBytes], [2, 0]);
+    parser.feed(Buffer.from('\x00\x00'));
     assert.is(parser.next(), 0);
     assert.is(parser.pendingStage, 2);
+    assert.is(parser.pendingFieldBytes, 2);
     assert.is(parser.pendingCode, Cmd.PUB);
     assert.is(Buffer.from(parser.source(2)).toString('latin1', 0, parser.pendingLineEnd), 'PUB topic');
-    parser.feed(Buffer.from('\x00\x05ab'));
+    parser.feed(Buffer.from('\x00\x05'));
+    assert.is(parser.next(), 0);
+    assert.equal([parser.pendingStage, parser.pendingFieldBytes], [3, 0]);
+    parser.feed(Buffer.from('ab'));
     assert.is(parser.next(), 0);
     assert.is(parser.pendingStage, 3);
+    assert.is(parser.pendingFieldBytes, 2);
     parser.feed(Buffer.from('cdeNOP\n'));
     assert.is(parser.next(), 1);
     assert.is(parser.pendingStage, 0);

@@ -111,6 +111,64 @@ test('endings nsqd causes or notices, logged with why its read failed: the read 
   });
 });
 
+test('a stream that ends inside a body command: its error with io.ReadFull\'s (EOF when none of the field came, unexpected EOF when part did); a reset there cannot be answered', async () => {
+  const { logger, lines } = logSink();
+  const int32 = (v: number): Buffer => {
+    const b = Buffer.alloc(4);
+    b.writeInt32BE(v);
+    return b;
+  };
+  const cases: [string, Buffer, string][] = [
+    ['size cut', Buffer.concat([Buffer.from('PUB t\n'), int32(100).subarray(0, 2)]), 'E_BAD_MESSAGE PUB failed to read message body size - unexpected EOF'],
+    ['no size', Buffer.from('DPUB t 10\n'), 'E_BAD_MESSAGE DPUB failed to read message body size - EOF'],
+    ['no body', Buffer.concat([Buffer.from('PUB t\n'), int32(100)]), 'E_BAD_MESSAGE PUB failed to read message body - EOF'],
+    ['body cut', Buffer.concat([Buffer.from('PUB t\n'), int32(100), Buffer.alloc(10)]), 'E_BAD_MESSAGE PUB failed to read message body - unexpected EOF'],
+    ['IDENTIFY body cut', Buffer.concat([Buffer.from('IDENTIFY\n'), int32(20), Buffer.from('{"a"')]), 'E_BAD_BODY IDENTIFY failed to read body - unexpected EOF'],
+    ['MPUB no count', Buffer.concat([Buffer.from('MPUB t\n'), int32(50)]), 'E_BAD_BODY MPUB failed to read message count - EOF'],
+    ['MPUB count cut', Buffer.concat([Buffer.from('MPUB t\n'), int32(50), int32(2).subarray(0, 3)]), 'E_BAD_BODY MPUB failed to read message count - unexpected EOF'],
+    ['MPUB message body cut', Buffer.concat([Buffer.from('MPUB t\n'), int32(50), int32(2), int32(5), Buffer.from('ab')]), 'E_BAD_MESSAGE MPUB failed to read message body - unexpected EOF'],
+    ['MPUB no second size', Buffer.concat([Buffer.from('MPUB t\n'), int32(50), int32(2), int32(5), Buffer.from('abcde')]), 'E_BAD_MESSAGE MPUB failed to read message(1) body size - EOF'],
+    ['MPUB second size cut', Buffer.concat([Buffer.from('MPUB t\n'), int32(50), int32(2), int32(5), Buffer.from('abcde'), int32(5).subarray(0, 1)]), 'E_BAD_MESSAGE MPUB failed to read message(1) body size - unexpected EOF'],
+  ];
+  await withNsqd({ logger }, async (d) => {
+    for (const [name, bytes, logged] of cases) {
+      const c = await WireConn.open(d.tcpPort);
+      const port = c.socket.localPort!;
+      const a = `127.0.0.1:${port}`;
+      c.write(bytes);
+      c.socket.end();
+      await c.expectError(logged.slice(0, logged.lastIndexOf(' - ')));
+      await c.expectClosed();
+      await waitFor(() => about(lines, port).some((l) => l.includes('exiting messagePump')), 5000, `${name}: the ending`);
+      const wire = logged.slice(0, logged.lastIndexOf(' - '));
+      assert.equal(about(lines, port).slice(2), [
+        `ERROR: [${a}] - ${logged}`,
+        `INFO: PROTOCOL(V2): [${a}] exiting ioloop`,
+        `ERROR: client(${a}) - ${wire}`,
+        `INFO: PROTOCOL(V2): [${a}] exiting messagePump`,
+      ], name);
+    }
+
+    // A reset inside a body: the read's error is the parent, and the answer cannot be sent.
+    const r = await WireConn.open(d.tcpPort);
+    const port = r.socket.localPort!;
+    const a = `127.0.0.1:${port}`;
+    const pair = `127.0.0.1:${d.tcpPort}->${a}`;
+    r.write(Buffer.concat([Buffer.from('PUB t\n'), int32(100), Buffer.alloc(10)]));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    r.socket.resetAndDestroy();
+    await waitFor(() => about(lines, port).some((l) => l.includes('exiting messagePump')), 5000, 'the reset ending');
+    const reset = `read tcp ${pair}: read: connection reset by peer`;
+    assert.equal(about(lines, port).slice(2), [
+      `ERROR: [${a}] - E_BAD_MESSAGE PUB failed to read message body - ${reset}`,
+      `ERROR: [${a}] - write tcp ${pair}: write: broken pipe - ${reset}`,
+      `INFO: PROTOCOL(V2): [${a}] exiting ioloop`,
+      `ERROR: client(${a}) - E_BAD_MESSAGE PUB failed to read message body`,
+      `INFO: PROTOCOL(V2): [${a}] exiting messagePump`,
+    ]);
+  });
+});
+
 test('deflate is announced with its level', async () => {
   const { logger, lines } = logSink();
   await withNsqd({ logger }, async (d) => {
