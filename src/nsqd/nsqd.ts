@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
-import type { TlsOptions } from 'node:tls';
+import type { TLSSocket, TlsOptions } from 'node:tls';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { createGoServer } from '../internal/http.js';
@@ -20,11 +20,12 @@ import { createHttpHandler, statsDocument as buildStatsDocument } from './http.j
 import type { StatsDocument } from './stats.js';
 import { hostKey, prefix as statsdPrefix, StatsdPusher } from './statsd.js';
 import { boundPort, listen, parseListenAddress } from './listen.js';
-import { listeningAddress } from '../internal/listen.js';
+import { goRemoteAddr, listeningAddress } from '../internal/listen.js';
 import { LookupLoop, LOOKUPD_PING_INTERVAL_MS, type LookupHost } from './lookup.js';
 import { metadataFile, readMetadata, writeFileAtomic, type Metadata } from './metadata.js';
 import { defaultNsqdOptions, QUEUE_SCAN_INTERVAL_MS, TLS_REQUIRED, validateNsqdOptions, type NsqdOptions } from './options.js';
 import { ProtocolV2, type ProtocolHost } from './protocol-v2.js';
+import { clientCertError } from './tls-policy.js';
 import { Topic } from './topic.js';
 
 /** nsqd's version string. */
@@ -162,6 +163,16 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
       const handler = createHttpHandler(this);
       if (this.tlsServerOptions !== null && o.httpsAddress !== '') {
         const https = createGoServer(handler, this.tlsServerOptions);
+        if (o.tlsClientAuthPolicy === 'require') {
+          // Node asks for a certificate but cannot demand one it does not verify: refuse the
+          // connection without one before a request is read, as Go's handshake would.
+          https.on('secureConnection', (s: TLSSocket) => {
+            const err = clientCertError(s, 'require');
+            if (err === null) return;
+            this.logger.warn(`http: TLS handshake error from ${goRemoteAddr(s)}: ${err.message}`);
+            s.destroy();
+          });
+        }
         await this.listenOn('HTTPS', https, o.httpsAddress);
         this.httpsServer = https;
       }

@@ -1,6 +1,5 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { TLSSocket } from 'node:tls';
 import { constants as zlibConstants, createDeflateRaw, createInflateRaw, type InflateRaw } from 'node:zlib';
 import {
   Cmd,
@@ -28,6 +27,7 @@ import { CommandsV2, splitParams, type SyncResult } from './commands-v2.js';
 import type { NsqdContext } from './context.js';
 import type { IdentifyUpgrade } from './identify.js';
 import { CLIENT_TIMEOUT_MS } from './options.js';
+import { HANDSHAKE_MS, serverHandshake, type ClientAuthPolicy } from './tls-policy.js';
 
 /** What ProtocolV2 needs beyond the shared context. */
 export interface ProtocolHost extends NsqdContext {
@@ -103,8 +103,6 @@ export class ProtocolV2 {
 /** TLS version names as Go's crypto/tls reports them in /stats. */
 const TLS_VERSION_NAMES: Record<string, string> = { TLSv1: 'TLS1.0', 'TLSv1.1': 'TLS1.1', 'TLSv1.2': 'TLS1.2', 'TLSv1.3': 'TLS1.3' };
 
-/** nsqd's deadline for a client's TLS handshake. */
-const HANDSHAKE_MS = 5000;
 
 /**
  * The bytes a paused plain socket holds once at least `n` have arrived, or all it got when the
@@ -508,7 +506,7 @@ class IOLoop {
     this.backlog = [];
     if (u.tls) {
       const err = await this.upgradeTls();
-      if (err !== null) return new FatalClientError('E_IDENTIFY_FAILED', `IDENTIFY failed ${err.message}`);
+      if (err !== null) return new FatalClientError('E_IDENTIFY_FAILED', `IDENTIFY failed ${err.message}`, { cause: err });
       client.sendResponse('OK');
     }
     if (u.snappy) {
@@ -565,21 +563,9 @@ class IOLoop {
     if ((head[0] !== 22 && head[0] !== 21) || (head.length >= 3 && ((head[1]! << 8) | head[2]!) >= 0x1000)) {
       return new Error('tls: first record does not look like a TLS handshake');
     }
-    const tlsSocket = new TLSSocket(socket, { ...opts, isServer: true });
-    const err = await new Promise<Error | null>((resolve) => {
-      const timer = setTimeout(() => resolve(new Error('TLS handshake timeout')), HANDSHAKE_MS);
-      tlsSocket.once('secure', () => {
-        clearTimeout(timer);
-        resolve(null);
-      });
-      tlsSocket.once('error', (e) => {
-        clearTimeout(timer);
-        resolve(e);
-      });
-    });
-    if (err !== null) return err;
+    const tlsSocket = await serverHandshake(socket, opts, this.host.opts.tlsClientAuthPolicy as ClientAuthPolicy);
+    if (tlsSocket instanceof Error) return tlsSocket;
     const peer = tlsSocket.getPeerCertificate();
-    if (opts.requestCert && (peer === null || Object.keys(peer).length === 0)) return new Error('tls: client did not provide a certificate');
     tlsSocket.on('error', (e) => this.host.logger.debug(`PROTOCOL(V2): [${client}] TLS error - ${e.message}`));
     client.tls = true;
     client.tlsVersion = TLS_VERSION_NAMES[tlsSocket.getProtocol() ?? ''] ?? '';

@@ -8,6 +8,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import nsq, { type Message } from 'nsqjs';
+import { Logger } from '../../src/internal/log.js';
 import { http, startNsqd, waitFor, type TestNsqd } from '../helpers/daemons.js';
 import { WireConn, sized, withTimeout } from '../helpers/wire.js';
 import { TLS_REQUIRED, TLS_REQUIRED_EXCEPT_HTTP } from '../../src/nsqd/options.js';
@@ -212,6 +213,72 @@ test('--tls-client-auth-policy=require-verify: a CA-signed client certificate is
     await withTimeout(new Promise<void>((res) => t.once('close', () => res())), 5000, 'server to drop a client without a certificate');
   } finally {
     await d.close();
+  }
+});
+
+/**
+ * IDENTIFY tls_v1 with `cert` (a {cert, key} pair, or none) on a fresh connection: the TLS
+ * client's fate (the upgrade's OK through TLS, or the connection dropped) and nsqd's log.
+ */
+async function upgradeWith(d: TestNsqd, lines: string[], who: 'client' | 'rogue' | null): Promise<{ ok: boolean; logged: string[] }> {
+  const c = await WireConn.open(d.tcpPort);
+  const port = c.socket.localPort!;
+  await c.identify({ feature_negotiation: true, tls_v1: true });
+  const raw = c.socket;
+  raw.removeAllListeners('data');
+  const creds = who === null ? {} : { cert: readFileSync(join(certs, `${who}.pem`)), key: readFileSync(join(certs, `${who}.key`)) };
+  const t = tlsConnect({ socket: raw, ca, servername: 'localhost', ...creds });
+  t.on('error', () => undefined);
+  let got = Buffer.alloc(0);
+  t.on('data', (b: Buffer) => (got = Buffer.concat([got, b])));
+  // The upgrade's answer is the frame [size 6][type 0]OK through TLS.
+  const ok = await withTimeout(new Promise<boolean>((res) => {
+    t.on('data', () => {
+      if (got.length >= 10) res(got.subarray(8, 10).toString() === 'OK');
+    });
+    t.once('close', () => res(false));
+  }), 5000, 'the upgrade to end');
+  t.destroy();
+  return { ok, logged: lines.filter((l) => l.includes(`127.0.0.1:${port}]`) && l.includes('IDENTIFY failed')) };
+}
+
+test('client certificate policies as Go\'s crypto/tls: require-verify refuses a certificate no CA vouches for and a missing one; require takes any certificate but not none, on TCP and HTTPS', async () => {
+  const lines: string[] = [];
+  const logger = new Logger({ prefix: '', level: 2, write: (l) => void lines.push(l.replace(/^\S+ \S+ /, '').trimEnd()) });
+  const verify = await startNsqd({ ...tlsOpts, tlsClientAuthPolicy: 'require-verify', tlsRootCaFile: join(certs, 'ca.pem'), logger });
+  try {
+    assert.equal(await upgradeWith(verify, lines, 'client'), { ok: true, logged: [] });
+    const rogue = await upgradeWith(verify, lines, 'rogue');
+    assert.is(rogue.ok, false, 'a self-signed client certificate is refused');
+    const unknown = 'IDENTIFY failed tls: failed to verify certificate: x509: certificate signed by unknown authority';
+    assert.ok(rogue.logged.some((l) => l.endsWith(`- E_IDENTIFY_FAILED ${unknown} - tls: failed to verify certificate: x509: certificate signed by unknown authority`)), rogue.logged.join('\n'));
+    const none = await upgradeWith(verify, lines, null);
+    assert.is(none.ok, false, 'no client certificate is refused');
+  } finally {
+    await verify.close();
+  }
+  const any = await startNsqd({ ...tlsOpts, tlsClientAuthPolicy: 'require', httpsAddress: '127.0.0.1:0', logger });
+  try {
+    assert.equal(await upgradeWith(any, lines, 'rogue'), { ok: true, logged: [] }, 'require does not verify');
+    const none = await upgradeWith(any, lines, null);
+    assert.is(none.ok, false);
+    assert.ok(none.logged.some((l) => l.endsWith("- E_IDENTIFY_FAILED IDENTIFY failed tls: client didn't provide a certificate - tls: client didn't provide a certificate")), none.logged.join('\n'));
+    // HTTPS applies the policy too: a certificate of any issuer gets in, none does not.
+    const { request } = await import('node:https');
+    const get = (creds: object): Promise<string> => new Promise((res) => {
+      const req = request({ host: '127.0.0.1', port: any.nsqd.httpsPort, path: '/ping', ca, servername: 'localhost', ...creds }, (r) => {
+        let s = '';
+        r.on('data', (b: Buffer) => (s += b));
+        r.on('end', () => res(s));
+      });
+      req.on('error', (e) => res(`error ${e.message}`));
+      req.end();
+    });
+    assert.is(await get({ cert: readFileSync(join(certs, 'rogue.pem')), key: readFileSync(join(certs, 'rogue.key')) }), 'OK');
+    assert.match(await get({}), /^error /);
+    await waitFor(() => lines.some((l) => /^WARNING: http: TLS handshake error from 127\.0\.0\.1:\d+: tls: client didn't provide a certificate$/.test(l)), 5000, 'the HTTPS refusal logged');
+  } finally {
+    await any.close();
   }
 });
 
