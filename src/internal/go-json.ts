@@ -264,7 +264,7 @@ const INT_RANGE: Record<'int' | 'int32', [bigint, bigint]> = {
 };
 
 /** Go matches a key to a field with simple case folding; the only non-ASCII letters that fold into ASCII are ſ and the Kelvin sign. */
-function foldKey(key: string): string {
+export function foldKey(key: string): string {
   return key.replace(/\u017f/g, 's').replace(/\u212a/g, 'k').toLowerCase();
 }
 

@@ -1,5 +1,6 @@
 import { request as httpRequest, STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { SecureVersion } from 'node:tls';
 import { goDialError } from './listen.js';
 
 /** A finished outbound HTTP request. */
@@ -26,6 +27,8 @@ export interface HttpClientOptions {
   key?: string | Buffer;
   /** Verify the server certificate of https URLs; default true (false = --http-client-tls-insecure-skip-verify). */
   rejectUnauthorized?: boolean;
+  /** Lowest TLS version for https URLs (nsqd's --tls-min-version for its auth requests). */
+  minVersion?: SecureVersion;
   /** Request headers. */
   headers?: Record<string, string>;
   /** HTTP method; GET by default. */
@@ -48,13 +51,21 @@ export class HttpTimeoutError extends Error {
 /** NSQ's Accept header for its V1 HTTP API. */
 export const NSQ_ACCEPT = 'application/vnd.nsq; version=1.0';
 
+/** Go's http.Client names itself when the request does not (NSQ's clients and nsqadmin's notifications never do). */
+const GO_USER_AGENT = 'Go-http-client/1.1';
+
+function withGoUserAgent(headers: Record<string, string> | undefined): Record<string, string> {
+  if (headers !== undefined && Object.keys(headers).some((k) => k.toLowerCase() === 'user-agent')) return headers;
+  return { ...headers, 'User-Agent': GO_USER_AGENT };
+}
+
 /** One HTTP(S) request with NSQ's connect and request timeouts; rejects on network errors and timeouts. */
 export function httpRequestRaw(url: string, opts: HttpClientOptions): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const make = u.protocol === 'https:' ? httpsRequest : httpRequest;
-    const tls = u.protocol === 'https:' ? { cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized ?? true } : {};
-    const req = make(u, { method: opts.method ?? 'GET', headers: opts.headers, ca: opts.ca, timeout: opts.connectTimeoutMs, ...tls });
+    const tls = u.protocol === 'https:' ? { cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized ?? true, ...(opts.minVersion === undefined ? {} : { minVersion: opts.minVersion }) } : {};
+    const req = make(u, { method: opts.method ?? 'GET', headers: withGoUserAgent(opts.headers), ca: opts.ca, timeout: opts.connectTimeoutMs, ...tls });
     let done = false;
     const fail = (err: Error): void => {
       if (done) return;
@@ -164,7 +175,7 @@ export async function requestV1(method: 'GET' | 'POST', url: string, opts: Omit<
   for (let attempt = 0; ; attempt++) {
     let res: HttpResult;
     try {
-      res = await httpRequestRaw(target, { ...opts, method, headers: { Accept: NSQ_ACCEPT } });
+      res = await httpRequestFollow(target, { ...opts, method, headers: { Accept: NSQ_ACCEPT } });
     } catch (err) {
       throw goTransportError(method === 'GET' ? 'Get' : 'Post', target, err);
     }
@@ -199,7 +210,7 @@ const QUERY_ESCAPES: readonly string[] = Array.from({ length: 256 }, (_, b) => {
 });
 
 /** Go's url.Values.Encode(): keys sorted, `k=v` joined with '&'. */
-export function goEncodeQuery(values: Record<string, string>): string {
+export function goEncodeQuery(values: Record<string, string | Uint8Array>): string {
   return Object.keys(values)
     .sort()
     .map((k) => `${goQueryEscape(k)}=${goQueryEscape(values[k]!)}`)

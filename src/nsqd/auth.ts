@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { isRecord, unmarshalGo } from '../internal/go-json.js';
+import type { SecureVersion } from 'node:tls';
+import { decodeGoStruct, foldKey, isRecord, unmarshalGo, type GoStruct } from '../internal/go-json.js';
 import { goEncodeQuery, requestV1 } from '../internal/http-client.js';
 
 /** One authorization entry from nsqauthd. */
@@ -24,6 +25,8 @@ export interface AuthSettings {
   connectTimeoutMs: number;
   requestTimeoutMs: number;
   rootCaFile: string;
+  /** --tls-min-version, for https auth servers (applied with --tls-root-ca-file, as nsqd's client TLS config is). */
+  tlsMinVersion?: SecureVersion;
 }
 
 /** Who is asking, as nsqd reports it to the auth server. */
@@ -34,8 +37,7 @@ export interface AuthRequest {
   secret: string;
 }
 
-function compile(what: 'topic' | 'channel', pattern: unknown): RegExp {
-  const source = typeof pattern === 'string' ? pattern : '';
+function compile(what: 'topic' | 'channel', source: string): RegExp {
   try {
     return new RegExp(source);
   } catch (err) {
@@ -43,32 +45,94 @@ function compile(what: 'topic' | 'channel', pattern: unknown): RegExp {
   }
 }
 
-function list(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [];
+/** --tls-min-version (Go's tls.VersionTLS10 ... VersionTLS13) as Node names the version. */
+export function secureVersion(v: number): SecureVersion {
+  return ({ 0x0301: 'TLSv1', 0x0302: 'TLSv1.1', 0x0303: 'TLSv1.2', 0x0304: 'TLSv1.3' } as const)[v] ?? 'TLSv1';
+}
+
+/** An auth server's answer, as nsqd's auth.State (and its Authorization) decode it. */
+const STATE: GoStruct = { name: 'State', type: 'auth.State', fields: { ttl: 'int', identity: 'string', identity_url: 'string' } };
+
+/** The value of `obj`'s key `name` as encoding/json finds it: case-insensitively, the last match winning. */
+function goField(obj: Record<string, unknown>, name: string): unknown {
+  let v: unknown = null;
+  for (const k of Object.keys(obj)) if (k === name || foldKey(k) === name) v = obj[k];
+  return v;
+}
+
+/** Go's name for a JSON value's kind in a type error. */
+function kind(v: unknown): string {
+  return Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v === 'object' ? 'object' : typeof v === 'boolean' ? 'bool' : typeof v;
+}
+
+/** A []string field of Authorization (null: none), or the type error Go reports for it. */
+function stringList(v: unknown, tag: string): string[] | Error {
+  const typeError = (what: unknown, type: string): Error => new Error(`json: cannot unmarshal ${kind(what)} into Go struct field Authorization.authorizations.${tag} of type ${type}`);
+  if (v === null) return [];
+  if (!Array.isArray(v)) return typeError(v, '[]string');
+  const out: string[] = [];
+  for (const e of v) {
+    if (e === null) out.push('');
+    else if (typeof e === 'string') out.push(e);
+    else return typeError(e, 'string');
+  }
+  return out;
+}
+
+interface RawAuthorization {
+  topic: string;
+  channels: string[];
+  permissions: string[];
+}
+
+/** State.authorizations as json.Unmarshal fills it, or its first type error. */
+function authorizationsOf(doc: unknown): RawAuthorization[] | Error {
+  const v = isRecord(doc) ? goField(doc, 'authorizations') : null;
+  if (v === null) return [];
+  if (!Array.isArray(v)) return new Error(`json: cannot unmarshal ${kind(v)} into Go struct field State.authorizations of type []auth.Authorization`);
+  const out: RawAuthorization[] = [];
+  for (const entry of v) {
+    if (entry === null) {
+      out.push({ topic: '', channels: [], permissions: [] });
+      continue;
+    }
+    if (!isRecord(entry)) return new Error(`json: cannot unmarshal ${kind(entry)} into Go struct field State.authorizations of type auth.Authorization`);
+    const topic = goField(entry, 'topic');
+    if (topic !== null && typeof topic !== 'string') return new Error(`json: cannot unmarshal ${kind(topic)} into Go struct field Authorization.authorizations.topic of type string`);
+    const channels = stringList(goField(entry, 'channels'), 'channels');
+    if (channels instanceof Error) return channels;
+    const permissions = stringList(goField(entry, 'permissions'), 'permissions');
+    if (permissions instanceof Error) return permissions;
+    out.push({ topic: topic ?? '', channels, permissions });
+  }
+  return out;
 }
 
 /**
- * Validate and convert an auth server's 200 answer with nsqd's checks and error texts (`unknown
- * permission x`, `unable to compile topic "(" ...`, `invalid TTL 0 (must be >0)`); a body that is
- * not JSON fails with Go's json.Unmarshal text.
+ * Validate and convert an auth server's 200 answer as nsqd does: json.Unmarshal into its State
+ * (keys matched case-insensitively; `"ttl": 3600.5`, `"identity": 5` or `"topic": 5` is Go's
+ * type error), then its checks and error texts (`unknown permission x`, `unable to compile topic
+ * "(" ...`, `invalid TTL 0 (must be >0)`); a body that is not JSON fails with Go's syntax error.
  */
 export function parseAuthResponse(body: Buffer, now: number): AuthState {
-  const doc = unmarshalGo(body.toString('utf8'));
-  const raw = isRecord(doc) ? doc : {};
-  const authorizations = list(raw.authorizations).map((entry) => {
-    const a = isRecord(entry) ? entry : {};
+  const text = body.toString('utf8');
+  const fields = decodeGoStruct(text, STATE, 'unmarshal');
+  if (fields instanceof Error) throw fields;
+  const raw = authorizationsOf(unmarshalGo(text));
+  if (raw instanceof Error) throw raw;
+  const authorizations = raw.map((a) => {
     const permissions = new Set<string>();
-    for (const p of list(a.permissions)) {
-      if (p !== 'subscribe' && p !== 'publish') throw new Error(`unknown permission ${String(p)}`);
+    for (const p of a.permissions) {
+      if (p !== 'subscribe' && p !== 'publish') throw new Error(`unknown permission ${p}`);
       permissions.add(p);
     }
-    return { topic: compile('topic', a.topic), channels: list(a.channels).map((c) => compile('channel', c)), permissions };
+    return { topic: compile('topic', a.topic), channels: a.channels.map((c) => compile('channel', c)), permissions };
   });
-  const ttl = typeof raw.ttl === 'number' ? Math.trunc(raw.ttl) : 0;
-  if (ttl <= 0) throw new Error(`invalid TTL ${ttl} (must be >0)`);
+  const ttl = Number(fields.ttl ?? 0);
+  if (ttl <= 0) throw new Error(`invalid TTL ${String(fields.ttl ?? 0)} (must be >0)`);
   return {
-    identity: typeof raw.identity === 'string' ? raw.identity : '',
-    identityUrl: typeof raw.identity_url === 'string' ? raw.identity_url : '',
+    identity: typeof fields.identity === 'string' ? fields.identity : '',
+    identityUrl: typeof fields.identity_url === 'string' ? fields.identity_url : '',
     expires: now + ttl * 1000,
     authorizations,
   };
@@ -81,11 +145,12 @@ export function parseAuthResponse(body: Buffer, now: number): AuthState {
  * error lists each as `failed to auth against <addr> - <why>`, joined with `; `, as nsqd logs it.
  */
 export async function queryAnyAuthd(s: AuthSettings, who: AuthRequest): Promise<AuthState> {
-  const query = goEncodeQuery({ common_name: who.commonName, remote_ip: who.remoteIp, secret: who.secret, tls: String(who.tls) });
+  // The secret is the AUTH body's bytes (held as latin1), escaped byte for byte as Go's url.Values.
+  const query = goEncodeQuery({ common_name: who.commonName, remote_ip: who.remoteIp, secret: Buffer.from(who.secret, 'latin1'), tls: String(who.tls) });
   const opts = {
     connectTimeoutMs: s.connectTimeoutMs,
     requestTimeoutMs: s.requestTimeoutMs,
-    ca: s.rootCaFile !== '' ? readFileSync(s.rootCaFile) : undefined,
+    ...(s.rootCaFile !== '' ? { ca: readFileSync(s.rootCaFile), ...(s.tlsMinVersion === undefined ? {} : { minVersion: s.tlsMinVersion }) } : {}),
   };
   const start = Math.floor(Math.random() * s.addresses.length);
   const failures: string[] = [];

@@ -12,7 +12,7 @@ import { ClientError, FatalClientError } from '../protocol/errors.js';
 import { MSG_ID_LENGTH } from '../protocol/message.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import { goQuote } from '../protocol/quote.js';
-import { isAllowed, queryAnyAuthd } from './auth.js';
+import { isAllowed, queryAnyAuthd, secureVersion, type AuthSettings } from './auth.js';
 import { STATE_CLOSING, STATE_INIT, STATE_SUBSCRIBED, type ClientV2 } from './client-v2.js';
 import type { NsqdContext } from './context.js';
 import { identify, type IdentifyUpgrade } from './identify.js';
@@ -294,9 +294,9 @@ export class CommandsV2 {
     }
   }
 
-  private authSettings(): { addresses: string[]; connectTimeoutMs: number; requestTimeoutMs: number; rootCaFile: string } {
+  private authSettings(): AuthSettings {
     const o = this.host.opts;
-    return { addresses: o.authHttpAddresses, connectTimeoutMs: o.httpClientConnectTimeout, requestTimeoutMs: o.httpClientRequestTimeout, rootCaFile: o.tlsRootCaFile };
+    return { addresses: o.authHttpAddresses, connectTimeoutMs: o.httpClientConnectTimeout, requestTimeoutMs: o.httpClientRequestTimeout, rootCaFile: o.tlsRootCaFile, tlsMinVersion: secureVersion(o.tlsMinVersion) };
   }
 
   private authRequest(secret: string): { remoteIp: string; tls: boolean; commonName: string; secret: string } {

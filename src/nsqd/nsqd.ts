@@ -25,6 +25,7 @@ import { LookupLoop, LOOKUPD_PING_INTERVAL_MS, type LookupHost } from './lookup.
 import { metadataFile, readMetadata, writeFileAtomic, type Metadata } from './metadata.js';
 import { defaultNsqdOptions, QUEUE_SCAN_INTERVAL_MS, TLS_REQUIRED, validateNsqdOptions, type NsqdOptions } from './options.js';
 import { ProtocolV2, type ProtocolHost } from './protocol-v2.js';
+import { secureVersion } from './auth.js';
 import { clientCertError } from './tls-policy.js';
 import { Topic } from './topic.js';
 
@@ -464,11 +465,10 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
 /** TLS options for client upgrades and HTTPS from --tls-* flags; null without cert and key. */
 function buildTlsOptions(o: NsqdOptions): TlsOptions | null {
   if (o.tlsCert === '' || o.tlsKey === '') return null;
-  const versions: Record<number, 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'> = { 0x0301: 'TLSv1', 0x0302: 'TLSv1.1', 0x0303: 'TLSv1.2', 0x0304: 'TLSv1.3' };
   const opts: TlsOptions = {
     cert: readFileSync(o.tlsCert),
     key: readFileSync(o.tlsKey),
-    minVersion: versions[o.tlsMinVersion] ?? 'TLSv1',
+    minVersion: secureVersion(o.tlsMinVersion),
   };
   if (o.tlsRootCaFile !== '') opts.ca = readFileSync(o.tlsRootCaFile);
   if (o.tlsClientAuthPolicy === 'require') {

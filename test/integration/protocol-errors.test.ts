@@ -399,6 +399,86 @@ test('§2.3/§2.13 AUTH failures and unauthorized commands', async () => {
   });
 });
 
+test('§2.3 an auth answer is decoded as json.Unmarshal into nsqd\'s auth.State; the secret goes as its bytes; a redirect is followed; the request says Go-http-client', async () => {
+  const seen: { url: string; ua: string | undefined }[] = [];
+  const grant = '"authorizations":[{"topic":"^t$","channels":[".*"],"permissions":["publish"]}]';
+  const answers: Record<string, (res: ServerResponse) => void> = {
+    floatTtl: (res) => res.writeHead(200).end(`{"ttl":3600.5,${grant}}`),
+    numberIdentity: (res) => res.writeHead(200).end(`{"ttl":60,"identity":5,${grant}}`),
+    numberTopic: (res) => res.writeHead(200).end('{"ttl":60,"authorizations":[{"topic":5,"channels":[".*"],"permissions":["publish"]}]}'),
+    channelsNotList: (res) => res.writeHead(200).end('{"ttl":60,"authorizations":[{"topic":"t","channels":".*","permissions":["publish"]}]}'),
+    upperCase: (res) => res.writeHead(200).end('{"TTL":60,"Identity":"u","AUTHORIZATIONS":[{"Topic":"^t$","Channels":[".*"],"Permissions":["publish"]}]}'),
+    redirect: (res) => res.writeHead(302, { Location: '/auth?secret=upperCase' }).end(),
+  };
+  const server = createServer((req, res) => {
+    seen.push({ url: req.url ?? '', ua: req.headers['user-agent'] });
+    const secret = new URL(req.url ?? '/', 'http://x').searchParams.get('secret') ?? '';
+    (answers[secret] ?? ((r: ServerResponse) => r.writeHead(200).end(`{"ttl":60,"identity":"bytes",${grant}}`)))(res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    const logs: string[] = [];
+    const logger = new Logger({ prefix: '', level: 1, write: (l) => void logs.push(l) });
+    await withNsqd({ authHttpAddresses: [addr], logger }, async (d) => {
+      for (const [secret, why] of [
+        ['floatTtl', 'json: cannot unmarshal number 3600.5 into Go struct field State.ttl of type int'],
+        ['numberIdentity', 'json: cannot unmarshal number into Go struct field State.identity of type string'],
+        ['numberTopic', 'json: cannot unmarshal number into Go struct field Authorization.authorizations.topic of type string'],
+        ['channelsNotList', 'json: cannot unmarshal string into Go struct field Authorization.authorizations.channels of type []string'],
+      ] as const) {
+        await fatalCase(d, 'init', withBody('AUTH', secret), 'E_AUTH_FAILED AUTH failed');
+        assert.ok(logs.some((l) => l.includes(`failed to auth against ${addr} - ${why}`)), `${secret}: ${logs.filter((l) => l.includes('auth against')).join('\n')}`);
+      }
+      for (const secret of ['upperCase', 'redirect']) {
+        const c = await WireConn.open(d.tcpPort);
+        try {
+          c.cmd('AUTH', secret);
+          await c.expectResponse('{"identity":"u","identity_url":"","permission_count":1}');
+          await c.pub('t', 'x');
+        } finally {
+          c.close();
+        }
+      }
+      // The AUTH body's bytes, escaped one by one (UTF-8 é is %C3%A9, once).
+      const c = await WireConn.open(d.tcpPort);
+      try {
+        c.cmd('AUTH', Buffer.from([0x73, 0x33, 0x63, 0x72, 0xc3, 0xa9, 0x74, 0xff]));
+        await c.expectResponse('{"identity":"bytes","identity_url":"","permission_count":1}');
+      } finally {
+        c.close();
+      }
+      assert.ok(seen.some((q) => q.url.includes('&secret=s3cr%C3%A9t%FF&')), seen.map((q) => q.url).join('\n'));
+      assert.ok(seen.every((q) => q.ua === 'Go-http-client/1.1'), JSON.stringify(seen.map((q) => q.ua)));
+    });
+    // --tls-min-version holds for an https auth server too (with --tls-root-ca-file, as nsqd's client TLS config).
+    const tls12 = createHttpsServer({ cert: readFileSync(join(CERTS, 'server.pem')), key: readFileSync(join(CERTS, 'server.key')), maxVersion: 'TLSv1.2' }, (_req, res) => {
+      res.writeHead(200).end(`{"ttl":60,"identity":"tls12",${grant}}`);
+    });
+    await new Promise<void>((r) => tls12.listen(0, '127.0.0.1', r));
+    try {
+      const url = `https://127.0.0.1:${(tls12.address() as AddressInfo).port}/auth`;
+      const ca = join(CERTS, 'ca.pem');
+      await withNsqd({ authHttpAddresses: [url], tlsRootCaFile: ca, tlsMinVersion: 0x0304 }, async (d) => {
+        await fatalCase(d, 'init', withBody('AUTH', 's'), 'E_AUTH_FAILED AUTH failed');
+      });
+      await withNsqd({ authHttpAddresses: [url], tlsRootCaFile: ca, tlsMinVersion: 0x0303 }, async (d) => {
+        const c = await WireConn.open(d.tcpPort);
+        try {
+          c.cmd('AUTH', 's');
+          await c.expectResponse('{"identity":"tls12","identity_url":"","permission_count":1}');
+        } finally {
+          c.close();
+        }
+      });
+    } finally {
+      await new Promise((r) => tls12.close(r));
+    }
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
+});
+
 test('§2.3 AUTH failures are logged with nsqd texts: every auth server tried, the https retry of a 403', async () => {
   // One fake auth server per answer, so each failure has a known address; the https one needs
   // --tls-root-ca-file to be trusted.
