@@ -347,6 +347,17 @@ test('--durable-publish: a message in flight, one REQ 0, one REQ 1500 ms, a DPUB
       const ch = t?.channels.find((x) => x.channel_name === 'c');
       return ch !== undefined && ch.requeue_count === 2 && ch.in_flight_count === 1;
     }, 10_000, 'requeue_count 2 and in_flight_count 1');
+    // A REQ has no answer, so nothing tells a client when its delay is stored: the due time goes
+    // to the channel's sidecar index a few ms after the REQ. Kill only once it is written (a
+    // SIGKILL keeps what reached the kernel); killed before, the message comes back at once.
+    const entry = Buffer.concat([Buffer.from('D'), Buffer.from(first.get('req-delay')!.id, 'latin1')]);
+    await waitFor(() => {
+      try {
+        return readFileSync(join(dataPath, 'states:c.diskqueue.deferred.dat')).includes(entry);
+      } catch {
+        return false;
+      }
+    }, 10_000, "the REQ's due time in the sidecar index");
     r.proc.signal('SIGKILL');
     await r.proc.exited();
     c.close();
