@@ -400,3 +400,33 @@ export function httpClientTimeoutFlags(requestDefaultMs: number): FlagSpec[] {
     { name: 'http-client-request-timeout', key: 'httpClientRequestTimeout', kind: 'duration', default: requestDefaultMs, usage: 'timeout for HTTP request' },
   ];
 }
+
+/**
+ * Go's fmt %.<prec>f (strconv.FormatFloat(v, 'f', prec, 64)): the exact binary value rounded to
+ * `prec` decimals, an exact tie to the even digit (0.125 → "0.12", where JS toFixed gives
+ * "0.13"), and plain digits at any magnitude (toFixed switches to exponent form from 1e21).
+ */
+export function goFormatFixed(v: number, prec: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (!Number.isFinite(v)) return v > 0 ? '+Inf' : '-Inf';
+  const negative = v < 0 || Object.is(v, -0);
+  // |v| = mantissa × 2^exp exactly, from the IEEE 754 bits.
+  const bits = new DataView(new Float64Array([Math.abs(v)]).buffer);
+  const hi = bits.getUint32(4, true);
+  const lo = bits.getUint32(0, true);
+  const biased = (hi >>> 20) & 0x7ff;
+  let mantissa = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
+  if (biased !== 0) mantissa |= 1n << 52n;
+  const exp = (biased === 0 ? 1 : biased) - 1075;
+  // |v| × 10^prec = num / den, rounded half to even.
+  let num = mantissa * 10n ** BigInt(prec);
+  let den = 1n;
+  if (exp >= 0) num <<= BigInt(exp);
+  else den <<= BigInt(-exp);
+  let q = num / den;
+  const twice = (num - q * den) * 2n;
+  if (twice > den || (twice === den && q % 2n === 1n)) q += 1n;
+  let digits = q.toString().padStart(prec + 1, '0');
+  if (prec > 0) digits = `${digits.slice(0, -prec)}.${digits.slice(-prec)}`;
+  return negative ? `-${digits}` : digits;
+}

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import type { BlockList } from 'node:net';
 import { configOptionValue } from '../internal/config.js';
+import { goFormatFixed } from '../internal/flags.js';
 import { ReqParams } from '../internal/go-url.js';
 import { HttpError, logRequests, readBody, respondText, v1Handler as v1, type V1Outcome } from '../internal/http.js';
 import { Router, type Params } from '../internal/router.js';
@@ -312,7 +313,7 @@ export function createHttpHandler(host: AdminHost): (req: IncomingMessage, res: 
       const points: unknown = typeof first === 'object' && first !== null ? (first as Record<string, unknown>).datapoints : undefined;
       const point: unknown = Array.isArray(points) && Array.isArray(points[0]) ? points[0][0] : undefined;
       if (typeof point !== 'number') throw new Error('no datapoint');
-      return { rate: point < 0 ? 'N/A' : (point / interval).toFixed(2) };
+      return { rate: point < 0 ? 'N/A' : goFormatFixed(point / interval, 2) };
     } catch (err) {
       logger.error(`graphite request failed - ${errorText(err)}`);
       return new HttpError(500, 'INTERNAL_ERROR');

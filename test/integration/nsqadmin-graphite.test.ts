@@ -51,6 +51,14 @@ test('/api/graphite?metric=rate: asks graphite for the last interval and divides
   ], 'parameters as url.Values.Encode writes them (sorted)');
 });
 
+test('/api/graphite: the rate is printed as Go\'s %.2f: an exact tie to the even digit, plain digits at any size', async () => {
+  for (const [point, rate] of [[3.75, '0.12'], [11.25, '0.38'], [3e22, '1000000000000000000000.00']] as const) {
+    answer = { status: 200, body: JSON.stringify([{ target: 'x', datapoints: [[point, 1700000000]] }]) };
+    const r = await http('GET', `${direct.url}/api/graphite?metric=rate&target=x`);
+    assert.equal([r.status, JSON.parse(r.text)], [200, { rate }], `${point} / 30 s`);
+  }
+});
+
 test('/api/graphite: a negative datapoint is N/A; bad arguments and a failing graphite are errors', async () => {
   answer = { status: 200, body: JSON.stringify([{ target: 'x', datapoints: [[-1, 1700000000]] }]) };
   let r = await http('GET', `${direct.url}/api/graphite?metric=rate&target=x`);

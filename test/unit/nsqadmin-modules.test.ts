@@ -51,6 +51,17 @@ test('decodeE2e: percentiles null when nsqd has none; addE2e of null only marks 
   assert.is(e.percentiles, null);
 });
 
+test('addE2e keeps percentiles in the order first seen (Go sorts by a key its maps lack, so nothing moves) and merges by quantile', () => {
+  const agg = decodeE2e({ count: 0, percentiles: null }, 't');
+  addE2e(agg, decodeE2e({ count: 5, percentiles: [{ quantile: 0.5, value: 100 }] }, 't', '', 'aaa'));
+  addE2e(agg, decodeE2e({ count: 5, percentiles: [{ quantile: 0.99, value: 300 }, { quantile: 0.5, value: 50 }] }, 't', '', 'bbb'));
+  assert.equal(agg.percentiles, [
+    { average: 75, count: 10, max: 100, min: 50, quantile: 0.5 },
+    { average: 300, count: 5, max: 300, min: 300, quantile: 0.99 },
+  ]);
+  assert.is(agg.count, 10);
+});
+
 test('decodeStringFields: Go decoder texts, first value only, case-insensitive keys', () => {
   const d = (s: string) => decodeStringFields(Buffer.from(s), ['topic', 'channel'] as const);
   assert.is((d('') as Error).message, 'EOF');
