@@ -36,7 +36,7 @@ const GO_ERRNO_TEXT: Record<string, string> = {
  * A failed read of `path` as Go's os.PathError prints it: `open <path>: no such file or
  * directory` (`read <path>: is a directory` for a directory, which Go opens and then cannot read).
  */
-function goPathError(path: string, err: unknown): string {
+export function goPathError(path: string, err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   if (typeof e?.code !== 'string') return errorText(err);
   const op = e.code === 'EISDIR' ? 'read' : 'open';

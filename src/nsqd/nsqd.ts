@@ -1,8 +1,10 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
-import type { TLSSocket, TlsOptions } from 'node:tls';
+import { createSecureContext, type TLSSocket, type TlsOptions } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { hostname } from 'node:os';
+import { goPathError } from '../internal/config.js';
 import { createGoServer } from '../internal/http.js';
 import { errorText, Logger } from '../internal/log.js';
 import { backend as defaultBackend, backendDescription, type Backend } from '../native/index.js';
@@ -462,23 +464,94 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
   }
 }
 
-/** TLS options for client upgrades and HTTPS from --tls-* flags; null without cert and key. */
-function buildTlsOptions(o: NsqdOptions): TlsOptions | null {
-  if (o.tlsCert === '' || o.tlsKey === '') return null;
-  const opts: TlsOptions = {
-    cert: readFileSync(o.tlsCert),
-    key: readFileSync(o.tlsKey),
-    minVersion: secureVersion(o.tlsMinVersion),
-  };
-  if (o.tlsRootCaFile !== '') opts.ca = readFileSync(o.tlsRootCaFile);
-  if (o.tlsClientAuthPolicy === 'require') {
-    opts.requestCert = true;
-    opts.rejectUnauthorized = false;
-  } else if (o.tlsClientAuthPolicy === 'require-verify') {
-    opts.requestCert = true;
-    opts.rejectUnauthorized = true;
+/** A file's bytes, or Go's os.PathError text (`open <path>: no such file or directory`). */
+function readTlsFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new Error(goPathError(path, err));
   }
-  return opts;
+}
+
+/** x509.CertPool.AppendCertsFromPEM: whether the PEM text holds at least one certificate. */
+function holdsCertificate(pem: Buffer): boolean {
+  for (const m of pem.toString('latin1').matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)) {
+    try {
+      new X509Certificate(m[0]);
+      return true;
+    } catch {
+      // Not a certificate Go would parse either; look at the next block.
+    }
+  }
+  return false;
+}
+
+/** The types of the PEM blocks in a file, in order. */
+function pemTypes(pem: Buffer): string[] {
+  return [...pem.toString('latin1').matchAll(/-----BEGIN ([^-\r\n]*)-----/g)].map((m) => m[1]!);
+}
+
+/** tls.X509KeyPair's refusals, in Go's words. */
+function checkKeyPair(cert: Buffer, key: Buffer): void {
+  const certTypes = pemTypes(cert);
+  if (!certTypes.includes('CERTIFICATE')) {
+    if (certTypes.length === 0) throw new Error('tls: failed to find any PEM data in certificate input');
+    if (certTypes[0]!.endsWith('PRIVATE KEY')) throw new Error('tls: failed to find certificate PEM data in certificate input, but did find a private key; PEM inputs may have been switched');
+    throw new Error(`tls: failed to find "CERTIFICATE" PEM block in certificate input after skipping PEM blocks of the following types: [${certTypes.join(' ')}]`);
+  }
+  const keyTypes = pemTypes(key);
+  if (!keyTypes.some((t) => t === 'PRIVATE KEY' || t.endsWith(' PRIVATE KEY'))) {
+    if (keyTypes.length === 0) throw new Error('tls: failed to find any PEM data in key input');
+    if (keyTypes.length === 1 && keyTypes[0] === 'CERTIFICATE') throw new Error('tls: found a certificate rather than a key in the PEM for the private key');
+    throw new Error(`tls: failed to find PEM block with type ending in "PRIVATE KEY" in key input after skipping PEM blocks of the following types: [${keyTypes.join(' ')}]`);
+  }
+  try {
+    createSecureContext({ cert, key });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    throw new Error(code === 'ERR_OSSL_X509_KEY_VALUES_MISMATCH' ? 'tls: private key does not match public key' : errorText(err));
+  }
+}
+
+/**
+ * TLS options for client upgrades and HTTPS from --tls-* flags, with nsqd's buildTLSConfig and
+ * buildClientTLSConfig checks: null when neither cert nor key is given; either one alone, a file
+ * that cannot be read, a mismatched pair or a --tls-root-ca-file without a certificate is
+ * `failed to build TLS config - <Go's error>` (`failed to build client TLS config - ...` for the
+ * CA file when there is no cert and key).
+ */
+function buildTlsOptions(o: NsqdOptions): TlsOptions | null {
+  if (o.tlsCert === '' && o.tlsKey === '') {
+    if (o.tlsRootCaFile !== '') {
+      try {
+        if (!holdsCertificate(readTlsFile(o.tlsRootCaFile))) throw new Error('failed to append certificate to pool');
+      } catch (err) {
+        throw new Error(`failed to build client TLS config - ${(err as Error).message}`);
+      }
+    }
+    return null;
+  }
+  try {
+    const cert = readTlsFile(o.tlsCert);
+    const key = readTlsFile(o.tlsKey);
+    checkKeyPair(cert, key);
+    const opts: TlsOptions = { cert, key, minVersion: secureVersion(o.tlsMinVersion) };
+    if (o.tlsRootCaFile !== '') {
+      const ca = readTlsFile(o.tlsRootCaFile);
+      if (!holdsCertificate(ca)) throw new Error('failed to append certificate to pool');
+      opts.ca = ca;
+    }
+    if (o.tlsClientAuthPolicy === 'require') {
+      opts.requestCert = true;
+      opts.rejectUnauthorized = false;
+    } else if (o.tlsClientAuthPolicy === 'require-verify') {
+      opts.requestCert = true;
+      opts.rejectUnauthorized = true;
+    }
+    return opts;
+  } catch (err) {
+    throw new Error(`failed to build TLS config - ${(err as Error).message}`);
+  }
 }
 
 /** Plain HTTP under --tls-required=true: every request gets nsqd's 403 pointing at HTTPS. */

@@ -206,7 +206,8 @@ export function validateNsqdOptions(o: NsqdOptions): string {
   if (o.maxDeflateLevel < 1 || o.maxDeflateLevel > 9) return '--max-deflate-level must be [1,9]';
   if (o.nodeId < 0 || o.nodeId >= 1024) return '--node-id must be [0,1024)';
   if (o.tlsClientAuthPolicy !== '' && o.tlsRequired === TLS_NOT_REQUIRED) o.tlsRequired = TLS_REQUIRED;
-  if (o.tlsRequired !== TLS_NOT_REQUIRED && (o.tlsCert === '' || o.tlsKey === '')) {
+  // One of cert and key alone fails later, in the TLS config's build (as nsqd's buildTLSConfig).
+  if (o.tlsRequired !== TLS_NOT_REQUIRED && o.tlsCert === '' && o.tlsKey === '') {
     return 'cannot require TLS client connections without TLS key and cert';
   }
   for (const p of o.e2eProcessingLatencyPercentiles) {

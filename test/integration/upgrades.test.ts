@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import nsq, { type Message } from 'nsqjs';
 import { Logger } from '../../src/internal/log.js';
@@ -280,6 +281,32 @@ test('client certificate policies as Go\'s crypto/tls: require-verify refuses a 
   } finally {
     await any.close();
   }
+});
+
+test('TLS files are checked at start as nsqd\'s buildTLSConfig checks them, in its words', async () => {
+  const { Nsqd } = await import('../../src/nsqd/nsqd.js');
+  const refusal = (o: Record<string, unknown>): string => {
+    try {
+      new Nsqd({ dataPath: tmpdir(), ...o });
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return 'started';
+  };
+  const pem = (f: string): string => join(certs, f);
+  assert.is(refusal({ tlsCert: pem('server.pem') }), 'failed to build TLS config - open : no such file or directory');
+  assert.is(refusal({ tlsKey: pem('server.key'), tlsRequired: TLS_REQUIRED }), 'failed to build TLS config - open : no such file or directory');
+  assert.is(refusal({ tlsRequired: TLS_REQUIRED }), 'cannot require TLS client connections without TLS key and cert');
+  assert.is(refusal({ tlsCert: '/nonexistent/nope.pem', tlsKey: pem('server.key') }), 'failed to build TLS config - open /nonexistent/nope.pem: no such file or directory');
+  assert.is(refusal({ tlsCert: pem('server.pem'), tlsKey: pem('client.key') }), 'failed to build TLS config - tls: private key does not match public key');
+  assert.is(refusal({ tlsCert: pem('README.md'), tlsKey: pem('server.key') }), 'failed to build TLS config - tls: failed to find any PEM data in certificate input');
+  assert.is(refusal({ tlsCert: pem('server.pem'), tlsKey: pem('README.md') }), 'failed to build TLS config - tls: failed to find any PEM data in key input');
+  assert.is(refusal({ tlsCert: pem('server.pem'), tlsKey: pem('server.pem') }), 'failed to build TLS config - tls: found a certificate rather than a key in the PEM for the private key');
+  assert.is(refusal({ tlsCert: pem('server.key'), tlsKey: pem('server.pem') }), 'failed to build TLS config - tls: failed to find certificate PEM data in certificate input, but did find a private key; PEM inputs may have been switched');
+  assert.is(refusal({ ...tlsOpts, tlsRootCaFile: pem('server.key') }), 'failed to build TLS config - failed to append certificate to pool');
+  assert.is(refusal({ tlsRootCaFile: pem('README.md') }), 'failed to build client TLS config - failed to append certificate to pool');
+  assert.is(refusal({ tlsRootCaFile: '/nonexistent/ca.pem' }), 'failed to build client TLS config - open /nonexistent/ca.pem: no such file or directory');
+  assert.is(refusal({ ...tlsOpts, tlsRootCaFile: pem('ca.pem') }), 'started');
 });
 
 test('HTTPS serves the same API when a certificate is configured', async () => {
