@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { SecureVersion } from 'node:tls';
+import { compileGoRegexp } from '../internal/go-regexp.js';
 import { decodeGoStruct, foldKey, isRecord, unmarshalGo, type GoStruct } from '../internal/go-json.js';
 import { goEncodeQuery, requestV1 } from '../internal/http-client.js';
 
@@ -39,7 +40,7 @@ export interface AuthRequest {
 
 function compile(what: 'topic' | 'channel', source: string): RegExp {
   try {
-    return new RegExp(source);
+    return compileGoRegexp(source);
   } catch (err) {
     throw new Error(`unable to compile ${what} ${JSON.stringify(source)} ${(err as Error).message}`);
   }

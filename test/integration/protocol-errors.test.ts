@@ -409,6 +409,8 @@ test('§2.3 an auth answer is decoded as json.Unmarshal into nsqd\'s auth.State;
     channelsNotList: (res) => res.writeHead(200).end('{"ttl":60,"authorizations":[{"topic":"t","channels":".*","permissions":["publish"]}]}'),
     upperCase: (res) => res.writeHead(200).end('{"TTL":60,"Identity":"u","AUTHORIZATIONS":[{"Topic":"^t$","Channels":[".*"],"Permissions":["publish"]}]}'),
     redirect: (res) => res.writeHead(302, { Location: '/auth?secret=upperCase' }).end(),
+    goRegexp: (res) => res.writeHead(200).end('{"ttl":60,"identity":"re","authorizations":[{"topic":"(?i)^T\\\\z","channels":[".*"],"permissions":["publish"]}]}'),
+    lookahead: (res) => res.writeHead(200).end('{"ttl":60,"authorizations":[{"topic":"(?=t)t","channels":[".*"],"permissions":["publish"]}]}'),
   };
   const server = createServer((req, res) => {
     seen.push({ url: req.url ?? '', ua: req.headers['user-agent'] });
@@ -426,6 +428,7 @@ test('§2.3 an auth answer is decoded as json.Unmarshal into nsqd\'s auth.State;
         ['numberIdentity', 'json: cannot unmarshal number into Go struct field State.identity of type string'],
         ['numberTopic', 'json: cannot unmarshal number into Go struct field Authorization.authorizations.topic of type string'],
         ['channelsNotList', 'json: cannot unmarshal string into Go struct field Authorization.authorizations.channels of type []string'],
+        ['lookahead', 'unable to compile topic "(?=t)t" error parsing regexp: invalid or unsupported Perl syntax: `(?=`'],
       ] as const) {
         await fatalCase(d, 'init', withBody('AUTH', secret), 'E_AUTH_FAILED AUTH failed');
         assert.ok(logs.some((l) => l.includes(`failed to auth against ${addr} - ${why}`)), `${secret}: ${logs.filter((l) => l.includes('auth against')).join('\n')}`);
@@ -439,6 +442,17 @@ test('§2.3 an auth answer is decoded as json.Unmarshal into nsqd\'s auth.State;
         } finally {
           c.close();
         }
+      }
+      // Regexes are Go's (RE2): (?i) is a flag and \z the end of the text, not a literal z.
+      const re = await WireConn.open(d.tcpPort);
+      try {
+        re.cmd('AUTH', 'goRegexp');
+        await re.expectResponse('{"identity":"re","identity_url":"","permission_count":1}');
+        await re.pub('t', 'x');
+        re.cmd('PUB tz', 'x');
+        await re.expectError('E_UNAUTHORIZED AUTH failed for PUB on "tz" ""');
+      } finally {
+        re.close();
       }
       // The AUTH body's bytes, escaped one by one (UTF-8 é is %C3%A9, once).
       const c = await WireConn.open(d.tcpPort);
