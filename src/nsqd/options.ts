@@ -97,7 +97,8 @@ function parseTlsRequired(raw: string): number {
     case 'f':
       return TLS_NOT_REQUIRED;
     default:
-      throw new Error(`unknown value ${raw}`);
+      // strconv.ParseBool's error, of the lower-cased value Set passed it.
+      throw new Error(`strconv.ParseBool: parsing ${JSON.stringify(raw.toLowerCase())}: invalid syntax`);
   }
 }
 
