@@ -1,6 +1,7 @@
 import { request as httpRequest, STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { SecureVersion } from 'node:tls';
+import { decodeGoStruct, type GoStruct } from './go-json.js';
 import { goDialError } from './listen.js';
 
 /** A finished outbound HTTP request. */
@@ -149,21 +150,21 @@ export function goTransportError(method: 'Get' | 'Post', url: string, err: unkno
   return new Error(`${method} "${url}": ${reason}`);
 }
 
-/** The `https://host:<https_port>/...` a 403 answer points to (nsqd --tls-required), or undefined when its body has none. */
-function httpsEndpoint(url: string, body: Buffer): string | undefined {
-  let port: unknown;
-  try {
-    const doc: unknown = JSON.parse(body.toString('utf8'));
-    port = typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>).https_port : undefined;
-  } catch {
-    return undefined;
-  }
-  if (typeof port !== 'number' || !Number.isInteger(port) || port <= 0 || port > 65535) return undefined;
+/**
+ * The `https://host:<https_port>/...` a 403 answer points to, as NSQ's httpsEndpoint reads it:
+ * the body json.Unmarshal'd into {https_port int}, so a body that is not such JSON is Go's JSON
+ * error (thrown), and one without the field points at port 0 (whose dial then fails).
+ */
+function httpsEndpoint(url: string, body: Buffer): string {
+  const fields = decodeGoStruct(body.toString('utf8'), HTTPS_PORT, 'unmarshal');
+  if (fields instanceof Error) throw fields;
   const u = new URL(url);
   u.protocol = 'https:';
-  u.port = String(port);
+  u.port = String(Number(fields.https_port ?? 0) & 0xffff);
   return u.toString();
 }
+
+const HTTPS_PORT: GoStruct = { name: '', type: 'struct { HTTPSPort int "json:\\"https_port\\"" }', fields: { https_port: 'int' } };
 
 /**
  * NSQ's http_api GETV1 / POSTV1 (empty body): the NSQ Accept header, a 403 carrying `https_port`
@@ -180,11 +181,11 @@ export async function requestV1(method: 'GET' | 'POST', url: string, opts: Omit<
       throw goTransportError(method === 'GET' ? 'Get' : 'Post', target, err);
     }
     if (res.status === 403 && attempt === 0 && !target.startsWith('https')) {
-      const next = httpsEndpoint(target, res.body);
-      if (next !== undefined) {
-        target = next;
-        continue;
-      }
+      target = httpsEndpoint(target, res.body);
+      // Without an https_port Go dials port 0, which Linux refuses (a URL's port 0 means the
+      // default port to Node, so it is not dialled here).
+      if (new URL(target).port === '0') throw goTransportError(method === 'GET' ? 'Get' : 'Post', target, Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+      continue;
     }
     if (res.status !== 200) {
       // Go's resp.Status is the status line as the server sent it; then Go's %q of the body

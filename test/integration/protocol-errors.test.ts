@@ -502,6 +502,10 @@ test('§2.3 AUTH failures are logged with nsqd texts: every auth server tried, t
     zeroTtl: (res) => res.writeHead(200).end('{"ttl":0,"authorizations":[]}'),
     badPermission: (res) => res.writeHead(200).end('{"ttl":60,"authorizations":[{"topic":".*","channels":[".*"],"permissions":["admin"]}]}'),
     badTopic: (res) => res.writeHead(200).end('{"ttl":60,"authorizations":[{"topic":"(","channels":[],"permissions":["publish"]}]}'),
+    // A 403 is read as nsqd's httpsEndpoint reads it: JSON with https_port, or Go's JSON error,
+    // or (no https_port) a retry on port 0.
+    forbiddenNotJson: (res) => res.writeHead(403).end('nope'),
+    forbiddenNoPort: (res) => res.writeHead(403).end('{"message":"FORBIDDEN"}'),
   };
   const servers: Server[] = [];
   const listen = async (s: Server): Promise<string> => {
@@ -526,6 +530,8 @@ test('§2.3 AUTH failures are logged with nsqd texts: every auth server tried, t
       ['zeroTtl', 'invalid TTL 0 (must be >0)'],
       ['badPermission', 'unknown permission admin'],
       ['badTopic', 'unable to compile topic "(" '],
+      ['forbiddenNotJson', "invalid character 'o' in literal null (expecting 'u')"],
+      ['forbiddenNoPort', 'Get "https://127.0.0.1:0/auth?common_name=&remote_ip=127.0.0.1&secret=s&tls=false": dial tcp 127.0.0.1:0: connect: connection refused'],
     ];
     for (const [name, why] of expected) {
       const logs: string[] = [];
