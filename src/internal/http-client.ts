@@ -151,16 +151,21 @@ export function goTransportError(method: 'Get' | 'Post', url: string, err: unkno
 }
 
 /**
- * The `https://host:<https_port>/...` a 403 answer points to, as NSQ's httpsEndpoint reads it:
- * the body json.Unmarshal'd into {https_port int}, so a body that is not such JSON is Go's JSON
- * error (thrown), and one without the field points at port 0 (whose dial then fails).
+ * The `https://host:<https_port>/...` a 403 answer to `method url` points to, as NSQ's
+ * httpsEndpoint reads it: the body json.Unmarshal'd into {https_port int}, so a body that is not
+ * such JSON throws Go's JSON error. A port no dial reaches (none given is 0) throws what Go's
+ * dial of it fails with; it is not handed to Node, which reads port 0 as the default port.
  */
-function httpsEndpoint(url: string, body: Buffer): string {
+function httpsEndpoint(method: 'Get' | 'Post', url: string, body: Buffer): string {
   const fields = decodeGoStruct(body.toString('utf8'), HTTPS_PORT, 'unmarshal');
   if (fields instanceof Error) throw fields;
+  const port = Number(fields.https_port ?? 0);
   const u = new URL(url);
   u.protocol = 'https:';
-  u.port = String(Number(fields.https_port ?? 0) & 0xffff);
+  const target = `${u.protocol}//${u.hostname}:${port}${u.pathname}${u.search}`;
+  if (port === 0) throw goTransportError(method, target, Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+  if (!(port > 0 && port <= 65535)) throw new Error(`${method} "${target}": dial tcp: address ${port}: invalid port`);
+  u.port = String(port);
   return u.toString();
 }
 
@@ -172,19 +177,17 @@ const HTTPS_PORT: GoStruct = { name: '', type: 'struct { HTTPSPort int "json:\\"
  * answer as `got response 404 Not Found "<body>"`. Resolves with the 200 answer.
  */
 export async function requestV1(method: 'GET' | 'POST', url: string, opts: Omit<HttpClientOptions, 'method' | 'headers' | 'body'>): Promise<HttpResult> {
+  const verb = method === 'GET' ? 'Get' : 'Post';
   let target = url;
   for (let attempt = 0; ; attempt++) {
     let res: HttpResult;
     try {
       res = await httpRequestFollow(target, { ...opts, method, headers: { Accept: NSQ_ACCEPT } });
     } catch (err) {
-      throw goTransportError(method === 'GET' ? 'Get' : 'Post', target, err);
+      throw goTransportError(verb, target, err);
     }
     if (res.status === 403 && attempt === 0 && !target.startsWith('https')) {
-      target = httpsEndpoint(target, res.body);
-      // Without an https_port Go dials port 0, which Linux refuses (a URL's port 0 means the
-      // default port to Node, so it is not dialled here).
-      if (new URL(target).port === '0') throw goTransportError(method === 'GET' ? 'Get' : 'Post', target, Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+      target = httpsEndpoint(verb, target, res.body);
       continue;
     }
     if (res.status !== 200) {

@@ -78,6 +78,14 @@ export function goReadError(pair: string, err: NodeJS.ErrnoException): string {
   return err.code === 'ECONNRESET' ? `read tcp ${pair}: read: connection reset by peer` : err.message;
 }
 
+/**
+ * What Go's io.ReadFull fails with when the stream ends inside a field, `read` bytes of it in:
+ * `EOF` when none came, `unexpected EOF` otherwise.
+ */
+export function goReadFullError(read: number): string {
+  return read === 0 ? 'EOF' : 'unexpected EOF';
+}
+
 /** An IP as Go's net.IP.String() prints it: an IPv4 client of a dual-stack listener as plain IPv4. */
 export function goIp(ip: string): string {
   const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);

@@ -46,11 +46,6 @@ function compile(what: 'topic' | 'channel', source: string): RegExp {
   }
 }
 
-/** --tls-min-version (Go's tls.VersionTLS10 ... VersionTLS13) as Node names the version. */
-export function secureVersion(v: number): SecureVersion {
-  return ({ 0x0301: 'TLSv1', 0x0302: 'TLSv1.1', 0x0303: 'TLSv1.2', 0x0304: 'TLSv1.3' } as const)[v] ?? 'TLSv1';
-}
-
 /** An auth server's answer, as nsqd's auth.State (and its Authorization) decode it. */
 const STATE: GoStruct = { name: 'State', type: 'auth.State', fields: { ttl: 'int', identity: 'string', identity_url: 'string' } };
 

@@ -32,8 +32,8 @@ export interface NsqdContext {
   readonly isLoading: boolean;
   /** Whether --tls-cert and --tls-key are loaded, so clients may negotiate tls_v1. */
   readonly tlsEnabled: boolean;
-  /** Server TLS options for upgrading a client connection (null without cert and key). */
-  readonly tlsServerOptions: import('node:tls').TlsOptions | null;
+  /** Runs the TLS handshake of a client's upgrade (null without cert and key). */
+  readonly tlsHandshaker: import('./tls.js').TlsHandshaker | null;
   /** The topic, created (and announced) if it does not exist. */
   getTopic(name: string): Topic;
   /** The topic if it exists. */

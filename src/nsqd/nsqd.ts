@@ -1,10 +1,8 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
-import { createSecureContext, type TLSSocket, type TlsOptions } from 'node:tls';
-import { X509Certificate } from 'node:crypto';
+import type { TLSSocket, TlsOptions } from 'node:tls';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { hostname } from 'node:os';
-import { goPathError } from '../internal/config.js';
 import { createGoServer } from '../internal/http.js';
 import { errorText, Logger } from '../internal/log.js';
 import { backend as defaultBackend, backendDescription, type Backend } from '../native/index.js';
@@ -27,8 +25,7 @@ import { LookupLoop, LOOKUPD_PING_INTERVAL_MS, type LookupHost } from './lookup.
 import { metadataFile, readMetadata, writeFileAtomic, type Metadata } from './metadata.js';
 import { defaultNsqdOptions, QUEUE_SCAN_INTERVAL_MS, TLS_REQUIRED, validateNsqdOptions, type NsqdOptions } from './options.js';
 import { ProtocolV2, type ProtocolHost } from './protocol-v2.js';
-import { secureVersion } from './auth.js';
-import { clientCertError } from './tls-policy.js';
+import { buildTlsOptions, clientAuthPolicy, clientCertError, TlsHandshaker } from './tls.js';
 import { Topic } from './topic.js';
 
 /** nsqd's version string. */
@@ -66,6 +63,7 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
   private httpsServer: HttpServer | null = null;
   /** Server TLS options from --tls-cert/--tls-key (null when not both set). */
   readonly tlsServerOptions: TlsOptions | null;
+  readonly tlsHandshaker: TlsHandshaker | null;
   private readonly sockets = new Set<Socket>();
   private scanTimer: NodeJS.Timeout | null = null;
   private pumpQueue: { pump(): void; pumpScheduled: boolean }[] = [];
@@ -90,6 +88,7 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
     this.protocol = new ProtocolV2(this);
     this.dirLock = new DirLock(this.opts.dataPath, this.backend.dirLocker);
     this.tlsServerOptions = buildTlsOptions(this.opts);
+    this.tlsHandshaker = this.tlsServerOptions === null ? null : new TlsHandshaker(this.tlsServerOptions, clientAuthPolicy(this.opts.tlsClientAuthPolicy));
     this.statsd = new StatsdPusher(this);
     this.lookup = new LookupLoop(this, VERSION);
   }
@@ -461,96 +460,6 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
   /** The OS hostname (for /info). */
   hostname(): string {
     return hostname();
-  }
-}
-
-/** A file's bytes, or Go's os.PathError text (`open <path>: no such file or directory`). */
-function readTlsFile(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new Error(goPathError(path, err));
-  }
-}
-
-/** x509.CertPool.AppendCertsFromPEM: whether the PEM text holds at least one certificate. */
-function holdsCertificate(pem: Buffer): boolean {
-  for (const m of pem.toString('latin1').matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)) {
-    try {
-      new X509Certificate(m[0]);
-      return true;
-    } catch {
-      // Not a certificate Go would parse either; look at the next block.
-    }
-  }
-  return false;
-}
-
-/** The types of the PEM blocks in a file, in order. */
-function pemTypes(pem: Buffer): string[] {
-  return [...pem.toString('latin1').matchAll(/-----BEGIN ([^-\r\n]*)-----/g)].map((m) => m[1]!);
-}
-
-/** tls.X509KeyPair's refusals, in Go's words. */
-function checkKeyPair(cert: Buffer, key: Buffer): void {
-  const certTypes = pemTypes(cert);
-  if (!certTypes.includes('CERTIFICATE')) {
-    if (certTypes.length === 0) throw new Error('tls: failed to find any PEM data in certificate input');
-    if (certTypes[0]!.endsWith('PRIVATE KEY')) throw new Error('tls: failed to find certificate PEM data in certificate input, but did find a private key; PEM inputs may have been switched');
-    throw new Error(`tls: failed to find "CERTIFICATE" PEM block in certificate input after skipping PEM blocks of the following types: [${certTypes.join(' ')}]`);
-  }
-  const keyTypes = pemTypes(key);
-  if (!keyTypes.some((t) => t === 'PRIVATE KEY' || t.endsWith(' PRIVATE KEY'))) {
-    if (keyTypes.length === 0) throw new Error('tls: failed to find any PEM data in key input');
-    if (keyTypes.length === 1 && keyTypes[0] === 'CERTIFICATE') throw new Error('tls: found a certificate rather than a key in the PEM for the private key');
-    throw new Error(`tls: failed to find PEM block with type ending in "PRIVATE KEY" in key input after skipping PEM blocks of the following types: [${keyTypes.join(' ')}]`);
-  }
-  try {
-    createSecureContext({ cert, key });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? '';
-    throw new Error(code === 'ERR_OSSL_X509_KEY_VALUES_MISMATCH' ? 'tls: private key does not match public key' : errorText(err));
-  }
-}
-
-/**
- * TLS options for client upgrades and HTTPS from --tls-* flags, with nsqd's buildTLSConfig and
- * buildClientTLSConfig checks: null when neither cert nor key is given; either one alone, a file
- * that cannot be read, a mismatched pair or a --tls-root-ca-file without a certificate is
- * `failed to build TLS config - <Go's error>` (`failed to build client TLS config - ...` for the
- * CA file when there is no cert and key).
- */
-function buildTlsOptions(o: NsqdOptions): TlsOptions | null {
-  if (o.tlsCert === '' && o.tlsKey === '') {
-    if (o.tlsRootCaFile !== '') {
-      try {
-        if (!holdsCertificate(readTlsFile(o.tlsRootCaFile))) throw new Error('failed to append certificate to pool');
-      } catch (err) {
-        throw new Error(`failed to build client TLS config - ${(err as Error).message}`);
-      }
-    }
-    return null;
-  }
-  try {
-    const cert = readTlsFile(o.tlsCert);
-    const key = readTlsFile(o.tlsKey);
-    checkKeyPair(cert, key);
-    const opts: TlsOptions = { cert, key, minVersion: secureVersion(o.tlsMinVersion) };
-    if (o.tlsRootCaFile !== '') {
-      const ca = readTlsFile(o.tlsRootCaFile);
-      if (!holdsCertificate(ca)) throw new Error('failed to append certificate to pool');
-      opts.ca = ca;
-    }
-    if (o.tlsClientAuthPolicy === 'require') {
-      opts.requestCert = true;
-      opts.rejectUnauthorized = false;
-    } else if (o.tlsClientAuthPolicy === 'require-verify') {
-      opts.requestCert = true;
-      opts.rejectUnauthorized = true;
-    }
-    return opts;
-  } catch (err) {
-    throw new Error(`failed to build TLS config - ${(err as Error).message}`);
   }
 }
 

@@ -16,7 +16,7 @@ import {
   STAGE_STOPPED,
   ScanStatus,
 } from '../native/backend.js';
-import { goIp, goReadError, goRemoteAddr, goTcpPair } from '../internal/listen.js';
+import { goIp, goReadError, goReadFullError, goRemoteAddr, goTcpPair } from '../internal/listen.js';
 import { errorStack, LogLevels } from '../internal/log.js';
 import { ClientError, FatalClientError } from '../protocol/errors.js';
 import { FrameParser } from '../protocol/frame-parser.js';
@@ -27,7 +27,7 @@ import { CommandsV2, splitParams, type SyncResult } from './commands-v2.js';
 import type { NsqdContext } from './context.js';
 import type { IdentifyUpgrade } from './identify.js';
 import { CLIENT_TIMEOUT_MS } from './options.js';
-import { HANDSHAKE_MS, serverHandshake, type ClientAuthPolicy } from './tls-policy.js';
+import { HANDSHAKE_MS } from './tls.js';
 
 /** What ProtocolV2 needs beyond the shared context. */
 export interface ProtocolHost extends NsqdContext {
@@ -41,11 +41,6 @@ export interface ProtocolHost extends NsqdContext {
  * The V2 protocol: reads the magic, then runs each connection's command loop over the
  * FrameParser's records and executes commands with nsqd's exact checks and error texts.
  */
-/** What nsqd's io.ReadFull fails with when the stream ends inside the pending command's field. */
-function eofError(p: FrameParser): Error {
-  return new Error(p.pendingFieldBytes === 0 ? 'EOF' : 'unexpected EOF');
-}
-
 export class ProtocolV2 {
   private readonly host: ProtocolHost;
 
@@ -90,7 +85,7 @@ export class ProtocolV2 {
     // EOF before the magic: nothing to answer (the server is half-open, so close it ourselves).
     const onEarlyEnd = (): void => {
       clearTimeout(timer);
-      log.error(`failed to read protocol version - ${head === null ? 'EOF' : 'unexpected EOF'}`);
+      log.error(`failed to read protocol version - ${goReadFullError(head?.length ?? 0)}`);
       socket.destroy();
     };
     socket.on('data', onData);
@@ -444,13 +439,24 @@ class IOLoop {
    * read message body`) and closes; elsewhere the caller closes without a word.
    */
   private readTimedOut(): boolean {
-    const p = this.parser;
-    const stage = p.pendingStage;
-    if (this.busy || this.answers.length > 0 || stage < STAGE_SIZE || stage === STAGE_STOPPED) return false;
-    const result = this.commands.readFailure(p.pendingCode, stage, p.pendingIndex, new Error(`read tcp ${this.client.tcpPair}: i/o timeout`));
+    const result = this.pendingReadFailure(new Error(`read tcp ${this.client.tcpPair}: i/o timeout`));
     if (result === null) return false;
     this.finish(result);
     return true;
+  }
+
+  /**
+   * What nsqd's command answers when its read fails inside the pending body command (`cause`, the
+   * read's error, becomes the parent): the line's own refusal if it has one, as nsqd checks the
+   * line before reading on, else the command's read error. Null when no body command is pending
+   * or earlier commands are still being answered.
+   */
+  private pendingReadFailure(cause: Error): ClientError | null {
+    const p = this.parser;
+    const stage = p.pendingStage;
+    if (this.busy || this.answers.length > 0 || this.client.closed || stage < STAGE_SIZE || stage === STAGE_STOPPED) return null;
+    const pre = this.commands.headerCheck(p.pendingCode, splitParams(p.source(2), 0, p.pendingLineEnd));
+    return pre instanceof Promise || pre === null ? this.commands.readFailure(p.pendingCode, stage, p.pendingIndex, cause) : pre;
   }
 
   /**
@@ -459,13 +465,9 @@ class IOLoop {
    * with it. False when no body command was being read (the caller names the read's error).
    */
   private resetInBody(cause: Error): boolean {
-    const p = this.parser;
-    const stage = p.pendingStage;
-    const client = this.client;
-    if (this.busy || this.answers.length > 0 || client.closed || stage < STAGE_SIZE || stage === STAGE_STOPPED) return false;
-    const pre = this.commands.headerCheck(p.pendingCode, splitParams(p.source(2), 0, p.pendingLineEnd));
-    const result = pre instanceof Promise || pre === null ? this.commands.readFailure(p.pendingCode, stage, p.pendingIndex, cause) : pre;
+    const result = this.pendingReadFailure(cause);
     if (result === null) return false;
+    const client = this.client;
     const parent = result.cause instanceof Error ? ` - ${result.cause.message}` : '';
     const log = this.host.logger;
     log.error(`[${client}] - ${result.wireText}${parent}`);
@@ -481,14 +483,9 @@ class IOLoop {
       return;
     }
     // EOF in the middle of a body command is answered as nsqd answers a failed read.
-    const p = this.parser;
-    const stage = p.pendingStage;
+    const result = this.pendingReadFailure(new Error(goReadFullError(this.parser.pendingFieldBytes)));
+    if (result !== null) this.finish(result);
     const client = this.client;
-    if (!client.closed && stage >= STAGE_SIZE && stage !== STAGE_STOPPED) {
-      const pre = this.commands.headerCheck(p.pendingCode, splitParams(p.source(2), 0, p.pendingLineEnd));
-      const result = pre instanceof Promise || pre === null ? this.commands.readFailure(p.pendingCode, stage, p.pendingIndex, eofError(p)) : pre;
-      if (result !== null) this.finish(result);
-    }
     // Flush what is buffered, then close (the socket is half-open: our side is still writable).
     if (!client.closed) client.close(null);
   }
@@ -546,8 +543,8 @@ class IOLoop {
   /** Server TLS handshake over the client's socket (5 s limit), then read and write through it. */
   private async upgradeTls(): Promise<Error | null> {
     const client = this.client;
-    const opts = this.host.tlsServerOptions;
-    if (opts === null) return new Error('TLS not configured');
+    const handshaker = this.host.tlsHandshaker;
+    if (handshaker === null) return new Error('TLS not configured');
     this.host.logger.info(`PROTOCOL(V2): [${client}] upgrading connection to TLS`);
     client.flush();
     const socket = this.socket;
@@ -563,7 +560,7 @@ class IOLoop {
     if ((head[0] !== 22 && head[0] !== 21) || (head.length >= 3 && ((head[1]! << 8) | head[2]!) >= 0x1000)) {
       return new Error('tls: first record does not look like a TLS handshake');
     }
-    const tlsSocket = await serverHandshake(socket, opts, this.host.opts.tlsClientAuthPolicy as ClientAuthPolicy);
+    const tlsSocket = await handshaker.handshake(socket);
     if (tlsSocket instanceof Error) return tlsSocket;
     const peer = tlsSocket.getPeerCertificate();
     tlsSocket.on('error', (e) => this.host.logger.debug(`PROTOCOL(V2): [${client}] TLS error - ${e.message}`));

@@ -13,7 +13,7 @@ import type { Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { formatDurationNanos } from '../internal/duration.js';
 import { goJSON } from '../internal/http.js';
-import { goClosedConnError, goReadError, goRemoteAddr, goTcpPair } from '../internal/listen.js';
+import { goClosedConnError, goReadError, goReadFullError, goRemoteAddr, goTcpPair } from '../internal/listen.js';
 import { errorStack, type Logger } from '../internal/log.js';
 import { FatalClientError } from '../protocol/errors.js';
 import { MAGIC_V1 } from '../protocol/frames.js';
@@ -420,17 +420,18 @@ export class LookupConnection {
 
   /** The client half-closed: answer a half-read IDENTIFY as Go does, then close. */
   private onEnd(): void {
+    const eof = goReadFullError(this.heldLen);
     switch (this.stage) {
       case Stage.MAGIC:
-        this.host.logger.error(`failed to read protocol version - ${this.heldLen === 0 ? 'EOF' : 'unexpected EOF'}`);
+        this.host.logger.error(`failed to read protocol version - ${eof}`);
         this.closeAfter(null);
         break;
-      // The read's own error is the parent: io.ReadFull's EOF, or unexpected EOF after some bytes.
+      // The read's own error is the parent.
       case Stage.IDENTIFY_SIZE:
-        this.fail(new FatalClientError('E_BAD_BODY', 'IDENTIFY failed to read body size', { cause: new Error(this.heldLen === 0 ? 'EOF' : 'unexpected EOF') }));
+        this.fail(new FatalClientError('E_BAD_BODY', 'IDENTIFY failed to read body size', { cause: new Error(eof) }));
         break;
       case Stage.IDENTIFY_BODY:
-        this.fail(new FatalClientError('E_BAD_BODY', 'IDENTIFY failed to read body', { cause: new Error(this.heldLen === 0 ? 'EOF' : 'unexpected EOF') }));
+        this.fail(new FatalClientError('E_BAD_BODY', 'IDENTIFY failed to read body', { cause: new Error(eof) }));
         break;
       case Stage.LINE:
         this.exitReason ??= 'EOF';

@@ -329,6 +329,21 @@ async function startAuthd(): Promise<FakeAuthd> {
   return { server, address: `127.0.0.1:${(server.address() as AddressInfo).port}`, queries };
 }
 
+/**
+ * AUTH with `secret` on a fresh connection, expecting the identity answer (identity_url empty, one
+ * permission), then `then` on the connection; closed after.
+ */
+async function authOk(d: TestNsqd, secret: string | Buffer, identity: string, then?: (c: WireConn) => Promise<void>): Promise<void> {
+  const c = await WireConn.open(d.tcpPort);
+  try {
+    c.cmd('AUTH', secret);
+    await c.expectResponse(`{"identity":"${identity}","identity_url":"","permission_count":1}`);
+    await then?.(c);
+  } finally {
+    c.close();
+  }
+}
+
 async function withAuth(fn: (d: TestNsqd, authd: FakeAuthd) => Promise<void>): Promise<void> {
   const authd = await startAuthd();
   try {
@@ -433,35 +448,15 @@ test('§2.3 an auth answer is decoded as json.Unmarshal into nsqd\'s auth.State;
         await fatalCase(d, 'init', withBody('AUTH', secret), 'E_AUTH_FAILED AUTH failed');
         assert.ok(logs.some((l) => l.includes(`failed to auth against ${addr} - ${why}`)), `${secret}: ${logs.filter((l) => l.includes('auth against')).join('\n')}`);
       }
-      for (const secret of ['upperCase', 'redirect']) {
-        const c = await WireConn.open(d.tcpPort);
-        try {
-          c.cmd('AUTH', secret);
-          await c.expectResponse('{"identity":"u","identity_url":"","permission_count":1}');
-          await c.pub('t', 'x');
-        } finally {
-          c.close();
-        }
-      }
+      for (const secret of ['upperCase', 'redirect']) await authOk(d, secret, 'u', (c) => c.pub('t', 'x'));
       // Regexes are Go's (RE2): (?i) is a flag and \z the end of the text, not a literal z.
-      const re = await WireConn.open(d.tcpPort);
-      try {
-        re.cmd('AUTH', 'goRegexp');
-        await re.expectResponse('{"identity":"re","identity_url":"","permission_count":1}');
-        await re.pub('t', 'x');
-        re.cmd('PUB tz', 'x');
-        await re.expectError('E_UNAUTHORIZED AUTH failed for PUB on "tz" ""');
-      } finally {
-        re.close();
-      }
+      await authOk(d, 'goRegexp', 're', async (c) => {
+        await c.pub('t', 'x');
+        c.cmd('PUB tz', 'x');
+        await c.expectError('E_UNAUTHORIZED AUTH failed for PUB on "tz" ""');
+      });
       // The AUTH body's bytes, escaped one by one (UTF-8 é is %C3%A9, once).
-      const c = await WireConn.open(d.tcpPort);
-      try {
-        c.cmd('AUTH', Buffer.from([0x73, 0x33, 0x63, 0x72, 0xc3, 0xa9, 0x74, 0xff]));
-        await c.expectResponse('{"identity":"bytes","identity_url":"","permission_count":1}');
-      } finally {
-        c.close();
-      }
+      await authOk(d, Buffer.from([0x73, 0x33, 0x63, 0x72, 0xc3, 0xa9, 0x74, 0xff]), 'bytes');
       assert.ok(seen.some((q) => q.url.includes('&secret=s3cr%C3%A9t%FF&')), seen.map((q) => q.url).join('\n'));
       assert.ok(seen.every((q) => q.ua === 'Go-http-client/1.1'), JSON.stringify(seen.map((q) => q.ua)));
     });
@@ -476,15 +471,7 @@ test('§2.3 an auth answer is decoded as json.Unmarshal into nsqd\'s auth.State;
       await withNsqd({ authHttpAddresses: [url], tlsRootCaFile: ca, tlsMinVersion: 0x0304 }, async (d) => {
         await fatalCase(d, 'init', withBody('AUTH', 's'), 'E_AUTH_FAILED AUTH failed');
       });
-      await withNsqd({ authHttpAddresses: [url], tlsRootCaFile: ca, tlsMinVersion: 0x0303 }, async (d) => {
-        const c = await WireConn.open(d.tcpPort);
-        try {
-          c.cmd('AUTH', 's');
-          await c.expectResponse('{"identity":"tls12","identity_url":"","permission_count":1}');
-        } finally {
-          c.close();
-        }
-      });
+      await withNsqd({ authHttpAddresses: [url], tlsRootCaFile: ca, tlsMinVersion: 0x0303 }, (d) => authOk(d, 's', 'tls12'));
     } finally {
       await new Promise((r) => tls12.close(r));
     }
@@ -506,6 +493,7 @@ test('§2.3 AUTH failures are logged with nsqd texts: every auth server tried, t
     // or (no https_port) a retry on port 0.
     forbiddenNotJson: (res) => res.writeHead(403).end('nope'),
     forbiddenNoPort: (res) => res.writeHead(403).end('{"message":"FORBIDDEN"}'),
+    forbiddenBadPort: (res) => res.writeHead(403).end('{"https_port":70000}'),
   };
   const servers: Server[] = [];
   const listen = async (s: Server): Promise<string> => {
@@ -532,6 +520,7 @@ test('§2.3 AUTH failures are logged with nsqd texts: every auth server tried, t
       ['badTopic', 'unable to compile topic "(" '],
       ['forbiddenNotJson', "invalid character 'o' in literal null (expecting 'u')"],
       ['forbiddenNoPort', 'Get "https://127.0.0.1:0/auth?common_name=&remote_ip=127.0.0.1&secret=s&tls=false": dial tcp 127.0.0.1:0: connect: connection refused'],
+      ['forbiddenBadPort', 'Get "https://127.0.0.1:70000/auth?common_name=&remote_ip=127.0.0.1&secret=s&tls=false": dial tcp: address 70000: invalid port'],
     ];
     for (const [name, why] of expected) {
       const logs: string[] = [];
@@ -561,16 +550,7 @@ test('§2.3 AUTH failures are logged with nsqd texts: every auth server tried, t
     assert.match(line, /connection refused; failed to auth against /);
 
     // A 403 naming an https_port is asked again over https, trusted through --tls-root-ca-file.
-    await withNsqd({ authHttpAddresses: [addrs.redirect!], tlsRootCaFile: join(CERTS, 'ca.pem') }, async (d) => {
-      const c = await WireConn.open(d.tcpPort);
-      try {
-        c.cmd('AUTH', 's');
-        await c.expectResponse('{"identity":"tls-user","identity_url":"","permission_count":1}');
-        await c.pub('t', 'x');
-      } finally {
-        c.close();
-      }
-    });
+    await withNsqd({ authHttpAddresses: [addrs.redirect!], tlsRootCaFile: join(CERTS, 'ca.pem') }, (d) => authOk(d, 's', 'tls-user', (c) => c.pub('t', 'x')));
   } finally {
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   }

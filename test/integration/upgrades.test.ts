@@ -281,6 +281,14 @@ test('client certificate policies as Go\'s crypto/tls: require-verify refuses a 
   } finally {
     await any.close();
   }
+  // Any other value asks for no certificate (buildTLSConfig's default: NoClientCert), though it
+  // still makes TLS required.
+  const other = await startNsqd({ ...tlsOpts, tlsClientAuthPolicy: 'sometimes', logger });
+  try {
+    assert.equal(await upgradeWith(other, lines, null), { ok: true, logged: [] });
+  } finally {
+    await other.close();
+  }
 });
 
 test('TLS files are checked at start as nsqd\'s buildTLSConfig checks them, in its words', async () => {

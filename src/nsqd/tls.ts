@@ -1,0 +1,203 @@
+/**
+ * nsqd's TLS: the server options its --tls-* flags build (with the checks and error texts of
+ * nsqd's buildTLSConfig and buildClientTLSConfig), and --tls-client-auth-policy as Go's
+ * crypto/tls applies it: `require` is RequireAnyClientCert (a certificate must come,
+ * unverified), `require-verify` is RequireAndVerifyClientCert (it must also chain to
+ * --tls-root-ca-file, or to the system roots).
+ *
+ * Node verifies a client certificate only inside tls.Server, and without a way to demand one
+ * that it does not verify; so both policies ask for the certificate with rejectUnauthorized off,
+ * and clientCertError() judges the finished handshake: the TCP upgrade and the HTTPS listener
+ * both refuse what Go's handshake would, with Go's error text.
+ */
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { createSecureContext, createServer as createTlsServer, type SecureVersion, type Server as TlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
+import { goPathError } from '../internal/config.js';
+import { errorText } from '../internal/log.js';
+import type { NsqdOptions } from './options.js';
+
+/** A client certificate policy: '' (none), 'require' or 'require-verify'. */
+export type ClientAuthPolicy = '' | 'require' | 'require-verify';
+
+/** --tls-client-auth-policy as nsqd's buildTLSConfig reads it: any other value asks for no certificate. */
+export function clientAuthPolicy(flag: string): ClientAuthPolicy {
+  return flag === 'require' || flag === 'require-verify' ? flag : '';
+}
+
+/** OpenSSL verify results that Go reports as an unknown authority. */
+const UNKNOWN_AUTHORITY = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+]);
+
+/** A time as Go's time.RFC3339 prints a UTC time. */
+function rfc3339(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * Why Go's handshake would refuse this client's certificate under `policy`, in crypto/tls's
+ * words; null when it would not.
+ */
+export function clientCertError(sock: TLSSocket, policy: ClientAuthPolicy): Error | null {
+  if (policy === '') return null;
+  const peer = sock.getPeerCertificate();
+  if (peer === null || Object.keys(peer).length === 0) return new Error("tls: client didn't provide a certificate");
+  if (policy === 'require' || sock.authorized) return null;
+  const code = String(sock.authorizationError ?? '');
+  let reason: string;
+  if (UNKNOWN_AUTHORITY.has(code)) {
+    reason = 'x509: certificate signed by unknown authority';
+  } else if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
+    const now = Date.now();
+    const notBefore = Date.parse(peer.valid_from);
+    reason = now < notBefore
+      ? `x509: certificate has expired or is not yet valid: current time ${rfc3339(now)} is before ${rfc3339(notBefore)}`
+      : `x509: certificate has expired or is not yet valid: current time ${rfc3339(now)} is after ${rfc3339(Date.parse(peer.valid_to))}`;
+  } else {
+    reason = `x509: ${code === '' ? 'certificate verification failed' : code}`;
+  }
+  return new Error(`tls: failed to verify certificate: ${reason}`);
+}
+
+/** How long a client has for its TLS handshake (nsqd's UpgradeTLS deadline). */
+export const HANDSHAKE_MS = 5000;
+
+/** Servers kept for later handshakes once theirs is done. */
+const MAX_IDLE_SERVERS = 8;
+
+/**
+ * The server halves of TLS handshakes over accepted sockets, judged by the client certificate
+ * policy. Each runs in a tls.Server that never listens: it wraps the one socket, verifies the
+ * client's certificate (setting authorized/authorizationError) and reports the end of the
+ * handshake. Building such a server parses the certificate and key (about 2 ms here), so one
+ * whose handshake is over waits for the next; one handshake at a time runs in each, which is
+ * how its events are known to be that socket's.
+ */
+export class TlsHandshaker {
+  private readonly idle: TlsServer[] = [];
+
+  constructor(
+    private readonly options: TlsOptions,
+    private readonly policy: ClientAuthPolicy,
+  ) {}
+
+  /** The TLS socket once the handshake is done and the client's certificate passes, or the error Go's handshake gives. */
+  handshake(socket: Socket): Promise<TLSSocket | Error> {
+    const server = this.idle.pop() ?? createTlsServer({ ...this.options, rejectUnauthorized: false });
+    return new Promise((resolve) => {
+      const finish = (r: TLSSocket | Error, reusable: boolean): void => {
+        clearTimeout(timer);
+        server.off('secureConnection', onSecure);
+        server.off('tlsClientError', onError);
+        if (reusable && this.idle.length < MAX_IDLE_SERVERS) this.idle.push(server);
+        resolve(r);
+      };
+      const onSecure = (tlsSocket: TLSSocket): void => finish(clientCertError(tlsSocket, this.policy) ?? tlsSocket, true);
+      const onError = (err: Error): void => finish(err, true);
+      // A handshake that ran out of time may still end later: its server is not used again.
+      const timer = setTimeout(() => finish(new Error('TLS handshake timeout'), false), HANDSHAKE_MS);
+      server.on('secureConnection', onSecure);
+      server.on('tlsClientError', onError);
+      server.emit('connection', socket);
+    });
+  }
+}
+
+/** --tls-min-version (Go's tls.VersionTLS10 ... VersionTLS13) as Node names the version. */
+export function secureVersion(v: number): SecureVersion {
+  return ({ 0x0301: 'TLSv1', 0x0302: 'TLSv1.1', 0x0303: 'TLSv1.2', 0x0304: 'TLSv1.3' } as const)[v] ?? 'TLSv1';
+}
+
+/** A file's bytes, or Go's os.PathError text (`open <path>: no such file or directory`). */
+function readTlsFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new Error(goPathError(path, err));
+  }
+}
+
+/**
+ * A --tls-root-ca-file's bytes, refused as x509.CertPool.AppendCertsFromPEM refuses a file
+ * without a certificate it can parse (`failed to append certificate to pool`).
+ */
+function readCaFile(path: string): Buffer {
+  const pem = readTlsFile(path);
+  for (const m of pem.toString('latin1').matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)) {
+    try {
+      new X509Certificate(m[0]);
+      return pem;
+    } catch {
+      // Not a certificate Go would parse either; look at the next block.
+    }
+  }
+  throw new Error('failed to append certificate to pool');
+}
+
+/** The types of the PEM blocks in a file, in order. */
+function pemTypes(pem: Buffer): string[] {
+  return [...pem.toString('latin1').matchAll(/-----BEGIN ([^-\r\n]*)-----/g)].map((m) => m[1]!);
+}
+
+/** tls.X509KeyPair's refusals, in Go's words. */
+function checkKeyPair(cert: Buffer, key: Buffer): void {
+  const certTypes = pemTypes(cert);
+  if (!certTypes.includes('CERTIFICATE')) {
+    if (certTypes.length === 0) throw new Error('tls: failed to find any PEM data in certificate input');
+    if (certTypes[0]!.endsWith('PRIVATE KEY')) throw new Error('tls: failed to find certificate PEM data in certificate input, but did find a private key; PEM inputs may have been switched');
+    throw new Error(`tls: failed to find "CERTIFICATE" PEM block in certificate input after skipping PEM blocks of the following types: [${certTypes.join(' ')}]`);
+  }
+  const keyTypes = pemTypes(key);
+  if (!keyTypes.some((t) => t === 'PRIVATE KEY' || t.endsWith(' PRIVATE KEY'))) {
+    if (keyTypes.length === 0) throw new Error('tls: failed to find any PEM data in key input');
+    if (keyTypes.length === 1 && keyTypes[0] === 'CERTIFICATE') throw new Error('tls: found a certificate rather than a key in the PEM for the private key');
+    throw new Error(`tls: failed to find PEM block with type ending in "PRIVATE KEY" in key input after skipping PEM blocks of the following types: [${keyTypes.join(' ')}]`);
+  }
+  try {
+    createSecureContext({ cert, key });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    throw new Error(code === 'ERR_OSSL_X509_KEY_VALUES_MISMATCH' ? 'tls: private key does not match public key' : errorText(err));
+  }
+}
+
+/**
+ * TLS options for client upgrades and HTTPS from --tls-* flags, with nsqd's buildTLSConfig and
+ * buildClientTLSConfig checks: null when neither cert nor key is given; either one alone, a file
+ * that cannot be read, a mismatched pair or a --tls-root-ca-file without a certificate is
+ * `failed to build TLS config - <Go's error>` (`failed to build client TLS config - ...` for the
+ * CA file when there is no cert and key).
+ */
+export function buildTlsOptions(o: NsqdOptions): TlsOptions | null {
+  if (o.tlsCert === '' && o.tlsKey === '') {
+    if (o.tlsRootCaFile !== '') {
+      try {
+        readCaFile(o.tlsRootCaFile);
+      } catch (err) {
+        throw new Error(`failed to build client TLS config - ${(err as Error).message}`);
+      }
+    }
+    return null;
+  }
+  try {
+    const cert = readTlsFile(o.tlsCert);
+    const key = readTlsFile(o.tlsKey);
+    checkKeyPair(cert, key);
+    const opts: TlsOptions = { cert, key, minVersion: secureVersion(o.tlsMinVersion) };
+    if (o.tlsRootCaFile !== '') opts.ca = readCaFile(o.tlsRootCaFile);
+    const policy = clientAuthPolicy(o.tlsClientAuthPolicy);
+    if (policy !== '') {
+      opts.requestCert = true;
+      opts.rejectUnauthorized = policy === 'require-verify';
+    }
+    return opts;
+  } catch (err) {
+    throw new Error(`failed to build TLS config - ${(err as Error).message}`);
+  }
+}
