@@ -3,10 +3,13 @@
 // router is in ./router.ts, query strings in ./go-url.ts.
 
 import { createServer as createHttpServer, ServerResponse, STATUS_CODES, type IncomingMessage, type OutgoingHttpHeader, type OutgoingHttpHeaders, type RequestListener, type Server as HttpServer } from 'node:http';
-import { createServer as createHttpsServer, type ServerOptions as TlsServerOptions } from 'node:https';
+import { createServer as createHttpsServer, type Server as HttpsServer, type ServerOptions as TlsServerOptions } from 'node:https';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Params, RouteHandler } from './router.js';
 import { formatDurationNanos } from './duration.js';
+import { firstBytes, firstRecordError, goHandshakeError, HTTP_TO_HTTPS_RESPONSE, looksLikeHttp, RECORD_HEADER_LENGTH } from './go-tls.js';
 import { goRemoteAddr } from './listen.js';
 import { LogLevels, type Logger } from './log.js';
 
@@ -145,7 +148,7 @@ function requestUri(target: string): string {
  * with large cookies got 431 from nsqadmin), net/http's raw 400/431/501/505 answers, and idle
  * connections kept for 65 s.
  */
-export function createGoServer(handler: RequestListener, tls?: TlsServerOptions): HttpServer {
+export function createGoServer(handler: RequestListener, tls?: TlsServerOptions, errorLog: (line: string) => void = () => undefined): HttpServer {
   const opts = { maxHeaderSize: GO_MAX_HEADER_BYTES, requireHostHeader: false, ServerResponse: GoServerResponse };
   const gated: RequestListener = (req, res) => {
     const refusal = goRequestRefusal(req);
@@ -168,7 +171,52 @@ export function createGoServer(handler: RequestListener, tls?: TlsServerOptions)
   });
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   server.on('clientError', onClientError);
+  if (tls !== undefined) goTlsFront(server as HttpsServer, errorLog);
   return server;
+}
+
+/** How long an HTTPS connection may take to send its first record header (Node's TLS handshake timeout). */
+const FIRST_RECORD_MS = 120_000;
+
+/**
+ * net/http's side of an HTTPS connection before its handshake: a first record that cannot start
+ * one is refused in crypto/tls's words, except that a plain HTTP request gets net/http's 400 on
+ * the raw connection; every failed handshake goes to `errorLog` (net/http's Server.ErrorLog) as
+ * `http: TLS handshake error from <addr>: <err>`. closeAllConnections also ends connections whose
+ * handshake is not done, which Node's does not track.
+ */
+function goTlsFront(server: HttpsServer, errorLog: (line: string) => void): void {
+  const startTls = server.listeners('connection') as ((socket: Socket) => void)[];
+  server.removeAllListeners('connection');
+  const raw = new Set<Socket>();
+  const handshakeError = (addr: string, text: string): void => errorLog(`http: TLS handshake error from ${addr}: ${text}`);
+  server.on('connection', (socket: Socket) => {
+    const addr = goRemoteAddr(socket);
+    raw.add(socket);
+    socket.once('close', () => raw.delete(socket));
+    void firstBytes(socket, RECORD_HEADER_LENGTH, FIRST_RECORD_MS).then((head) => {
+      if (head === null || socket.destroyed) {
+        socket.destroy();
+        return;
+      }
+      const refused = firstRecordError(head);
+      if (refused === null) {
+        socket.unshift(head);
+        for (const start of startTls) start.call(server, socket);
+      } else if (looksLikeHttp(head)) {
+        socket.end(HTTP_TO_HTTPS_RESPONSE);
+      } else {
+        handshakeError(addr, refused);
+        socket.destroy();
+      }
+    });
+  });
+  server.on('tlsClientError', (err: Error, tlsSocket: TLSSocket) => handshakeError(goRemoteAddr(tlsSocket), goHandshakeError(err, tlsSocket).message));
+  const closeTracked = server.closeAllConnections.bind(server);
+  server.closeAllConnections = (): void => {
+    closeTracked();
+    for (const s of raw) s.destroy();
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

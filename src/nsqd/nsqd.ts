@@ -25,7 +25,8 @@ import { LookupLoop, LOOKUPD_PING_INTERVAL_MS, type LookupHost } from './lookup.
 import { metadataFile, readMetadata, writeFileAtomic, type Metadata } from './metadata.js';
 import { defaultNsqdOptions, QUEUE_SCAN_INTERVAL_MS, TLS_REQUIRED, validateNsqdOptions, type NsqdOptions } from './options.js';
 import { ProtocolV2, type ProtocolHost } from './protocol-v2.js';
-import { buildTlsOptions, clientAuthPolicy, clientCertError, TlsHandshaker } from './tls.js';
+import { clientCertError } from '../internal/go-tls.js';
+import { buildTlsOptions, clientAuthPolicy, TlsHandshaker } from './tls.js';
 import { Topic } from './topic.js';
 
 /** nsqd's version string. */
@@ -164,14 +165,16 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
       this.tcpServer = tcp;
       const handler = createHttpHandler(this);
       if (this.tlsServerOptions !== null && o.httpsAddress !== '') {
-        const https = createGoServer(handler, this.tlsServerOptions);
+        // net/http logs a failed handshake through nsqd's logger at WARNING (http_api.Serve's ErrorLog).
+        const errorLog = (line: string): void => this.logger.warn(line);
+        const https = createGoServer(handler, this.tlsServerOptions, errorLog);
         if (o.tlsClientAuthPolicy === 'require') {
           // Node asks for a certificate but cannot demand one it does not verify: refuse the
           // connection without one before a request is read, as Go's handshake would.
           https.on('secureConnection', (s: TLSSocket) => {
             const err = clientCertError(s, 'require');
             if (err === null) return;
-            this.logger.warn(`http: TLS handshake error from ${goRemoteAddr(s)}: ${err.message}`);
+            errorLog(`http: TLS handshake error from ${goRemoteAddr(s)}: ${err.message}`);
             s.destroy();
           });
         }

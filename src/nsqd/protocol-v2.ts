@@ -18,6 +18,7 @@ import {
 } from '../native/backend.js';
 import { goIp, goReadError, goReadFullError, goRemoteAddr, goTcpPair } from '../internal/listen.js';
 import { errorStack, LogLevels } from '../internal/log.js';
+import { firstBytes, firstRecordError, RECORD_HEADER_LENGTH } from '../internal/go-tls.js';
 import { ClientError, FatalClientError } from '../protocol/errors.js';
 import { FrameParser } from '../protocol/frame-parser.js';
 import { encodeFrame, FRAME_TYPE_ERROR, MAGIC_V2 } from '../protocol/frames.js';
@@ -99,42 +100,6 @@ export class ProtocolV2 {
 const TLS_VERSION_NAMES: Record<string, string> = { TLSv1: 'TLS1.0', 'TLSv1.1': 'TLS1.1', 'TLSv1.2': 'TLS1.2', 'TLSv1.3': 'TLS1.3' };
 
 
-/**
- * The bytes a paused plain socket holds once at least `n` have arrived, or all it got when the
- * stream ended first (possibly none); null after `ms` without them. They are consumed: unshift them.
- */
-function firstBytes(socket: Socket, n: number, ms: number): Promise<Buffer | null> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let got = 0;
-    const done = (b: Buffer | null): void => {
-      clearTimeout(timer);
-      socket.off('readable', onReadable);
-      socket.off('end', onEnd);
-      socket.off('close', onEnd);
-      resolve(b);
-    };
-    const take = (): void => {
-      for (let c = socket.read() as Buffer | null; c !== null; c = socket.read() as Buffer | null) {
-        chunks.push(c);
-        got += c.length;
-      }
-    };
-    const onReadable = (): void => {
-      take();
-      if (got >= n) done(Buffer.concat(chunks, got));
-    };
-    const onEnd = (): void => {
-      take();
-      done(Buffer.concat(chunks, got));
-    };
-    const timer = setTimeout(() => done(null), ms);
-    socket.pause();
-    socket.on('readable', onReadable);
-    socket.once('end', onEnd);
-    socket.once('close', onEnd);
-  });
-}
 
 /** The 13 suites nsqd's prettyConnectionState names; it prints any other as `Unknown <id>`. */
 const GO_NAMED_SUITES = new Set([
@@ -552,14 +517,11 @@ class IOLoop {
     socket.off('end', this.onSourceEnd);
     // nsqd's handshake fails on the plain connection, so its error frame goes out in the clear:
     // look at the first record header before OpenSSL takes the socket over.
-    const head = await firstBytes(socket, 5, HANDSHAKE_MS);
+    const head = await firstBytes(socket, RECORD_HEADER_LENGTH, HANDSHAKE_MS);
     if (head === null) return new Error(`read tcp ${client.tcpPair}: i/o timeout`);
-    if (head.length === 0) return new Error('EOF');
+    const refused = firstRecordError(head);
+    if (refused !== null) return new Error(refused);
     socket.unshift(head);
-    // crypto/tls: the first record of a client must be a handshake (22) or an alert (21) of a version below 16.0.
-    if ((head[0] !== 22 && head[0] !== 21) || (head.length >= 3 && ((head[1]! << 8) | head[2]!) >= 0x1000)) {
-      return new Error('tls: first record does not look like a TLS handshake');
-    }
     const tlsSocket = await handshaker.handshake(socket);
     if (tlsSocket instanceof Error) return tlsSocket;
     const peer = tlsSocket.getPeerCertificate();

@@ -10,59 +10,18 @@
  * and clientCertError() judges the finished handshake: the TCP upgrade and the HTTPS listener
  * both refuse what Go's handshake would, with Go's error text.
  */
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, constants as cryptoConstants } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { createSecureContext, createServer as createTlsServer, type SecureVersion, type Server as TlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
 import { goPathError } from '../internal/config.js';
+import { clientCertError, goHandshakeError, type ClientAuthPolicy } from '../internal/go-tls.js';
 import { errorText } from '../internal/log.js';
 import type { NsqdOptions } from './options.js';
-
-/** A client certificate policy: '' (none), 'require' or 'require-verify'. */
-export type ClientAuthPolicy = '' | 'require' | 'require-verify';
 
 /** --tls-client-auth-policy as nsqd's buildTLSConfig reads it: any other value asks for no certificate. */
 export function clientAuthPolicy(flag: string): ClientAuthPolicy {
   return flag === 'require' || flag === 'require-verify' ? flag : '';
-}
-
-/** OpenSSL verify results that Go reports as an unknown authority. */
-const UNKNOWN_AUTHORITY = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-]);
-
-/** A time as Go's time.RFC3339 prints a UTC time. */
-function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-/**
- * Why Go's handshake would refuse this client's certificate under `policy`, in crypto/tls's
- * words; null when it would not.
- */
-export function clientCertError(sock: TLSSocket, policy: ClientAuthPolicy): Error | null {
-  if (policy === '') return null;
-  const peer = sock.getPeerCertificate();
-  if (peer === null || Object.keys(peer).length === 0) return new Error("tls: client didn't provide a certificate");
-  if (policy === 'require' || sock.authorized) return null;
-  const code = String(sock.authorizationError ?? '');
-  let reason: string;
-  if (UNKNOWN_AUTHORITY.has(code)) {
-    reason = 'x509: certificate signed by unknown authority';
-  } else if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
-    const now = Date.now();
-    const notBefore = Date.parse(peer.valid_from);
-    reason = now < notBefore
-      ? `x509: certificate has expired or is not yet valid: current time ${rfc3339(now)} is before ${rfc3339(notBefore)}`
-      : `x509: certificate has expired or is not yet valid: current time ${rfc3339(now)} is after ${rfc3339(Date.parse(peer.valid_to))}`;
-  } else {
-    reason = `x509: ${code === '' ? 'certificate verification failed' : code}`;
-  }
-  return new Error(`tls: failed to verify certificate: ${reason}`);
 }
 
 /** How long a client has for its TLS handshake (nsqd's UpgradeTLS deadline). */
@@ -99,7 +58,7 @@ export class TlsHandshaker {
         resolve(r);
       };
       const onSecure = (tlsSocket: TLSSocket): void => finish(clientCertError(tlsSocket, this.policy) ?? tlsSocket, true);
-      const onError = (err: Error): void => finish(err, true);
+      const onError = (err: Error): void => finish(goHandshakeError(err), true);
       // A handshake that ran out of time may still end later: its server is not used again.
       const timer = setTimeout(() => finish(new Error('TLS handshake timeout'), false), HANDSHAKE_MS);
       server.on('secureConnection', onSecure);
@@ -107,6 +66,49 @@ export class TlsHandshaker {
       server.emit('connection', socket);
     });
   }
+}
+
+/**
+ * The TLS 1.2 suites Go 1.19's crypto/tls enables by default (nsqd 1.3.0's build), in its
+ * preference order (cipherSuitesPreferenceOrder), named as OpenSSL names them; 3DES, which
+ * OpenSSL 3 leaves out, is skipped by OpenSSL. Node's defaults also offer DHE and CBC-SHA256/384
+ * suites, which Go does not negotiate.
+ */
+const GO_TLS12_AES_FIRST = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+  'ECDHE-ECDSA-AES128-SHA', 'ECDHE-RSA-AES128-SHA', 'ECDHE-ECDSA-AES256-SHA', 'ECDHE-RSA-AES256-SHA',
+  'AES128-GCM-SHA256', 'AES256-GCM-SHA384', 'AES128-SHA', 'AES256-SHA', 'ECDHE-RSA-DES-CBC3-SHA', 'DES-CBC3-SHA',
+];
+/** Go's TLS 1.3 order when both ends have AES hardware (defaultCipherSuitesTLS13). */
+const GO_TLS13_AES_FIRST = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'];
+
+/** Go's order with ChaCha20-Poly1305 first (its ...NoAES lists): the rest keep their places. */
+function chachaFirst(suites: readonly string[]): string[] {
+  const chacha = suites.filter((s) => s.includes('CHACHA20'));
+  return [...chacha, ...suites.filter((s) => !s.includes('CHACHA20'))];
+}
+
+/** Whether this CPU has what Go's hasAESGCMHardwareSupport asks for (AES and carry-less multiply). */
+export function aesGcmHardware(): boolean {
+  try {
+    const info = readFileSync('/proc/cpuinfo', 'latin1');
+    const flags = /^(?:flags|Features)\s*:(.*)$/m.exec(info)?.[1]?.split(/\s+/) ?? [];
+    return flags.includes('aes') && (flags.includes('pclmulqdq') || flags.includes('pmull'));
+  } catch {
+    return process.arch === 'x64' || process.arch === 'arm64';
+  }
+}
+
+/**
+ * Cipher suite choice as Go's TLS server makes it (Go 1.17 on): its own order, not the
+ * client's, with AES-GCM first when this CPU has AES hardware and the client's first suite is
+ * AES-GCM, else ChaCha20-Poly1305 first. OpenSSL's PRIORITIZE_CHACHA makes the same switch when
+ * the client lists ChaCha20-Poly1305 first.
+ */
+export function goCipherOptions(aesHardware = aesGcmHardware()): Pick<TlsOptions, 'ciphers' | 'honorCipherOrder' | 'secureOptions'> {
+  if (!aesHardware) return { ciphers: [...chachaFirst(GO_TLS13_AES_FIRST), ...chachaFirst(GO_TLS12_AES_FIRST)].join(':'), honorCipherOrder: true };
+  return { ciphers: [...GO_TLS13_AES_FIRST, ...GO_TLS12_AES_FIRST].join(':'), honorCipherOrder: true, secureOptions: cryptoConstants.SSL_OP_PRIORITIZE_CHACHA };
 }
 
 /** --tls-min-version (Go's tls.VersionTLS10 ... VersionTLS13) as Node names the version. */
@@ -189,7 +191,7 @@ export function buildTlsOptions(o: NsqdOptions): TlsOptions | null {
     const cert = readTlsFile(o.tlsCert);
     const key = readTlsFile(o.tlsKey);
     checkKeyPair(cert, key);
-    const opts: TlsOptions = { cert, key, minVersion: secureVersion(o.tlsMinVersion) };
+    const opts: TlsOptions = { cert, key, minVersion: secureVersion(o.tlsMinVersion), ...goCipherOptions() };
     if (o.tlsRootCaFile !== '') opts.ca = readCaFile(o.tlsRootCaFile);
     const policy = clientAuthPolicy(o.tlsClientAuthPolicy);
     if (policy !== '') {

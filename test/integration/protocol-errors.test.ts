@@ -885,7 +885,7 @@ test('§2.1 --tls-required: commands other than IDENTIFY before TLS → fatal `c
   });
 });
 
-test('§2.1 a TLS upgrade that fails is answered in the clear, as nsqd\'s handshake error: a first record that is not TLS, or silence for 5 s', async () => {
+test('§2.1 a TLS upgrade that fails is answered in the clear, as nsqd\'s handshake error: a first record that is not TLS, an SSLv2 hello, a stream ending in the record header, or silence for 5 s', async () => {
   await withNsqd(TLS_FILES, async (d) => {
     const c = await WireConn.open(d.tcpPort, { timeoutMs: 10_000 });
     try {
@@ -894,6 +894,18 @@ test('§2.1 a TLS upgrade that fails is answered in the clear, as nsqd\'s handsh
       await expectFatal(c, 'E_IDENTIFY_FAILED IDENTIFY failed tls: first record does not look like a TLS handshake');
     } finally {
       c.close();
+    }
+    // crypto/tls names an SSLv2 hello, and a stream that ends inside the first record header.
+    for (const [bytes, text] of [[[0x80, 0x2e, 0x01, 0x03, 0x01], 'tls: unsupported SSLv2 handshake received'], [[22, 3, 1], 'unexpected EOF']] as const) {
+      const conn = await WireConn.open(d.tcpPort, { timeoutMs: 10_000 });
+      try {
+        assert.match(await conn.identify({ feature_negotiation: true, tls_v1: true }), /"tls_v1":true/);
+        conn.write(Buffer.from(bytes));
+        if (bytes.length < 5) conn.socket.end();
+        await expectFatal(conn, `E_IDENTIFY_FAILED IDENTIFY failed ${text}`);
+      } finally {
+        conn.close();
+      }
     }
     const quiet = await WireConn.open(d.tcpPort, { timeoutMs: 10_000 });
     try {

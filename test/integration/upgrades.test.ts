@@ -13,6 +13,7 @@ import { Logger } from '../../src/internal/log.js';
 import { http, startNsqd, waitFor, type TestNsqd } from '../helpers/daemons.js';
 import { WireConn, sized, withTimeout } from '../helpers/wire.js';
 import { TLS_REQUIRED, TLS_REQUIRED_EXCEPT_HTTP } from '../../src/nsqd/options.js';
+import { aesGcmHardware, goCipherOptions } from '../../src/nsqd/tls.js';
 
 const certs = fileURLToPath(new URL('../fixtures/certs/', import.meta.url));
 const tlsOpts = { tlsCert: join(certs, 'server.pem'), tlsKey: join(certs, 'server.key') };
@@ -315,6 +316,121 @@ test('TLS files are checked at start as nsqd\'s buildTLSConfig checks them, in i
   assert.is(refusal({ tlsRootCaFile: pem('README.md') }), 'failed to build client TLS config - failed to append certificate to pool');
   assert.is(refusal({ tlsRootCaFile: '/nonexistent/ca.pem' }), 'failed to build client TLS config - open /nonexistent/ca.pem: no such file or directory');
   assert.is(refusal({ ...tlsOpts, tlsRootCaFile: pem('ca.pem') }), 'started');
+});
+
+/** IDENTIFY tls_v1 on a fresh connection, then a TLS client with `opts`: the suite it got (or null when refused) and the refusal nsqd logged. */
+async function upgradeCipher(d: TestNsqd, lines: string[], opts: object): Promise<{ suite: string | null; logged: string[] }> {
+  const c = await WireConn.open(d.tcpPort);
+  const port = c.socket.localPort!;
+  await c.identify({ feature_negotiation: true, tls_v1: true });
+  const raw = c.socket;
+  raw.removeAllListeners('data');
+  const t = tlsConnect({ socket: raw, ca, servername: 'localhost', ...opts });
+  t.on('error', () => undefined);
+  const suite = await withTimeout(new Promise<string | null>((res) => {
+    t.once('secureConnect', () => res(t.getCipher().standardName));
+    t.once('close', () => res(null));
+  }), 5000, 'the handshake to end');
+  t.destroy();
+  await waitFor(() => suite !== null || lines.some((l) => l.includes(`127.0.0.1:${port}]`) && l.includes('IDENTIFY failed')), 5000, 'the refusal logged');
+  return { suite, logged: lines.filter((l) => l.includes(`127.0.0.1:${port}]`) && l.includes('IDENTIFY failed')) };
+}
+
+test('cipher suites chosen as Go\'s TLS server chooses them: its own order, AES-128-GCM first, ChaCha20 for a client that lists it first; suites Go does not enable are refused in its words', async () => {
+  const lines: string[] = [];
+  const logger = new Logger({ prefix: '', level: 2, write: (l) => void lines.push(l.replace(/^\S+ \S+ /, '').trimEnd()) });
+  const d = await startNsqd({ ...tlsOpts, logger });
+  // Go orders by its CPU: AES-GCM first only with AES hardware (hasAESGCMHardwareSupport).
+  const aesFirst = aesGcmHardware();
+  try {
+    // Node's client lists TLS_AES_256_GCM_SHA384 first; Go's server prefers AES-128.
+    assert.is((await upgradeCipher(d, lines, {})).suite, aesFirst ? 'TLS_AES_128_GCM_SHA256' : 'TLS_CHACHA20_POLY1305_SHA256');
+    // A client without AES hardware lists ChaCha20 first, and gets it.
+    assert.is((await upgradeCipher(d, lines, { ciphers: 'TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256' })).suite, 'TLS_CHACHA20_POLY1305_SHA256');
+    const tls12 = { maxVersion: 'TLSv1.2' as const };
+    assert.is((await upgradeCipher(d, lines, { ...tls12, ciphers: 'ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256' })).suite, aesFirst ? 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256' : 'TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256');
+    assert.is((await upgradeCipher(d, lines, { ...tls12, ciphers: 'ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256' })).suite, 'TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256');
+    // CBC with SHA-256 (off by default in Go) and DHE (not in Go) are Node defaults Go refuses.
+    for (const only of ['ECDHE-RSA-AES128-SHA256', 'DHE-RSA-AES128-GCM-SHA256']) {
+      const refused = await upgradeCipher(d, lines, { ...tls12, ciphers: only });
+      assert.is(refused.suite, null, only);
+      const text = 'tls: no cipher suite supported by both client and server';
+      assert.ok(refused.logged.some((l) => l.endsWith(`- E_IDENTIFY_FAILED IDENTIFY failed ${text} - ${text}`)), refused.logged.join('\n'));
+    }
+  } finally {
+    await d.close();
+  }
+  // Without AES hardware Go puts ChaCha20 first whatever the client prefers.
+  const { createServer } = await import('node:tls');
+  const srv = createServer({ cert: readFileSync(tlsOpts.tlsCert), key: readFileSync(tlsOpts.tlsKey), ...goCipherOptions(false) }, (s) => s.end());
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  try {
+    const port = (srv.address() as { port: number }).port;
+    const got = (o: object): Promise<string> => new Promise((res, rej) => {
+      const t = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost', ...o }, () => {
+        res(t.getCipher().standardName);
+        t.destroy();
+      });
+      t.on('error', rej);
+    });
+    assert.is(await got({}), 'TLS_CHACHA20_POLY1305_SHA256');
+    assert.is(await got({ maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305' }), 'TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256');
+  } finally {
+    srv.close();
+  }
+});
+
+test('HTTPS before and during the handshake as net/http: a plain HTTP request gets its 400, and every failed handshake is logged in crypto/tls\'s words', async () => {
+  const lines: string[] = [];
+  const logger = new Logger({ prefix: '', level: 2, write: (l) => void lines.push(l.replace(/^\S+ \S+ /, '').trimEnd()) });
+  const d = await startNsqd({ ...tlsOpts, tlsClientAuthPolicy: 'require-verify', tlsRootCaFile: join(certs, 'ca.pem'), logger });
+  const { connect } = await import('node:net');
+  try {
+    await waitFor(() => d.nsqd.httpsPort > 0);
+    const port = d.nsqd.httpsPort;
+    /** Send `bytes` (then end) on a raw connection: what came back, and the handshake error logged for its port. */
+    const raw = async (bytes: Buffer | string, end: boolean): Promise<{ answer: string; logged: string | undefined }> => {
+      const s = connect(port, '127.0.0.1');
+      await new Promise<void>((r) => s.once('connect', () => r()));
+      const local = s.localPort!;
+      let answer = '';
+      s.on('data', (b: Buffer) => (answer += b.toString('latin1')));
+      s.on('error', () => undefined);
+      if (end) s.end(bytes);
+      else s.write(bytes);
+      await withTimeout(new Promise<void>((r) => s.once('close', () => r())), 5000, 'nsqd to close the connection');
+      const re = new RegExp(`^WARNING: http: TLS handshake error from 127\\.0\\.0\\.1:${local}: (.*)$`);
+      await new Promise((r) => setTimeout(r, 50));
+      return { answer, logged: lines.map((l) => re.exec(l)?.[1]).find((m) => m !== undefined) };
+    };
+    assert.equal(await raw('GET /ping HTTP/1.1\r\nHost: x\r\n\r\n', false), { answer: 'HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n', logged: undefined });
+    assert.equal(await raw('hello world\n', false), { answer: '', logged: 'tls: first record does not look like a TLS handshake' });
+    assert.equal(await raw(Buffer.from([0x80, 0x2e, 0x01, 0x03, 0x01]), false), { answer: '', logged: 'tls: unsupported SSLv2 handshake received' });
+    assert.equal(await raw('', true), { answer: '', logged: 'EOF' });
+    assert.equal(await raw(Buffer.from([22, 3, 1]), true), { answer: '', logged: 'unexpected EOF' });
+    const { request } = await import('node:https');
+    const get = (o: object): Promise<string> => new Promise((res) => {
+      const req = request({ host: '127.0.0.1', port, path: '/ping', ca, servername: 'localhost', ...o }, (r) => {
+        let body = '';
+        r.on('data', (b: Buffer) => (body += b));
+        r.on('end', () => res(body));
+      });
+      req.on('error', (e) => res(`error ${e.message}`));
+      req.end();
+    });
+    const logged = (text: string, from = '127\\.0\\.0\\.1:\\d+'): Promise<void> => waitFor(() => lines.some((l) => new RegExp(`^WARNING: http: TLS handshake error from ${from}: ${text}$`).test(l)), 5000, text);
+    const client = { cert: readFileSync(join(certs, 'client.pem')), key: readFileSync(join(certs, 'client.key')) };
+    assert.is(await get(client), 'OK');
+    assert.match(await get({ ...client, maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-SHA256' }), /^error /);
+    await logged('tls: no cipher suite supported by both client and server');
+    assert.match(await get({ cert: readFileSync(join(certs, 'rogue.pem')), key: readFileSync(join(certs, 'rogue.key')) }), /^error /);
+    // Node ends such a connection itself after OpenSSL's handshake, and its address with it.
+    await logged('tls: failed to verify certificate: x509: certificate signed by unknown authority', '\\S+');
+    assert.match(await get({}), /^error /);
+    await logged("tls: client didn't provide a certificate");
+  } finally {
+    await d.close();
+  }
 });
 
 test('HTTPS serves the same API when a certificate is configured', async () => {
