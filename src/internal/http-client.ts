@@ -1,6 +1,7 @@
 import { request as httpRequest, STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { SecureVersion } from 'node:tls';
+import { gunzipSync } from 'node:zlib';
 import { decodeGoStruct, type GoStruct } from './go-json.js';
 import { goDialError } from './listen.js';
 
@@ -55,9 +56,39 @@ export const NSQ_ACCEPT = 'application/vnd.nsq; version=1.0';
 /** Go's http.Client names itself when the request does not (NSQ's clients and nsqadmin's notifications never do). */
 const GO_USER_AGENT = 'Go-http-client/1.1';
 
-function withGoUserAgent(headers: Record<string, string> | undefined): Record<string, string> {
-  if (headers !== undefined && Object.keys(headers).some((k) => k.toLowerCase() === 'user-agent')) return headers;
-  return { ...headers, 'User-Agent': GO_USER_AGENT };
+/**
+ * The headers Go's http.Transport adds to a request: its User-Agent unless one is set, and
+ * `Accept-Encoding: gzip` (answered gzip'd, the body is unzipped for the caller) unless the
+ * request sets Accept-Encoding or Range, or is a HEAD. `gzip` says whether it asked.
+ */
+function goRequestHeaders(method: string, headers: Record<string, string> | undefined): { headers: Record<string, string>; gzip: boolean } {
+  const names = headers === undefined ? [] : Object.keys(headers).map((k) => k.toLowerCase());
+  const out = { ...headers };
+  if (!names.includes('user-agent')) out['User-Agent'] = GO_USER_AGENT;
+  const gzip = method !== 'HEAD' && !names.includes('accept-encoding') && !names.includes('range');
+  if (gzip) out['Accept-Encoding'] = 'gzip';
+  return { headers: out, gzip };
+}
+
+/** A response body that could not be read (Go's Body.Read error, which http.Client does not wrap in a url.Error). */
+export class BodyReadError extends Error {
+  override readonly name = 'BodyReadError';
+}
+
+/**
+ * A gzip'd body unzipped as Go's transport does (compress/gzip, every member): an empty body is
+ * empty, a broken one fails as Go's reader fails on it.
+ */
+function gunzipAsGo(body: Buffer): Buffer | BodyReadError {
+  if (body.length === 0) return body;
+  try {
+    return gunzipSync(body);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'Z_BUF_ERROR') return new BodyReadError('unexpected EOF');
+    if ((err as Error).message.includes('data check')) return new BodyReadError('gzip: invalid checksum');
+    return new BodyReadError('gzip: invalid header');
+  }
 }
 
 /** One HTTP(S) request with NSQ's connect and request timeouts; rejects on network errors and timeouts. */
@@ -66,7 +97,9 @@ export function httpRequestRaw(url: string, opts: HttpClientOptions): Promise<Ht
     const u = new URL(url);
     const make = u.protocol === 'https:' ? httpsRequest : httpRequest;
     const tls = u.protocol === 'https:' ? { cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized ?? true, ...(opts.minVersion === undefined ? {} : { minVersion: opts.minVersion }) } : {};
-    const req = make(u, { method: opts.method ?? 'GET', headers: withGoUserAgent(opts.headers), ca: opts.ca, timeout: opts.connectTimeoutMs, ...tls });
+    const method = opts.method ?? 'GET';
+    const { headers, gzip } = goRequestHeaders(method, opts.headers);
+    const req = make(u, { method, headers, ca: opts.ca, timeout: opts.connectTimeoutMs, ...tls });
     let done = false;
     const fail = (err: Error): void => {
       if (done) return;
@@ -91,7 +124,19 @@ export function httpRequestRaw(url: string, opts: HttpClientOptions): Promise<Ht
         if (done) return;
         done = true;
         clearTimeout(total);
-        resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body: Buffer.concat(parts), headers: res.headers });
+        let body: Buffer = Buffer.concat(parts);
+        const resHeaders = res.headers;
+        if (gzip && resHeaders['content-encoding']?.toLowerCase() === 'gzip') {
+          const unzipped = gunzipAsGo(body);
+          if (unzipped instanceof BodyReadError) {
+            reject(unzipped);
+            return;
+          }
+          body = unzipped;
+          delete resHeaders['content-encoding'];
+          delete resHeaders['content-length'];
+        }
+        resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body, headers: resHeaders });
       });
     });
     req.end(opts.body);
@@ -135,6 +180,7 @@ export async function httpRequestFollow(url: string, opts: HttpClientOptions): P
  * same request timeout; the client's deadline, started first, is the one that fires.
  */
 export function goTransportError(method: 'Get' | 'Post', url: string, err: unknown): Error {
+  if (err instanceof BodyReadError) return err;
   let host = '';
   try {
     host = new URL(url).host;

@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { getServers, setServers } from 'node:dns';
 import type { AddressInfo } from 'node:net';
-import { goTransportError, HttpTimeoutError } from '../../src/internal/http-client.js';
+import { gzipSync } from 'node:zlib';
+import { goTransportError, httpRequestRaw, HttpTimeoutError, requestV1 } from '../../src/internal/http-client.js';
 import { goUrlParseError, parseQuery, ReqParams, unescapeGo, URLEscapeError } from '../../src/internal/go-url.js';
 import { goJSON, readBody, respondText, respondV1, respondV1Error } from '../../src/internal/http.js';
 import { goNoSuchHost } from '../../src/internal/listen.js';
@@ -146,6 +147,46 @@ test('Go transport error texts: refused, reset, DNS, connect and header timeouts
   }
   assert.is(err(new HttpTimeoutError('connect', 'c')), `Get "${url}": dial tcp 127.0.0.1:9: i/o timeout`);
   assert.is(err(new HttpTimeoutError('request', 'r')), `Get "${url}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`);
+});
+
+test('outgoing requests as Go\'s http.Transport makes them: Accept-Encoding gzip unless the caller set one (or Range, or HEAD), and a gzip\'d answer unzipped, or failing as compress/gzip', async () => {
+  const seen: IncomingHttpHeaders[] = [];
+  const json = Buffer.from('{"ttl":1}');
+  const server = http.createServer((req, res) => {
+    seen.push(req.headers);
+    const path = req.url ?? '';
+    const asked = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+    const body = path === '/broken' ? Buffer.from('not gzip at all') : path === '/cut' ? gzipSync(json).subarray(0, 12) : path === '/empty' ? Buffer.alloc(0) : gzipSync(json);
+    if (asked || path === '/always') res.writeHead(200, { 'Content-Encoding': 'gzip', 'Content-Length': body.length }).end(body);
+    else res.writeHead(200, { 'Content-Length': json.length }).end(json);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const t = { connectTimeoutMs: 2000, requestTimeoutMs: 2000 };
+  try {
+    const plain = await httpRequestRaw(`${base}/`, t);
+    assert.is(seen.at(-1)!['accept-encoding'], 'gzip');
+    assert.is(seen.at(-1)!['user-agent'], 'Go-http-client/1.1');
+    assert.is(plain.body.toString(), '{"ttl":1}');
+    assert.is(plain.headers['content-encoding'], undefined);
+    assert.is(plain.headers['content-length'], undefined);
+    // The caller's own Accept-Encoding: nothing added, nothing unzipped.
+    const own = await httpRequestRaw(`${base}/always`, { ...t, headers: { 'Accept-Encoding': 'identity' } });
+    assert.is(seen.at(-1)!['accept-encoding'], 'identity');
+    assert.equal(own.body, gzipSync(json));
+    await httpRequestRaw(`${base}/`, { ...t, headers: { Range: 'bytes=0-3' } });
+    assert.is(seen.at(-1)!['accept-encoding'], undefined);
+    await httpRequestRaw(`${base}/`, { ...t, method: 'HEAD' });
+    assert.is(seen.at(-1)!['accept-encoding'], undefined);
+    assert.is((await httpRequestRaw(`${base}/empty`, t)).body.length, 0);
+    const failure = (path: string): Promise<string> => requestV1('GET', `${base}${path}`, t).then(() => 'answered', (err: Error) => err.message);
+    // Body read errors are Go's reader's, not wrapped as a transport error (`Get "...": ...`).
+    assert.is(await failure('/broken'), 'gzip: invalid header');
+    assert.is(await failure('/cut'), 'unexpected EOF');
+    assert.is(await failure('/'), 'answered');
+  } finally {
+    server.close();
+  }
 });
 
 test('unknown path is 404 NOT_FOUND', async () => {
