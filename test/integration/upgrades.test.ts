@@ -433,6 +433,22 @@ test('HTTPS before and during the handshake as net/http: a plain HTTP request ge
   }
 });
 
+test('stopping nsqd ends HTTPS connections whose TLS handshake is not done (it waited for Node\'s 120 s handshake timeout)', async () => {
+  const d = await startNsqd(tlsOpts);
+  const { connect } = await import('node:net');
+  await waitFor(() => d.nsqd.httpsPort > 0);
+  const silent = connect(d.nsqd.httpsPort, '127.0.0.1');
+  const partial = connect(d.nsqd.httpsPort, '127.0.0.1', () => partial.write(Buffer.from([22, 3])));
+  const hello = tlsConnect({ port: d.nsqd.httpsPort, host: '127.0.0.1', ca, servername: 'localhost' });
+  const closed = [silent, partial, hello].map((s) => {
+    s.on('error', () => undefined);
+    return new Promise<void>((r) => s.once('close', () => r()));
+  });
+  await Promise.all([silent, partial, hello].map((s) => new Promise<void>((r) => (s.readyState === 'open' ? r() : s.once(s === hello ? 'secureConnect' : 'connect', () => r())))));
+  await withTimeout(d.close(), 10_000, 'nsqd to stop');
+  await withTimeout(Promise.all(closed), 5000, 'the connections to be closed');
+});
+
 test('HTTPS serves the same API when a certificate is configured', async () => {
   const d = await startNsqd({ ...tlsOpts, httpsAddress: '127.0.0.1:0' });
   try {
