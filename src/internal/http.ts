@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import type { Params, RouteHandler } from './router.js';
 import { formatDurationNanos } from './duration.js';
 import { firstBytes, firstRecordError, goHandshakeError, HTTP_TO_HTTPS_RESPONSE, looksLikeHttp, RECORD_HEADER_LENGTH } from './go-tls.js';
-import { goRemoteAddr } from './listen.js';
+import { goReadError, goRemoteAddr, goTcpPair } from './listen.js';
 import { LogLevels, type Logger } from './log.js';
 
 const V1_HEADER = 'X-Nsq-Content-Type';
@@ -192,9 +192,22 @@ function goTlsFront(server: HttpsServer, errorLog: (line: string) => void): void
   const handshakeError = (addr: string, text: string): void => errorLog(`http: TLS handshake error from ${addr}: ${text}`);
   server.on('connection', (socket: Socket) => {
     const addr = goRemoteAddr(socket);
+    const pair = goTcpPair(socket);
+    // Until TLS takes the socket over, its read errors (a reset) are ours to handle: an 'error'
+    // without a listener would take the daemon down.
+    let readError: NodeJS.ErrnoException | null = null;
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      readError ??= err;
+    });
     raw.add(socket);
     socket.once('close', () => raw.delete(socket));
     void firstBytes(socket, RECORD_HEADER_LENGTH, FIRST_RECORD_MS).then((head) => {
+      if (readError !== null) {
+        handshakeError(addr, goReadError(pair, readError));
+        socket.destroy();
+        return;
+      }
+      // Timed out, or ended by us (closeAllConnections).
       if (head === null || socket.destroyed) {
         socket.destroy();
         return;

@@ -408,6 +408,18 @@ test('HTTPS before and during the handshake as net/http: a plain HTTP request ge
     assert.equal(await raw(Buffer.from([0x80, 0x2e, 0x01, 0x03, 0x01]), false), { answer: '', logged: 'tls: unsupported SSLv2 handshake received' });
     assert.equal(await raw('', true), { answer: '', logged: 'EOF' });
     assert.equal(await raw(Buffer.from([22, 3, 1]), true), { answer: '', logged: 'unexpected EOF' });
+    // A reset before the handshake starts is a read error (it took nsqd down: no 'error' listener).
+    for (const bytes of [Buffer.alloc(0), Buffer.from([22])]) {
+      const s = connect(port, '127.0.0.1');
+      s.on('error', () => undefined);
+      await new Promise<void>((r) => s.once('connect', () => r()));
+      const local = s.localPort!;
+      if (bytes.length > 0) s.write(bytes);
+      await new Promise((r) => setTimeout(r, 50));
+      s.resetAndDestroy();
+      const re = new RegExp(`^WARNING: http: TLS handshake error from 127\\.0\\.0\\.1:${local}: read tcp 127\\.0\\.0\\.1:${port}->127\\.0\\.0\\.1:${local}: read: connection reset by peer$`);
+      await waitFor(() => lines.some((l) => re.test(l)), 5000, 'the reset logged');
+    }
     const { request } = await import('node:https');
     const get = (o: object): Promise<string> => new Promise((res) => {
       const req = request({ host: '127.0.0.1', port, path: '/ping', ca, servername: 'localhost', ...o }, (r) => {
