@@ -4,7 +4,7 @@ import { E2eLatency } from '../internal/quantile.js';
 import type { BackendQueue } from './backend-queue.js';
 import type { NsqdContext } from './context.js';
 import { joinPayload, type MessageBatch } from './message-batch.js';
-import { MSG_ID_OFFSET } from '../protocol/message.js';
+import { MSG_ID_LENGTH, MSG_ID_OFFSET } from '../protocol/message.js';
 import { FRAME_ATTEMPTS_OFFSET, MessageTable } from './message-table.js';
 
 /** What a channel needs of a subscribed client (nsqd's Consumer). */
@@ -133,10 +133,15 @@ export class Channel {
   put(src: Uint8Array, start: number, len: number): Error | null {
     if (this.exiting) return new Error('exiting');
     if (this.handoffOnly) this.openHandoff();
-    this.messageCount++;
     const err = this.enqueue(src, start, len);
-    if (err === null && this.clients.length > 0) this.ctx.schedulePump(this);
-    return err;
+    if (err !== null) {
+      this.putFailed(src, start, err);
+      return err;
+    }
+    // Counted once stored, as nsqd's Channel.PutMessage counts.
+    this.messageCount++;
+    if (this.clients.length > 0) this.ctx.schedulePump(this);
+    return null;
   }
 
   /**
@@ -146,13 +151,21 @@ export class Channel {
   putBatch(src: Uint8Array, starts: Int32Array, lens: Int32Array, count: number): Error | null {
     if (this.exiting) return new Error('exiting');
     if (this.handoffOnly) this.openHandoff();
-    this.messageCount += count;
-    let err: Error | null = null;
-    for (let i = this.memoryQueue.pushBatch(src, starts, lens, 0, count); i < count && err === null; i++) {
-      err = this.enqueue(src, starts[i]!, lens[i]!);
+    const pushed = this.memoryQueue.pushBatch(src, starts, lens, 0, count);
+    let stored = pushed;
+    let first: Error | null = null;
+    for (let i = pushed; i < count; i++) {
+      const err = this.enqueue(src, starts[i]!, lens[i]!);
+      if (err === null) {
+        stored++;
+      } else {
+        this.putFailed(src, starts[i]!, err);
+        first ??= err;
+      }
     }
+    this.messageCount += stored;
     if (this.clients.length > 0) this.ctx.schedulePump(this);
-    return err;
+    return first;
   }
 
   /**
@@ -163,14 +176,22 @@ export class Channel {
     if (this.exiting) return new Error('exiting');
     if (this.handoffOnly) this.openHandoff();
     const count = batch.count;
-    this.messageCount += count;
-    let err: Error | null = null;
-    for (let i = this.memoryQueue.pushMessages(headers, batch.buf, batch.starts, batch.lens, 0, count); i < count && err === null; i++) {
+    const pushed = this.memoryQueue.pushMessages(headers, batch.buf, batch.starts, batch.lens, 0, count);
+    let stored = pushed;
+    let first: Error | null = null;
+    for (let i = pushed; i < count; i++) {
       const p = joinPayload(headers, i, batch);
-      err = this.enqueue(p, 0, p.length);
+      const err = this.enqueue(p, 0, p.length);
+      if (err === null) {
+        stored++;
+      } else {
+        this.putFailed(p, 0, err);
+        first ??= err;
+      }
     }
+    this.messageCount += stored;
     if (this.clients.length > 0) this.ctx.schedulePump(this);
-    return err;
+    return first;
   }
 
   /** Accept a just-published batch deferred by deferMs. */
@@ -202,12 +223,14 @@ export class Channel {
    */
   putDeferred(src: Uint8Array, start: number, len: number, deferMs: number): Error | null {
     if (this.exiting) return new Error('exiting');
-    this.messageCount++;
     if (this.durable) {
       const err = this.backend.putDeferred(src.subarray(start, start + len), Date.now() + deferMs);
-      if (err === null && this.clients.length > 0) this.ctx.schedulePump(this);
-      return err;
+      if (err !== null) return err;
+      this.messageCount++;
+      if (this.clients.length > 0) this.ctx.schedulePump(this);
+      return null;
     }
+    this.messageCount++;
     this.deferred.add(frameOf(src, start, len), 0, null, 0, monotonicNow() + deferMs, 0);
     return null;
   }
@@ -235,6 +258,15 @@ export class Channel {
       this.ctx.logger.error(`CHANNEL(${this.name}): failed to write message to backend - ${err.message}`);
     }
     return err;
+  }
+
+  /**
+   * nsqd's topic messagePump line for a message this channel did not store (payload at `start`:
+   * its 26-byte header, then the body); every message is tried, as nsqd puts them one by one.
+   */
+  private putFailed(payload: Uint8Array, start: number, err: Error): void {
+    const id = Buffer.from(payload.buffer, payload.byteOffset + start + MSG_ID_OFFSET, MSG_ID_LENGTH).toString('latin1');
+    this.ctx.logger.error(`TOPIC(${this.topicName}) ERROR: failed to put msg(${id}) to channel(${this.name}) - ${err.message}`);
   }
 
   /** Next client able to take a message, round-robin; null if none. */

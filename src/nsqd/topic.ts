@@ -133,7 +133,12 @@ export class Topic {
         return full;
       }
       for (const ch of this.channelList) {
-        const err = deferMs > 0 ? ch.putDeferredMessages(h, batch, deferMs) : ch.putMessages(h, batch);
+        // A message a channel refuses is logged by the channel, message by message, as nsqd's pump logs it.
+        if (deferMs === 0) {
+          ch.putMessages(h, batch);
+          continue;
+        }
+        const err = ch.putDeferredMessages(h, batch, deferMs);
         if (err !== null) this.ctx.logger.error(`TOPIC(${this.name}) ERROR: failed to put msg to channel(${ch.name}) - ${err.message}`);
       }
       waits = this.channelWrites();
@@ -170,10 +175,10 @@ export class Topic {
     for (let c = 0; c < list.length; c++) {
       const ch = list[c]!;
       const err = deferMs > 0 ? ch.putDeferredBatch(src, starts, lens, count, deferMs) : ch.putBatch(src, starts, lens, count);
-      if (err !== null) {
-        this.ctx.logger.error(`TOPIC(${this.name}) ERROR: failed to put msg to channel(${ch.name}) - ${err.message}`);
-        first ??= err;
-      }
+      if (err === null) continue;
+      // putBatch has logged each message it refused.
+      if (deferMs > 0) this.ctx.logger.error(`TOPIC(${this.name}) ERROR: failed to put msg to channel(${ch.name}) - ${err.message}`);
+      first ??= err;
     }
     return this.durable ? first : null;
   }
@@ -206,10 +211,8 @@ export class Topic {
         ch.putDeferred(src, start, len, deferMs);
         continue;
       }
-      const err = ch.put(src, start, len);
-      if (err !== null) {
-        this.ctx.logger.error(`TOPIC(${this.name}) ERROR: failed to put msg to channel(${ch.name}) - ${err.message}`);
-      }
+      // A refusal is logged by the channel.
+      ch.put(src, start, len);
     }
   }
 

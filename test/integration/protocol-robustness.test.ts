@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Logger } from '../../src/internal/log.js';
+import { DiskQueue } from '../../src/diskqueue/diskqueue.js';
 import { ClientV2 } from '../../src/nsqd/client-v2.js';
 import { throwOnce } from '../helpers/fault.js';
 import { http, startNsqd, waitFor, type TestNsqd } from '../helpers/daemons.js';
@@ -553,6 +554,46 @@ test('a bug that throws while commands run ends that connection, logged with its
     }
   } finally {
     undo();
+    await d.close();
+  }
+});
+
+test('a channel counts in message_count only what its queue stored, as nsqd\'s Channel.PutMessage, and nsqd\'s pump logs each refused message and goes on with the next', async () => {
+  const lines: string[] = [];
+  const logger = new Logger({ prefix: '', level: 2, write: (l) => void lines.push(l.trimEnd()) });
+  const d = await startNsqd({ memQueueSize: 0, logger });
+  const proto = DiskQueue.prototype as unknown as { put(this: DiskQueue, p: Uint8Array, over?: boolean): Error | null };
+  const original = proto.put;
+  try {
+    // Channel queues (named topic:channel) refuse the messages m1 and m3, however the topic batches them.
+    proto.put = function refusing(this: DiskQueue, p: Uint8Array, over?: boolean): Error | null {
+      const body = Buffer.from(p.buffer, p.byteOffset + 26, p.length - 26).toString();
+      if ((this as unknown as { o: { name: string } }).o.name.endsWith(':c') && (body === 'm1' || body === 'm3')) return new Error('injected write error');
+      return original.call(this, p, over);
+    };
+    const refusals = (topic: string): number => lines.filter((l) => new RegExp(`ERROR: TOPIC\\(${topic}\\) ERROR: failed to put msg\\([0-9a-f]{16}\\) to channel\\(c\\) - injected write error$`).test(l)).length;
+    const channelStats = async (topic: string): Promise<[number, number]> => {
+      const s = JSON.parse((await http('GET', `${d.url}/stats?format=json&topic=${topic}`)).text) as { topics: { channels: { message_count: number; depth: number }[] }[] };
+      const ch = s.topics[0]!.channels[0]!;
+      return [ch.message_count, ch.depth];
+    };
+    for (const [topic, publish] of [
+      ['t', async () => {
+        for (let i = 0; i < 4; i++) assert.is((await http('POST', `${d.url}/pub?topic=t`, `m${i}`)).status, 200);
+      }],
+      // One MPUB: a refused message does not stop the ones after it.
+      ['t2', async () => assert.is((await http('POST', `${d.url}/mpub?topic=t2`, 'm0\nm1\nm2\nm3')).status, 200)],
+    ] as const) {
+      assert.is((await http('POST', `${d.url}/topic/create?topic=${topic}`)).status, 200);
+      assert.is((await http('POST', `${d.url}/channel/create?topic=${topic}&channel=c`)).status, 200);
+      await publish();
+      // The topic hands messages to its channel in its own time: wait until all four were tried.
+      await waitFor(async () => (await channelStats(topic))[1] + refusals(topic) >= 4, 5000, `${topic}'s messages to reach the channel`);
+      assert.equal(await channelStats(topic), [2, 2], topic);
+      assert.is(refusals(topic), 2, lines.join('\n'));
+    }
+  } finally {
+    proto.put = original;
     await d.close();
   }
 });
