@@ -2,13 +2,16 @@
 // commands (bad names, sizes past every limit, garbage, commands cut into random pieces, FIN/REQ/
 // TOUCH of real and made-up ids, IDENTIFY with random settings including compression the client
 // then does not speak, sudden closes and half-closes) while HTTP calls hit every endpoint with
-// random arguments. Then the checks: the daemon never exited and /ping stayed OK, a clean client
+// random arguments, and TLS clients (IDENTIFY tls_v1 upgrades and the HTTPS port) hang up, reset,
+// send garbage or plain HTTP mid-handshake. Then the checks: the daemon never exited and /ping stayed OK, a clean client
 // still publishes and receives, SIGTERM exits 0 with no stack trace in the log, and a restart on
 // the same data directory loads what was left. runLookupdChaos does the same to nsqlookupd with
 // the lookup protocol and its HTTP API. Seeded: a seed reproduces the same traffic (up to
 // timing). Used by test/integration/chaos.test.ts (seconds) and `npm run chaos` (minutes).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listeningLine } from './log-lines.js';
@@ -29,6 +32,8 @@ export interface ChaosOptions {
 export interface ChaosReport {
   sessions: number;
   httpCalls: number;
+  /** TLS connections: IDENTIFY tls_v1 upgrades and the HTTPS port. */
+  tlsConnections: number;
   messagesReceived: number;
   /** V8 heap in use (MiB) sampled every second. */
   heapMiB: number[];
@@ -277,17 +282,106 @@ interface Daemon {
   proc: Proc;
   tcpPort: number;
   httpPort: number;
+  /** The HTTPS port when nsqd has a certificate, else 0. */
+  httpsPort: number;
 }
 
 /** Start `name` on ephemeral loopback ports with `args`. */
 async function startDaemon(name: 'nsqd' | 'nsqlookupd', args: readonly string[]): Promise<Daemon> {
+  const https = args.some((a) => a.startsWith('--https-address='));
   const proc = new Proc(requireBuilt(name), ['--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', ...args]);
   const tcp = await proc.waitForOutput(listeningLine('TCP', `[${name}] `));
+  const httpsLine = https ? await proc.waitForOutput(listeningLine('HTTPS', `[${name}] `)) : null;
   const http = await proc.waitForOutput(listeningLine('HTTP', `[${name}] `));
-  return { proc, tcpPort: Number(tcp[1]), httpPort: Number(http[1]) };
+  return { proc, tcpPort: Number(tcp[1]), httpPort: Number(http[1]), httpsPort: httpsLine === null ? 0 : Number(httpsLine[1]) };
 }
 
-const nsqdArgs = (dataPath: string, o: ChaosOptions): string[] => [`--data-path=${dataPath}`, ...NSQD_FLAGS, ...(o.durable ? ['--durable-publish'] : [])];
+const CERTS = fileURLToPath(new URL('../fixtures/certs/', import.meta.url));
+const CA = readFileSync(join(CERTS, 'ca.pem'));
+/** nsqd's certificate: IDENTIFY tls_v1 upgrades and an HTTPS port for the TLS chaos. */
+const TLS_FLAGS = [`--tls-cert=${join(CERTS, 'server.pem')}`, `--tls-key=${join(CERTS, 'server.key')}`, '--https-address=127.0.0.1:0'];
+
+const nsqdArgs = (dataPath: string, o: ChaosOptions): string[] => [`--data-path=${dataPath}`, ...NSQD_FLAGS, ...TLS_FLAGS, ...(o.durable ? ['--durable-publish'] : [])];
+
+/** What a client may send first on a TLS connection, as abuse goes: garbage, a cut record header, SSLv2, plain HTTP, nothing. */
+const TLS_OPENERS: readonly Buffer[] = [
+  Buffer.alloc(0), Buffer.from([22]), Buffer.from([22, 3, 1]), Buffer.from([22, 3, 1, 0, 200]), Buffer.from([0x80, 0x2e, 0x01, 0x03, 0x01]),
+  Buffer.from('hello world\n'), Buffer.from('GET /ping HTTP/1.1\r\nHost: x\r\n\r\n'), Buffer.from([21, 3, 3, 0, 2, 2, 40]),
+];
+
+/** End a raw socket as abusive clients do: a FIN, a reset, or silence until it is dropped (up to `ms`). */
+function hangUp(t: Traffic, s: Socket, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      if (!s.destroyed) s.destroy();
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    s.once('close', done);
+    const how = t.int(3);
+    if (how === 0) s.end();
+    else if (how === 1) setTimeout(() => (s.destroyed ? undefined : s.resetAndDestroy()), t.int(30));
+  });
+}
+
+/** Send `bytes` as the start of a TLS connection's life on raw socket `s`, then hang up. */
+async function abuseTls(t: Traffic, s: Socket): Promise<void> {
+  const opener = t.pick(TLS_OPENERS);
+  if (opener.length > 0 && !s.destroyed) s.write(opener);
+  await hangUp(t, s, 300);
+}
+
+/** A TLS client that completes its handshake over `s` (or a fresh connection to `port`), then sends `then` and hangs up; the bytes it got back. */
+function tlsClient(t: Traffic, port: number, then: string, s?: Socket): Promise<string> {
+  return new Promise((resolve) => {
+    let got = '';
+    const c = tlsConnect({ ...(s === undefined ? { port, host: '127.0.0.1' } : { socket: s }), ca: CA, servername: 'localhost' });
+    const timer = setTimeout(() => c.destroy(), 2000);
+    c.on('error', () => undefined);
+    c.on('data', (b: Buffer) => (got += b.toString('latin1')));
+    c.on('close', () => {
+      clearTimeout(timer);
+      resolve(got);
+    });
+    c.once('secureConnect', () => {
+      if (t.rnd() < 0.2) {
+        c.destroy();
+        return;
+      }
+      c.end(then);
+    });
+  });
+}
+
+/**
+ * One HTTPS connection: a real request (its answer checked), a plain HTTP request (net/http's
+ * 400 checked), or an abusive start and hang-up.
+ */
+async function httpsCall(t: Traffic, port: number, failures: string[]): Promise<void> {
+  const r = t.rnd();
+  if (r < 0.3) {
+    const got = await tlsClient(t, port, 'GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    if (got !== '' && !got.endsWith('\r\n\r\nOK')) failures.push(`HTTPS /ping answered ${JSON.stringify(got.slice(0, 200))}`);
+    return;
+  }
+  const s = connect(port, '127.0.0.1');
+  s.on('error', () => undefined);
+  await new Promise<void>((resolve) => {
+    s.once('connect', () => resolve());
+    s.once('close', () => resolve());
+  });
+  if (r < 0.4) {
+    let got = '';
+    s.on('data', (b: Buffer) => (got += b.toString('latin1')));
+    s.write('POST /pub?topic=a HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx');
+    await new Promise<void>((resolve) => s.once('close', () => resolve()));
+    const want = 'HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n';
+    if (got !== '' && got !== want) failures.push(`plain HTTP to HTTPS answered ${JSON.stringify(got.slice(0, 200))}`);
+    return;
+  }
+  await abuseTls(t, s);
+}
 
 /** Connect, send `bytes`, and resolve with what came back once `done(received)` says so (null after 5 s or on an error). */
 function exchange(port: number, bytes: readonly (Buffer | string)[], done: (got: Buffer) => boolean): Promise<Buffer | null> {
@@ -317,7 +411,7 @@ function exchange(port: number, bytes: readonly (Buffer | string)[], done: (got:
  * The chaos itself, against a running daemon: `workers` session loops and 4 HTTP loops until
  * the time is up or the daemon exits, /ping (and, for nsqd, its heap) checked every second.
  */
-async function drive(d: Daemon, o: ChaosOptions, report: ChaosReport, session: () => Promise<number>, httpCall: () => Promise<void>, heap: (() => Promise<number>) | null): Promise<void> {
+async function drive(d: Daemon, o: ChaosOptions, report: ChaosReport, session: () => Promise<number>, httpCall: () => Promise<void>, heap: (() => Promise<number>) | null, tlsCall: (() => Promise<void>) | null = null): Promise<void> {
   const base = `http://127.0.0.1:${d.httpPort}`;
   const deadline = Date.now() + o.seconds * 1000;
   const alive = (): boolean => d.proc.exitStatus === null && Date.now() < deadline;
@@ -347,6 +441,12 @@ async function drive(d: Daemon, o: ChaosOptions, report: ChaosReport, session: (
           await httpCall();
         }
       }),
+      ...Array.from({ length: tlsCall === null ? 0 : 2 }, async () => {
+        while (alive()) {
+          report.tlsConnections++;
+          await tlsCall!();
+        }
+      }),
     ]);
   } finally {
     clearInterval(watch);
@@ -366,7 +466,43 @@ async function stop(d: Daemon, report: ChaosReport, what: string): Promise<void>
   if (trace !== null) report.failures.push(`${what}: stack trace or panic in the log: ${trace[0]}`);
 }
 
-const emptyReport = (): ChaosReport => ({ sessions: 0, httpCalls: 0, messagesReceived: 0, heapMiB: [], failures: [] });
+/**
+ * IDENTIFY tls_v1 on the TCP port, then a real TLS client (a NOP after it, answered or not), or
+ * an abusive start of the handshake and a hang-up; the upgrade's answers are checked.
+ */
+async function tlsUpgrade(t: Traffic, port: number, failures: string[]): Promise<void> {
+  const s = connect(port, '127.0.0.1');
+  s.on('error', () => undefined);
+  const json = Buffer.from(JSON.stringify({ feature_negotiation: true, tls_v1: true }));
+  s.write(Buffer.concat([Buffer.from('  V2IDENTIFY\n'), int32(json.length), json]));
+  // The IDENTIFY answer: a frame holding the negotiated JSON, in the clear.
+  const answer = await new Promise<Buffer | null>((resolve) => {
+    let got = Buffer.alloc(0);
+    const timer = setTimeout(() => resolve(null), 2000);
+    const onData = (b: Buffer): void => {
+      got = Buffer.concat([got, b]);
+      if (got.length >= 4 && got.length >= 4 + got.readInt32BE(0)) {
+        clearTimeout(timer);
+        s.off('data', onData);
+        resolve(got);
+      }
+    };
+    s.on('data', onData);
+    s.once('close', () => resolve(null));
+  });
+  if (answer === null || !answer.includes('"tls_v1":true')) {
+    if (answer !== null) failures.push(`IDENTIFY tls_v1 answered ${JSON.stringify(answer.toString('latin1').slice(0, 200))}`);
+    s.destroy();
+    return;
+  }
+  if (t.rnd() < 0.5) {
+    await tlsClient(t, port, 'NOP\n', s);
+    return;
+  }
+  await abuseTls(t, s);
+}
+
+const emptyReport = (): ChaosReport => ({ sessions: 0, httpCalls: 0, tlsConnections: 0, messagesReceived: 0, heapMiB: [], failures: [] });
 
 /** nsqd: start, chaos, a clean PUB/SUB round trip, SIGTERM, and a restart on what was left. */
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
@@ -379,7 +515,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const st = (await (await fetch(`${base}/stats?format=json&include_clients=false`)).json()) as { memory: { heap_in_use_bytes: number } };
     return Math.round(st.memory.heap_in_use_bytes / 1048576);
   };
-  await drive(d, o, report, () => traffic.session(d.tcpPort), () => traffic.http(base, report.failures), heap);
+  const tlsCall = (): Promise<void> => (traffic.rnd() < 0.5 ? httpsCall(traffic, d.httpsPort, report.failures) : tlsUpgrade(traffic, d.tcpPort, report.failures));
+  await drive(d, o, report, () => traffic.session(d.tcpPort), () => traffic.http(base, report.failures), heap, tlsCall);
   if (d.proc.exitStatus === null) {
     const pub = Buffer.concat([Buffer.from('PUB after_chaos\n'), int32(5), Buffer.from('hello')]);
     const got = await exchange(d.tcpPort, ['  V2', pub, 'SUB after_chaos ch\nRDY 1\n'], (b) => b.includes('hello'));

@@ -11,6 +11,7 @@ for (const durable of [false, true]) {
     assert.equal(r.failures, [], r.failures.join('\n'));
     assert.ok(r.sessions > 50, `${r.sessions} sessions`);
     assert.ok(r.httpCalls > 20, `${r.httpCalls} HTTP calls`);
+    assert.ok(r.tlsConnections > 20, `${r.tlsConnections} TLS connections`);
   });
 }
 
