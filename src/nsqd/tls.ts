@@ -5,10 +5,12 @@
  * unverified), `require-verify` is RequireAndVerifyClientCert (it must also chain to
  * --tls-root-ca-file, or to the system roots).
  *
- * Node verifies a client certificate only inside tls.Server, and without a way to demand one
- * that it does not verify; so both policies ask for the certificate with rejectUnauthorized off,
- * and clientCertError() judges the finished handshake: the TCP upgrade and the HTTPS listener
- * both refuse what Go's handshake would, with Go's error text.
+ * Node verifies a client certificate only inside tls.Server, and cannot demand one it does not
+ * verify. So the TCP upgrade asks for it with rejectUnauthorized off and clientCertError() judges
+ * the finished handshake, under either policy. HTTPS does the same under `require`; under
+ * `require-verify` OpenSSL refuses a missing certificate inside the handshake (the alert Go's
+ * server sends) and Node drops an unverified one right after it. Every refusal is worded and
+ * logged as Go's (../internal/go-tls.ts). Cipher suites are Go's, chosen as Go chooses them.
  */
 import { X509Certificate, constants as cryptoConstants } from 'node:crypto';
 import { readFileSync } from 'node:fs';
