@@ -6,6 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { goReadFullError } from './listen.js';
 
 /** Bytes of a TLS record header. */
 export const RECORD_HEADER_LENGTH = 5;
@@ -52,8 +53,8 @@ export function firstBytes(socket: Socket, n: number, ms: number): Promise<Buffe
  * header) cannot start a handshake, or null when they may.
  */
 export function firstRecordError(head: Uint8Array): string | null {
-  if (head.length === 0) return 'EOF';
-  if (head.length < RECORD_HEADER_LENGTH) return 'unexpected EOF';
+  // crypto/tls reads the header with io.ReadFull.
+  if (head.length < RECORD_HEADER_LENGTH) return goReadFullError(head.length);
   // An SSLv2 hello starts with a length whose top bit is set.
   if (head[0] === 0x80) return 'tls: unsupported SSLv2 handshake received';
   // A first record must be a handshake (22) or an alert (21) of a version below 16.0.

@@ -148,7 +148,15 @@ function requestUri(target: string): string {
  * with large cookies got 431 from nsqadmin), net/http's raw 400/431/501/505 answers, and idle
  * connections kept for 65 s.
  */
-export function createGoServer(handler: RequestListener, tls?: TlsServerOptions, errorLog: (line: string) => void = () => undefined): HttpServer {
+/** An HTTPS server's TLS: its options, net/http's Server.ErrorLog, and a check of the client's certificate once its handshake is done. */
+export interface GoTlsServer {
+  options: TlsServerOptions;
+  errorLog: (line: string) => void;
+  /** Why the finished handshake is refused, as Go's handshake would refuse it; null to serve it. */
+  refuseClient?: (sock: TLSSocket) => Error | null;
+}
+
+export function createGoServer(handler: RequestListener, https?: GoTlsServer): HttpServer {
   const opts = { maxHeaderSize: GO_MAX_HEADER_BYTES, requireHostHeader: false, ServerResponse: GoServerResponse };
   const gated: RequestListener = (req, res) => {
     const refusal = goRequestRefusal(req);
@@ -161,7 +169,7 @@ export function createGoServer(handler: RequestListener, tls?: TlsServerOptions,
     else if (res.socket !== null) res.socket.end(refusal);
     else res.once('socket', (socket: Duplex) => socket.end(refusal));
   };
-  const server: HttpServer = tls === undefined ? createHttpServer(opts, gated) : createHttpsServer({ ...tls, ...opts }, gated);
+  const server: HttpServer = https === undefined ? createHttpServer(opts, gated) : createHttpsServer({ ...https.options, ...opts }, gated);
   // `Expect: 100-continue`: as net/http, "100 Continue" goes out only when the handler starts
   // reading the body (readBody), so a request refused on its headers (a Content-Length over the
   // limit) is answered at once and its upload never asked for; Node then closes the connection.
@@ -171,7 +179,7 @@ export function createGoServer(handler: RequestListener, tls?: TlsServerOptions,
   });
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   server.on('clientError', onClientError);
-  if (tls !== undefined) goTlsFront(server as HttpsServer, errorLog);
+  if (https !== undefined) goTlsFront(server as HttpsServer, https);
   return server;
 }
 
@@ -182,10 +190,11 @@ const FIRST_RECORD_MS = 120_000;
  * net/http's side of an HTTPS connection before its handshake: a first record that cannot start
  * one is refused in crypto/tls's words, except that a plain HTTP request gets net/http's 400 on
  * the raw connection; every failed handshake goes to `errorLog` (net/http's Server.ErrorLog) as
- * `http: TLS handshake error from <addr>: <err>`. closeAllConnections also ends connections whose
- * handshake is not done, which Node's does not track.
+ * `http: TLS handshake error from <addr>: <err>`, and so is a finished handshake that
+ * `refuseClient` refuses (its connection is closed before a request is read). closeAllConnections
+ * also ends connections whose handshake is not done, which Node's does not track.
  */
-function goTlsFront(server: HttpsServer, errorLog: (line: string) => void): void {
+function goTlsFront(server: HttpsServer, { errorLog, refuseClient }: GoTlsServer): void {
   const startTls = server.listeners('connection') as ((socket: Socket) => void)[];
   server.removeAllListeners('connection');
   const raw = new Set<Socket>();
@@ -225,6 +234,15 @@ function goTlsFront(server: HttpsServer, errorLog: (line: string) => void): void
     });
   });
   server.on('tlsClientError', (err: Error, tlsSocket: TLSSocket) => handshakeError(goRemoteAddr(tlsSocket), goHandshakeError(err, tlsSocket).message));
+  if (refuseClient !== undefined) {
+    // After http's own listener, in the same turn: no request has been read yet.
+    server.on('secureConnection', (tlsSocket: TLSSocket) => {
+      const err = refuseClient(tlsSocket);
+      if (err === null) return;
+      handshakeError(goRemoteAddr(tlsSocket), err.message);
+      tlsSocket.destroy();
+    });
+  }
   const closeTracked = server.closeAllConnections.bind(server);
   server.closeAllConnections = (): void => {
     closeTracked();

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { SecureVersion } from 'node:tls';
 import { compileGoRegexp } from '../internal/go-regexp.js';
 import { decodeGoStruct, foldKey, isRecord, unmarshalGo, type GoStruct } from '../internal/go-json.js';
@@ -25,9 +24,8 @@ export interface AuthSettings {
   addresses: readonly string[];
   connectTimeoutMs: number;
   requestTimeoutMs: number;
-  rootCaFile: string;
-  /** --tls-min-version, for https auth servers (applied with --tls-root-ca-file, as nsqd's client TLS config is). */
-  tlsMinVersion?: SecureVersion;
+  /** nsqd's client TLS settings for https auth servers (null without --tls-root-ca-file), read once at start. */
+  tls: { ca: Buffer; minVersion: SecureVersion } | null;
 }
 
 /** Who is asking, as nsqd reports it to the auth server. */
@@ -146,7 +144,7 @@ export async function queryAnyAuthd(s: AuthSettings, who: AuthRequest): Promise<
   const opts = {
     connectTimeoutMs: s.connectTimeoutMs,
     requestTimeoutMs: s.requestTimeoutMs,
-    ...(s.rootCaFile !== '' ? { ca: readFileSync(s.rootCaFile), ...(s.tlsMinVersion === undefined ? {} : { minVersion: s.tlsMinVersion }) } : {}),
+    ...s.tls,
   };
   const start = Math.floor(Math.random() * s.addresses.length);
   const failures: string[] = [];

@@ -225,7 +225,10 @@ export class Channel {
     if (this.exiting) return new Error('exiting');
     if (this.durable) {
       const err = this.backend.putDeferred(src.subarray(start, start + len), Date.now() + deferMs);
-      if (err !== null) return err;
+      if (err !== null) {
+        this.putFailed(src, start, err);
+        return err;
+      }
       this.messageCount++;
       if (this.clients.length > 0) this.ctx.schedulePump(this);
       return null;

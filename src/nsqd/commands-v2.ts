@@ -13,7 +13,6 @@ import { MSG_ID_LENGTH } from '../protocol/message.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import { goQuote } from '../protocol/quote.js';
 import { isAllowed, queryAnyAuthd, type AuthSettings } from './auth.js';
-import { secureVersion } from './tls.js';
 import { STATE_CLOSING, STATE_INIT, STATE_SUBSCRIBED, type ClientV2 } from './client-v2.js';
 import type { NsqdContext } from './context.js';
 import { identify, type IdentifyUpgrade } from './identify.js';
@@ -297,7 +296,7 @@ export class CommandsV2 {
 
   private authSettings(): AuthSettings {
     const o = this.host.opts;
-    return { addresses: o.authHttpAddresses, connectTimeoutMs: o.httpClientConnectTimeout, requestTimeoutMs: o.httpClientRequestTimeout, rootCaFile: o.tlsRootCaFile, tlsMinVersion: secureVersion(o.tlsMinVersion) };
+    return { addresses: o.authHttpAddresses, connectTimeoutMs: o.httpClientConnectTimeout, requestTimeoutMs: o.httpClientRequestTimeout, tls: this.host.clientTls };
   }
 
   private authRequest(secret: string): { remoteIp: string; tls: boolean; commonName: string; secret: string } {

@@ -34,6 +34,8 @@ export interface NsqdContext {
   readonly tlsEnabled: boolean;
   /** Runs the TLS handshake of a client's upgrade (null without cert and key). */
   readonly tlsHandshaker: import('./tls.js').TlsHandshaker | null;
+  /** nsqd's client TLS settings (--tls-root-ca-file, --tls-min-version) for https auth servers; null without a root CA file. */
+  readonly clientTls: import('./tls.js').ClientTls | null;
   /** The topic, created (and announced) if it does not exist. */
   getTopic(name: string): Topic;
   /** The topic if it exists. */

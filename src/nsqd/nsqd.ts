@@ -20,13 +20,13 @@ import { createHttpHandler, statsDocument as buildStatsDocument } from './http.j
 import type { StatsDocument } from './stats.js';
 import { hostKey, prefix as statsdPrefix, StatsdPusher } from './statsd.js';
 import { boundPort, listen, parseListenAddress } from './listen.js';
-import { goRemoteAddr, listeningAddress } from '../internal/listen.js';
+import { listeningAddress } from '../internal/listen.js';
 import { LookupLoop, LOOKUPD_PING_INTERVAL_MS, type LookupHost } from './lookup.js';
 import { metadataFile, readMetadata, writeFileAtomic, type Metadata } from './metadata.js';
 import { defaultNsqdOptions, QUEUE_SCAN_INTERVAL_MS, TLS_REQUIRED, validateNsqdOptions, type NsqdOptions } from './options.js';
 import { ProtocolV2, type ProtocolHost } from './protocol-v2.js';
 import { clientCertError } from '../internal/go-tls.js';
-import { buildTlsOptions, clientAuthPolicy, TlsHandshaker } from './tls.js';
+import { buildClientTls, buildTlsOptions, clientAuthPolicy, TlsHandshaker, type ClientTls } from './tls.js';
 import { Topic } from './topic.js';
 
 /** nsqd's version string. */
@@ -65,6 +65,7 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
   /** Server TLS options from --tls-cert/--tls-key (null when not both set). */
   readonly tlsServerOptions: TlsOptions | null;
   readonly tlsHandshaker: TlsHandshaker | null;
+  readonly clientTls: ClientTls | null;
   private readonly sockets = new Set<Socket>();
   private scanTimer: NodeJS.Timeout | null = null;
   private pumpQueue: { pump(): void; pumpScheduled: boolean }[] = [];
@@ -89,6 +90,7 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
     this.protocol = new ProtocolV2(this);
     this.dirLock = new DirLock(this.opts.dataPath, this.backend.dirLocker);
     this.tlsServerOptions = buildTlsOptions(this.opts);
+    this.clientTls = buildClientTls(this.opts);
     this.tlsHandshaker = this.tlsServerOptions === null ? null : new TlsHandshaker(this.tlsServerOptions, clientAuthPolicy(this.opts.tlsClientAuthPolicy));
     this.statsd = new StatsdPusher(this);
     this.lookup = new LookupLoop(this, VERSION);
@@ -165,19 +167,14 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
       this.tcpServer = tcp;
       const handler = createHttpHandler(this);
       if (this.tlsServerOptions !== null && o.httpsAddress !== '') {
-        // net/http logs a failed handshake through nsqd's logger at WARNING (http_api.Serve's ErrorLog).
-        const errorLog = (line: string): void => this.logger.warn(line);
-        const https = createGoServer(handler, this.tlsServerOptions, errorLog);
-        if (o.tlsClientAuthPolicy === 'require') {
-          // Node asks for a certificate but cannot demand one it does not verify: refuse the
-          // connection without one before a request is read, as Go's handshake would.
-          https.on('secureConnection', (s: TLSSocket) => {
-            const err = clientCertError(s, 'require');
-            if (err === null) return;
-            errorLog(`http: TLS handshake error from ${goRemoteAddr(s)}: ${err.message}`);
-            s.destroy();
-          });
-        }
+        const https = createGoServer(handler, {
+          options: this.tlsServerOptions,
+          // net/http logs a failed handshake through nsqd's logger at WARNING (http_api.Serve's ErrorLog).
+          errorLog: (line) => this.logger.warn(line),
+          // Under `require` Node asks for a certificate but cannot demand one it does not verify;
+          // under `require-verify` OpenSSL and Node refuse in the handshake (see tls.ts).
+          ...(clientAuthPolicy(o.tlsClientAuthPolicy) === 'require' ? { refuseClient: (s: TLSSocket) => clientCertError(s, 'require') } : {}),
+        });
         await this.listenOn('HTTPS', https, o.httpsAddress);
         this.httpsServer = https;
       }

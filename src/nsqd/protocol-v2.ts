@@ -99,8 +99,6 @@ export class ProtocolV2 {
 /** TLS version names as Go's crypto/tls reports them in /stats. */
 const TLS_VERSION_NAMES: Record<string, string> = { TLSv1: 'TLS1.0', 'TLSv1.1': 'TLS1.1', 'TLSv1.2': 'TLS1.2', 'TLSv1.3': 'TLS1.3' };
 
-
-
 /** The 13 suites nsqd's prettyConnectionState names; it prints any other as `Unknown <id>`. */
 const GO_NAMED_SUITES = new Set([
   'TLS_RSA_WITH_RC4_128_SHA', 'TLS_RSA_WITH_3DES_EDE_CBC_SHA', 'TLS_RSA_WITH_AES_128_CBC_SHA', 'TLS_RSA_WITH_AES_256_CBC_SHA',

@@ -172,23 +172,13 @@ function checkKeyPair(cert: Buffer, key: Buffer): void {
 }
 
 /**
- * TLS options for client upgrades and HTTPS from --tls-* flags, with nsqd's buildTLSConfig and
- * buildClientTLSConfig checks: null when neither cert nor key is given; either one alone, a file
- * that cannot be read, a mismatched pair or a --tls-root-ca-file without a certificate is
- * `failed to build TLS config - <Go's error>` (`failed to build client TLS config - ...` for the
- * CA file when there is no cert and key).
+ * TLS options for client upgrades and HTTPS from --tls-* flags, with nsqd's buildTLSConfig
+ * checks: null when neither cert nor key is given; either one alone, a file that cannot be read,
+ * a mismatched pair or a --tls-root-ca-file without a certificate is `failed to build TLS config
+ * - <Go's error>`.
  */
 export function buildTlsOptions(o: NsqdOptions): TlsOptions | null {
-  if (o.tlsCert === '' && o.tlsKey === '') {
-    if (o.tlsRootCaFile !== '') {
-      try {
-        readCaFile(o.tlsRootCaFile);
-      } catch (err) {
-        throw new Error(`failed to build client TLS config - ${(err as Error).message}`);
-      }
-    }
-    return null;
-  }
+  if (o.tlsCert === '' && o.tlsKey === '') return null;
   try {
     const cert = readTlsFile(o.tlsCert);
     const key = readTlsFile(o.tlsKey);
@@ -203,5 +193,25 @@ export function buildTlsOptions(o: NsqdOptions): TlsOptions | null {
     return opts;
   } catch (err) {
     throw new Error(`failed to build TLS config - ${(err as Error).message}`);
+  }
+}
+
+/** nsqd's client TLS settings (its auth requests over https): the root CAs and lowest version. */
+export interface ClientTls {
+  ca: Buffer;
+  minVersion: SecureVersion;
+}
+
+/**
+ * nsqd's buildClientTLSConfig, built once at start after the server's: null without
+ * --tls-root-ca-file; a file without a certificate Go can parse is `failed to build client TLS
+ * config - <Go's error>`.
+ */
+export function buildClientTls(o: NsqdOptions): ClientTls | null {
+  if (o.tlsRootCaFile === '') return null;
+  try {
+    return { ca: readCaFile(o.tlsRootCaFile), minVersion: secureVersion(o.tlsMinVersion) };
+  } catch (err) {
+    throw new Error(`failed to build client TLS config - ${(err as Error).message}`);
   }
 }

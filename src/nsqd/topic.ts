@@ -134,12 +134,8 @@ export class Topic {
       }
       for (const ch of this.channelList) {
         // A message a channel refuses is logged by the channel, message by message, as nsqd's pump logs it.
-        if (deferMs === 0) {
-          ch.putMessages(h, batch);
-          continue;
-        }
-        const err = ch.putDeferredMessages(h, batch, deferMs);
-        if (err !== null) this.ctx.logger.error(`TOPIC(${this.name}) ERROR: failed to put msg to channel(${ch.name}) - ${err.message}`);
+        if (deferMs > 0) ch.putDeferredMessages(h, batch, deferMs);
+        else ch.putMessages(h, batch);
       }
       waits = this.channelWrites();
     } else {
@@ -174,10 +170,8 @@ export class Topic {
     let first: Error | null = null;
     for (let c = 0; c < list.length; c++) {
       const ch = list[c]!;
+      // The channel has logged each message it refused.
       const err = deferMs > 0 ? ch.putDeferredBatch(src, starts, lens, count, deferMs) : ch.putBatch(src, starts, lens, count);
-      if (err === null) continue;
-      // putBatch has logged each message it refused.
-      if (deferMs > 0) this.ctx.logger.error(`TOPIC(${this.name}) ERROR: failed to put msg to channel(${ch.name}) - ${err.message}`);
       first ??= err;
     }
     return this.durable ? first : null;
