@@ -1,4 +1,5 @@
 import { RING_CHUNK_BYTES, type RecordCodec } from './backend.js';
+import type { BodyParts } from '../protocol/body-parts.js';
 import { FRAME_TYPE_MESSAGE, writeFrameHeader } from '../protocol/frames.js';
 
 /**
@@ -25,6 +26,7 @@ const POOL_MAX = 64;
 
 /** How far ahead of the record it pops shift() reads, in bytes (4 KiB did best in drain A/Bs against 2 and 8 KiB). */
 const TOUCH_AHEAD = 4096;
+const copyBytes = Buffer.prototype.copy;
 
 /** One block of records; `refs` counts records popped and not yet released. */
 export class Chunk {
@@ -122,6 +124,27 @@ export class RecordRing {
       done += k;
     }
     return done;
+  }
+
+  /**
+   * Append one just-published message whose body is `parts` (held across socket reads), after
+   * the 26-byte header headers[0, 26); false when full. The parts are copied straight into the
+   * record: the body is copied once, as a contiguous one is.
+   */
+  pushMessageParts(headers: Uint8Array, parts: BodyParts): boolean {
+    if (this.n >= this.maxCount) return false;
+    const len = parts.length;
+    const need = RECORD_HEADER + 26 + len;
+    let tail = this.chunks[this.chunks.length - 1];
+    if (tail === undefined || tail.buf.length - tail.w < need) tail = this.addChunk(need);
+    const b = tail.buf;
+    const w = tail.w;
+    writeFrameHeader(b, w, 26 + len + 4, FRAME_TYPE_MESSAGE);
+    copyBytes.call(headers, b, w + RECORD_HEADER, 0, 26);
+    tail.w = parts.copyTo(b, w + RECORD_HEADER + 26);
+    this.n++;
+    this.payloadBytes += 26 + len;
+    return true;
   }
 
   /**

@@ -3,7 +3,7 @@ import { RECORD_HEADER, RecordRing, type Chunk } from '../native/record-ring.js'
 import { E2eLatency } from '../internal/quantile.js';
 import type { BackendQueue } from './backend-queue.js';
 import type { NsqdContext } from './context.js';
-import { joinPayload, type MessageBatch } from './message-batch.js';
+import { joinPayload, pushBatchMessages, type MessageBatch } from './message-batch.js';
 import { MSG_ID_LENGTH, MSG_ID_OFFSET } from '../protocol/message.js';
 import { FRAME_ATTEMPTS_OFFSET, MessageTable } from './message-table.js';
 
@@ -176,7 +176,7 @@ export class Channel {
     if (this.exiting) return new Error('exiting');
     if (this.handoffOnly) this.openHandoff();
     const count = batch.count;
-    const pushed = this.memoryQueue.pushMessages(headers, batch.buf, batch.starts, batch.lens, 0, count);
+    const pushed = pushBatchMessages(this.memoryQueue, headers, batch);
     let stored = pushed;
     let first: Error | null = null;
     for (let i = pushed; i < count; i++) {

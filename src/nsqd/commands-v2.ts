@@ -17,6 +17,7 @@ import { STATE_CLOSING, STATE_INIT, STATE_SUBSCRIBED, type ClientV2 } from './cl
 import type { NsqdContext } from './context.js';
 import { identify, type IdentifyUpgrade } from './identify.js';
 import { TLS_NOT_REQUIRED } from './options.js';
+import type { BodyParts } from '../protocol/body-parts.js';
 import type { MessageBatch, PublishScratch } from './message-batch.js';
 
 /** What a command handler returns now: a response frame, an error, or nothing. */
@@ -213,7 +214,7 @@ export class CommandsV2 {
   }
 
   /** Execute one command record (status COMPLETE or one of the scanner's size errors). */
-  exec(code: Cmd, status: number, buf: Buffer | Uint8Array, ls: number, le: number, bodyStart: number, bodyLen: number, size: number): CommandResult {
+  exec(code: Cmd, status: number, buf: Buffer | Uint8Array, ls: number, le: number, bodyStart: number, bodyLen: number, size: number, parts: BodyParts | null = null): CommandResult {
     const client = this.client;
     switch (code) {
       case Cmd.FIN:
@@ -224,7 +225,7 @@ export class CommandsV2 {
         return this.tlsPolicy('NOP');
       case Cmd.PUB:
       case Cmd.DPUB:
-        return this.pub(code, status, buf, ls, le, bodyStart, bodyLen, size);
+        return this.pub(code, status, buf, ls, le, bodyStart, bodyLen, size, parts);
       case Cmd.MPUB:
         return this.mpub(status, buf, ls, le, bodyStart, bodyLen, size);
       case Cmd.REQ:
@@ -448,7 +449,8 @@ export class CommandsV2 {
     return 'OK';
   }
 
-  private pub(code: Cmd, status: number, buf: Uint8Array, ls: number, le: number, bodyStart: number, bodyLen: number, size: number): CommandResult {
+  /** PUB or DPUB; `parts`, when set, is the body (held across reads), and buf holds only the line. */
+  private pub(code: Cmd, status: number, buf: Uint8Array, ls: number, le: number, bodyStart: number, bodyLen: number, size: number, parts: BodyParts | null): CommandResult {
     const params = this.publishParams(buf, ls, le);
     const pre = this.headerCheck(code, params);
     if (pre !== null) return pre;
@@ -460,19 +462,19 @@ export class CommandsV2 {
     const topicName = params[1]!;
     const auth = this.checkAuth(name, topicName, '');
     if (auth instanceof Promise) {
-      const body = Buffer.from(buf.subarray(bodyStart, bodyStart + bodyLen));
-      return auth.then((e) => e ?? this.publishOne(code, params, body, 0, bodyLen));
+      const body = parts !== null ? parts.join() : Buffer.from(buf.subarray(bodyStart, bodyStart + bodyLen));
+      return auth.then((e) => e ?? this.publishOne(code, params, body, 0, bodyLen, null));
     }
     if (auth !== null) return auth;
-    return this.publishOne(code, params, buf, bodyStart, bodyLen);
+    return this.publishOne(code, params, buf, bodyStart, bodyLen, parts);
   }
 
-  private publishOne(code: Cmd, params: string[], buf: Uint8Array, bodyStart: number, bodyLen: number): CommandResult {
+  private publishOne(code: Cmd, params: string[], buf: Uint8Array, bodyStart: number, bodyLen: number, parts: BodyParts | null): CommandResult {
     const name = code === Cmd.PUB ? 'PUB' : 'DPUB';
     const topicName = params[1]!;
     const deferMs = code === Cmd.DPUB ? msDurationWrap(parseBase10(params[2]!)!) : 0;
     const topic = this.host.getTopic(topicName);
-    const stored = topic.putMessage(buf, bodyStart, bodyLen, deferMs);
+    const stored = topic.putMessage(buf, bodyStart, bodyLen, deferMs, parts);
     return this.published(stored, code === Cmd.PUB ? 'E_PUB_FAILED' : 'E_DPUB_FAILED', name, topicName, 1);
   }
 
@@ -541,10 +543,10 @@ export function parseMpubBody(buf: Uint8Array, start: number, len: number, maxMs
     scratch.lens = new Int32Array(cap);
   }
   const { starts, lens } = scratch;
-  if (splitter.splitMpub(buf, start, len, starts, lens) === count) return { buf, starts, lens, count };
+  if (splitter.splitMpub(buf, start, len, starts, lens) === count) return { buf, starts, lens, count, parts: null };
   // Refused: the TypeScript walk names the first message that fails, and nsqd's error is worded for it.
   const walked = walkMpubMessages(buf, start + 4, end, count, maxMsgSize, starts, lens);
-  if (walked === count) return { buf, starts, lens, count };
+  if (walked === count) return { buf, starts, lens, count, parts: null };
   const i = -walked - 1;
   const pos = i === 0 ? start + 4 : starts[i - 1]! + lens[i - 1]!;
   if (end - pos < 4) return new FatalClientError('E_BAD_MESSAGE', `MPUB failed to read message(${i}) body size`);

@@ -122,7 +122,7 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
         }
         start = nl + 1;
       }
-      msgs = { buf: body, starts: Int32Array.from(starts), lens: Int32Array.from(lens), count: starts.length };
+      msgs = { buf: body, starts: Int32Array.from(starts), lens: Int32Array.from(lens), count: starts.length, parts: null };
     }
     const err = await t.topic.putMessages(msgs, 0);
     if (err !== null) return new HttpError(503, 'EXITING');

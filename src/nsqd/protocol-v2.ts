@@ -20,7 +20,7 @@ import { goIp, goReadError, goReadFullError, goRemoteAddr, goTcpPair } from '../
 import { errorStack, LogLevels } from '../internal/log.js';
 import { firstBytes, firstRecordError, RECORD_HEADER_LENGTH } from '../internal/go-tls.js';
 import { ClientError, FatalClientError } from '../protocol/errors.js';
-import { FrameParser } from '../protocol/frame-parser.js';
+import { FrameParser, SRC_PARTS } from '../protocol/frame-parser.js';
 import { encodeFrame, FRAME_TYPE_ERROR, MAGIC_V2 } from '../protocol/frames.js';
 import { SnappyFrameDecoder, SnappyFrameEncoder } from '../protocol/snappy-stream.js';
 import { ClientV2 } from './client-v2.js';
@@ -287,15 +287,17 @@ class IOLoop {
           return;
         }
         if (debug) this.logCommand(parser.source(rec[base + R_SRC]!), rec[base + R_LINE_START]!, rec[base + R_LINE_END]!);
+        const src = rec[base + R_SRC]!;
         const result = this.commands.exec(
           code,
           status,
-          parser.source(rec[base + R_SRC]!),
+          parser.source(src),
           rec[base + R_LINE_START]!,
           rec[base + R_LINE_END]!,
           rec[base + R_BODY_START]!,
           rec[base + R_BODY_LEN]!,
           rec[base + R_SIZE]!,
+          src === SRC_PARTS ? parser.bodyParts : null,
         );
         if (result instanceof Promise) {
           const answer: Answer = { ready: false, result: null };

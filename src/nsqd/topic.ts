@@ -5,7 +5,8 @@ import { RECORD_HEADER, RecordRing } from '../native/record-ring.js';
 import type { BackendQueue } from './backend-queue.js';
 import { Channel, frameOf } from './channel.js';
 import type { NsqdContext } from './context.js';
-import { joinPayload, type MessageBatch } from './message-batch.js';
+import type { BodyParts } from '../protocol/body-parts.js';
+import { joinPayload, pushBatchMessages, type MessageBatch } from './message-batch.js';
 
 /** Largest number of backlog messages fanned out per event-loop turn, so I/O keeps flowing. */
 const PUMP_BUDGET = 16384;
@@ -98,9 +99,9 @@ export class Topic {
    * putMessages of the one body buf[start, start + len) (PUB, DPUB, HTTP /pub), through the
    * nsqd's one-message batch: putMessages copies the body before anything else can run.
    */
-  putMessage(buf: Uint8Array, start: number, len: number, deferMs: number): Error | null | Promise<Error | null> {
+  putMessage(buf: Uint8Array, start: number, len: number, deferMs: number, parts: BodyParts | null = null): Error | null | Promise<Error | null> {
     const scratch = this.ctx.publishScratch;
-    const stored = this.putMessages(scratch.single(buf, start, len), deferMs);
+    const stored = this.putMessages(scratch.single(buf, start, len, parts), deferMs);
     scratch.release();
     return stored;
   }
@@ -139,7 +140,7 @@ export class Topic {
       }
       waits = this.channelWrites();
     } else {
-      const stored = deferMs > 0 || !this.direct ? 0 : this.memoryQueue.pushMessages(h, batch.buf, batch.starts, batch.lens, 0, count);
+      const stored = deferMs > 0 || !this.direct ? 0 : pushBatchMessages(this.memoryQueue, h, batch);
       for (let i = stored; i < count; i++) {
         const err = this.enqueue(joinPayload(h, i, batch), deferMs);
         if (err !== null) {

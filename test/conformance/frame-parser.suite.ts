@@ -21,7 +21,7 @@ import {
   ScanStatus,
   type Backend,
 } from '../../src/native/backend.js';
-import { FrameParser } from '../../src/protocol/frame-parser.js';
+import { FrameParser, PARTS_ACC_MAX, PARTS_MIN_BODY, PARTS_MIN_PIECE, SRC_CARRY, SRC_PARTS, type PartsPolicy } from '../../src/protocol/frame-parser.js';
 import { prng } from '../helpers/prng.js';
 import { mpubBody } from '../helpers/wire.js';
 
@@ -37,8 +37,8 @@ export interface ParsedCommand {
 const LIMITS = { maxMsgSize: 1024, maxBodySize: 4096 };
 
 /** Feed `chunks` through a parser; returns every command record decoded. */
-export function parseAll(backend: Backend, chunks: Uint8Array[], capacity = 512, limits = LIMITS): { cmds: ParsedCommand[]; parser: FrameParser } {
-  const parser = new FrameParser(backend.createFrameScanner(limits), capacity);
+export function parseAll(backend: Backend, chunks: Uint8Array[], capacity = 512, limits = LIMITS, parts?: PartsPolicy): { cmds: ParsedCommand[]; parser: FrameParser } {
+  const parser = new FrameParser(backend.createFrameScanner(limits), capacity, parts);
   const cmds: ParsedCommand[] = [];
   for (const chunk of chunks) {
     parser.feed(chunk);
@@ -53,7 +53,7 @@ export function parseAll(backend: Backend, chunks: Uint8Array[], capacity = 512,
           code: r[b + R_CODE]!,
           status: r[b + R_STATUS]!,
           line: src.toString('latin1', r[b + R_LINE_START]!, r[b + R_LINE_END]!),
-          body: bs < 0 ? null : src.toString('latin1', bs, bs + r[b + R_BODY_LEN]!),
+          body: bs < 0 ? null : Buffer.from(parser.body(r[b + R_SRC]!, bs, r[b + R_BODY_LEN]!)).toString('latin1'),
           size: r[b + R_SIZE]!,
         });
       }
@@ -318,6 +318,102 @@ export function frameParserSuite(name: string, backend: Backend): void {
     }
     assert.is(seen.length, bodies.length);
     for (let i = 0; i < bodies.length; i++) assert.is(seen[i], bodies[i], `body of PUB ${i}`);
+  });
+
+  t('PUB and DPUB bodies held in parts across reads parse as copied ones, at every split and piece threshold', () => {
+    const { bytes, expected } = sampleSession();
+    const policies: PartsPolicy[] = [
+      { minBody: 1, minPiece: 1 },
+      { minBody: 1, minPiece: 3 },
+      { minBody: 5, minPiece: 1_000_000 },
+    ];
+    const r = rng(7);
+    for (const p of policies) {
+      const tag = `minBody ${p.minBody}, minPiece ${p.minPiece}`;
+      assert.equal(parseAll(backend, [...bytes].map((b) => Uint8Array.of(b)), 512, LIMITS, p).cmds, expected, `${tag}, one byte at a time`);
+      for (let cut = 1; cut < bytes.length; cut++) assert.equal(parseAll(backend, splitAt(bytes, [cut]), 512, LIMITS, p).cmds, expected, `${tag}, cut at ${cut}`);
+      for (let i = 0; i < 200; i++) {
+        const cuts = Array.from({ length: 1 + Math.floor(r() * 20) }, () => 1 + Math.floor(r() * (bytes.length - 1)));
+        assert.equal(parseAll(backend, splitAt(bytes, cuts), 1 + (i % 3), LIMITS, p).cmds, expected, `${tag}, split ${cuts}`);
+      }
+    }
+  });
+
+  t('a large PUB body that spans reads is held as ranges of them, in few parts however the stream is cut', () => {
+    const limits = { maxMsgSize: 1024 * 1024, maxBodySize: 2 * 1024 * 1024 };
+    const body = Buffer.alloc(100_000);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 31 + (i >>> 8)) & 0xff;
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(body.length, 0);
+    const bytes = Buffer.concat([Buffer.from('PUB big\n', 'latin1'), size, body, Buffer.from('NOP\n', 'latin1')]);
+    const check = (chunks: Uint8Array[], maxParts: number, label: string): { bufs: Uint8Array[]; from: number[]; to: number[] } => {
+      const parser = new FrameParser(backend.createFrameScanner(limits));
+      let got: { bufs: Uint8Array[]; from: number[]; to: number[] } | null = null;
+      let cmds = 0;
+      for (const c of chunks) {
+        parser.feed(c);
+        for (let n = parser.next(); n > 0; n = parser.next()) {
+          for (let i = 0; i < n; i++) {
+            const b = i * RECORD_STRIDE;
+            const rec = parser.records;
+            cmds++;
+            if (rec[b + R_CODE] !== Cmd.PUB) continue;
+            assert.is(rec[b + R_SRC], SRC_PARTS, `${label}: source`);
+            const line = Buffer.from(parser.source(SRC_PARTS)).toString('latin1', rec[b + R_LINE_START]!, rec[b + R_LINE_END]!);
+            assert.is(line, 'PUB big', `${label}: line`);
+            assert.is(rec[b + R_BODY_LEN], body.length);
+            const parts = parser.bodyParts;
+            assert.is(parts.length, body.length, `${label}: length`);
+            const joined = Buffer.alloc(body.length + 3);
+            assert.is(parts.copyTo(joined, 3), body.length + 3);
+            assert.ok(joined.subarray(3).equals(body), `${label}: copyTo`);
+            assert.throws(() => parts.copyTo(joined, 4), RangeError, `${label}: copyTo past the end`);
+            assert.ok(Buffer.from(parser.body(SRC_PARTS, rec[b + R_BODY_START]!, body.length)).equals(body), `${label}: body()`);
+            assert.ok(parts.count <= maxParts, `${label}: ${parts.count} parts, at most ${maxParts}`);
+            const n = parts.count;
+            got = { bufs: parts.bufs.slice(0, n), from: parts.from.slice(0, n), to: parts.to.slice(0, n) };
+          }
+        }
+      }
+      assert.is(cmds, 2, `${label}: commands`);
+      assert.ok(got !== null);
+      return got!;
+    };
+    // 16 KiB reads: the body is ranges of them, not copies.
+    const reads = Array.from({ length: Math.ceil(bytes.length / 16384) }, (_, k) => bytes.subarray(16384 * k, 16384 * (k + 1)));
+    const parts = check(reads, reads.length, '16 KiB reads');
+    for (const p of parts.bufs) assert.ok((reads as Uint8Array[]).includes(p), 'a part is a range of a read');
+    // The next feed() lets go of the reads the finished body held.
+    const keep = new FrameParser(backend.createFrameScanner(limits));
+    for (const r of reads) {
+      keep.feed(r);
+      while (keep.next() > 0);
+    }
+    assert.ok(keep.bodyParts.count > 0);
+    keep.feed(Buffer.from('NOP\n'));
+    assert.is(keep.bodyParts.count, 0);
+    assert.not.ok(keep.bodyParts.bufs.some((b) => (reads as Uint8Array[]).includes(b)), 'no read is held after the next feed()');
+    // One byte at a time: every piece is copied, into one owned buffer per PARTS_ACC_MAX bytes.
+    check([...bytes].map((b) => Buffer.of(b)), Math.ceil(body.length / PARTS_ACC_MAX), 'one byte at a time');
+    // Reads alternating 1 and 3000 bytes: views of the large ones, the small ones copied between.
+    const mixed: Buffer[] = [];
+    for (let at = 0, k = 0; at < bytes.length; k++) {
+      const n = k % 2 === 0 ? 1 : 3000;
+      mixed.push(bytes.subarray(at, at + n));
+      at += n;
+    }
+    const m = check(mixed, 2 * Math.ceil(bytes.length / 3001) + 2, 'mixed reads');
+    assert.ok(m.bufs.some((p, i) => (mixed as Uint8Array[]).includes(p) && m.to[i]! - m.from[i]! === 3000), 'a large read is held, not copied');
+    assert.ok(m.bufs.some((p) => !(mixed as Uint8Array[]).includes(p)), 'the 1-byte reads are copied');
+    // Below PARTS_MIN_BODY a body is copied, as before.
+    const small = Buffer.concat([Buffer.from('PUB s\n', 'latin1'), Buffer.from([0, 0, 0, 200]), body.subarray(0, 200)]);
+    const parser = new FrameParser(backend.createFrameScanner(limits));
+    parser.feed(small.subarray(0, 100));
+    assert.is(parser.next(), 0);
+    parser.feed(small.subarray(100));
+    assert.is(parser.next(), 1);
+    assert.is(parser.records[R_SRC], SRC_CARRY);
+    assert.ok(PARTS_MIN_BODY > 200 && PARTS_MIN_PIECE <= PARTS_MIN_BODY);
   });
 
   t('splitMpub lists an MPUB body\'s messages by offset, at any count, and refuses what nsqd would (-1)', () => {

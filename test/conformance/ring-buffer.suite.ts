@@ -4,6 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RECORD_HEADER, RecordRing, type Chunk } from '../../src/native/record-ring.js';
+import { BodyParts } from '../../src/protocol/body-parts.js';
 import { rng } from './frame-parser.suite.js';
 
 /** What a ring implementation must provide (the TypeScript RecordRing's shape). */
@@ -186,6 +187,43 @@ export function ringBufferSuite(name: string, make: RingFactory): void {
     const small = make(10);
     assert.is(small.pushBatch(src, starts, lens, 0, 25), 10, 'only as many as the bound allows');
     assert.is(small.pushBatch(src, starts, lens, 0, 25, true), 25, 'forced');
+  });
+
+  t('pushMessageParts stores a header and a body given in parts as pushMessages stores them joined, up to the bound', () => {
+    const ring = make(3);
+    const twin = make(3);
+    const headers = payload(7, 26);
+    const lens = [1, 26, 3000, 70_000];
+    for (const len of lens) {
+      const body = Buffer.from(Array.from({ length: len }, (_, k) => (k * 7 + len) & 0xff));
+      // Cut the body into uneven parts (an empty one included), as a FrameParser may hold it.
+      const cuts = [0, Math.floor(len / 3), Math.floor(len / 3), len - 1, len].filter((c) => c <= len);
+      const parts = new BodyParts();
+      cuts.slice(1).forEach((c, k) => {
+        if (c > cuts[k]!) parts.add(body, cuts[k]!, c);
+      });
+      const r = make(3);
+      assert.ok(r.pushMessageParts(headers, parts), `len ${len}`);
+      const t2 = make(3);
+      assert.is(t2.pushMessages(headers, body, Int32Array.of(0), Int32Array.of(len), 0, 1), 1);
+      assert.is(r.count, 1);
+      assert.is(r.bytes, t2.bytes, 'byte totals');
+      const a = read(r)!;
+      const b = read(t2)!;
+      assert.ok(a.body.equals(b.body), `record of len ${len}`);
+      assert.ok(a.body.subarray(26).equals(body));
+    }
+    const two = new BodyParts();
+    two.add(payload(1, 10), 0, 10);
+    two.add(payload(2, 8), 3, 8);
+    for (let i = 0; i < 3; i++) assert.ok(ring.pushMessageParts(headers, two));
+    assert.not.ok(ring.pushMessageParts(headers, two), 'full at maxCount');
+    assert.is(ring.count, 3);
+    for (let i = 0; i < 3; i++) assert.ok(read(ring)!.body.subarray(26).equals(Buffer.concat([payload(1, 10), payload(2, 8).subarray(3)])));
+    two.clear();
+    assert.is(two.length, 0);
+    assert.ok(twin.pushMessageParts(headers, two), 'an empty body');
+    assert.is(read(twin)!.body.length, 26);
   });
 
   t.run();

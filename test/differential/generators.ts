@@ -33,7 +33,7 @@ import { NativeFrameScanner, RoutedFrameScanner } from '../../src/native/addon.j
 import { tsFrameEncoder } from '../../src/native/fallback/frame-encoder.js';
 import { TsFrameScanner } from '../../src/native/fallback/frame-scanner.js';
 import { tsRecordCodec } from '../../src/native/fallback/record-codec.js';
-import { FrameParser } from '../../src/protocol/frame-parser.js';
+import { FrameParser, type PartsPolicy } from '../../src/protocol/frame-parser.js';
 import { rng } from '../conformance/frame-parser.suite.js';
 import { suite, type Test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -726,8 +726,8 @@ function runLengths(sizes: number[]): string {
 }
 
 /** Feed the chunks and describe every record and the pending state after each chunk, one string per event. */
-export function parseEvents(scanner: Pick<FrameScanner, 'scan'>, c: ParserCase): string[] {
-  const parser = new FrameParser(scanner, c.capacity);
+export function parseEvents(scanner: Pick<FrameScanner, 'scan'>, c: ParserCase, parts?: PartsPolicy): string[] {
+  const parser = new FrameParser(scanner, c.capacity, parts);
   const events: string[] = [];
   for (let k = 0; k < c.chunks.length; k++) {
     parser.feed(c.chunks[k]!);
@@ -740,7 +740,7 @@ export function parseEvents(scanner: Pick<FrameScanner, 'scan'>, c: ParserCase):
         const bs = rec[b + R_BODY_START]!;
         const code = rec[b + R_CODE]!;
         const line = rec[b + R_LINE_START]! <= rec[b + R_LINE_END]! ? hexOf(src, rec[b + R_LINE_START]!, rec[b + R_LINE_END]!) : '?';
-        const body = bs < 0 ? '-' : hexOf(src, bs, bs + rec[b + R_BODY_LEN]!);
+        const body = bs < 0 ? '-' : hexOf(parser.body(rec[b + R_SRC]!, bs, rec[b + R_BODY_LEN]!), 0, rec[b + R_BODY_LEN]!);
         events.push(`chunk ${k} cmd code=${code} status=${rec[b + R_STATUS]} size=${rec[b + R_SIZE]} bodyLen=${rec[b + R_BODY_LEN]} line=${line} body=${body}`);
       }
     }
@@ -762,10 +762,13 @@ export function diffParser(addon: RawAddon, c: ParserCase): string | null {
   // one leaves must be one the other continues from. Alternating and routed runs must match too.
   let calls = 0;
   const alternating: Pick<FrameScanner, 'scan'> = { scan: (buf, s, e, rec, st) => ((calls++ & 1) === 0 ? native : ts).scan(buf, s, e, rec, st) };
+  // Bodies held in parts (views and copies of the reads) must read as the copied ones do.
+  const minPiece = 1 + (c.seed % 7) * (c.seed % 3 === 0 ? 1 : 40);
   const sides: [string, string[]][] = [
     ['native:     ', a],
     ['alternating:', parseEvents(alternating, c)],
     ['routed:     ', parseEvents(new RoutedFrameScanner(addon, c.limits), c)],
+    ['parts:      ', parseEvents(native, c, { minBody: 1 + (c.seed % 5) * 8, minPiece })],
   ];
   for (const [label, x] of sides) {
     const n = Math.max(x.length, b.length);
