@@ -21,7 +21,7 @@ const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : N
 const o = { seconds: Number(values.seconds), workers: Number(values.workers), seed, durable: values.durable! };
 console.log(`chaos against ${values.nsqlookupd ? 'nsqlookupd' : 'nsqd'}: ${JSON.stringify(o)}, NSQ_NATIVE=${process.env.NSQ_NATIVE ?? 'auto'}`);
 const r = await (values.nsqlookupd ? runLookupdChaos(o) : runChaos(o));
-console.log(`${r.sessions} TCP sessions, ${r.httpCalls} HTTP calls, ${r.tlsConnections} TLS connections, ${r.messagesReceived} messages received; heap MiB per second: ${r.heapMiB.join(' ')}`);
+console.log(`${r.sessions} TCP sessions, ${r.httpCalls} HTTP calls, ${r.tlsConnections} TLS connections, ${r.messagesReceived} messages received (${r.checkedBodies} self-checking bodies, intact unless listed below); heap MiB per second: ${r.heapMiB.join(' ')}`);
 if (r.failures.length > 0) {
   console.log(`FAILED (seed ${seed}):\n  ${r.failures.join('\n  ')}`);
   process.exit(1);

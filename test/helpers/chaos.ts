@@ -35,6 +35,8 @@ export interface ChaosReport {
   /** TLS connections: IDENTIFY tls_v1 upgrades and the HTTPS port. */
   tlsConnections: number;
   messagesReceived: number;
+  /** Of those, bodies a producer marked to be checked (all intact, or a failure says otherwise). */
+  checkedBodies: number;
   /** V8 heap in use (MiB) sampled every second. */
   heapMiB: number[];
   failures: string[];
@@ -42,7 +44,7 @@ export interface ChaosReport {
 
 /** nsqd flags that put every limit and the disk queue within reach of random traffic. */
 const NSQD_FLAGS = [
-  '--mem-queue-size=20', '--max-rdy-count=50', '--msg-timeout=400ms', '--max-msg-size=2048', '--max-body-size=16384',
+  '--mem-queue-size=20', '--max-rdy-count=50', '--msg-timeout=400ms', '--max-msg-size=4096', '--max-body-size=16384',
   '--max-bytes-per-file=65536', '--max-req-timeout=2s', '--max-msg-timeout=3s', '--max-output-buffer-size=8192',
   '--e2e-processing-latency-percentile=0.99', '--max-channel-consumers=5',
 ];
@@ -61,8 +63,34 @@ function int32(n: number): Buffer {
 }
 
 /** The traffic generator of one run. */
+/** Marks a body a producer wrote to be checked on arrival (no command starts with a NUL byte). */
+const CHECKED = Buffer.from('\x00CHK', 'latin1');
+
+/**
+ * A producer's body that checks itself: CHECKED, its length as an int32, then one byte repeated.
+ * Bodies from 2 KiB are held as ranges of the reads they span, so the sizes reach past that.
+ */
+function checkedBody(len: number, fill: number): Buffer {
+  const b = Buffer.alloc(Math.max(len, 9), fill);
+  CHECKED.copy(b, 0);
+  b.writeInt32BE(b.length, 4);
+  return b;
+}
+
+/** Why a received body marked CHECKED is not what its producer wrote, or null. */
+export function checkedBodyError(body: Buffer): string | null {
+  if (body.length < 9 || !body.subarray(0, 4).equals(CHECKED)) return null;
+  if (body.readInt32BE(4) !== body.length) return `a checked body of ${body.length} bytes says ${body.readInt32BE(4)}`;
+  const fill = body[8]!;
+  for (let i = 9; i < body.length; i++) if (body[i] !== fill) return `a checked body of ${body.length} bytes differs at byte ${i}`;
+  return null;
+}
+
 class Traffic {
   readonly ids: string[] = [];
+  /** Received bodies that were not what their producer wrote. */
+  readonly corrupt: string[] = [];
+  checked = 0;
   constructor(readonly rnd: () => number) {}
 
   int(n: number): number {
@@ -74,7 +102,7 @@ class Traffic {
   }
 
   body(): Buffer {
-    return Buffer.alloc(this.pick([1, 5, 100, 2048, 2049, 5000]), this.int(256));
+    return Buffer.alloc(this.pick([1, 5, 100, 2048, 2049, 4096, 4097, 5000]), this.int(256));
   }
 
   /** An MPUB body with its size: sometimes a bad message size, sometimes a body size that lies. */
@@ -134,7 +162,7 @@ class Traffic {
       case 16: return Buffer.concat([Buffer.from('AUTH\n'), int32(4), Buffer.from('abcd')]);
       case 17: return Buffer.from(this.pick(['\n', ' \n', 'PUB\n', 'SUB a\n', 'FOO bar\n', 'MPUB\n', 'RDY\n', 'FIN\n', 'PUB a b\n']));
       case 18: return Buffer.from(Array.from({ length: this.int(300) }, () => this.int(256)));
-      case 19: return Buffer.concat([Buffer.from(`PUB ${t}\n`), int32(this.pick([0, -5, 2 ** 31 - 1, 2049]))]);
+      case 19: return Buffer.concat([Buffer.from(`PUB ${t}\n`), int32(this.pick([0, -5, 2 ** 31 - 1, 4097]))]);
       case 20: {
         const b = Buffer.concat([Buffer.from(`PUB ${t}\n`), int32(10), Buffer.alloc(10, 1)]);
         b[this.int(b.length)] = this.int(256);
@@ -174,6 +202,11 @@ class Traffic {
     const t = this.pick(GOOD_TOPICS);
     const b = Buffer.alloc(1 + this.int(200), 0x61 + this.int(26));
     const r = this.rnd();
+    if (r < 0.15) {
+      // A body that checks itself, often large enough to be held across reads.
+      const c = checkedBody(this.rnd() < 0.5 ? 9 + this.int(2000) : 2048 + this.int(2049), this.int(256));
+      return Buffer.concat([Buffer.from(r < 0.1 ? `PUB ${t}\n` : `DPUB ${t} ${this.int(100)}\n`), int32(c.length), c]);
+    }
     if (r < 0.5) return Buffer.concat([Buffer.from(`PUB ${t}\n`), int32(b.length), b]);
     if (r < 0.8) {
       const n = 1 + this.int(20);
@@ -217,6 +250,10 @@ class Traffic {
           const type = buf.readInt32BE(4);
           if (type === 2 && size >= 30) {
             received++;
+            const body = buf.subarray(34, 4 + size);
+            if (body.length >= 9 && body.subarray(0, 4).equals(CHECKED)) this.checked++;
+            const bad = checkedBodyError(body);
+            if (bad !== null) this.corrupt.push(bad);
             const id = buf.subarray(18, 34).toString('latin1');
             this.ids.push(id);
             if (this.ids.length > 500) this.ids.splice(0, 250);
@@ -502,7 +539,7 @@ async function tlsUpgrade(t: Traffic, port: number, failures: string[]): Promise
   await abuseTls(t, s);
 }
 
-const emptyReport = (): ChaosReport => ({ sessions: 0, httpCalls: 0, tlsConnections: 0, messagesReceived: 0, heapMiB: [], failures: [] });
+const emptyReport = (): ChaosReport => ({ sessions: 0, httpCalls: 0, tlsConnections: 0, messagesReceived: 0, checkedBodies: 0, heapMiB: [], failures: [] });
 
 /** nsqd: start, chaos, a clean PUB/SUB round trip, SIGTERM, and a restart on what was left. */
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
@@ -517,6 +554,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   };
   const tlsCall = (): Promise<void> => (traffic.rnd() < 0.5 ? httpsCall(traffic, d.httpsPort, report.failures) : tlsUpgrade(traffic, d.tcpPort, report.failures));
   await drive(d, o, report, () => traffic.session(d.tcpPort), () => traffic.http(base, report.failures), heap, tlsCall);
+  report.checkedBodies = traffic.checked;
+  for (const bad of traffic.corrupt.slice(0, 5)) report.failures.push(bad);
   if (d.proc.exitStatus === null) {
     const pub = Buffer.concat([Buffer.from('PUB after_chaos\n'), int32(5), Buffer.from('hello')]);
     const got = await exchange(d.tcpPort, ['  V2', pub, 'SUB after_chaos ch\nRDY 1\n'], (b) => b.includes('hello'));
