@@ -323,6 +323,14 @@ async function startAuthd(): Promise<FakeAuthd> {
       });
     }
     if (secret === 'none') return json(200, { ttl: 3600, identity: 'nobody', identity_url: '', authorizations: [] });
+    if (secret === 'posix') {
+      // RE2 syntax JS spells otherwise: negated POSIX classes, \z, and the U flag. A publish is
+      // checked with the channel "" (nsqd's IsAllowed), hence '^$'.
+      return json(200, {
+        ttl: 3600, identity: 'posix', identity_url: '',
+        authorizations: [{ topic: '(?U)^[[:^digit:]]+\\z', channels: ['^[^[:^alpha:][:^lower:]]+$', '^$'], permissions: ['publish', 'subscribe'] }],
+      });
+    }
     return json(500, { message: 'INTERNAL_ERROR' });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -411,6 +419,24 @@ test('§2.3/§2.13 AUTH failures and unauthorized commands', async () => {
     }
     await fatalCase(d, 'init', withBody('AUTH', 'none'), 'E_UNAUTHORIZED AUTH no authorizations found');
     await fatalCase(d, 'init', withBody('AUTH', 'broken'), 'E_AUTH_FAILED AUTH failed');
+  });
+});
+
+test('§2.3 authorization regexes in RE2 syntax JS spells otherwise: negated POSIX classes, \\z, the U flag', async () => {
+  await withAuth(async (d) => {
+    await authOk(d, 'posix', 'posix', async (c) => {
+      await c.pub('letters_only', 'x');
+      await c.sub('letters_only', 'lower');
+    });
+    for (const [cmd, text] of [
+      [withBody('PUB topic1', 'x'), 'E_UNAUTHORIZED AUTH failed for PUB on "topic1" ""'],
+      [line('SUB letters_only Lower'), 'E_UNAUTHORIZED AUTH failed for SUB on "letters_only" "Lower"'],
+    ] as const) {
+      await authOk(d, 'posix', 'posix', async (c) => {
+        c.write(cmd);
+        await expectFatal(c, text);
+      });
+    }
   });
 });
 

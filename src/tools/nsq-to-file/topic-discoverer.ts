@@ -5,6 +5,7 @@
 // discovering, tried again at the next refresh).
 
 import type { ClientOptions } from '../../client/index.js';
+import { compileGoRegexp } from '../../internal/go-regexp.js';
 import type { Logger } from '../../internal/log.js';
 import type { ClusterInfo } from '../../internal/clusterinfo/cluster-info.js';
 import { errorText, strict, toolClusterInfo } from '../common.js';
@@ -12,19 +13,12 @@ import { FileLogger } from './file-logger.js';
 import type { NsqToFileOptions } from './options.js';
 
 /**
- * A Go RE2 pattern as a JS RegExp (unanchored, as regexp.MatchString); a leading `(?flags)` group
- * becomes RegExp flags. null when the pattern does not compile (then no topic matches, as in NSQ).
+ * A Go RE2 pattern as a JS RegExp (unanchored, as regexp.MatchString). null when the pattern
+ * does not compile (then no topic matches, as in NSQ).
  */
 export function compileTopicPattern(pattern: string): RegExp | null {
-  let source = pattern;
-  let flags = '';
-  const m = /^\(\?([imsU]+)\)/.exec(source);
-  if (m !== null) {
-    flags = [...new Set(m[1]!.replaceAll('U', ''))].join('');
-    source = source.slice(m[0].length);
-  }
   try {
-    return new RegExp(source, flags);
+    return compileGoRegexp(pattern);
   } catch {
     return null;
   }
