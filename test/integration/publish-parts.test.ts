@@ -2,11 +2,16 @@
 // (FrameParser SRC_PARTS) and copied once, into each queue it goes to. Every place a published
 // body can go must get it whole: channel memory queues, the topic's own queue before a channel
 // exists, the disk queues (--mem-queue-size 0), deferred messages, and a publish waiting on
-// another (pipelined behind it).
+// another (pipelined behind it); also when the reads come out of TLS, a DEFLATE or a snappy stream.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import nsq, { type Message } from 'nsqjs';
+import { startNsqd } from '../helpers/daemons.js';
 import { readMessages, sleep, withNsqd } from '../helpers/protocol-checks.js';
-import type { WireConn } from '../helpers/wire.js';
+import { withTimeout, type WireConn } from '../helpers/wire.js';
 
 /** A body whose every byte depends on its position and on `seed`. */
 function bodyOf(seed: number, len: number): Buffer {
@@ -116,6 +121,59 @@ test('a PUB held in parts behind another publish in the same reads is answered i
       assert.ok(got[1]!.body.equals(big), `${where}: the large body`);
       assert.is(got[2]!.body.toString(), 'last', where);
     });
+  }
+});
+
+test('nsqjs PUBs of 100-600 KB through TLS, DEFLATE and snappy: the decoded reads are held and stored whole', async () => {
+  const certs = fileURLToPath(new URL('../fixtures/certs/', import.meta.url));
+  const ca = readFileSync(join(certs, 'ca.pem'));
+  const d = await startNsqd({ tlsCert: join(certs, 'server.pem'), tlsKey: join(certs, 'server.key') });
+  try {
+    for (const [name, opts] of [
+      ['plain', {}],
+      ['deflate', { deflate: true, deflateLevel: 1 }],
+      ['snappy', { snappy: true }],
+      ['tls', { tls: true, ca }],
+      ['tls_deflate', { tls: true, ca, deflate: true }],
+    ] as [string, Record<string, unknown>][]) {
+      const topic = `parts_${name}`;
+      // Pseudo-random bytes, so DEFLATE cannot shrink them into one read.
+      const bodies = [100_000, 250_000, 600_000].map((len, i) => {
+        const b = Buffer.allocUnsafe(len);
+        let x = (i + 1) * 2654435761;
+        for (let k = 0; k < len; k++) {
+          x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+          b[k] = x >>> 24;
+        }
+        return b;
+      });
+      const w = new nsq.Writer('127.0.0.1', d.tcpPort, opts);
+      await withTimeout(new Promise<void>((res, rej) => {
+        w.once('ready', () => res());
+        w.once('error', rej);
+        w.connect();
+      }), 5000, `${name}: writer ready`);
+      for (const b of bodies) await new Promise<void>((res, rej) => w.publish(topic, b, (err) => (err ? rej(err) : res())));
+      const r = new nsq.Reader(topic, 'ch', { nsqdTCPAddresses: [`127.0.0.1:${d.tcpPort}`], maxInFlight: 10, ...opts });
+      const got: Buffer[] = [];
+      try {
+        await withTimeout(new Promise<void>((res, rej) => {
+          r.on('error', rej);
+          r.on('message', (m: Message) => {
+            got.push(m.body);
+            m.finish();
+            if (got.length === bodies.length) res();
+          });
+          r.connect();
+        }), 20000, `${name}: ${bodies.length} messages`);
+      } finally {
+        r.close();
+        w.close();
+      }
+      for (const [i, b] of bodies.entries()) assert.ok(got.some((g) => g.equals(b)), `${name}: message ${i} of ${b.length} bytes arrived whole`);
+    }
+  } finally {
+    await d.close();
   }
 });
 
