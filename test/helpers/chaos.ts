@@ -469,7 +469,10 @@ async function drive(d: Daemon, o: ChaosOptions, report: ChaosReport, session: (
       ...Array.from({ length: o.workers }, async () => {
         while (alive()) {
           report.sessions++;
-          report.messagesReceived += await session();
+          // Not `+= await session()`: that reads the total before the await, and 24 loops
+          // writing back their stale totals lost most of the count.
+          const received = await session();
+          report.messagesReceived += received;
         }
       }),
       ...Array.from({ length: 4 }, async () => {
