@@ -142,12 +142,6 @@ function requestUri(target: string): string {
   }
 }
 
-/**
- * An HTTP server (HTTPS with `tls`) for `handler` that accepts and refuses requests as NSQ's
- * Go servers do: headers up to GO_MAX_HEADER_BYTES (Node's default is 16 KiB, so a browser
- * with large cookies got 431 from nsqadmin), net/http's raw 400/431/501/505 answers, and idle
- * connections kept for 65 s.
- */
 /** An HTTPS server's TLS: its options, net/http's Server.ErrorLog, and a check of the client's certificate once its handshake is done. */
 export interface GoTlsServer {
   options: TlsServerOptions;
@@ -156,6 +150,12 @@ export interface GoTlsServer {
   refuseClient?: (sock: TLSSocket) => Error | null;
 }
 
+/**
+ * An HTTP server (HTTPS with `https`, see goTlsFront) for `handler` that accepts and refuses
+ * requests as NSQ's Go servers do: headers up to GO_MAX_HEADER_BYTES (Node's default is 16 KiB,
+ * so a browser with large cookies got 431 from nsqadmin), net/http's raw 400/431/501/505
+ * answers, and idle connections kept for 65 s.
+ */
 export function createGoServer(handler: RequestListener, https?: GoTlsServer): HttpServer {
   const opts = { maxHeaderSize: GO_MAX_HEADER_BYTES, requireHostHeader: false, ServerResponse: GoServerResponse };
   const gated: RequestListener = (req, res) => {

@@ -1,7 +1,7 @@
-import type { SecureVersion } from 'node:tls';
 import { compileGoRegexp } from '../internal/go-regexp.js';
 import { decodeGoStruct, foldKey, isRecord, unmarshalGo, type GoStruct } from '../internal/go-json.js';
 import { goEncodeQuery, requestV1 } from '../internal/http-client.js';
+import type { ClientTls } from './tls.js';
 
 /** One authorization entry from nsqauthd. */
 export interface Authorization {
@@ -25,7 +25,7 @@ export interface AuthSettings {
   connectTimeoutMs: number;
   requestTimeoutMs: number;
   /** nsqd's client TLS settings for https auth servers (null without --tls-root-ca-file), read once at start. */
-  tls: { ca: Buffer; minVersion: SecureVersion } | null;
+  tls: ClientTls | null;
 }
 
 /** Who is asking, as nsqd reports it to the auth server. */

@@ -134,14 +134,8 @@ export class Channel {
     if (this.exiting) return new Error('exiting');
     if (this.handoffOnly) this.openHandoff();
     const err = this.enqueue(src, start, len);
-    if (err !== null) {
-      this.putFailed(src, start, err);
-      return err;
-    }
-    // Counted once stored, as nsqd's Channel.PutMessage counts.
-    this.messageCount++;
-    if (this.clients.length > 0) this.ctx.schedulePump(this);
-    return null;
+    this.counted(this.tried(src, start, err));
+    return err;
   }
 
   /**
@@ -156,15 +150,10 @@ export class Channel {
     let first: Error | null = null;
     for (let i = pushed; i < count; i++) {
       const err = this.enqueue(src, starts[i]!, lens[i]!);
-      if (err === null) {
-        stored++;
-      } else {
-        this.putFailed(src, starts[i]!, err);
-        first ??= err;
-      }
+      stored += this.tried(src, starts[i]!, err);
+      first ??= err;
     }
-    this.messageCount += stored;
-    if (this.clients.length > 0) this.ctx.schedulePump(this);
+    this.counted(stored);
     return first;
   }
 
@@ -182,15 +171,10 @@ export class Channel {
     for (let i = pushed; i < count; i++) {
       const p = joinPayload(headers, i, batch);
       const err = this.enqueue(p, 0, p.length);
-      if (err === null) {
-        stored++;
-      } else {
-        this.putFailed(p, 0, err);
-        first ??= err;
-      }
+      stored += this.tried(p, 0, err);
+      first ??= err;
     }
-    this.messageCount += stored;
-    if (this.clients.length > 0) this.ctx.schedulePump(this);
+    this.counted(stored);
     return first;
   }
 
@@ -211,10 +195,7 @@ export class Channel {
   adoptBacklog(from: RecordRing): void {
     if (this.handoffOnly) this.openHandoff();
     if (this.exiting || this.memoryQueue.count !== 0 || from.count > this.memoryQueue.maxCount) return;
-    const n = from.transferTo(this.memoryQueue);
-    if (n === 0) return;
-    this.messageCount += n;
-    if (this.clients.length > 0) this.ctx.schedulePump(this);
+    this.counted(from.transferTo(this.memoryQueue));
   }
 
   /**
@@ -225,13 +206,8 @@ export class Channel {
     if (this.exiting) return new Error('exiting');
     if (this.durable) {
       const err = this.backend.putDeferred(src.subarray(start, start + len), Date.now() + deferMs);
-      if (err !== null) {
-        this.putFailed(src, start, err);
-        return err;
-      }
-      this.messageCount++;
-      if (this.clients.length > 0) this.ctx.schedulePump(this);
-      return null;
+      this.counted(this.tried(src, start, err));
+      return err;
     }
     this.messageCount++;
     this.deferred.add(frameOf(src, start, len), 0, null, 0, monotonicNow() + deferMs, 0);
@@ -264,12 +240,22 @@ export class Channel {
   }
 
   /**
-   * nsqd's topic messagePump line for a message this channel did not store (payload at `start`:
-   * its 26-byte header, then the body); every message is tried, as nsqd puts them one by one.
+   * 1 when the payload at `start` (its 26-byte header, then the body) was stored (`err` null);
+   * else 0, after nsqd's topic messagePump line for it: every message is tried, as nsqd puts
+   * them one by one.
    */
-  private putFailed(payload: Uint8Array, start: number, err: Error): void {
+  private tried(payload: Uint8Array, start: number, err: Error | null): number {
+    if (err === null) return 1;
     const id = Buffer.from(payload.buffer, payload.byteOffset + start + MSG_ID_OFFSET, MSG_ID_LENGTH).toString('latin1');
     this.ctx.logger.error(`TOPIC(${this.topicName}) ERROR: failed to put msg(${id}) to channel(${this.name}) - ${err.message}`);
+    return 0;
+  }
+
+  /** `n` messages stored: counted (once stored, as nsqd's Channel.PutMessage counts) and offered to the clients. */
+  private counted(n: number): void {
+    if (n === 0) return;
+    this.messageCount += n;
+    if (this.clients.length > 0) this.ctx.schedulePump(this);
   }
 
   /** Next client able to take a message, round-robin; null if none. */

@@ -286,8 +286,8 @@ class IOLoop {
           client.destroy('failed to read command - bufio: buffer full');
           return;
         }
-        if (debug) this.logCommand(parser.source(rec[base + R_SRC]!), rec[base + R_LINE_START]!, rec[base + R_LINE_END]!);
         const src = rec[base + R_SRC]!;
+        if (debug) this.logCommand(parser.source(src), rec[base + R_LINE_START]!, rec[base + R_LINE_END]!);
         const result = this.commands.exec(
           code,
           status,

@@ -71,10 +71,11 @@ export class TlsHandshaker {
 }
 
 /**
- * The TLS 1.2 suites Go 1.19's crypto/tls enables by default (nsqd 1.3.0's build), in its
- * preference order (cipherSuitesPreferenceOrder), named as OpenSSL names them; 3DES, which
- * OpenSSL 3 leaves out, is skipped by OpenSSL. Node's defaults also offer DHE and CBC-SHA256/384
- * suites, which Go does not negotiate.
+ * The TLS 1.2 suites Go's crypto/tls enables by default (the same in Go 1.19, which built
+ * shared/fixtures, and Go 1.21, which built the nsqd 1.3.0 release), in its preference order
+ * (cipherSuitesPreferenceOrder), named as OpenSSL names them; 3DES, which OpenSSL 3 leaves out,
+ * is skipped by OpenSSL. Node's defaults also offer DHE and CBC-SHA256/384 suites, which Go does
+ * not negotiate.
  */
 const GO_TLS12_AES_FIRST = [
   'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384',

@@ -417,12 +417,13 @@ export class FrameParser {
     const spare = this.carry;
     this.carry = this.partial;
     this.partial = spare.length >= 256 ? spare : Buffer.allocUnsafe(256);
-    const done = this.carryParts;
-    done.clear();
     if (this.inParts) {
+      // The carry's ranges were let go by the feed() before this completion (a feed completes
+      // at most one held command), so they take the next body.
       this.closeAcc();
+      const spareParts = this.carryParts;
       this.carryParts = this.parts;
-      this.parts = done;
+      this.parts = spareParts;
       this.acc = EMPTY;
       this.inParts = false;
     }
