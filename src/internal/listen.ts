@@ -3,6 +3,7 @@
 // net.TCPAddr.String() (IPv4-mapped IPv6 shown as plain IPv4, IPv6 in brackets).
 
 import dns from 'node:dns';
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 
 /** A parsed `host:port` (host may be '' for every interface). */
@@ -43,6 +44,40 @@ export function goListenError(err: NodeJS.ErrnoException): string {
   }
 }
 
+/** Go's syscall.SOMAXCONN on Linux: its backlog when the kernel's limit cannot be read. */
+const GO_SOMAXCONN = 128;
+
+/**
+ * The accept backlog Go's net.Listen asks for on Linux (maxListenerBacklog), given the text of
+ * /proc/sys/net/core/somaxconn (null when unreadable): the kernel's own limit, so a burst of
+ * connections (a fleet of consumers reconnecting after a restart) waits in the queue rather
+ * than having its SYNs dropped and retried a second or more later, as they are past Node's
+ * default of 511. The first field's leading digits, read as Go's net.dtoi does: 128 when there
+ * are none, they are 0, or they reach its 0xFFFFFF overflow guard.
+ */
+export function goListenerBacklog(somaxconn: string | null): number {
+  const field = somaxconn === null ? '' : somaxconn.replace(/^[ \t\r\n]+/, '');
+  const m = /^[0-9]+/.exec(field);
+  const n = m === null ? 0 : Number(m[0]);
+  return n === 0 || n >= 0xffffff ? GO_SOMAXCONN : n;
+}
+
+let backlog: number | null = null;
+
+/** goListenerBacklog of this machine's /proc/sys/net/core/somaxconn, read once. */
+export function listenerBacklog(): number {
+  if (backlog === null) {
+    let text: string | null;
+    try {
+      text = readFileSync('/proc/sys/net/core/somaxconn', 'latin1');
+    } catch {
+      text = null;
+    }
+    backlog = goListenerBacklog(text);
+  }
+  return backlog;
+}
+
 /**
  * Listen on a TCP `host:port` and resolve once bound; rejects with an Error worded like Go's
  * net.Listen failure (`listen tcp 127.0.0.1:4160: bind: address already in use`).
@@ -56,7 +91,7 @@ export function listenTcp(server: Server, addr: string): Promise<void> {
     // Go listens dual-stack ([::], IPv4 clients included) for a wildcard host such as "" or
     // 0.0.0.0 on network "tcp"; Node does the same when no host is given.
     const wildcard = hp.host === '' || hp.host === '0.0.0.0' || hp.host === '::';
-    server.listen({ host: wildcard ? undefined : hp.host, port: hp.port }, () => {
+    server.listen({ host: wildcard ? undefined : hp.host, port: hp.port, backlog: listenerBacklog() }, () => {
       server.off('error', onError);
       resolve();
     });

@@ -1,5 +1,5 @@
 import type { Server } from 'node:net';
-import { goListenError, joinHostPort, listenTcp } from '../internal/listen.js';
+import { goListenError, joinHostPort, listenTcp, listenerBacklog } from '../internal/listen.js';
 
 /** A listen address: TCP host/port, or a unix socket path. */
 export type ListenAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
@@ -20,7 +20,7 @@ export function listen(server: Server, addr: ListenAddress): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => reject(new Error(`listen unix ${addr.path}: ${goListenError(err)}`, { cause: err }));
     server.once('error', onError);
-    server.listen(addr.path, () => {
+    server.listen({ path: addr.path, backlog: listenerBacklog() }, () => {
       server.off('error', onError);
       resolve();
     });
