@@ -14,7 +14,7 @@ import { CommandWriter } from './command-writer.js';
 import type { ClientConfig } from './config.js';
 import { NsqError, errorFromFrame } from './errors.js';
 import { FrameReader, type FrameSink } from './frame-reader.js';
-import { goDialError } from '../internal/listen.js';
+import { GO_TCP_KEEPALIVE_MS, goDialError } from '../internal/listen.js';
 
 /** What nsqd answered to IDENTIFY with feature negotiation (spec 2.2). */
 export interface IdentifyResponse {
@@ -168,6 +168,8 @@ export class NsqdConnection extends CommandWriter implements FrameSink {
         dialed = true;
         if (dialTimer !== null) clearTimeout(dialTimer);
         socket.setNoDelay(true);
+        // go-nsq dials with net.Dialer's default TCP keep-alive (15 s).
+        socket.setKeepAlive(true, GO_TCP_KEEPALIVE_MS);
         socket.setTimeout(this.cfg.readTimeout);
         this.writeRaw(MAGIC_V2);
         this.writeCommand('IDENTIFY\n', Buffer.from(JSON.stringify(this.identifyBody()), 'utf8'));

@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import type { Params, RouteHandler } from './router.js';
 import { formatDurationNanos } from './duration.js';
 import { firstBytes, firstRecordError, goHandshakeError, HTTP_TO_HTTPS_RESPONSE, looksLikeHttp, RECORD_HEADER_LENGTH } from './go-tls.js';
-import { goReadError, goRemoteAddr, goTcpPair } from './listen.js';
+import { GO_TCP_KEEPALIVE_MS, goReadError, goRemoteAddr, goTcpPair } from './listen.js';
 import { LogLevels, type Logger } from './log.js';
 
 const V1_HEADER = 'X-Nsq-Content-Type';
@@ -157,7 +157,7 @@ export interface GoTlsServer {
  * answers, and idle connections kept for 65 s.
  */
 export function createGoServer(handler: RequestListener, https?: GoTlsServer): HttpServer {
-  const opts = { maxHeaderSize: GO_MAX_HEADER_BYTES, requireHostHeader: false, ServerResponse: GoServerResponse };
+  const opts = { maxHeaderSize: GO_MAX_HEADER_BYTES, requireHostHeader: false, ServerResponse: GoServerResponse, keepAlive: true, keepAliveInitialDelay: GO_TCP_KEEPALIVE_MS };
   const gated: RequestListener = (req, res) => {
     const refusal = goRequestRefusal(req);
     if (refusal === null && req.url === '*' && req.method === 'OPTIONS') {

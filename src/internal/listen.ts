@@ -44,6 +44,17 @@ export function goListenError(err: NodeJS.ErrnoException): string {
   }
 }
 
+/**
+ * The TCP keep-alive Go turns on for every connection net.Listen accepts and net.Dial opens
+ * (defaultTCPKeepAlive, 15 s): a peer that vanished without a FIN or RST (a host powered off, a
+ * NAT that forgot the flow) is found dead and its connection closed, where otherwise a quiet
+ * connection would stay open for ever (nsqlookupd reads its TCP clients without a deadline, so
+ * a dead nsqd's registration would never go). Go also sets the probe interval to 15 s; Node 20
+ * sets only the idle time, so probes then come every net.ipv4.tcp_keepalive_intvl (75 s by
+ * default).
+ */
+export const GO_TCP_KEEPALIVE_MS = 15_000;
+
 /** Go's syscall.SOMAXCONN on Linux: its backlog when the kernel's limit cannot be read. */
 const GO_SOMAXCONN = 128;
 

@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { decodeGoStruct, type GoStruct } from '../internal/go-json.js';
 import { goJSON } from '../internal/http.js';
-import { goDialError, goReadError, goTcpPair, joinHostPort } from '../internal/listen.js';
+import { GO_TCP_KEEPALIVE_MS, goDialError, goReadError, goTcpPair, joinHostPort } from '../internal/listen.js';
 import { ClusterInfo } from '../internal/clusterinfo/cluster-info.js';
 import { UpstreamClient } from '../internal/clusterinfo/upstream.js';
 import { errorText, type Logger } from '../internal/log.js';
@@ -206,7 +206,7 @@ function dial(addr: string, timeoutMs: number): Promise<Socket | Error> {
   const m = /^(?:\[([^\]]*)\]|([^:]*)):(\d+)$/.exec(addr);
   if (m === null) return Promise.resolve(new Error(`dial tcp: address ${addr}: missing port in address`));
   return new Promise((resolve) => {
-    const sock = connect({ host: m[1] ?? m[2] ?? '', port: Number(m[3]), noDelay: true });
+    const sock = connect({ host: m[1] ?? m[2] ?? '', port: Number(m[3]), noDelay: true, keepAlive: true, keepAliveInitialDelay: GO_TCP_KEEPALIVE_MS });
     const t = setTimeout(() => {
       sock.destroy();
       resolve(new Error(`dial tcp ${addr}: i/o timeout`));

@@ -20,7 +20,7 @@ import { createHttpHandler, statsDocument as buildStatsDocument } from './http.j
 import type { StatsDocument } from './stats.js';
 import { hostKey, prefix as statsdPrefix, StatsdPusher } from './statsd.js';
 import { boundPort, listen, parseListenAddress } from './listen.js';
-import { listeningAddress } from '../internal/listen.js';
+import { GO_TCP_KEEPALIVE_MS, listeningAddress } from '../internal/listen.js';
 import { LookupLoop, LOOKUPD_PING_INTERVAL_MS, type LookupHost } from './lookup.js';
 import { metadataFile, readMetadata, writeFileAtomic, type Metadata } from './metadata.js';
 import { defaultNsqdOptions, QUEUE_SCAN_INTERVAL_MS, TLS_REQUIRED, validateNsqdOptions, type NsqdOptions } from './options.js';
@@ -162,7 +162,7 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
     try {
       // allowHalfOpen: a client's EOF ends the reading only; what it sent before is still
       // answered (publishes waiting on the disk included), then nsqd closes, as Go nsqd does.
-      const tcp = createTcpServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.onConnection(socket));
+      const tcp = createTcpServer({ noDelay: true, allowHalfOpen: true, keepAlive: true, keepAliveInitialDelay: GO_TCP_KEEPALIVE_MS }, (socket) => this.onConnection(socket));
       await this.listenOn('TCP', tcp, o.tcpAddress);
       this.tcpServer = tcp;
       const handler = createHttpHandler(this);

@@ -1,7 +1,7 @@
 import type { Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { createGoServer } from '../internal/http.js';
-import { listenTcp, listeningAddress, listeningPort } from '../internal/listen.js';
+import { GO_TCP_KEEPALIVE_MS, listenTcp, listeningAddress, listeningPort } from '../internal/listen.js';
 import { Logger } from '../internal/log.js';
 import { createHttpHandler } from './http.js';
 import { defaultNsqlookupdOptions, type NsqlookupdOptions } from './options.js';
@@ -60,7 +60,7 @@ export class NSQLookupd {
     const o = this.opts;
     this.logger.info(`nsqlookupd v${VERSION} (built w/${process.version})`);
     // allowHalfOpen: a client that shuts down its side mid-IDENTIFY still gets Go's error reply.
-    const tcp = createTcpServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    const tcp = createTcpServer({ allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: GO_TCP_KEEPALIVE_MS }, (socket) => {
       if (this.closing) {
         socket.destroy();
         return;
