@@ -66,6 +66,17 @@ export class Producer extends EventEmitter<ProducerEvents> implements Connection
     await this.connection();
   }
 
+  /**
+   * go-nsq's Ping: connect if not connected, then send a NOP (which nsqd does not answer);
+   * resolves once it is handed to the socket, rejects with an NsqError when nsqd cannot be
+   * reached. A cheap check that nsqd is up before publishing.
+   */
+  async ping(): Promise<void> {
+    const c = await this.connection();
+    c.writeCommand('NOP\n');
+    c.flush();
+  }
+
   /** PUB: publish one message; resolves on nsqd's OK, rejects with its error (code E_*) or a connection error. */
   publish(topic: string, body: MessageBody): Promise<void> {
     const bad = this.check(topic) ?? checkBody(body);

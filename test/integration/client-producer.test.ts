@@ -11,6 +11,7 @@ import { Consumer, NsqError, Producer, ProducerPool, type ClientOptions } from '
 import { startNsqd, waitFor, type TestNsqd } from '../helpers/daemons.js';
 import { WireConn } from '../helpers/wire.js';
 import { topicStats, waitTopic } from '../helpers/stats.js';
+import { startRecordingProxy } from '../helpers/recording-proxy.js';
 
 let d: TestNsqd;
 let seq = 0;
@@ -118,6 +119,29 @@ test('unreachable nsqd: ERR_CONNECTION; a restarted nsqd is reconnected on the n
   assert.is((await topicStats(n2.url, topic))?.message_count, 1);
   await p.close();
   await n2.close();
+});
+
+test('ping() (go-nsq\'s Ping) connects and sends a NOP nsqd takes silently; ERR_CONNECTION when nsqd is down', async () => {
+  assert.is((await errorOf(new Producer('127.0.0.1:1', quiet).ping())).code, 'ERR_CONNECTION');
+  const proxy = await startRecordingProxy(d.tcpPort);
+  const p = new Producer(proxy.address, quiet);
+  try {
+    assert.is(p.isConnected, false);
+    await p.ping();
+    assert.is(p.isConnected, true);
+    await waitFor(() => proxy.lines(true).includes('NOP'), 5000, 'the NOP reached nsqd');
+    await p.ping();
+    // nsqd answered neither NOP (an error frame would have closed the connection): a publish
+    // on the same connection gets its own OK.
+    const topic = topicName();
+    await p.publish(topic, 'after ping');
+    assert.is(p.isConnected, true);
+    assert.equal(proxy.lines(true).filter((l) => l !== 'IDENTIFY'), ['NOP', 'NOP', `PUB ${topic}`]);
+    assert.is(new Set(proxy.commands.map((c) => c.conn)).size, 1);
+  } finally {
+    await p.close();
+    await proxy.close();
+  }
 });
 
 test('heartbeats keep an idle producer connected; IDENTIFY refusals are typed', async () => {
