@@ -71,6 +71,7 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements Connection
   private readonly rdy: RdyController;
   private readonly logLine: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
   private stopping = false;
+  private discoveryFilter: ((addresses: string[]) => string[]) | null = null;
   private closed = false;
   private closeTimer: NodeJS.Timeout | null = null;
   private closeWaiters: (() => void)[] = [];
@@ -190,6 +191,29 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements Connection
   /** Stop polling lookupd `address` (the last one cannot be removed, as in go-nsq). */
   disconnectFromNsqLookupd(address: string): void {
     this.lookupd.remove(address);
+  }
+
+  /**
+   * go-nsq's DiscoveryFilter (set there with SetBehaviorDelegate): `filter` gets the nsqd
+   * addresses (`host:port`) each nsqlookupd query found and returns those to connect to, e.g.
+   * the ones in this data centre. Connections already made are kept. null removes it.
+   */
+  setDiscoveryFilter(filter: ((addresses: string[]) => string[]) | null): void {
+    this.discoveryFilter = filter;
+  }
+
+  /** LookupdHost: the discovery filter's choice (all of them without one; none, logged, when it throws). @internal */
+  filterDiscovered(addresses: string[]): string[] {
+    const f = this.discoveryFilter;
+    if (f === null) return addresses;
+    try {
+      const out = f([...addresses]);
+      if (!Array.isArray(out)) throw new TypeError(`returned ${typeof out}, not an array`);
+      return out.filter((a): a is string => typeof a === 'string');
+    } catch (err) {
+      this.log('error', `discovery filter failed - ${(err as Error).message}`);
+      return [];
+    }
   }
 
   /** LookupdHost: connect to a discovered nsqd unless already connected. @internal */

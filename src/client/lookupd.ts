@@ -87,6 +87,8 @@ export async function queryLookupd(url: string, opts: LookupQueryOptions): Promi
 export interface LookupdHost {
   /** Connect to a discovered nsqd (a no-op when already connected); never rejects. */
   discovered(address: string): Promise<void>;
+  /** The discovery filter's choice among the nsqds one query found (go-nsq's DiscoveryFilter). */
+  filterDiscovered(addresses: string[]): string[];
   /** Whether the consumer is stopping. */
   isStopping(): boolean;
   /** Log a line. */
@@ -174,7 +176,7 @@ export class LookupdPoller {
       }
     }
     if (addrs === null || this.stopped) return;
-    await Promise.all(addrs.map((a) => this.host.discovered(a)));
+    await Promise.all(this.host.filterDiscovered(addrs).map((a) => this.host.discovered(a)));
   }
 
   /** Stop polling. */

@@ -130,4 +130,49 @@ test('a dead lookupd: the query moves on to the next one (three attempts, round 
   await n.close();
 });
 
+test('setDiscoveryFilter (go-nsq\'s DiscoveryFilter) chooses among the nsqds a query found; null lifts it; a throwing filter connects nowhere', async () => {
+  const topic = `lk${++seq}`;
+  const nodes = [await startNsqd(registered()), await startNsqd(registered()), await startNsqd(registered())];
+  const c = new Consumer(topic, 'ch', { ...quiet, maxInFlight: 30, lookupdPollInterval: 100, lookupdPollJitter: 0.1 });
+  const c2 = new Consumer(topic, 'ch2', { ...quiet, lookupdPollInterval: 100, lookupdPollJitter: 0.1 });
+  try {
+    for (const n of nodes) await publishTo(n, topic, 4);
+    await waitFor(async () => (await producersOf(topic)) === 3, 5000, 'three producers registered');
+    const addrs = nodes.map((n) => `127.0.0.1:${n.tcpPort}`);
+    const chosen = addrs[1]!;
+
+    const from = new Set<string>();
+    c.on('message', (m) => void from.add(m.nsqdAddress));
+    const seen: string[][] = [];
+    c.setDiscoveryFilter((found) => {
+      seen.push([...found].sort());
+      return found.filter((a) => a === chosen);
+    });
+    await c.connectToNsqLookupd(`127.0.0.1:${lookupd.httpPort}`);
+    assert.equal(seen[0], [...addrs].sort(), 'the filter sees every nsqd the query found');
+    assert.is(c.stats().connections, 1);
+    await waitFor(() => c.stats().messagesFinished === 4, 5000, "the chosen nsqd's 4 messages");
+    await waitFor(() => seen.length >= 3, 5000, 'later polls');
+    assert.is(c.stats().connections, 1, 'later polls keep to the filter');
+    assert.equal([...from], [chosen]);
+
+    c.setDiscoveryFilter(null);
+    await waitFor(() => c.stats().connections === 3, 5000, 'all three once the filter is lifted');
+    await waitFor(() => c.stats().messagesFinished === 12, 5000, '12 messages');
+
+    let calls = 0;
+    c2.setDiscoveryFilter(() => {
+      calls++;
+      throw new Error('boom');
+    });
+    await c2.connectToNsqLookupd(`127.0.0.1:${lookupd.httpPort}`);
+    await waitFor(() => calls >= 3, 5000, 'polled again after the filter threw');
+    assert.is(c2.stats().connections, 0);
+  } finally {
+    await c.close(1000);
+    await c2.close(1000);
+    for (const n of nodes) await n.close();
+  }
+});
+
 test.run();
