@@ -144,9 +144,12 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
   // nsq-ts: Prometheus exposition of the same figures (Go nsqd answers 404 here).
   router.add('GET', '/metrics', nsqdMetrics(nsqd, () => statsDocument(nsqd, '', '', false, false)).handler);
 
-  router.add('POST', '/topic/create', v1((req) => {
+  router.add('POST', '/topic/create', v1(async (req) => {
     const t = topicFromQuery(req);
-    return t instanceof HttpError ? t : null;
+    if (t instanceof HttpError) return t;
+    // Answered once nsqd.dat lists it, as /channel/create is (nsqd persists in the background).
+    await nsqd.schedulePersist();
+    return null;
   }));
 
   router.add('POST', '/topic/delete', v1(async (req) => {
@@ -171,14 +174,14 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
   }));
 
   for (const action of ['pause', 'unpause'] as const) {
-    router.add('POST', `/topic/${action}`, v1((req) => {
+    router.add('POST', `/topic/${action}`, v1(async (req) => {
       const p = params(req);
       if (p instanceof HttpError) return p;
       if (!p.has('topic')) return new HttpError(400, 'MISSING_ARG_TOPIC');
       const topic = nsqd.getExistingTopic(p.get('topic')!);
       if (topic === undefined) return new HttpError(404, 'TOPIC_NOT_FOUND');
       topic.setPaused(action === 'pause');
-      nsqd.persistMetadata();
+      await nsqd.schedulePersist();
       return null;
     }));
   }
@@ -223,13 +226,13 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
   }));
 
   for (const action of ['pause', 'unpause'] as const) {
-    router.add('POST', `/channel/${action}`, v1((req) => {
+    router.add('POST', `/channel/${action}`, v1(async (req) => {
       const tc = existingTopicChannel(req);
       if (tc instanceof HttpError) return tc;
       const ch = tc.topic.getExistingChannel(tc.channel);
       if (ch === undefined) return new HttpError(404, 'CHANNEL_NOT_FOUND');
       ch.setPaused(action === 'pause');
-      nsqd.persistMetadata();
+      await nsqd.schedulePersist();
       return null;
     }));
   }

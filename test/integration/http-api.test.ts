@@ -1061,4 +1061,63 @@ test('nsqd.dat: compact JSON, key order, ephemeral topics/channels excluded, "ch
     assert.ok(await topicStats(d.url, 'eph#ephemeral'));
   }));
 
+test('nsqd.dat under concurrent changes: once every answer is in, the file holds the last state (writes run off the event loop, newest last)', () =>
+  withNsqd({}, async (d) => {
+    type Dat = { topics: { name: string; paused: boolean; channels: { name: string; paused: boolean }[] | null }[] | null };
+    const N = 30;
+    const want = new Map<string, { paused: boolean; channels: Map<string, boolean> }>();
+    const check = (phase: string): void => {
+      // Read at once: every change was answered only after a write holding it was on disk.
+      const dat = JSON.parse(readFileSync(join(d.dataPath, 'nsqd.dat'), 'utf8')) as Dat;
+      const got = (dat.topics ?? [])
+        .map((t) => ({ name: t.name, paused: t.paused, channels: (t.channels ?? []).map((c) => `${c.name}:${c.paused}`).sort() }))
+        .sort((a, b) => (a.name < b.name ? -1 : 1));
+      const exp = [...want]
+        .map(([name, t]) => ({ name, paused: t.paused, channels: [...t.channels].map(([c, p]) => `${c}:${p}`).sort() }))
+        .sort((a, b) => (a.name < b.name ? -1 : 1));
+      assert.equal(got, exp, phase);
+    };
+    const name = (i: number): string => `cc${String(i).padStart(2, '0')}`;
+
+    await Promise.all(Array.from({ length: N }, (_, i) => ok(d, `/topic/create?topic=${name(i)}`)));
+    for (let i = 0; i < N; i++) want.set(name(i), { paused: false, channels: new Map() });
+    check('after the creates');
+
+    const b: Promise<void>[] = [];
+    for (let i = 0; i < N; i++) {
+      for (const c of ['c0', 'c1', 'c2']) b.push(ok(d, `/channel/create?topic=${name(i)}&channel=${c}`));
+      if (i % 3 === 0) b.push(ok(d, `/topic/pause?topic=${name(i)}`));
+    }
+    await Promise.all(b);
+    const c: Promise<void>[] = [];
+    for (let i = 0; i < N; i++) {
+      const t = want.get(name(i))!;
+      for (const ch of ['c0', 'c1', 'c2']) t.channels.set(ch, false);
+      if (i % 3 === 0) t.paused = true;
+      if (i % 4 === 0) c.push(ok(d, `/channel/pause?topic=${name(i)}&channel=c1`));
+    }
+    await Promise.all(c);
+    for (let i = 0; i < N; i += 4) want.get(name(i))!.channels.set('c1', true);
+    check('after the channel creates and pauses');
+
+    const e: Promise<void>[] = [];
+    for (let i = 0; i < N; i++) {
+      if (i % 5 === 0) {
+        e.push(ok(d, `/topic/delete?topic=${name(i)}`));
+        want.delete(name(i));
+        continue;
+      }
+      if (i % 2 === 0) {
+        e.push(ok(d, `/channel/delete?topic=${name(i)}&channel=c2`));
+        want.get(name(i))!.channels.delete('c2');
+      }
+      if (i % 6 === 3) {
+        e.push(ok(d, `/topic/unpause?topic=${name(i)}`));
+        want.get(name(i))!.paused = false;
+      }
+    }
+    await Promise.all(e);
+    check('after the deletes and unpauses');
+  }));
+
 test.run();
