@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
-import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
+import { writeFileAtomicAsync } from '../nsqd/metadata.js';
 
 /** The positions go-diskqueue persists in `<name>.diskqueue.meta.dat`. */
 export interface QueueMetadata {
@@ -51,14 +50,6 @@ export function readMetadata(file: string): QueueMetadata | null | Error {
 }
 
 /** Write metadata as go-diskqueue does: `<file>.<rand>.tmp`, fsync, rename over. */
-export async function writeMetadata(file: string, m: QueueMetadata): Promise<void> {
-  const tmp = `${file}.${randomInt(2 ** 31)}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(formatMetadata(m));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
+export function writeMetadata(file: string, m: QueueMetadata): Promise<void> {
+  return writeFileAtomicAsync(file, formatMetadata(m));
 }

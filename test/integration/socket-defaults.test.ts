@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { goListenerBacklog } from '../../src/internal/listen.js';
-import { tempDir } from '../helpers/daemons.js';
+import { tempDir, waitFor } from '../helpers/daemons.js';
 import { listeningLine } from '../helpers/log-lines.js';
 import { Proc, repoRoot, requireBuilt } from '../helpers/proc.js';
 import { Producer } from '../../src/client/index.js';
@@ -127,11 +127,16 @@ test('accepted connections have TCP keep-alive after 15 s idle, as Go\'s net.Lis
   const ports = [...cluster.nsqd, ...cluster.lookupd, ...cluster.admin];
   const socks = await Promise.all(ports.map((p) => open(p)));
   try {
-    const lines = established();
-    if (lines === null) return;
+    if (established() === null) return;
+    // Our connect completes when the kernel has the connection queued; the daemon sets the
+    // option once it has accepted it, a moment later.
+    const timers = (lines: string[][]): number[] =>
+      ports.map((port, i) => keepAliveSeconds(lines, (a) => a === `127.0.0.1:${port}`, (a) => a === `127.0.0.1:${socks[i]!.localPort}`));
+    await waitFor(() => timers(established()!).every((t) => t > 0), 5000, 'every accepted connection has a keep-alive timer').catch(() => undefined);
+    const lines = established()!;
+    const secs = timers(lines);
     for (let i = 0; i < ports.length; i++) {
-      const secs = keepAliveSeconds(lines, (a) => a === `127.0.0.1:${ports[i]}`, (a) => a === `127.0.0.1:${socks[i]!.localPort}`);
-      assert.ok(secs > 0 && secs <= 15, `keep-alive timer of the connection accepted on port ${ports[i]}: ${secs} s`);
+      assert.ok(secs[i]! > 0 && secs[i]! <= 15, `keep-alive timer of the connection accepted on port ${ports[i]}: ${secs[i]} s`);
       // Our own end (a plain net.connect) has none: the check tells the two apart.
       assert.is(keepAliveSeconds(lines, (a) => a === `127.0.0.1:${socks[i]!.localPort}`, (a) => a === `127.0.0.1:${ports[i]}`), -1);
     }
