@@ -119,18 +119,13 @@ export function createHttpHandler(host: HttpHost): (req: IncomingMessage, res: S
   router.add('GET', '/nodes', v1(() => {
     // Tombstoned producers are still nodes: only the inactivity filter applies.
     const producers = filterByActive(db.findProducers('client', '', ''), host.opts.inactiveProducerTimeout, 0);
-    const topicProducers = new Map<string, Producer[]>();
     const nodes = producers.map((p) => {
       const topics = db.lookupRegistrations(p.peerInfo.id).filter((r) => isMatch(r, 'topic', '*', '')).map((r) => r.key);
-      // For each topic, whether this peer's entry there is tombstoned (within the lifetime).
+      // For each topic, whether this peer's entry there (the same peer, as nsqlookupd compares
+      // peerInfo pointers) is tombstoned within the lifetime.
       const tombstones = topics.map((t) => {
-        let list = topicProducers.get(t);
-        if (list === undefined) {
-          list = db.findProducers('topic', t, '');
-          topicProducers.set(t, list);
-        }
-        const mine = list.find((tp) => tp.peerInfo === p.peerInfo);
-        return mine !== undefined && mine.isTombstoned(host.opts.tombstoneLifetime);
+        const mine = db.producerOf('topic', t, '', p.peerInfo.id);
+        return mine !== undefined && mine.peerInfo === p.peerInfo && mine.isTombstoned(host.opts.tombstoneLifetime);
       });
       return { ...peerJSON(p.peerInfo), tombstones, topics };
     });

@@ -109,6 +109,8 @@ export function filterByActive(producers: readonly Producer[], inactivityTimeout
 interface Entry {
   readonly registration: Registration;
   readonly producers: Map<string, Producer>;
+  /** Creation order (the registration map's iteration order). */
+  readonly seq: number;
 }
 
 function mapKey(category: string, key: string, subKey: string): string {
@@ -127,6 +129,13 @@ export function isMatch(r: Registration, category: string, key: string, subKey: 
 /** The registration database; iteration order is insertion order (Go's is random). */
 export class RegistrationDB {
   private readonly registrationMap = new Map<string, Entry>();
+  /**
+   * The entries each peer is a producer of, so lookupRegistrations (every /nodes producer, every
+   * peer that disconnects) costs that peer's registrations, not a walk over every registration
+   * (Go's walk: 500 peers × 2,000 topics took 631 ms for one /nodes, in front of every client).
+   */
+  private readonly byPeer = new Map<string, Set<Entry>>();
+  private nextSeq = 0;
 
   private entry(k: Registration): Entry | undefined {
     return this.registrationMap.get(mapKey(k.category, k.key, k.subKey));
@@ -136,7 +145,7 @@ export class RegistrationDB {
     const id = mapKey(k.category, k.key, k.subKey);
     let e = this.registrationMap.get(id);
     if (e === undefined) {
-      e = { registration: { category: k.category, key: k.key, subKey: k.subKey }, producers: new Map() };
+      e = { registration: { category: k.category, key: k.key, subKey: k.subKey }, producers: new Map(), seq: this.nextSeq++ };
       this.registrationMap.set(id, e);
     }
     return e;
@@ -149,9 +158,13 @@ export class RegistrationDB {
 
   /** Add a producer under a registration; false when that peer was already there (the old entry stays). */
   addProducer(k: Registration, p: Producer): boolean {
-    const producers = this.ensure(k).producers;
-    if (producers.has(p.peerInfo.id)) return false;
-    producers.set(p.peerInfo.id, p);
+    const e = this.ensure(k);
+    const id = p.peerInfo.id;
+    if (e.producers.has(id)) return false;
+    e.producers.set(id, p);
+    let mine = this.byPeer.get(id);
+    if (mine === undefined) this.byPeer.set(id, (mine = new Set()));
+    mine.add(e);
     return true;
   }
 
@@ -160,12 +173,29 @@ export class RegistrationDB {
     const e = this.entry(k);
     if (e === undefined) return { removed: false, left: 0 };
     const removed = e.producers.delete(id);
+    if (removed) this.forget(id, e);
     return { removed, left: e.producers.size };
   }
 
   /** Delete a registration key and its producers. */
   removeRegistration(k: Registration): void {
-    this.registrationMap.delete(mapKey(k.category, k.key, k.subKey));
+    const id = mapKey(k.category, k.key, k.subKey);
+    const e = this.registrationMap.get(id);
+    if (e === undefined) return;
+    this.registrationMap.delete(id);
+    for (const peer of e.producers.keys()) this.forget(peer, e);
+  }
+
+  private forget(peer: string, e: Entry): void {
+    const mine = this.byPeer.get(peer);
+    if (mine === undefined) return;
+    mine.delete(e);
+    if (mine.size === 0) this.byPeer.delete(peer);
+  }
+
+  /** The producer of peer `id` under one registration (no wildcards), or undefined. */
+  producerOf(category: string, key: string, subKey: string, id: string): Producer | undefined {
+    return this.registrationMap.get(mapKey(category, key, subKey))?.producers.get(id);
   }
 
   /** Registrations matching the query (`*` wildcards allowed in key and subkey). */
@@ -197,9 +227,18 @@ export class RegistrationDB {
 
   /** Every registration the peer `id` is a producer of. */
   lookupRegistrations(id: string): Registration[] {
-    const out: Registration[] = [];
-    for (const e of this.registrationMap.values()) if (e.producers.has(id)) out.push(e.registration);
-    return out;
+    const mine = this.byPeer.get(id);
+    if (mine === undefined) return [];
+    // In the registration map's order, as a walk over it gives (usually already so: a peer
+    // registers keys in the order they were made).
+    const entries = [...mine];
+    for (let i = 1; i < entries.length; i++) {
+      if (entries[i - 1]!.seq > entries[i]!.seq) {
+        entries.sort((a, b) => a.seq - b.seq);
+        break;
+      }
+    }
+    return entries.map((e) => e.registration);
   }
 
   /** Every registration with its producers, for /debug. */
