@@ -120,13 +120,15 @@ export function createHttpHandler(host: HttpHost): (req: IncomingMessage, res: S
     // Tombstoned producers are still nodes: only the inactivity filter applies.
     const producers = filterByActive(db.findProducers('client', '', ''), host.opts.inactiveProducerTimeout, 0);
     const nodes = producers.map((p) => {
-      const topics = db.lookupRegistrations(p.peerInfo.id).filter((r) => isMatch(r, 'topic', '*', '')).map((r) => r.key);
+      const topics: string[] = [];
       // For each topic, whether this peer's entry there (the same peer, as nsqlookupd compares
       // peerInfo pointers) is tombstoned within the lifetime.
-      const tombstones = topics.map((t) => {
-        const mine = db.producerOf('topic', t, '', p.peerInfo.id);
-        return mine !== undefined && mine.peerInfo === p.peerInfo && mine.isTombstoned(host.opts.tombstoneLifetime);
-      });
+      const tombstones: boolean[] = [];
+      for (const [r, mine] of db.lookupProducers(p.peerInfo.id)) {
+        if (!isMatch(r, 'topic', '*', '')) continue;
+        topics.push(r.key);
+        tombstones.push(mine.peerInfo === p.peerInfo && mine.isTombstoned(host.opts.tombstoneLifetime));
+      }
       return { ...peerJSON(p.peerInfo), tombstones, topics };
     });
     return { producers: nodes };

@@ -193,10 +193,6 @@ export class RegistrationDB {
     if (mine.size === 0) this.byPeer.delete(peer);
   }
 
-  /** The producer of peer `id` under one registration (no wildcards), or undefined. */
-  producerOf(category: string, key: string, subKey: string, id: string): Producer | undefined {
-    return this.registrationMap.get(mapKey(category, key, subKey))?.producers.get(id);
-  }
 
   /** Registrations matching the query (`*` wildcards allowed in key and subkey). */
   findRegistrations(category: string, key: string, subKey: string): Registration[] {
@@ -227,18 +223,27 @@ export class RegistrationDB {
 
   /** Every registration the peer `id` is a producer of. */
   lookupRegistrations(id: string): Registration[] {
+    return this.peerEntries(id).map((e) => e.registration);
+  }
+
+  /** lookupRegistrations with the peer's own producer entry under each (for /nodes' tombstones). */
+  lookupProducers(id: string): [Registration, Producer][] {
+    return this.peerEntries(id).map((e) => [e.registration, e.producers.get(id)!]);
+  }
+
+  /** The entries peer `id` is a producer of, in the registration map's order, as a walk over it gives. */
+  private peerEntries(id: string): Entry[] {
     const mine = this.byPeer.get(id);
     if (mine === undefined) return [];
-    // In the registration map's order, as a walk over it gives (usually already so: a peer
-    // registers keys in the order they were made).
     const entries = [...mine];
+    // Usually in order already: a peer registers keys in the order they were made.
     for (let i = 1; i < entries.length; i++) {
       if (entries[i - 1]!.seq > entries[i]!.seq) {
         entries.sort((a, b) => a.seq - b.seq);
         break;
       }
     }
-    return entries.map((e) => e.registration);
+    return entries;
   }
 
   /** Every registration with its producers, for /debug. */

@@ -41,7 +41,11 @@ test('lookupRegistrations matches a walk over the map after random adds, removes
       else if (op < 0.85) db.removeRegistration(reg());
       else if (op < 0.95) db.addRegistration(reg());
       else for (const r of db.lookupRegistrations(p.id)) db.removeProducer(r, p.id); // a disconnect
-      for (const q of peers) assert.equal(db.lookupRegistrations(q.id).map(key), walk(db, q.id), `seed ${seed} step ${step} peer ${q.id}`);
+      for (const q of peers) {
+        assert.equal(db.lookupRegistrations(q.id).map(key), walk(db, q.id), `seed ${seed} step ${step} peer ${q.id}`);
+        // Each pair's producer is the peer's own entry under that registration.
+        for (const [r, p] of db.lookupProducers(q.id)) assert.is(p.peerInfo.id, q.id, `${key(r)} seed ${seed} step ${step}`);
+      }
     }
   }
 });
@@ -60,9 +64,10 @@ test('a key another peer made first, or one deleted and made again, keeps the ma
   assert.equal(db.lookupRegistrations('b:1'), []);
   db.addProducer(t('x'), new Producer(a)); // made again: now after y
   assert.equal(db.lookupRegistrations('a:1').map(key), ['topic/y/', 'topic/x/']);
-  assert.is(db.producerOf('topic', 'x', '', 'a:1')?.peerInfo, a);
-  assert.is(db.producerOf('topic', 'x', '', 'b:1'), undefined);
-  assert.is(db.producerOf('topic', 'nope', '', 'a:1'), undefined);
+  const mine = db.lookupProducers('a:1');
+  assert.equal(mine.map(([r]) => key(r)), ['topic/y/', 'topic/x/']);
+  for (const [, p] of mine) assert.is(p.peerInfo, a);
+  assert.equal(db.lookupProducers('b:1'), []);
 });
 
 test.run();
