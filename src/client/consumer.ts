@@ -207,7 +207,7 @@ export class Consumer extends EventEmitter<ConsumerEvents> implements Connection
     const f = this.discoveryFilter;
     if (f === null) return addresses;
     try {
-      const out = f([...addresses]);
+      const out = f(addresses);
       if (!Array.isArray(out)) throw new TypeError(`returned ${typeof out}, not an array`);
       return out.filter((a): a is string => typeof a === 'string');
     } catch (err) {

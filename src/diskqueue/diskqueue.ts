@@ -4,7 +4,8 @@ import type { Logger } from '../internal/log.js';
 import type { IoExecutor } from '../native/backend.js';
 import type { BackendQueue } from '../nsqd/backend-queue.js';
 import { DeferredIndex } from './deferred-index.js';
-import { metadataFileName, readMetadata, segmentFileName, writeMetadata, type QueueMetadata } from './metadata.js';
+import { formatMetadata, metadataFileName, readMetadata, segmentFileName, type QueueMetadata } from './metadata.js';
+import { SerialRewriter } from '../nsqd/metadata.js';
 import { recoverQueue } from './recovery.js';
 import { SegmentReader } from './segment-reader.js';
 import { SegmentWriter } from './segment-writer.js';
@@ -103,8 +104,8 @@ export class DiskQueue implements BackendQueue {
   private renames: Promise<void> = Promise.resolve();
   /** Settles when the sync running (or last run) has persisted its metadata. */
   private syncDone: Promise<void> = Promise.resolve();
-  /** Metadata writes run one after another, so an older snapshot never lands last. */
-  private metaChain: Promise<void> = Promise.resolve();
+  /** Metadata writes, one after another, so an older snapshot never lands last. */
+  private readonly metaWriter: SerialRewriter;
   private closed = false;
   /** Set by delete(): no metadata may be written any more. */
   private deleting = false;
@@ -113,6 +114,12 @@ export class DiskQueue implements BackendQueue {
     this.o = o;
     this.ackReads = o.ackReads ?? o.durable;
     this.metaFile = metadataFileName(o.dataPath, o.name);
+    this.metaWriter = new SerialRewriter(
+      this.metaFile,
+      // delete() removes the file: nothing may write it again.
+      () => (this.deleting ? null : formatMetadata(this.metadata())),
+      (e) => this.o.logger.error(`DISKQUEUE(${this.o.name}) failed to sync - ${e.message}`),
+    );
     const m = readMetadata(this.metaFile);
     if (m instanceof Error) o.logger.error(`DISKQUEUE(${o.name}) failed to retrieveMetaData - ${m.message}`);
     const r = recoverQueue(o.dataPath, o.name, m instanceof Error ? null : m, o.logger, o.minMsgSize, o.maxMsgSize);
@@ -359,12 +366,9 @@ export class DiskQueue implements BackendQueue {
 
   /** Write the metadata as it is when the write starts, after any earlier write finished. */
   private persistMetadata(): Promise<void> {
-    if (this.deleting) return this.metaChain;
-    this.metaChain = this.metaChain.then(() =>
-      writeMetadata(this.metaFile, this.metadata()).catch((e: Error) => this.o.logger.error(`DISKQUEUE(${this.o.name}) failed to sync - ${e.message}`)),
-    );
-    return this.metaChain;
+    return this.metaWriter.request();
   }
+
 
   // --- reading ---
 
@@ -555,7 +559,7 @@ export class DiskQueue implements BackendQueue {
     await this.deferredIndex.empty();
     // A sync begun before the empty would write the metadata again after it is removed.
     while (this.syncing) await this.syncDone;
-    await this.metaChain;
+    await this.metaWriter.idle();
     try {
       await unlinkAsync(this.metaFile);
     } catch (e) {

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomicAsync } from '../nsqd/metadata.js';
 
 /** The positions go-diskqueue persists in `<name>.diskqueue.meta.dat`. */
 export interface QueueMetadata {
@@ -47,9 +46,4 @@ export function readMetadata(file: string): QueueMetadata | null | Error {
     writeFileNum: Number(m[4]),
     writePos: Number(m[5]),
   };
-}
-
-/** Write metadata as go-diskqueue does: `<file>.<rand>.tmp`, fsync, rename over. */
-export function writeMetadata(file: string, m: QueueMetadata): Promise<void> {
-  return writeFileAtomicAsync(file, formatMetadata(m));
 }

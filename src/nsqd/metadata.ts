@@ -58,3 +58,42 @@ export async function writeFileAtomicAsync(file: string, data: string | Uint8Arr
   }
   await rename(tmp, file);
 }
+
+/**
+ * Rewrites of one file (writeFileAtomicAsync), one at a time, each with `content()` as it is when
+ * that write starts, so the newest content lands last; requests made before the pending write
+ * starts share it. `content()` null skips a write (the owner is closing or deleting); a failed
+ * write goes to `onError`, and the next request tries again.
+ */
+export class SerialRewriter {
+  private tail: Promise<void> = Promise.resolve();
+  private pending: Promise<void> | null = null;
+
+  constructor(
+    private readonly file: string,
+    private readonly content: () => string | null,
+    private readonly onError: (err: Error) => void,
+  ) {}
+
+  /** Resolves once a write holding the content as of now is on disk (or failed, or was skipped). */
+  request(): Promise<void> {
+    if (this.pending !== null) return this.pending;
+    const write = this.tail.then(async () => {
+      this.pending = null;
+      const data = this.content();
+      if (data === null) return;
+      try {
+        await writeFileAtomicAsync(this.file, data);
+      } catch (err) {
+        this.onError(err as Error);
+      }
+    });
+    this.pending = this.tail = write;
+    return write;
+  }
+
+  /** Resolves when every requested write is done. */
+  idle(): Promise<void> {
+    return this.tail;
+  }
+}

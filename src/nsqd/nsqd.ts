@@ -22,7 +22,7 @@ import { hostKey, prefix as statsdPrefix, StatsdPusher } from './statsd.js';
 import { boundPort, listen, parseListenAddress } from './listen.js';
 import { GO_TCP_KEEPALIVE_MS, listeningAddress } from '../internal/listen.js';
 import { LookupLoop, LOOKUPD_PING_INTERVAL_MS, type LookupHost } from './lookup.js';
-import { metadataFile, readMetadata, writeFileAtomic, writeFileAtomicAsync, type Metadata } from './metadata.js';
+import { metadataFile, readMetadata, SerialRewriter, writeFileAtomic, type Metadata } from './metadata.js';
 import { defaultNsqdOptions, QUEUE_SCAN_INTERVAL_MS, TLS_REQUIRED, validateNsqdOptions, type NsqdOptions } from './options.js';
 import { ProtocolV2, type ProtocolHost } from './protocol-v2.js';
 import { clientCertError } from '../internal/go-tls.js';
@@ -70,10 +70,8 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
   private scanTimer: NodeJS.Timeout | null = null;
   private pumpQueue: { pump(): void; pumpScheduled: boolean }[] = [];
   private pumpQueued = false;
-  /** The metadata write that has not yet taken its snapshot (later changes ride on it). */
-  private persistQueued: Promise<void> | null = null;
-  /** The metadata write in progress (the next one waits for it, so the newest snapshot lands last). */
-  private persistWriting: Promise<void> | null = null;
+  /** Background rewrites of nsqd.dat; closing writes the final one itself, synchronously. */
+  private readonly metadataWriter: SerialRewriter;
   private closing = false;
   private readonly protocol: ProtocolV2;
   private readonly dirLock: DirLock;
@@ -92,6 +90,11 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
     this.mpubSplitter = this.backend.createFrameScanner({ maxMsgSize: this.opts.maxMsgSize, maxBodySize: this.opts.maxBodySize });
     this.protocol = new ProtocolV2(this);
     this.dirLock = new DirLock(this.opts.dataPath, this.backend.dirLocker);
+    this.metadataWriter = new SerialRewriter(
+      metadataFile(this.opts.dataPath),
+      () => (this.closing ? null : JSON.stringify(this.metadata())),
+      (err) => this.logger.error(`failed to persist metadata - ${err.message}`),
+    );
     this.tlsServerOptions = buildTlsOptions(this.opts);
     this.clientTls = buildClientTls(this.opts);
     this.tlsHandshaker = this.tlsServerOptions === null ? null : new TlsHandshaker(this.tlsServerOptions, clientAuthPolicy(this.opts.tlsClientAuthPolicy));
@@ -240,8 +243,8 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
     }
     await tcpClosed.catch(() => undefined);
     if (this.tcpServer !== null) this.logger.info(`TCP: closing ${tcpAddr}`);
-    // The last asynchronous write lands before the final one, which has everything.
-    while (this.persistQueued !== null || this.persistWriting !== null) await (this.persistQueued ?? this.persistWriting);
+    // The last background write lands before the final one, which has everything.
+    await this.metadataWriter.idle();
     this.persistMetadata();
     this.logger.info('NSQ: closing topics');
     await Promise.all([...this.topics.values()].map((t) => t.exit(false)));
@@ -440,33 +443,11 @@ export class Nsqd implements NsqdContext, ProtocolHost, LookupHost {
 
   /**
    * Write nsqd.dat with the changes made so far, off the event loop (its fsync can take tens of
-   * ms on a busy disk, which nsqd spends in its notify goroutine, not in front of every client):
-   * the changes of one turn, and of every turn while a write is in progress, share one write;
-   * writes run one at a time, each snapshotting the metadata when it starts, so the newest lands
-   * last. Resolves once a write holding this change is on disk (or failed, logged as nsqd does).
+   * ms on a busy disk, which nsqd spends in its notify goroutine, not in front of every client);
+   * resolves once a write holding this change is on disk (or failed, logged as nsqd does).
    */
   schedulePersist(): Promise<void> {
-    if (this.persistQueued !== null) return this.persistQueued;
-    const after = this.persistWriting ?? Promise.resolve();
-    const write: Promise<void> = after
-      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
-      .then(async () => {
-        // The snapshot is taken now: a change from here on needs the next write.
-        this.persistQueued = null;
-        this.persistWriting = write;
-        // Closing writes the final metadata itself, synchronously.
-        if (this.closing) return;
-        try {
-          await writeFileAtomicAsync(metadataFile(this.opts.dataPath), JSON.stringify(this.metadata()));
-        } catch (err) {
-          this.logger.error(`failed to persist metadata - ${(err as Error).message}`);
-        }
-      })
-      .finally(() => {
-        if (this.persistWriting === write) this.persistWriting = null;
-      });
-    this.persistQueued = write;
-    return write;
+    return this.metadataWriter.request();
   }
 
   /** True after PUT /config/nsqlookupd_tcp_addresses with `null` (Go then holds a nil slice). */
