@@ -1,0 +1,86 @@
+/** What the go-diff scripts share: starting and stopping a daemon, ours or Go's. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect, type Socket } from 'node:net';
+import { distApp, freePort } from '../helpers/proc.js';
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A daemon on loopback ports picked for it, with its output collected. */
+export interface Daemon {
+  name: string;
+  child: ChildProcess;
+  tcpPort: number;
+  httpPort: number;
+  log: string;
+}
+
+/**
+ * How to run a binary: ours (`dist/apps/<app>.js` under node), or the one at `path`; a path
+ * ending in .js runs under node too, so a script can be checked with ours on both sides.
+ */
+export function argvOf(path: string | null, app: string): string[] {
+  if (path === null) return [process.execPath, distApp(app)];
+  return path.endsWith('.js') ? [process.execPath, path] : [path];
+}
+
+/** Starts `argv` with --tcp-address and --http-address on free loopback ports, and waits for /ping. */
+export async function startDaemon(name: string, argv: string[], flags: string[]): Promise<Daemon> {
+  const tcpPort = await freePort();
+  const httpPort = await freePort();
+  const child = spawn(argv[0]!, [...argv.slice(1), `--tcp-address=127.0.0.1:${tcpPort}`, `--http-address=127.0.0.1:${httpPort}`, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const d: Daemon = { name, child, tcpPort, httpPort, log: '' };
+  child.stdout!.on('data', (b: Buffer) => (d.log += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (d.log += b.toString()));
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${httpPort}/ping`)).status === 200) return d;
+    } catch {
+      // not listening yet
+    }
+    if (child.exitCode !== null) break;
+    await sleep(50);
+  }
+  child.kill('SIGKILL');
+  throw new Error(`${name} did not start:\n${d.log}`);
+}
+
+/** SIGTERM, then the exit code once it has exited. */
+export async function stopDaemon(d: Daemon): Promise<number | null> {
+  if (d.child.exitCode === null && d.child.signalCode === null) {
+    d.child.kill('SIGTERM');
+    await new Promise((r) => d.child.once('exit', r));
+  }
+  return d.child.exitCode;
+}
+
+/** A client connection that knows when the line has been quiet for a while; subclasses decode what arrives. */
+export abstract class QuietConn {
+  private lastData = Date.now();
+  closed = false;
+
+  constructor(readonly socket: Socket) {
+    socket.on('data', (d: Buffer) => {
+      this.lastData = Date.now();
+      this.receive(d);
+    });
+    socket.on('close', () => (this.closed = true));
+    socket.on('error', () => (this.closed = true));
+  }
+
+  protected abstract receive(d: Buffer): void;
+
+  /** Waits until nothing has arrived for `quietMs` (and the connection had time to close), at most 3 s. */
+  async settle(quietMs: number): Promise<void> {
+    const start = Date.now();
+    await sleep(quietMs);
+    while (Date.now() - this.lastData < quietMs && Date.now() - start < 3000 && !this.closed) await sleep(10);
+  }
+}
+
+/** Connects to 127.0.0.1:port and wraps the socket. */
+export function openConn<T extends QuietConn>(port: number, wrap: (s: Socket) => T): Promise<T> {
+  return new Promise((res, rej) => {
+    const s = connect(port, '127.0.0.1', () => res(wrap(s)));
+    s.once('error', rej);
+  });
+}

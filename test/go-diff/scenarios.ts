@@ -1,0 +1,408 @@
+/**
+ * Inputs for the differential check against Go's nsqd (run.ts): raw V2 conversations and HTTP
+ * requests, valid and not, meant to reach every answer nsqd gives. Limits match run.ts's
+ * COMMON_FLAGS: --max-msg-size=1024, --max-body-size=4096, --max-rdy-count=100.
+ */
+
+import { prng } from '../helpers/prng.js';
+
+/** Bytes to send, or a function of the last message ID the connection received. */
+export type Step = string | Buffer | ((lastId: string) => Buffer);
+
+export interface TcpScenario {
+  name: string;
+  /** Sent one at a time; after each, what arrives until the line is quiet is recorded. */
+  steps: Step[];
+  quietMs?: number;
+}
+
+export interface HttpScenario {
+  method: string;
+  path: string;
+  body?: string | Buffer;
+  headers?: Record<string, string>;
+  note?: string;
+}
+
+const MAGIC = '  V2';
+
+function int32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeInt32BE(n | 0, 0);
+  return b;
+}
+
+function sized(body: string | Buffer): Buffer {
+  const b = typeof body === 'string' ? Buffer.from(body, 'latin1') : body;
+  return Buffer.concat([int32(b.length), b]);
+}
+
+function cmd(line: string, body?: string | Buffer): Buffer {
+  const l = Buffer.from(`${line}\n`, 'latin1');
+  return body === undefined ? l : Buffer.concat([l, sized(body)]);
+}
+
+/** An MPUB body: count, then each message sized. */
+function mpub(messages: (string | Buffer)[], count = messages.length): Buffer {
+  return Buffer.concat([int32(count), ...messages.map(sized)]);
+}
+
+const identify = (o: unknown): Buffer => cmd('IDENTIFY', JSON.stringify(o));
+
+/** A conversation on a fresh connection, after the magic. */
+function v2(name: string, ...steps: Step[]): TcpScenario {
+  return { name, steps: [MAGIC, ...steps] };
+}
+
+let uniq = 0;
+/** A topic name no other scenario uses, so scenarios do not see each other's messages. */
+const fresh = (base: string): string => `${base}_${++uniq}`;
+
+export function tcpScenarios(): TcpScenario[] {
+  const s: TcpScenario[] = [];
+  // Magic.
+  s.push({ name: 'magic V1', steps: ['  V1'] });
+  s.push({ name: 'magic V3', steps: ['  V3'] });
+  s.push({ name: 'magic garbage', steps: ['GET / HTTP/1.1\r\n\r\n'] });
+  s.push({ name: 'magic split', steps: [' ', ' V', '2', 'NOP\n', cmd('PUB', 'x')] });
+  // Lines.
+  s.push(v2('empty line', '\n'));
+  s.push(v2('CR LF line', 'NOP\r\n', 'PUB\r\n'));
+  s.push(v2('unknown command', cmd('FOO')));
+  s.push(v2('lowercase command', cmd('nop')));
+  s.push(v2('command with trailing space', cmd('NOP ')));
+  s.push(v2('double space params', cmd('SUB  t c')));
+  s.push(v2('long line 20 KiB', `PUB ${'a'.repeat(20 * 1024)}\n`));
+  s.push(v2('line of 16 KiB exactly', `${'N'.repeat(16 * 1024 - 1)}\n`));
+  s.push(v2('NUL in command', 'NOP\0\n'));
+  // PUB.
+  const tp = fresh('pub');
+  s.push(v2('PUB no topic', cmd('PUB')));
+  s.push(v2('PUB bad topic', cmd('PUB bad!topic', 'x')));
+  s.push(v2('PUB topic too long', cmd(`PUB ${'t'.repeat(65)}`, 'x')));
+  s.push(v2('PUB topic 64 chars', cmd(`PUB ${'t'.repeat(64)}`, 'x')));
+  s.push(v2('PUB ephemeral topic', cmd(`PUB ${fresh('e')}#ephemeral`, 'x')));
+  s.push(v2('PUB size 0', Buffer.concat([cmd(`PUB ${tp}`), int32(0)])));
+  s.push(v2('PUB size -1', Buffer.concat([cmd(`PUB ${tp}`), int32(-1)])));
+  s.push(v2('PUB size over max', Buffer.concat([cmd(`PUB ${tp}`), int32(1025)])));
+  s.push(v2('PUB size at max', cmd(`PUB ${tp}`, Buffer.alloc(1024, 97))));
+  s.push(v2('PUB ok twice', cmd(`PUB ${tp}`, 'a'), cmd(`PUB ${tp}`, 'b')));
+  s.push(v2('PUB extra param', cmd(`PUB ${tp} extra`, 'a')));
+  s.push(v2('PUB body in two writes', Buffer.concat([cmd(`PUB ${tp}`), int32(4), Buffer.from('ab')]), 'cd'));
+  s.push(v2('PUB size split', cmd(`PUB ${tp}`), Buffer.from([0, 0]), Buffer.from([0, 1, 120])));
+  // MPUB.
+  const tm = fresh('mpub');
+  s.push(v2('MPUB no topic', cmd('MPUB')));
+  s.push(v2('MPUB bad topic', cmd('MPUB a/b', mpub(['x']))));
+  s.push(v2('MPUB body size 0', Buffer.concat([cmd(`MPUB ${tm}`), int32(0)])));
+  s.push(v2('MPUB body size over max', Buffer.concat([cmd(`MPUB ${tm}`), int32(4097)])));
+  s.push(v2('MPUB count 0', cmd(`MPUB ${tm}`, mpub([], 0))));
+  s.push(v2('MPUB count -1', cmd(`MPUB ${tm}`, int32(-1))));
+  s.push(v2('MPUB count over limit', cmd(`MPUB ${tm}`, Buffer.concat([int32(1000), Buffer.alloc(8)]))));
+  s.push(v2('MPUB message size 0', cmd(`MPUB ${tm}`, Buffer.concat([int32(1), int32(0)]))));
+  s.push(v2('MPUB message over max', cmd(`MPUB ${tm}`, Buffer.concat([int32(1), int32(1025), Buffer.alloc(1025)]))));
+  s.push(v2('MPUB messages past body', cmd(`MPUB ${tm}`, Buffer.concat([int32(2), sized('a'), int32(50)]))));
+  s.push(v2('MPUB count larger than messages', cmd(`MPUB ${tm}`, mpub(['a', 'b'], 3))));
+  s.push(v2('MPUB trailing bytes', cmd(`MPUB ${tm}`, Buffer.concat([mpub(['a', 'b']), Buffer.from('zz')]))));
+  s.push(v2('MPUB ok', cmd(`MPUB ${tm}`, mpub(['a', 'bb', 'ccc']))));
+  s.push(v2('MPUB body at max', cmd(`MPUB ${tm}`, mpub([Buffer.alloc(1024, 1), Buffer.alloc(1024, 2), Buffer.alloc(1024, 3), Buffer.alloc(4096 - 4 - 3 * 1028 - 4, 4)]))));
+  // DPUB.
+  const td = fresh('dpub');
+  s.push(v2('DPUB no params', cmd('DPUB')));
+  s.push(v2('DPUB no timeout', cmd(`DPUB ${td}`)));
+  s.push(v2('DPUB bad timeout', cmd(`DPUB ${td} abc`, 'x')));
+  s.push(v2('DPUB negative timeout', cmd(`DPUB ${td} -1`, 'x')));
+  s.push(v2('DPUB timeout over max', cmd(`DPUB ${td} 30001`, 'x')));
+  s.push(v2('DPUB timeout at max', cmd(`DPUB ${td} 30000`, 'x')));
+  s.push(v2('DPUB ok', cmd(`DPUB ${td} 10`, 'x')));
+  s.push(v2('DPUB bad topic', cmd('DPUB b@d 10', 'x')));
+  s.push(v2('DPUB size over max', Buffer.concat([cmd(`DPUB ${td} 10`), int32(2000)])));
+  // IDENTIFY.
+  s.push(v2('IDENTIFY empty object', identify({})));
+  s.push(v2('IDENTIFY bad json', cmd('IDENTIFY', '{nope')));
+  s.push(v2('IDENTIFY array', cmd('IDENTIFY', '[1,2]')));
+  s.push(v2('IDENTIFY size 0', Buffer.concat([cmd('IDENTIFY'), int32(0)])));
+  s.push(v2('IDENTIFY size over max', Buffer.concat([cmd('IDENTIFY'), int32(4097)])));
+  s.push(v2('IDENTIFY feature negotiation', identify({ client_id: 'c', hostname: 'h', feature_negotiation: true, user_agent: 'go-diff/1' })));
+  s.push(v2('IDENTIFY twice', identify({ feature_negotiation: true }), identify({ feature_negotiation: true })));
+  s.push(v2('IDENTIFY heartbeat too big', identify({ heartbeat_interval: 20001 })));
+  s.push(v2('IDENTIFY heartbeat too small', identify({ heartbeat_interval: 999 })));
+  s.push(v2('IDENTIFY heartbeat -1', identify({ feature_negotiation: true, heartbeat_interval: -1 })));
+  s.push(v2('IDENTIFY heartbeat -2', identify({ heartbeat_interval: -2 })));
+  s.push(v2('IDENTIFY output buffer too big', identify({ output_buffer_size: 65537 })));
+  s.push(v2('IDENTIFY output buffer too small', identify({ output_buffer_size: 63 })));
+  s.push(v2('IDENTIFY output buffer -1', identify({ feature_negotiation: true, output_buffer_size: -1, output_buffer_timeout: -1 })));
+  s.push(v2('IDENTIFY output timeout too big', identify({ output_buffer_timeout: 5001 })));
+  s.push(v2('IDENTIFY output timeout too small', identify({ output_buffer_timeout: 0 })));
+  s.push(v2('IDENTIFY sample rate 101', identify({ sample_rate: 101 })));
+  s.push(v2('IDENTIFY sample rate -1', identify({ sample_rate: -1 })));
+  s.push(v2('IDENTIFY sample rate 50', identify({ feature_negotiation: true, sample_rate: 50 })));
+  s.push(v2('IDENTIFY msg timeout over max', identify({ msg_timeout: 60001 })));
+  s.push(v2('IDENTIFY msg timeout 999', identify({ msg_timeout: 999 })));
+  s.push(v2('IDENTIFY msg timeout ok', identify({ feature_negotiation: true, msg_timeout: 5000 })));
+  s.push(v2('IDENTIFY deflate level 10', identify({ feature_negotiation: true, deflate: true, deflate_level: 10 })));
+  for (const [name, feature] of [['deflate', { deflate: true, deflate_level: 1 }], ['snappy', { snappy: true }]] as const) {
+    const t = fresh(name);
+    s.push(v2(`${name}: publish, error, NOP`, identify({ feature_negotiation: true, ...feature }), cmd(`PUB ${t}`, 'compressed'), cmd(`MPUB ${t}`, mpub(['x', 'y'])), cmd('NOP'), cmd('RDY 1')));
+    // RDY as many as are queued: nsqd flushes at once when a client's RDY is used up, else only
+    // after --output-buffer-timeout.
+    s.push(v2(`${name}: deliver and FIN`, cmd(`PUB ${t}`, 'before'), identify({ feature_negotiation: true, ...feature }), cmd(`SUB ${t} c`), cmd('RDY 4'), (id) => cmd(`FIN ${id}`), cmd(`PUB ${t}`, 'x'.repeat(1000))));
+    s.push(v2(`${name}: fatal error`, identify({ feature_negotiation: true, ...feature }), cmd('PUB bad!'), cmd('NOP')));
+  }
+  s.push(v2('IDENTIFY deflate and snappy', identify({ feature_negotiation: true, deflate: true, snappy: true })));
+  s.push(v2('IDENTIFY tls without cert', identify({ feature_negotiation: true, tls_v1: true })));
+  s.push(v2('IDENTIFY wrong types', identify({ heartbeat_interval: 'x' })));
+  s.push(v2('IDENTIFY unknown fields', identify({ feature_negotiation: true, foo: 1, long_id: 'l', short_id: 's' })));
+  s.push(v2('IDENTIFY after SUB', cmd(`SUB ${fresh('ids')} c`), identify({})));
+  // AUTH (no --auth-http-address).
+  s.push(v2('AUTH disabled', cmd('AUTH', 'secret')));
+  s.push(v2('AUTH no body size', cmd('AUTH')));
+  s.push(v2('AUTH before IDENTIFY', cmd('AUTH', 'x'), identify({})));
+  // SUB.
+  s.push(v2('SUB no params', cmd('SUB')));
+  s.push(v2('SUB one param', cmd('SUB t')));
+  s.push(v2('SUB bad topic', cmd('SUB t! c')));
+  s.push(v2('SUB bad channel', cmd('SUB t c!')));
+  s.push(v2('SUB ephemeral', cmd(`SUB ${fresh('sube')}#ephemeral c#ephemeral`)));
+  s.push(v2('SUB twice', cmd(`SUB ${fresh('sub2')} c`), cmd('SUB other c')));
+  const full = fresh('full');
+  s.push(v2('SUB max consumers', cmd(`SUB ${full} c`), cmd(`SUB ${full} c`)));
+  // RDY.
+  s.push(v2('RDY before SUB', cmd('RDY 1')));
+  const tr = fresh('rdy');
+  s.push(v2('RDY no count', cmd(`SUB ${tr} c`), cmd('RDY')));
+  s.push(v2('RDY not a number', cmd(`SUB ${tr} c`), cmd('RDY x')));
+  s.push(v2('RDY negative', cmd(`SUB ${tr} c`), cmd('RDY -1')));
+  s.push(v2('RDY over max', cmd(`SUB ${tr} c`), cmd('RDY 101')));
+  s.push(v2('RDY at max then 0', cmd(`SUB ${fresh('rdy')} c`), cmd('RDY 100'), cmd('RDY 0')));
+  s.push(v2('RDY with space', cmd(`SUB ${fresh('rdy')} c`), cmd('RDY  5')));
+  s.push(v2('RDY huge', cmd(`SUB ${fresh('rdy')} c`), cmd('RDY 99999999999999999999')));
+  // FIN, REQ, TOUCH.
+  s.push(v2('FIN before SUB', cmd('FIN 0123456789abcdef')));
+  s.push(v2('FIN short id', cmd(`SUB ${fresh('fin')} c`), cmd('FIN 0123')));
+  s.push(v2('FIN no id', cmd(`SUB ${fresh('fin')} c`), cmd('FIN')));
+  s.push(v2('FIN unknown id', cmd(`SUB ${fresh('fin')} c`), cmd('FIN 0123456789abcdef')));
+  s.push(v2('REQ no timeout', cmd(`SUB ${fresh('req')} c`), cmd('REQ 0123456789abcdef')));
+  s.push(v2('REQ bad timeout', cmd(`SUB ${fresh('req')} c`), cmd('REQ 0123456789abcdef x')));
+  s.push(v2('REQ unknown id', cmd(`SUB ${fresh('req')} c`), cmd('REQ 0123456789abcdef 0')));
+  s.push(v2('TOUCH unknown id', cmd(`SUB ${fresh('touch')} c`), cmd('TOUCH 0123456789abcdef')));
+  s.push(v2('TOUCH before SUB', cmd('TOUCH 0123456789abcdef')));
+  // Delivery: publish, subscribe, receive, then answer with the message's own ID.
+  const flow = (name: string, ...after: Step[]): TcpScenario => {
+    const t = fresh('flow');
+    return v2(name, cmd(`PUB ${t}`, 'hello'), cmd(`SUB ${t} c`), cmd('RDY 1'), ...after);
+  };
+  s.push(flow('deliver then FIN', (id) => cmd(`FIN ${id}`), cmd(`PUB x`, 'after')));
+  s.push(flow('deliver then FIN twice', (id) => cmd(`FIN ${id}`), (id) => cmd(`FIN ${id}`)));
+  s.push(flow('deliver then REQ 0', (id) => cmd(`REQ ${id} 0`)));
+  s.push(flow('deliver then REQ over max', (id) => cmd(`REQ ${id} 30001`)));
+  s.push(flow('deliver then REQ negative', (id) => cmd(`REQ ${id} -1`)));
+  s.push(flow('deliver then TOUCH', (id) => cmd(`TOUCH ${id}`), (id) => cmd(`FIN ${id}`)));
+  s.push(flow('deliver then CLS', cmd('CLS'), (id) => cmd(`FIN ${id}`), cmd('RDY 1')));
+  s.push(flow('deliver with RDY 0 after', cmd('RDY 0'), (id) => cmd(`REQ ${id} 0`)));
+  s.push(v2('SUB then PUB on same conn', cmd(`SUB ${fresh('same')} c`), cmd('PUB other', 'x')));
+  // CLS, NOP.
+  s.push(v2('CLS before SUB', cmd('CLS')));
+  s.push(v2('CLS twice', cmd(`SUB ${fresh('cls')} c`), cmd('CLS'), cmd('CLS')));
+  s.push(v2('CLS then SUB', cmd(`SUB ${fresh('cls')} c`), cmd('CLS'), cmd('SUB a b')));
+  s.push(v2('NOP with param', cmd('NOP x')));
+  // Several commands in one write.
+  s.push(v2('pipelined', Buffer.concat([cmd('NOP'), cmd(`PUB ${tp}`, 'a'), cmd('FOO'), cmd(`PUB ${tp}`, 'b')])));
+  return s;
+}
+
+export function httpScenarios(): HttpScenario[] {
+  const h: HttpScenario[] = [];
+  const get = (path: string, note?: string, headers?: Record<string, string>): void => {
+    h.push({ method: 'GET', path, ...(note !== undefined ? { note } : {}), ...(headers !== undefined ? { headers } : {}) });
+  };
+  const post = (path: string, body?: string | Buffer, note?: string): void => {
+    h.push({ method: 'POST', path, ...(body !== undefined ? { body } : {}), ...(note !== undefined ? { note } : {}) });
+  };
+  get('/ping');
+  get('/info');
+  get('/nope');
+  get('/pub', 'wrong method');
+  h.push({ method: 'PUT', path: '/ping', note: 'wrong method' });
+  h.push({ method: 'HEAD', path: '/ping' });
+  h.push({ method: 'OPTIONS', path: '/pub' });
+  get('/ping/', 'trailing slash');
+  get('/PING', 'case');
+  get('/stats?format=json', 'empty');
+  // /pub
+  post('/pub', 'x', 'no topic');
+  post('/pub?topic=', 'x', 'empty topic');
+  post('/pub?topic=a!b', 'x', 'bad topic');
+  post('/pub?topic=h1', '', 'empty body');
+  post('/pub?topic=h1', 'a'.repeat(1025), 'too big');
+  post('/pub?topic=h1', 'a'.repeat(1024), 'at max');
+  post('/pub?topic=h1', 'hello');
+  post('/pub?topic=h1&defer=abc', 'x', 'bad defer');
+  post('/pub?topic=h1&defer=-1', 'x', 'negative defer');
+  post('/pub?topic=h1&defer=30001', 'x', 'defer over max');
+  post('/pub?topic=h1&defer=5000', 'x', 'defer ok');
+  post('/pub?topic=h1&topic=h2', 'x', 'two topics');
+  post('/pub?topic=h1;x', 'x', 'semicolon in query');
+  post('/pub?topic=h%zz', 'x', 'bad escape');
+  // /mpub
+  post('/mpub', 'a\nb', 'no topic');
+  post('/mpub?topic=h1', 'a\nb\n\nc\n', 'text');
+  post('/mpub?topic=h1', '\n\n', 'text only newlines');
+  post('/mpub?topic=h1', 'a\r\nb', 'text CR');
+  post('/mpub?topic=h1', `${'a'.repeat(1025)}\nb`, 'text line too big');
+  post('/mpub?topic=h1', 'a\n'.repeat(2049), 'text body too big');
+  post('/mpub?topic=h1&binary=true', mpub(['a', 'b']), 'binary');
+  post('/mpub?topic=h1&binary=1', mpub([]), 'binary count 0');
+  post('/mpub?topic=h1&binary=true', Buffer.from([0, 0]), 'binary short');
+  post('/mpub?topic=h1&binary=true', mpub(['a', 'b'], 3), 'binary count too big');
+  post('/mpub?topic=h1&binary=true', Buffer.concat([int32(1), int32(2000), Buffer.alloc(10)]), 'binary message too big');
+  post('/mpub?topic=h1&binary=true', Buffer.concat([mpub(['a']), Buffer.from('junk')]), 'binary trailing');
+  post('/mpub?topic=h1&binary=yes', mpub(['a']), 'binary other value');
+  post('/mpub?topic=h1&binary=false', 'a\nb', 'binary false');
+  // topics and channels
+  post('/topic/create', undefined, 'no topic');
+  post('/topic/create?topic=bad!', undefined, 'bad topic');
+  post('/topic/create?topic=ht');
+  post('/topic/create?topic=ht', undefined, 'again');
+  post('/topic/delete?topic=missing');
+  post('/topic/delete?topic=bad!', undefined, 'bad name');
+  post('/topic/empty?topic=missing');
+  post('/topic/empty?topic=bad!', undefined, 'bad name');
+  post('/topic/pause?topic=missing');
+  post('/topic/pause?topic=ht');
+  post('/topic/unpause?topic=ht');
+  post('/channel/create?topic=ht', undefined, 'no channel');
+  post('/channel/create?channel=c', undefined, 'no topic');
+  post('/channel/create?topic=ht&channel=bad!', undefined, 'bad channel');
+  post('/channel/create?topic=bad!&channel=c', undefined, 'bad topic');
+  post('/channel/create?topic=missing&channel=c', undefined, 'missing topic');
+  post('/channel/create?topic=ht&channel=c1');
+  post('/channel/create?topic=ht&channel=c2#ephemeral');
+  post('/channel/pause?topic=ht&channel=c1');
+  post('/channel/pause?topic=ht&channel=nope');
+  post('/channel/empty?topic=ht&channel=c1');
+  post('/channel/delete?topic=ht&channel=nope');
+  post('/channel/unpause?topic=ht&channel=c1');
+  get('/stats?format=json&topic=ht', 'one topic');
+  get('/stats?format=json&topic=nope', 'missing topic');
+  get('/stats?format=json&topic=ht&channel=c1', 'one channel');
+  get('/stats?format=json&channel=c1', 'channel only');
+  get('/stats?format=json&include_clients=false&include_mem=false', 'no clients, no mem');
+  get('/stats?format=text&topic=ht', 'text');
+  get('/stats?format=json&include_clients=maybe', 'bad bool');
+  post('/channel/delete?topic=ht&channel=c1');
+  post('/topic/delete?topic=ht');
+  get('/stats?format=json&include_mem=false', 'after deletes');
+  // config
+  get('/config/nsqlookupd_tcp_addresses');
+  get('/config/log_level');
+  get('/config/nope');
+  h.push({ method: 'PUT', path: '/config/log_level', body: 'debug' });
+  h.push({ method: 'PUT', path: '/config/log_level', body: 'loud', note: 'bad level' });
+  h.push({ method: 'PUT', path: '/config/nsqlookupd_tcp_addresses', body: '["127.0.0.1:1"]' });
+  h.push({ method: 'PUT', path: '/config/nsqlookupd_tcp_addresses', body: 'not json', note: 'bad json' });
+  h.push({ method: 'PUT', path: '/config/nsqlookupd_tcp_addresses', body: '[]' });
+  h.push({ method: 'PUT', path: '/config/nope', body: 'x' });
+  h.push({ method: 'PUT', path: '/config/log_level', body: 'x'.repeat(70 * 1024), note: 'huge body' });
+  get('/info', 'accept v1', { Accept: 'application/vnd.nsq; version=1.0' });
+  return h;
+}
+
+/**
+ * Random conversations, reproducible from `seed`: commands drawn from every kind nsqd knows,
+ * each with valid, boundary and wrong parameters, some split across writes or run together in
+ * one. Topics come from a small pool per conversation, so publishing, subscribing and answering
+ * messages meet. REQ timeouts are 0 or out of range, so no redelivery depends on timing.
+ */
+export function tcpFuzzScenarios(seed: number, count: number): TcpScenario[] {
+  const rnd = prng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const int = (lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1));
+  const out: TcpScenario[] = [];
+  for (let n = 0; n < count; n++) {
+    const base = `fz${seed}_${n}`;
+    const topics = [`${base}a`, `${base}b`, `${base}c#ephemeral`];
+    const topic = (): string => (rnd() < 0.08 ? pick(['', 'bad!t', 't'.repeat(65), 'a b', '#ephemeral', 'x#ephemeral#ephemeral']) : pick(topics));
+    const channel = (): string => (rnd() < 0.08 ? pick(['', 'bad!c', 'c'.repeat(65), 'ch#ephemeral']) : pick(['c', 'd', 'e#ephemeral']));
+    const body = (): Buffer => Buffer.alloc(pick([1, 1, 5, 100, 1023, 1024, 1025]), int(97, 122));
+    const id = (): Step => {
+      const r = rnd();
+      if (r < 0.6) return (last: string) => Buffer.from(last === '' ? '0123456789abcdef' : last, 'latin1');
+      if (r < 0.8) return '0123456789abcdef';
+      return pick(['0123', '0123456789abcdef0', '', 'zzzzzzzzzzzzzzzz']);
+    };
+    const withId = (verb: string, suffix = ''): ((lastId: string) => Buffer) => {
+      const i = id();
+      return (last: string) => Buffer.from(`${verb} ${typeof i === 'function' ? i(last).toString('latin1') : String(i)}${suffix}\n`, 'latin1');
+    };
+    const identifyFields = (): Record<string, unknown> => {
+      const o: Record<string, unknown> = {};
+      const fields: [string, () => unknown][] = [
+        ['client_id', () => pick(['c', '', 'x'.repeat(300)])],
+        ['hostname', () => pick(['h', ''])],
+        ['user_agent', () => pick(['fuzz/1', ''])],
+        ['feature_negotiation', () => pick([true, false])],
+        ['heartbeat_interval', () => pick([-2, -1, 0, 999, 1000, 20000, 20001, 'x'])],
+        ['output_buffer_size', () => pick([-1, 0, 63, 64, 65536, 65537])],
+        ['output_buffer_timeout', () => pick([-1, 0, 1, 5000, 5001])],
+        ['sample_rate', () => pick([-1, 0, 1, 99, 100, 101])],
+        ['msg_timeout', () => pick([0, 999, 1000, 60000, 60001])],
+        ['deflate', () => pick([true, false])],
+        ['deflate_level', () => pick([0, 1, 6, 9, 10])],
+        ['snappy', () => pick([true, false])],
+        ['tls_v1', () => pick([false, true])],
+      ];
+      for (const [k, v] of fields) if (rnd() < 0.3) o[k] = v();
+      return o;
+    };
+    const command = (): Buffer | ((lastId: string) => Buffer) => {
+      switch (int(0, 17)) {
+        case 0: return cmd('NOP');
+        case 1: return cmd(pick(['FOO', 'pub x', 'SUB', 'RDY', 'IDENTIFY x', '', ' ', 'NOP x y']));
+        case 2: {
+          const o = identifyFields();
+          // Compression is left out: a fuzz conversation is compared byte-level framed.
+          delete o.deflate;
+          delete o.snappy;
+          return rnd() < 0.1 ? cmd('IDENTIFY', pick(['{', '[]', 'null', '{"heartbeat_interval":1e99}'])) : identify(o);
+        }
+        case 3: return cmd('AUTH', 'secret');
+        case 4: case 5: return cmd(`SUB ${topic()} ${channel()}`);
+        case 6: case 7: return cmd(`RDY ${pick([-1, 0, 1, 1, 2, 5, 100, 101])}`);
+        case 8: return withId('FIN');
+        case 9: return withId('REQ', ` ${pick([0, 0, -1, 30001, 'x'])}`);
+        case 10: return withId('TOUCH');
+        case 11: case 12: return cmd(`PUB ${topic()}`, body());
+        case 13: {
+          const k = int(1, 4);
+          const msgs = Array.from({ length: k }, body);
+          const r = rnd();
+          if (r < 0.15) return cmd(`MPUB ${topic()}`, mpub(msgs, k + int(-1, 2)));
+          if (r < 0.25) return Buffer.concat([cmd(`MPUB ${topic()}`), int32(pick([0, -1, 4097, 4096]))]);
+          return cmd(`MPUB ${topic()}`, mpub(msgs));
+        }
+        case 14: return cmd(`DPUB ${topic()} ${pick([0, 10, 30000, 30001, -1, 'x'])}`, body());
+        case 15: return cmd('CLS');
+        case 16: return Buffer.concat([cmd(`PUB ${topic()}`), int32(pick([0, -5, 2000]))]);
+        default: return cmd(pick(['PUB', 'MPUB', 'DPUB', 'DPUB x', 'SUB x', 'REQ', 'TOUCH', 'FIN']));
+      }
+    };
+    const steps: Step[] = [MAGIC];
+    const len = int(2, 9);
+    for (let i = 0; i < len; i++) {
+      const c = command();
+      const r = rnd();
+      if (typeof c !== 'function' && c.length > 2 && r < 0.15) {
+        // Split one command across two writes.
+        const at = int(1, c.length - 1);
+        steps.push(c.subarray(0, at), c.subarray(at));
+      } else if (typeof c !== 'function' && r < 0.3 && i + 1 < len) {
+        // Two commands in one write.
+        const d = command();
+        steps.push(typeof d === 'function' ? c : Buffer.concat([c, d]));
+      } else steps.push(c);
+    }
+    out.push({ name: `fuzz seed ${seed} #${n}`, steps, quietMs: 300 });
+  }
+  return out;
+}
