@@ -16,13 +16,15 @@
  * `N same, N differ`; exits 1 when any differ. --show prints every transcript.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { constants as zconstants, createDeflateRaw, createInflateRaw, type Deflate, type Inflate } from 'node:zlib';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SnappyFrameDecoder, SnappyFrameEncoder } from '../../src/protocol/snappy-stream.js';
-import { argvOf, openConn, QuietConn, startDaemon, stopDaemon, type Daemon } from './common.js';
-import { httpScenarios, tcpFuzzScenarios, tcpScenarios, type HttpScenario, type Step, type TcpScenario } from './scenarios.js';
+import { argvOf, openConn, QuietConn, sleep, startDaemon, stopDaemon, type Daemon } from './common.js';
+import { authAnswer, authScenarios, httpScenarios, tcpFuzzScenarios, tcpScenarios, type HttpScenario, type Step, type TcpScenario } from './scenarios.js';
 
 /**
  * Error texts nsqd 1.3.0 words differently from the 1.2.x nsqds this was run against (NSQ's
@@ -172,7 +174,7 @@ function describeText(data: Buffer): string {
   return s;
 }
 
-function stepBytes(step: Step, conn: Conn): Buffer {
+function stepBytes(step: Exclude<Step, number>, conn: Conn): Buffer {
   if (typeof step === 'function') return step(conn.lastId);
   return typeof step === 'string' ? Buffer.from(step, 'latin1') : step;
 }
@@ -183,6 +185,10 @@ async function runTcp(d: Daemon, sc: TcpScenario): Promise<string[]> {
   try {
     for (const step of sc.steps) {
       if (conn.closed) break;
+      if (typeof step === 'number') {
+        await sleep(step);
+        continue;
+      }
       conn.send(stepBytes(step, conn));
       await conn.settle(sc.quietMs ?? 60);
       out.push(conn.take().join(' | '));
@@ -276,7 +282,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < fuzz.length; i += FUZZ_BATCH) {
       await Promise.all(fuzz.slice(i, i + FUZZ_BATCH).map(async (sc) => {
         const [a, b] = await Promise.all([runTcp(ours, sc), runTcp(go, sc)]);
-        report(`tcp: ${sc.name}\n  sent: ${sc.steps.map((st) => (typeof st === 'function' ? '<id>' : JSON.stringify(Buffer.from(st).toString('latin1')))).join(' ')}`, a.join('\n'), b.join('\n'));
+        report(`tcp: ${sc.name}\n  sent: ${sc.steps.map((st) => (typeof st === 'function' ? '<id>' : typeof st === 'number' ? `<${st} ms>` : JSON.stringify(Buffer.from(st).toString('latin1')))).join(' ')}`, a.join('\n'), b.join('\n'));
       }));
     }
     for (const sc of httpScenarios()) {
@@ -287,6 +293,39 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const d of [ours, go]) await stopDaemon(d);
+  }
+  // A second pair, each asking an auth server of its own (authAnswer, with per-server counts).
+  const authServers: Server[] = [];
+  const authDaemons: Daemon[] = [];
+  try {
+    const startAuthed = async (name: string, path: string | null, dir: string): Promise<Daemon> => {
+      const calls = new Map<string, number>();
+      const srv = createServer((req, res) => {
+        const secret = new URL(req.url ?? '/', 'http://x').searchParams.get('secret') ?? '';
+        const n = (calls.get(secret) ?? 0) + 1;
+        calls.set(secret, n);
+        const a = authAnswer(secret, n);
+        res.writeHead(a.status, { 'Content-Type': 'application/json' });
+        res.end(a.body);
+      });
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+      authServers.push(srv);
+      const port = (srv.address() as AddressInfo).port;
+      const d = await startDaemon(name, argvOf(path, 'nsqd'), [`--data-path=${dir}`, `--auth-http-address=127.0.0.1:${port}`, ...COMMON_FLAGS]);
+      authDaemons.push(d);
+      return d;
+    };
+    const authDirs = [mkdtempSync(join(tmpdir(), 'go-diff-ours-')), mkdtempSync(join(tmpdir(), 'go-diff-go-'))];
+    dirs.push(...authDirs);
+    const a1 = await startAuthed('ours (auth)', null, authDirs[0]!);
+    const a2 = await startAuthed('go (auth)', values.go!, authDirs[1]!);
+    await Promise.all(authScenarios().filter((sc) => sc.name.includes(values.filter!)).map(async (sc) => {
+      const [a, b] = await Promise.all([runTcp(a1, sc), runTcp(a2, sc)]);
+      report(`tcp: ${sc.name}`, a.join('\n'), b.join('\n'));
+    }));
+  } finally {
+    for (const d of authDaemons) await stopDaemon(d);
+    for (const srv of authServers) srv.close();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
   process.stdout.write(`${same} same, ${reworded} same once a pre-1.3.0 nsqd's wording is updated, ${differ} differ\n`);

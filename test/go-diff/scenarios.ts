@@ -6,8 +6,8 @@
 
 import { prng } from '../helpers/prng.js';
 
-/** Bytes to send, or a function of the last message ID the connection received. */
-export type Step = string | Buffer | ((lastId: string) => Buffer);
+/** Bytes to send, a function of the last message ID the connection received, or a pause in ms. */
+export type Step = string | Buffer | ((lastId: string) => Buffer) | number;
 
 export interface TcpScenario {
   name: string;
@@ -405,4 +405,69 @@ export function tcpFuzzScenarios(seed: number, count: number): TcpScenario[] {
     out.push({ name: `fuzz seed ${seed} #${n}`, steps, quietMs: 300 });
   }
   return out;
+}
+
+/**
+ * What the auth server run.ts starts for each nsqd answers, by secret. `short` allows for one
+ * second and then fails, so the re-query after expiry is exercised.
+ */
+export function authAnswer(secret: string, calls: number): { status: number; body: string } {
+  const ok = (o: unknown): { status: number; body: string } => ({ status: 200, body: JSON.stringify(o) });
+  const grant = (topic: string, channels: string[], permissions: string[], ttl = 3600): { status: number; body: string } =>
+    ok({ ttl, identity: `id-${secret}`, identity_url: 'http://auth.example/u', authorizations: [{ topic, channels, permissions }] });
+  switch (secret) {
+    case 'good': return grant('auth_t.*', ['.*'], ['subscribe', 'publish']);
+    case 'pub': return grant('^auth_p$', ['.*'], ['publish']);
+    case 'sub': return grant('auth_s', ['^c$'], ['subscribe']);
+    case 'nochan': return grant('.*', [], ['subscribe', 'publish']);
+    case 'ci': return grant('(?i)^AUTH_CI$', ['.*'], ['publish', 'subscribe']);
+    case 'two': return ok({ ttl: 60, identity: 'two', identity_url: '', authorizations: [{ topic: 'a', channels: ['.*'], permissions: ['publish'] }, { topic: 'b', channels: ['x'], permissions: ['subscribe'] }] });
+    case 'none': return ok({ ttl: 60, identity: 'none', identity_url: '', authorizations: [] });
+    case 'badperm': return grant('.*', ['.*'], ['read']);
+    case 'badregex': return grant('(', ['.*'], ['publish']);
+    case 'ttl0': return grant('.*', ['.*'], ['publish'], 0);
+    case 'short': return calls === 1 ? grant('.*', ['.*'], ['publish'], 1) : { status: 500, body: 'down' };
+    case 'garbage': return { status: 200, body: 'not json' };
+    case 'err500': return { status: 500, body: '{"message":"boom"}' };
+    default: return { status: 403, body: '{"message":"NOT_AUTHORIZED"}' };
+  }
+}
+
+/** Conversations with nsqd started with --auth-http-address pointing at authAnswer. */
+export function authScenarios(): TcpScenario[] {
+  const auth = (secret: string): Buffer => cmd('AUTH', secret);
+  // An AUTH waits for an HTTP round trip: give every step time to be answered.
+  return ([
+    v2('auth: IDENTIFY says auth required', identify({ feature_negotiation: true })),
+    v2('auth: PUB first', cmd('PUB auth_t1', 'x')),
+    v2('auth: MPUB first', cmd('MPUB auth_t1', mpub(['x']))),
+    v2('auth: DPUB first', cmd('DPUB auth_t1 10', 'x')),
+    v2('auth: SUB first', cmd('SUB auth_t1 c')),
+    v2('auth: good, PUB, MPUB, DPUB, SUB', auth('good'), cmd('PUB auth_t1', 'x'), cmd('MPUB auth_t2', mpub(['a'])), cmd('DPUB auth_t3 10', 'x'), cmd('SUB auth_t1 c')),
+    v2('auth: good, PUB elsewhere', auth('good'), cmd('PUB other', 'x')),
+    v2('auth: twice', auth('good'), auth('good')),
+    v2('auth: after SUB', auth('good'), cmd('SUB auth_t1 c'), auth('good')),
+    v2('auth: after IDENTIFY', identify({}), auth('good'), cmd('PUB auth_t1', 'x')),
+    v2('auth: publish only, SUB', auth('pub'), cmd('PUB auth_p', 'x'), cmd('SUB auth_p c')),
+    v2('auth: publish only, other topic', auth('pub'), cmd('PUB auth_px', 'x')),
+    v2('auth: subscribe only, PUB', auth('sub'), cmd('SUB auth_s c'), cmd('RDY 1')),
+    v2('auth: subscribe only, PUB first', auth('sub'), cmd('PUB auth_s', 'x')),
+    v2('auth: subscribe only, wrong channel', auth('sub'), cmd('SUB auth_s cc')),
+    v2('auth: subscribe only, substring topic', auth('sub'), cmd('SUB xauth_sx c')),
+    v2('auth: no channels', auth('nochan'), cmd('PUB t', 'x')),
+    v2('auth: case-insensitive topic', auth('ci'), cmd('PUB auth_ci', 'x'), cmd('PUB AUTH_CI', 'y'), cmd('PUB auth_cix', 'z')),
+    v2('auth: two authorizations', auth('two'), cmd('PUB a', 'x'), cmd('SUB b x')),
+    v2('auth: two authorizations, denied', auth('two'), cmd('SUB a x')),
+    v2('auth: none', auth('none')),
+    v2('auth: bad permission', auth('badperm')),
+    v2('auth: bad regex', auth('badregex')),
+    v2('auth: ttl 0', auth('ttl0')),
+    v2('auth: garbage answer', auth('garbage')),
+    v2('auth: 500', auth('err500')),
+    v2('auth: 403', auth('nope')),
+    v2('auth: expiry re-query fails', auth('short'), cmd('PUB t', 'x'), 1500, cmd('PUB t', 'y')),
+    v2('auth: size 0', Buffer.concat([cmd('AUTH'), int32(0)])),
+    v2('auth: size over max', Buffer.concat([cmd('AUTH'), int32(4097)])),
+    v2('auth: extra param', cmd('AUTH x', 'good')),
+  ] as TcpScenario[]).map((sc) => ({ ...sc, quietMs: 400 }));
 }
