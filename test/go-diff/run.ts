@@ -58,7 +58,8 @@ export const COMMON_FLAGS = [
   '--max-rdy-count=100',
   '--max-msg-timeout=60s',
   '--max-req-timeout=30s',
-  '--msg-timeout=10s',
+  // Long enough that no message handed to a closed conversation times out before /stats is compared.
+  '--msg-timeout=50s',
   '--max-heartbeat-interval=20s',
   '--max-output-buffer-size=65536',
   '--max-output-buffer-timeout=5s',
