@@ -12,7 +12,8 @@
  * Each scenario runs on fresh connections to both daemons at once; HTTP scenarios run in order,
  * since they change the daemons' state the same way. --fuzz adds N random conversations
  * (scenarios.ts tcpFuzzScenarios; --seed reproduces them), run a few at a time, before the
- * HTTP scenarios, whose /stats answers then also compare what they left. Prints every difference and ends with
+ * HTTP scenarios, whose /stats answers then also compare what they left, and N random HTTP
+ * requests (httpFuzzScenarios) after them. Prints every difference and ends with
  * `N same, N differ`; exits 1 when any differ. --show prints every transcript.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,7 +25,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SnappyFrameDecoder, SnappyFrameEncoder } from '../../src/protocol/snappy-stream.js';
 import { argvOf, openConn, QuietConn, sleep, startDaemon, stopDaemon, type Daemon } from './common.js';
-import { authAnswer, authScenarios, httpScenarios, tcpFuzzScenarios, tcpScenarios, type HttpScenario, type Step, type TcpScenario } from './scenarios.js';
+import { authAnswer, authScenarios, httpFuzzScenarios, httpScenarios, tcpFuzzScenarios, tcpScenarios, type HttpScenario, type Step, type TcpScenario } from './scenarios.js';
 
 /**
  * Error texts nsqd 1.3.0 words differently from the 1.2.x nsqds this was run against (NSQ's
@@ -232,7 +233,7 @@ function maskText(s: string, d: Daemon): string {
 }
 
 async function runHttp(d: Daemon, sc: HttpScenario): Promise<string> {
-  const init: RequestInit = { method: sc.method, headers: sc.headers ?? {} };
+  const init: RequestInit = { method: sc.method, headers: sc.headers ?? {}, redirect: 'manual' };
   if (sc.body !== undefined) init.body = typeof sc.body === 'string' ? sc.body : new Uint8Array(sc.body);
   const r = await fetch(`http://127.0.0.1:${d.httpPort}${sc.path}`, init);
   const text = await r.text();
@@ -242,7 +243,7 @@ async function runHttp(d: Daemon, sc: HttpScenario): Promise<string> {
   } catch {
     body = maskText(text, d);
   }
-  const headers = ['content-type', 'x-nsq-content-type', 'allow'].map((h) => `${h}=${r.headers.get(h) ?? ''}`).join(' ');
+  const headers = ['content-type', 'x-nsq-content-type', 'allow', 'location'].map((h) => `${h}=${r.headers.get(h) ?? ''}`).join(' ');
   return `${r.status} ${headers}\n${body}`;
 }
 
@@ -286,7 +287,7 @@ async function main(): Promise<void> {
         report(`tcp: ${sc.name}\n  sent: ${sc.steps.map((st) => (typeof st === 'function' ? '<id>' : typeof st === 'number' ? `<${st} ms>` : JSON.stringify(Buffer.from(st).toString('latin1')))).join(' ')}`, a.join('\n'), b.join('\n'));
       }));
     }
-    for (const sc of httpScenarios()) {
+    for (const sc of [...httpScenarios(), ...httpFuzzScenarios(Number(values.seed), Number(values.fuzz))]) {
       const name = `http: ${sc.method} ${sc.path}${sc.note !== undefined ? ` (${sc.note})` : ''}`;
       const [a, b] = await Promise.all([runHttp(ours, sc), runHttp(go, sc)]);
       if (!name.includes(values.filter!)) continue;

@@ -471,3 +471,58 @@ export function authScenarios(): TcpScenario[] {
     v2('auth: extra param', cmd('AUTH x', 'good')),
   ] as TcpScenario[]).map((sc) => ({ ...sc, quietMs: 400 }));
 }
+
+/**
+ * Random HTTP requests, reproducible from `seed`: nsqd's endpoints (and near misses) with every
+ * method, parameters drawn from valid, boundary and wrong values, and bodies around the limits.
+ * Deferrals are 0 or long, so no answer depends on timing.
+ */
+export function httpFuzzScenarios(seed: number, count: number): HttpScenario[] {
+  const rnd = prng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  /** Endpoint, its method, and the parameters it reads. */
+  const endpoints: [string, string, string[]][] = [
+    ['/pub', 'POST', ['topic', 'defer']], ['/pub', 'POST', ['topic']], ['/mpub', 'POST', ['topic', 'binary']], ['/mpub', 'POST', ['topic']],
+    ['/stats', 'GET', ['format', 'topic', 'channel', 'include_clients', 'include_mem']], ['/info', 'GET', []], ['/ping', 'GET', []],
+    ['/topic/create', 'POST', ['topic']], ['/topic/delete', 'POST', ['topic']], ['/topic/empty', 'POST', ['topic']],
+    ['/topic/pause', 'POST', ['topic']], ['/topic/unpause', 'POST', ['topic']],
+    ['/channel/create', 'POST', ['topic', 'channel']], ['/channel/delete', 'POST', ['topic', 'channel']], ['/channel/empty', 'POST', ['topic', 'channel']],
+    ['/channel/pause', 'POST', ['topic', 'channel']], ['/channel/unpause', 'POST', ['topic', 'channel']],
+    ['/config/nsqlookupd_tcp_addresses', 'PUT', []], ['/config/log_level', 'PUT', []], ['/config/log_level', 'GET', []], ['/config/x', 'GET', []],
+    ['/pub/', 'POST', ['topic']], ['/topic', 'POST', ['topic']], ['/', 'GET', []], ['/stats/', 'GET', []],
+  ];
+  const topics = [`hf${seed}a`, `hf${seed}a`, `hf${seed}b`, `hf${seed}c#ephemeral`, '', 'bad!', 't'.repeat(65)];
+  const channels = ['c', 'c', 'd#ephemeral', '', 'bad!', 'c'.repeat(65)];
+  const values: Record<string, () => string> = {
+    topic: () => encodeURIComponent(pick(topics)),
+    channel: () => encodeURIComponent(pick(channels)),
+    defer: () => pick(['0', '20000', '30000', '30001', '-1', 'x', '']),
+    binary: () => pick(['true', 'false', '1', '0', 'yes', '']),
+    format: () => pick(['json', 'json', 'text', '']),
+    include_clients: () => pick(['true', 'false', 'x']),
+    include_mem: () => pick(['false', '0']),
+  };
+  const body = (): string | Buffer | undefined => {
+    switch (Math.floor(rnd() * 8)) {
+      case 0: return undefined;
+      case 1: return '';
+      case 2: return 'hello';
+      case 3: return 'a'.repeat(pick([1024, 1025]));
+      case 4: return 'l1\nl2\n\nl3';
+      case 5: return 'x\n'.repeat(pick([10, 2048, 2049]));
+      case 6: return mpub(Array.from({ length: Math.floor(rnd() * 4) }, () => 'm'.repeat(pick([1, 1024, 1025]))));
+      default: return Buffer.from([0, 0, 0, 2, 0, 0, 0, 1, 97]);
+    }
+  };
+  const out: HttpScenario[] = [];
+  for (let n = 0; n < count; n++) {
+    const [path, right, reads] = pick(endpoints);
+    const method = rnd() < 0.85 ? right : pick(['GET', 'POST', 'PUT', 'DELETE']);
+    // Mostly the parameters the endpoint reads, each usually present; now and then a stray one.
+    const names = [...reads.filter(() => rnd() < 0.85), ...(rnd() < 0.1 ? [pick(Object.keys(values))] : [])];
+    const q = names.map((k) => `${k}=${values[k]!()}`);
+    const b = method === 'GET' ? undefined : path.startsWith('/config/nsqlookupd') ? pick(['[]', '["127.0.0.1:1"]', 'x', '[1]']) : path.startsWith('/config/') ? pick(['debug', 'info', 'x', '']) : body();
+    out.push({ method, path: q.length > 0 ? `${path}?${q.join('&')}` : path, ...(b !== undefined ? { body: b } : {}), note: `fuzz ${seed} #${n}` });
+  }
+  return out;
+}
