@@ -23,7 +23,7 @@ export function argvOf(path: string | null, app: string): string[] {
   return path.endsWith('.js') ? [process.execPath, path] : [path];
 }
 
-/** Starts `argv` with --tcp-address and --http-address on free loopback ports, and waits for /ping. */
+/** Starts `argv` with --tcp-address and --http-address on free loopback ports, and waits for an HTTP answer. */
 export async function startDaemon(name: string, argv: string[], flags: string[]): Promise<Daemon> {
   const tcpPort = await freePort();
   const httpPort = await freePort();
@@ -33,7 +33,9 @@ export async function startDaemon(name: string, argv: string[], flags: string[])
   child.stderr!.on('data', (b: Buffer) => (d.log += b.toString()));
   for (let i = 0; i < 200; i++) {
     try {
-      if ((await fetch(`http://127.0.0.1:${httpPort}/ping`)).status === 200) return d;
+      // Any answer will do: under --tls-required plain HTTP answers 403.
+      await (await fetch(`http://127.0.0.1:${httpPort}/ping`)).text();
+      return d;
     } catch {
       // not listening yet
     }
@@ -68,6 +70,11 @@ export abstract class QuietConn {
   }
 
   protected abstract receive(d: Buffer): void;
+
+  /** Marks that something arrived (for data read some other way, e.g. through TLS). */
+  protected touch(): void {
+    this.lastData = Date.now();
+  }
 
   /** Waits until nothing has arrived for `quietMs` (and the connection had time to close), at most 3 s. */
   async settle(quietMs: number): Promise<void> {

@@ -19,13 +19,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { constants as zconstants, createDeflateRaw, createInflateRaw, type Deflate, type Inflate } from 'node:zlib';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SnappyFrameDecoder, SnappyFrameEncoder } from '../../src/protocol/snappy-stream.js';
+import { freePort, repoRoot } from '../helpers/proc.js';
 import { argvOf, openConn, QuietConn, sleep, startDaemon, stopDaemon, type Daemon } from './common.js';
-import { authAnswer, authScenarios, httpFuzzScenarios, httpScenarios, tcpFuzzScenarios, tcpScenarios, type HttpScenario, type Step, type TcpScenario } from './scenarios.js';
+import { authAnswer, authScenarios, httpFuzzScenarios, httpScenarios, tcpFuzzScenarios, tcpScenarios, tlsScenarios, type HttpScenario, type Step, type TcpScenario } from './scenarios.js';
 
 /**
  * Error texts nsqd 1.3.0 words differently from the 1.2.x nsqds this was run against (NSQ's
@@ -77,6 +79,8 @@ class Conn extends QuietConn {
   private plain = Buffer.alloc(0);
   private frames: string[] = [];
   private mode: 'plain' | 'deflate' | 'snappy' = 'plain';
+  /** After an IDENTIFY response with tls_v1: the TLS socket over this connection. */
+  private tls: TLSSocket | null = null;
   private inflate: Inflate | null = null;
   private deflate: Deflate | null = null;
   private snappyIn: SnappyFrameDecoder | null = null;
@@ -107,7 +111,7 @@ class Conn extends QuietConn {
       this.plain = this.plain.subarray(4 + size);
       if (type === 0) {
         this.frames.push(`R ${describeText(data)}`);
-        if (this.mode === 'plain' && data[0] === 0x7b) this.maybeCompress(data);
+        if (this.mode === 'plain' && this.tls === null && data[0] === 0x7b) this.maybeUpgrade(data);
       } else if (type === 1) this.frames.push(`E ${data.toString('latin1').replace(/\b[0-9a-f]{16}\b/g, '<id>')}`);
       else if (type === 2 && data.length >= 26) {
         this.lastId = data.subarray(10, 26).toString('latin1');
@@ -116,12 +120,25 @@ class Conn extends QuietConn {
     }
   }
 
-  /** After an IDENTIFY response turning compression on, the rest of the stream is compressed. */
-  private maybeCompress(json: Buffer): void {
-    let o: { deflate?: boolean; deflate_level?: number; snappy?: boolean };
+  /**
+   * After an IDENTIFY response turning on TLS, the client starts its handshake (and then reads
+   * through TLS); one turning on compression makes the rest of the stream compressed.
+   */
+  private maybeUpgrade(json: Buffer): void {
+    let o: { tls_v1?: boolean; deflate?: boolean; deflate_level?: number; snappy?: boolean };
     try {
       o = JSON.parse(json.toString()) as typeof o;
     } catch {
+      return;
+    }
+    if (o.tls_v1 === true) {
+      // (Compression after TLS is not followed: no scenario asks for both.)
+      this.tls = tlsConnect({ socket: this.socket, rejectUnauthorized: false });
+      this.tls.on('data', (d: Buffer) => {
+        this.touch();
+        this.decode(d);
+      });
+      this.tls.on('error', (e) => this.frames.push(`<tls error: ${e.message}>`));
       return;
     }
     const rest = this.plain;
@@ -146,7 +163,8 @@ class Conn extends QuietConn {
 
   /** Send bytes, compressed when compression is on. */
   send(b: Buffer): void {
-    if (this.mode === 'deflate') {
+    if (this.tls !== null) this.tls.write(b);
+    else if (this.mode === 'deflate') {
       this.deflate!.write(b);
       this.deflate!.flush(zconstants.Z_SYNC_FLUSH);
     } else if (this.mode === 'snappy') this.socket.write(this.snappyOut!.encode(b));
@@ -296,11 +314,32 @@ async function main(): Promise<void> {
   } finally {
     for (const d of [ours, go]) await stopDaemon(d);
   }
-  // A second pair, each asking an auth server of its own (authAnswer, with per-server counts).
-  const authServers: Server[] = [];
-  const authDaemons: Daemon[] = [];
+  const extraServers: Server[] = [];
+  /** Another pair with `flags(dir)` added; runs `tcp` concurrently and `http` in order. */
+  const pair = async (label: string, flags: () => Promise<string[]>, tcp: TcpScenario[], http: HttpScenario[] = []): Promise<void> => {
+    const pairDirs = [mkdtempSync(join(tmpdir(), 'go-diff-ours-')), mkdtempSync(join(tmpdir(), 'go-diff-go-'))];
+    const started: Daemon[] = [];
+    try {
+      started.push(await startDaemon(`ours (${label})`, argvOf(null, 'nsqd'), [`--data-path=${pairDirs[0]}`, ...(await flags()), ...COMMON_FLAGS]));
+      started.push(await startDaemon(`go (${label})`, argvOf(values.go!, 'nsqd'), [`--data-path=${pairDirs[1]}`, ...(await flags()), ...COMMON_FLAGS]));
+      const [o, g] = started as [Daemon, Daemon];
+      await Promise.all(tcp.filter((sc) => sc.name.includes(values.filter!)).map(async (sc) => {
+        const [a, b] = await Promise.all([runTcp(o, sc), runTcp(g, sc)]);
+        report(`tcp: ${sc.name}`, a.join('\n'), b.join('\n'));
+      }));
+      for (const sc of http) {
+        const name = `http (${label}): ${sc.method} ${sc.path}`;
+        const [a, b] = await Promise.all([runHttp(o, sc), runHttp(g, sc)]);
+        if (name.includes(values.filter!)) report(name, a, b);
+      }
+    } finally {
+      for (const d of started) await stopDaemon(d);
+      for (const dir of pairDirs) rmSync(dir, { recursive: true, force: true });
+    }
+  };
   try {
-    const startAuthed = async (name: string, path: string | null, dir: string): Promise<Daemon> => {
+    // Each nsqd asks an auth server of its own (authAnswer counts calls per server).
+    await pair('auth', async () => {
       const calls = new Map<string, number>();
       const srv = createServer((req, res) => {
         const secret = new URL(req.url ?? '/', 'http://x').searchParams.get('secret') ?? '';
@@ -311,23 +350,17 @@ async function main(): Promise<void> {
         res.end(a.body);
       });
       await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-      authServers.push(srv);
-      const port = (srv.address() as AddressInfo).port;
-      const d = await startDaemon(name, argvOf(path, 'nsqd'), [`--data-path=${dir}`, `--auth-http-address=127.0.0.1:${port}`, ...COMMON_FLAGS]);
-      authDaemons.push(d);
-      return d;
-    };
-    const authDirs = [mkdtempSync(join(tmpdir(), 'go-diff-ours-')), mkdtempSync(join(tmpdir(), 'go-diff-go-'))];
-    dirs.push(...authDirs);
-    const a1 = await startAuthed('ours (auth)', null, authDirs[0]!);
-    const a2 = await startAuthed('go (auth)', values.go!, authDirs[1]!);
-    await Promise.all(authScenarios().filter((sc) => sc.name.includes(values.filter!)).map(async (sc) => {
-      const [a, b] = await Promise.all([runTcp(a1, sc), runTcp(a2, sc)]);
-      report(`tcp: ${sc.name}`, a.join('\n'), b.join('\n'));
-    }));
+      extraServers.push(srv);
+      return [`--auth-http-address=127.0.0.1:${(srv.address() as AddressInfo).port}`];
+    }, authScenarios());
+    await pair('tls-required', async () => [
+      `--tls-cert=${join(repoRoot, 'test/fixtures/certs/server.pem')}`,
+      `--tls-key=${join(repoRoot, 'test/fixtures/certs/server.key')}`,
+      `--https-address=127.0.0.1:${await freePort()}`,
+      '--tls-required=true',
+    ], tlsScenarios(), [{ method: 'GET', path: '/ping' }, { method: 'GET', path: '/info' }, { method: 'POST', path: '/pub?topic=x', body: 'x' }]);
   } finally {
-    for (const d of authDaemons) await stopDaemon(d);
-    for (const srv of authServers) srv.close();
+    for (const srv of extraServers) srv.close();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
   process.stdout.write(`${same} same, ${reworded} same once a pre-1.3.0 nsqd's wording is updated, ${differ} differ\n`);

@@ -526,3 +526,20 @@ export function httpFuzzScenarios(seed: number, count: number): HttpScenario[] {
   }
   return out;
 }
+
+/** Conversations with nsqd started with a certificate and --tls-required=true. */
+export function tlsScenarios(): TcpScenario[] {
+  const tls = identify({ feature_negotiation: true, tls_v1: true });
+  return ([
+    v2('tls-required: NOP first', cmd('NOP')),
+    v2('tls-required: PUB first', cmd('PUB t', 'x')),
+    v2('tls-required: SUB first', cmd('SUB t c')),
+    v2('tls-required: AUTH first', cmd('AUTH', 's')),
+    v2('tls-required: IDENTIFY without TLS, then PUB', identify({ feature_negotiation: true }), cmd('PUB t', 'x')),
+    v2('tls-required: IDENTIFY without feature negotiation', identify({ tls_v1: true }), cmd('PUB t', 'x')),
+    v2('tls-required: upgrade, publish, consume', tls, cmd('PUB tls_t', 'secret'), cmd('SUB tls_t c'), cmd('RDY 1'), (id) => cmd(`FIN ${id}`), cmd('NOP')),
+    v2('tls-required: upgrade, errors', tls, cmd('FOO')),
+    v2('tls-required: upgrade, IDENTIFY again', tls, identify({ feature_negotiation: true })),
+    v2('tls-required: upgrade, MPUB and DPUB', tls, cmd('MPUB tls_m', mpub(['a', 'b'])), cmd('DPUB tls_m 20000', 'later'), cmd('MPUB tls_m', mpub([], 0))),
+  ] as TcpScenario[]).map((sc) => ({ ...sc, quietMs: 300 }));
+}
