@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import { SnappyFrameDecoder, SnappyFrameEncoder } from '../../src/protocol/snappy-stream.js';
 import { freePort, repoRoot } from '../helpers/proc.js';
 import { argvOf, openConn, QuietConn, sleep, startDaemon, stopDaemon, type Daemon } from './common.js';
-import { authAnswer, authScenarios, httpFuzzScenarios, httpScenarios, tcpFuzzScenarios, tcpScenarios, tlsScenarios, type HttpScenario, type Step, type TcpScenario } from './scenarios.js';
+import { authAnswer, authScenarios, httpFuzzScenarios, httpScenarios, liveClients, tcpFuzzScenarios, tcpScenarios, tlsScenarios, type HttpScenario, type Step, type TcpScenario } from './scenarios.js';
 
 /**
  * Error texts nsqd 1.3.0 words differently from the 1.2.x nsqds this was run against (NSQ's
@@ -71,9 +71,10 @@ export const COMMON_FLAGS = [
 
 /**
  * A connection that decodes what arrives into frame descriptions and tells when the line has
- * been quiet for a while. After an IDENTIFY response that turns on deflate or snappy, what it
- * sends is compressed and what arrives is decompressed, so compressed conversations compare by
- * content (the two servers' compressed bytes legitimately differ).
+ * been quiet for a while. After an IDENTIFY response that turns on TLS it continues through a
+ * TLS handshake; after one that turns on deflate or snappy, what it sends is compressed and what
+ * arrives is decompressed, so compressed conversations compare by content (the two servers'
+ * compressed bytes legitimately differ).
  */
 class Conn extends QuietConn {
   private plain = Buffer.alloc(0);
@@ -199,7 +200,7 @@ function stepBytes(step: Exclude<Step, number>, conn: Conn): Buffer {
   return typeof step === 'string' ? Buffer.from(step, 'latin1') : step;
 }
 
-async function runTcp(d: Daemon, sc: TcpScenario): Promise<string[]> {
+async function runTcp(d: Daemon, sc: TcpScenario, keep: Conn[] | null = null): Promise<string[]> {
   const conn = await Conn.open(d.tcpPort);
   const out: string[] = [];
   try {
@@ -214,13 +215,14 @@ async function runTcp(d: Daemon, sc: TcpScenario): Promise<string[]> {
       out.push(conn.take().join(' | '));
     }
   } finally {
-    conn.socket.destroy();
+    if (keep !== null) keep.push(conn);
+    else conn.socket.destroy();
   }
   return out;
 }
 
 /** Values that differ between any two daemons, masked in HTTP bodies. */
-const VOLATILE_KEYS = new Set(['version', 'start_time', 'uptime', 'uptime_seconds', 'hostname', 'mem', 'memory', 'message_bytes', 'connect_ts', 'last_update', 'remote_address', 'client_id', 'user_agent', 'pid', 'tcp_port', 'http_port', 'https_port']);
+const VOLATILE_KEYS = new Set(['version', 'start_time', 'uptime', 'uptime_seconds', 'hostname', 'mem', 'memory', 'message_bytes', 'connect_ts', 'last_update', 'remote_address', 'pid', 'tcp_port', 'http_port', 'https_port']);
 
 function maskJson(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(maskJson);
@@ -230,6 +232,8 @@ function maskJson(v: unknown): unknown {
       // nsq-ts adds `native` (which backend runs) to /info and /stats.
       if (k === 'native') continue;
       o[k] = VOLATILE_KEYS.has(k) ? '<masked>' : maskJson(x);
+      // Go lists clients from a map, so in no particular order.
+      if ((k === 'producers' || k === 'clients') && Array.isArray(o[k])) (o[k] as unknown[]).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
     }
     return o;
   }
@@ -247,7 +251,10 @@ function maskText(s: string, d: Daemon): string {
     .replace(/uptime:? [^\n]*/g, 'uptime <masked>')
     .replace(/^(\s+(?:heap|gc|next)_\w+\s+)\d+$/gm, '$1<n>')
     .replace(/start_time[^\n]*/g, 'start_time <masked>')
-    .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z?/g, '<time>');
+    .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z?/g, '<time>')
+    // A client line's address carries its own port.
+    .replace(/^(\s+\[V2 [^\]:]+):\d+/gm, '$1:<port>')
+    .replace(/connected: \S+/g, 'connected: <masked>');
 }
 
 async function runHttp(d: Daemon, sc: HttpScenario): Promise<string> {
@@ -272,6 +279,7 @@ async function main(): Promise<void> {
   let same = 0;
   let differ = 0;
   let reworded = 0;
+  const live: Conn[] = [];
   const report = (name: string, a: string, b: string): void => {
     if (a !== b && a === V13_WORDING.reduce((x, [from, to]) => x.replaceAll(from, to), b)) {
       reworded++;
@@ -305,6 +313,11 @@ async function main(): Promise<void> {
         report(`tcp: ${sc.name}\n  sent: ${sc.steps.map((st) => (typeof st === 'function' ? '<id>' : typeof st === 'number' ? `<${st} ms>` : JSON.stringify(Buffer.from(st).toString('latin1')))).join(' ')}`, a.join('\n'), b.join('\n'));
       }));
     }
+    // A subscriber and a publisher stay connected through the HTTP requests, so /stats lists clients.
+    for (const sc of liveClients()) {
+      const [a, b] = await Promise.all([runTcp(ours, sc, live), runTcp(go, sc, live)]);
+      report(`tcp: ${sc.name}`, a.join('\n'), b.join('\n'));
+    }
     for (const sc of [...httpScenarios(), ...httpFuzzScenarios(Number(values.seed), Number(values.fuzz))]) {
       const name = `http: ${sc.method} ${sc.path}${sc.note !== undefined ? ` (${sc.note})` : ''}`;
       const [a, b] = await Promise.all([runHttp(ours, sc), runHttp(go, sc)]);
@@ -314,6 +327,7 @@ async function main(): Promise<void> {
   } finally {
     for (const d of [ours, go]) await stopDaemon(d);
   }
+  for (const c of live) c.socket.destroy();
   const extraServers: Server[] = [];
   /** Another pair with `flags(dir)` added; runs `tcp` concurrently and `http` in order. */
   const pair = async (label: string, flags: () => Promise<string[]>, tcp: TcpScenario[], http: HttpScenario[] = []): Promise<void> => {

@@ -543,3 +543,11 @@ export function tlsScenarios(): TcpScenario[] {
     v2('tls-required: upgrade, MPUB and DPUB', tls, cmd('MPUB tls_m', mpub(['a', 'b'])), cmd('DPUB tls_m 20000', 'later'), cmd('MPUB tls_m', mpub([], 0))),
   ] as TcpScenario[]).map((sc) => ({ ...sc, quietMs: 300 }));
 }
+
+/** Two clients left connected while the HTTP scenarios run: a subscriber and a publisher. */
+export function liveClients(): TcpScenario[] {
+  return [
+    v2('live subscriber', identify({ feature_negotiation: true, client_id: 'live-sub', hostname: 'sub.example', user_agent: 'go-diff/1', msg_timeout: 20000 }), cmd('SUB live_t c'), cmd('RDY 3'), cmd('PUB live_t', 'one'), (id) => cmd(`REQ ${id} 0`)),
+    v2('live publisher', identify({ client_id: 'live-pub', hostname: 'pub.example' }), cmd('PUB live_t', 'two'), cmd('MPUB live_u', mpub(['a', 'b'])), cmd('DPUB live_t 25000', 'later')),
+  ].map((sc) => ({ ...sc, quietMs: 300 }));
+}
