@@ -15,6 +15,10 @@
  * HTTP scenarios, whose /stats answers then also compare what they left, and N random HTTP
  * requests (httpFuzzScenarios) after them. Prints every difference and ends with
  * `N same, N differ`; exits 1 when any differ. --show prints every transcript.
+ *
+ * A step's answer is what arrives until the line has been quiet for 60 ms (300-400 ms where a
+ * flush timer or an auth round trip is awaited), so run it on an otherwise idle machine: under
+ * load a late answer lands in the next step's and shows as a difference.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
