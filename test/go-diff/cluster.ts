@@ -13,30 +13,14 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Consumer } from '../../src/client/index.js';
 import { distApp, freePort } from '../helpers/proc.js';
-import { argvOf, sleep, startDaemon, stopDaemon, type Daemon } from './common.js';
+import { argvOf, Checks, goBinaries, sleep, startDaemon, stopDaemon, waitUntil, type Daemon } from './common.js';
 
-const { values } = parseArgs({
-  options: {
-    'go-nsqd': { type: 'string', default: process.env.GO_NSQD ?? '' },
-    'go-nsqlookupd': { type: 'string', default: process.env.GO_NSQLOOKUPD ?? '' },
-  },
-});
-if (values['go-nsqd'] === '' || values['go-nsqlookupd'] === '') {
-  process.stderr.write('usage: node --import tsx test/go-diff/cluster.ts --go-nsqd=PATH --go-nsqlookupd=PATH\n');
-  process.exit(2);
-}
+const go = goBinaries('cluster.ts');
+const checks = new Checks();
+const check = checks.check.bind(checks);
 
-let failures = 0;
-function check(ok: boolean, what: string, detail = ''): void {
-  if (ok) process.stdout.write(`ok   ${what}\n`);
-  else {
-    failures++;
-    process.stdout.write(`FAIL ${what}${detail !== '' ? `\n     ${detail}` : ''}\n`);
-  }
-}
 
 async function getJson(port: number, path: string): Promise<unknown> {
   const r = await fetch(`http://127.0.0.1:${port}${path}`);
@@ -86,14 +70,6 @@ async function compareLookupds(ours: Daemon, go: Daemon, path: string, what: str
   return JSON.parse(a) as unknown;
 }
 
-async function waitUntil(cond: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return true;
-    await sleep(100);
-  }
-  return false;
-}
 
 const producers = async (d: Daemon, topic: string): Promise<number> => {
   const r = (await getJson(d.httpPort, `/lookup?topic=${topic}`)) as { status: number; body: { producers?: unknown[] } };
@@ -105,7 +81,7 @@ const daemons: Daemon[] = [];
 try {
   const lkOurs = await startDaemon('our nsqlookupd', argvOf(null, 'nsqlookupd'), ['--broadcast-address=127.0.0.1']);
   daemons.push(lkOurs);
-  const lkGo = await startDaemon('Go nsqlookupd', argvOf(values['go-nsqlookupd']!, 'nsqlookupd'), ['--broadcast-address=127.0.0.1']);
+  const lkGo = await startDaemon('Go nsqlookupd', argvOf(go.nsqlookupd, 'nsqlookupd'), ['--broadcast-address=127.0.0.1']);
   daemons.push(lkGo);
   const lookupFlags = [`--lookupd-tcp-address=127.0.0.1:${lkOurs.tcpPort}`, `--lookupd-tcp-address=127.0.0.1:${lkGo.tcpPort}`, '--broadcast-address=127.0.0.1'];
   const nsqdOf = async (name: string, path: string | null): Promise<Daemon> => {
@@ -116,7 +92,7 @@ try {
     return d;
   };
   const nOurs = await nsqdOf('our nsqd', null);
-  const nGo = await nsqdOf('Go nsqd', values['go-nsqd']!);
+  const nGo = await nsqdOf('Go nsqd', go.nsqd);
 
   // Registration: a topic on each nsqd, a channel on both, an ephemeral channel on ours.
   for (const n of [nOurs, nGo]) {
@@ -195,5 +171,4 @@ try {
   for (const d of daemons.reverse()) await stopDaemon(d);
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 }
-process.stdout.write(failures === 0 ? 'all checks passed\n' : `${failures} checks failed\n`);
-process.exitCode = failures === 0 ? 0 : 1;
+checks.finish();

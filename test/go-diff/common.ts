@@ -1,6 +1,7 @@
 /** What the go-diff scripts share: starting and stopping a daemon, ours or Go's. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
+import { parseArgs } from 'node:util';
 import { distApp, freePort } from '../helpers/proc.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -90,4 +91,47 @@ export function openConn<T extends QuietConn>(port: number, wrap: (s: Socket) =>
     const s = connect(port, '127.0.0.1', () => res(wrap(s)));
     s.once('error', rej);
   });
+}
+
+/** Polls `cond` every 100 ms until it holds (true) or `ms` pass (false). */
+export async function waitUntil(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await cond()) return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+/** Prints `ok`/`FAIL` lines and, at the end, the verdict and the exit code. */
+export class Checks {
+  failures = 0;
+
+  check(ok: boolean, what: string, detail = ''): void {
+    if (ok) process.stdout.write(`ok   ${what}\n`);
+    else {
+      this.failures++;
+      process.stdout.write(`FAIL ${what}${detail !== '' ? `\n     ${detail.replaceAll('\n', '\n     ')}` : ''}\n`);
+    }
+  }
+
+  finish(): void {
+    process.stdout.write(this.failures === 0 ? 'all checks passed\n' : `${this.failures} checks failed\n`);
+    process.exitCode = this.failures === 0 ? 0 : 1;
+  }
+}
+
+/** The Go binaries' paths from --go-nsqd / --go-nsqlookupd (or GO_NSQD / GO_NSQLOOKUPD); exits with usage when one is missing. */
+export function goBinaries(script: string): { nsqd: string; nsqlookupd: string } {
+  const { values } = parseArgs({
+    options: {
+      'go-nsqd': { type: 'string', default: process.env.GO_NSQD ?? '' },
+      'go-nsqlookupd': { type: 'string', default: process.env.GO_NSQLOOKUPD ?? '' },
+    },
+  });
+  if (values['go-nsqd'] === '' || values['go-nsqlookupd'] === '') {
+    process.stderr.write(`usage: node --import tsx test/go-diff/${script} --go-nsqd=PATH --go-nsqlookupd=PATH\n`);
+    process.exit(2);
+  }
+  return { nsqd: values['go-nsqd']!, nsqlookupd: values['go-nsqlookupd']! };
 }

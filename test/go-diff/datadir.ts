@@ -16,7 +16,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { argvOf, sleep, startDaemon, stopDaemon, type Daemon } from './common.js';
+import { argvOf, Checks, sleep, startDaemon, stopDaemon, type Daemon } from './common.js';
 
 const { values } = parseArgs({
   options: {
@@ -134,13 +134,8 @@ class Sub {
   }
 }
 
-let failures = 0;
-function check(ok: boolean, what: string): void {
-  if (!ok) {
-    failures++;
-    process.stdout.write(`FAIL ${what}\n`);
-  } else process.stdout.write(`ok   ${what}\n`);
-}
+const checks = new Checks();
+const check = checks.check.bind(checks);
 
 /**
  * Fills a data directory with `writer` and reads it back with `reader`, then once more with
@@ -244,5 +239,4 @@ async function roundTrip(writer: Impl, reader: Impl): Promise<void> {
 
 await roundTrip('ours', 'go');
 await roundTrip('go', 'ours');
-process.stdout.write(`${failures === 0 ? 'all checks passed' : `${failures} checks failed`}\n`);
-process.exitCode = failures === 0 ? 0 : 1;
+checks.finish();
