@@ -8,6 +8,7 @@
  *
  *   npm run compile
  *   node --import tsx test/go-diff/datadir.ts --go=/path/to/go/nsqd [--messages=20000]
+ *        [--ours-flag=--durable-publish ...]   (flags for our nsqd only)
  *
  * Not part of `npm test` (CI has no Go nsqd). Exits 1 on any mismatch.
  */
@@ -22,6 +23,7 @@ const { values } = parseArgs({
   options: {
     go: { type: 'string', default: process.env.GO_NSQD ?? '' },
     messages: { type: 'string', default: '20000' },
+    'ours-flag': { type: 'string', multiple: true, default: [] },
   },
 });
 if (values.go === '') {
@@ -39,7 +41,7 @@ interface Running extends Daemon {
 
 async function start(impl: Impl, dataPath: string): Promise<Running> {
   const flags = [`--data-path=${dataPath}`, '--mem-queue-size=1000', '--max-bytes-per-file=65536', '--sync-every=100', '--msg-timeout=60s'];
-  const d = await startDaemon(`${impl} nsqd`, argvOf(impl === 'go' ? values.go! : null, 'nsqd'), flags);
+  const d = await startDaemon(`${impl} nsqd`, argvOf(impl === 'go' ? values.go! : null, 'nsqd'), impl === 'ours' ? [...flags, ...values['ours-flag']!] : flags);
   return Object.assign(d, { impl });
 }
 
