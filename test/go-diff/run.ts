@@ -236,8 +236,8 @@ function maskJson(v: unknown): unknown {
       // nsq-ts adds `native` (which backend runs) to /info and /stats.
       if (k === 'native') continue;
       o[k] = VOLATILE_KEYS.has(k) ? '<masked>' : maskJson(x);
-      // Go lists clients from a map, so in no particular order.
-      if ((k === 'producers' || k === 'clients') && Array.isArray(o[k])) (o[k] as unknown[]).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+      // Go lists clients, and a client's publish counts, from maps, so in no particular order.
+      if ((k === 'producers' || k === 'clients' || k === 'pub_counts') && Array.isArray(o[k])) (o[k] as unknown[]).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
     }
     return o;
   }
