@@ -303,6 +303,9 @@ export function respondV1(res: ServerResponse, status: number, data: unknown): v
   } else if (data instanceof Uint8Array) {
     body = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     type = TEXT_TYPE;
+  } else if (data instanceof JsonText) {
+    body = Buffer.from(data.text, 'utf8');
+    type = JSON_TYPE;
   } else {
     body = Buffer.from(goJSON(data), 'utf8');
     type = JSON_TYPE;
@@ -328,8 +331,13 @@ export class HttpError {
   ) {}
 }
 
+/** A V1 answer whose JSON text is already made (sent as JSON, not as plain text). */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
 /** What a V1 handler returns: data for a 200 (see respondV1), or an HttpError. */
-export type V1Outcome = string | Uint8Array | object | number | boolean | null | HttpError;
+export type V1Outcome = string | Uint8Array | object | number | boolean | null | HttpError | JsonText;
 
 function sendV1(res: ServerResponse, out: V1Outcome): void {
   if (out instanceof HttpError) respondV1Error(res, out.status, out.message);

@@ -1,13 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { parseLogLevel } from '../internal/log.js';
 import { ReqParams } from '../internal/go-url.js';
-import { HttpError, logRequests, readBody, respondText, v1Handler as v1, type V1Outcome } from '../internal/http.js';
+import { goJSON, HttpError, JsonText, logRequests, readBody, respondText, v1Handler as v1, type V1Outcome } from '../internal/http.js';
 import { Router } from '../internal/router.js';
 import { toNanos } from '../internal/duration.js';
 import { ClientError } from '../protocol/errors.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
-import type { ClientV2 } from './client-v2.js';
+import type { ClientStats, ClientV2 } from './client-v2.js';
 import type { Nsqd } from './nsqd.js';
 import { nsqdFlagSpecs } from './options.js';
 import { configOptionValue } from '../internal/config.js';
@@ -129,16 +130,15 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
     return 'OK';
   }));
 
-  router.add('GET', '/stats', v1((req) => {
+  router.add('GET', '/stats', v1(async (req) => {
     const p = params(req);
     if (p instanceof HttpError) return p;
     const topicName = p.get('topic') ?? '';
     const channelName = p.get('channel') ?? '';
     const includeClients = BOOL_PARAMS[p.get('include_clients') ?? ''] ?? true;
     const includeMem = BOOL_PARAMS[p.get('include_mem') ?? ''] ?? true;
-    const doc = statsDocument(nsqd, topicName, channelName, includeClients, includeMem);
-    if (p.get('format') !== 'json') return statsText(doc, process.hrtime.bigint() - nsqd.startHrtime);
-    return doc;
+    if (p.get('format') === 'json') return new JsonText(await statsJson(nsqd, topicName, channelName, includeClients, includeMem));
+    return statsText(statsDocument(nsqd, topicName, channelName, includeClients, includeMem), process.hrtime.bigint() - nsqd.startHrtime);
   }));
 
   // nsq-ts: Prometheus exposition of the same figures (Go nsqd answers 404 here).
@@ -282,38 +282,76 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
   return logRequests(nsqd.logger, (req, res) => router.handle(req, res));
 }
 
+/** The topics /stats covers, sorted by name; null when a topic filter names no topic. */
+function statsTopics(nsqd: Nsqd, topicName: string): Topic[] | null {
+  if (topicName !== '') {
+    const t = nsqd.getExistingTopic(topicName);
+    return t === undefined ? null : [t];
+  }
+  return [...nsqd.topics.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** The clients that have published, or null; a topic filter naming no topic lists none (nsqd's GetStats). */
+function statsProducers(nsqd: Nsqd, filter: string | null, includeClients: boolean, noTopic: boolean): ClientStats[] | null {
+  if (!includeClients || noTopic) return null;
+  let producers: ClientStats[] | null = null;
+  for (const c of nsqd.clients.values()) {
+    if (c.pubCounts.size > 0) (producers ??= []).push(c.stats(filter));
+  }
+  return producers;
+}
+
 /** The /stats document with nsqd's filters. */
 export function statsDocument(nsqd: Nsqd, topicName: string, channelName: string, includeClients: boolean, includeMem: boolean): StatsDocument {
   const filter = topicName === '' ? null : topicName;
-  const clientStats = (c: ClientV2) => c.stats(filter);
-  let topics: TopicStats[] | null;
-  let list: Topic[];
-  if (topicName === '') list = [...nsqd.topics.values()];
-  else {
-    const t = nsqd.getExistingTopic(topicName);
-    list = t === undefined ? [] : [t];
-  }
-  if (topicName !== '' && list.length === 0) topics = null;
-  else {
-    list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const clientStats = (c: ClientV2): ClientStats => c.stats(filter);
+  const list = statsTopics(nsqd, topicName);
+  let topics: TopicStats[] | null = null;
+  if (list !== null) {
     topics = [];
     for (const t of list) {
       if (channelName !== '' && t.getExistingChannel(channelName) === undefined) continue;
       topics.push(topicStats(t, channelName === '' ? null : channelName, includeClients, clientStats, nsqd.opts.e2eProcessingLatencyPercentiles));
     }
   }
-  let producers: ReturnType<ClientV2['stats']>[] | null = null;
-  // A topic filter naming no topic answers an empty document, producers too (nsqd's GetStats).
-  if (includeClients && topics !== null) {
-    for (const c of nsqd.clients.values()) {
-      if (c.pubCounts.size === 0) continue;
-      (producers ??= []).push(c.stats(filter));
-    }
-  }
   // Field order is nsqd's; `native` (nsq-ts) comes last.
   const doc: StatsDocument = { version: '1.3.0', health: nsqd.getHealth(), start_time: nsqd.startTime, topics };
   if (includeMem) doc.memory = memStats();
-  doc.producers = producers;
+  doc.producers = statsProducers(nsqd, filter, includeClients, list === null);
   doc.native = nsqd.backend.native;
   return doc;
+}
+
+/** How long /stats builds before it lets the event loop run (ms). */
+export const STATS_SLICE_MS = 4;
+
+/**
+ * /stats?format=json's text, exactly goJSON(statsDocument(...)) for the same state, but made a
+ * topic at a time: whenever `sliceMs` has passed it lets the event loop run before the next
+ * topic. With thousands of clients the whole document takes tens of milliseconds, which would
+ * otherwise hold up every connection (Go builds it in the request's own goroutine). Topics and
+ * clients may change between slices, as they may while Go walks them under per-topic locks.
+ */
+export async function statsJson(nsqd: Nsqd, topicName: string, channelName: string, includeClients: boolean, includeMem: boolean, sliceMs = STATS_SLICE_MS): Promise<string> {
+  const filter = topicName === '' ? null : topicName;
+  const clientStats = (c: ClientV2): ClientStats => c.stats(filter);
+  const list = statsTopics(nsqd, topicName);
+  let topics = 'null';
+  if (list !== null) {
+    const parts: string[] = [];
+    let since = performance.now();
+    for (const t of list) {
+      if (channelName !== '' && t.getExistingChannel(channelName) === undefined) continue;
+      parts.push(goJSON(topicStats(t, channelName === '' ? null : channelName, includeClients, clientStats, nsqd.opts.e2eProcessingLatencyPercentiles)));
+      if (performance.now() - since >= sliceMs) {
+        await yieldToEventLoop();
+        since = performance.now();
+      }
+    }
+    topics = `[${parts.join(',')}]`;
+  }
+  const head = goJSON({ version: '1.3.0', health: nsqd.getHealth(), start_time: nsqd.startTime });
+  let out = `${head.slice(0, -1)},"topics":${topics}`;
+  if (includeMem) out += `,"memory":${goJSON(memStats())}`;
+  return `${out},"producers":${goJSON(statsProducers(nsqd, filter, includeClients, list === null))},"native":${nsqd.backend.native}}`;
 }

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { NsqdInit } from '../../src/nsqd/nsqd.js';
+import { statsDocument, statsJson } from '../../src/nsqd/http.js';
+import { goJSON } from '../../src/internal/http.js';
 import { http, startNsqd, waitFor, type TestNsqd } from '../helpers/daemons.js';
 import { getStats, jsonShape, stripNative, mustChannel, mustTopic, rawHttp, readFixture, topicStats, type StatsJson } from '../helpers/stats.js';
 import { expectErr, expectV1, JSON_CT, TEXT_CT, V1 } from '../helpers/http-v1.js';
@@ -1118,6 +1120,59 @@ test('nsqd.dat under concurrent changes: once every answer is in, the file holds
     }
     await Promise.all(e);
     check('after the deletes and unpauses');
+  }));
+
+test('GET /stats?format=json is made a topic at a time (the event loop runs between), and reads exactly as the whole document does', () =>
+  withNsqd({}, async (d) => {
+    for (let i = 0; i < 40; i++) {
+      await ok(d, `/topic/create?topic=${enc(`sl${String(i).padStart(2, '0')}`)}`);
+      await ok(d, `/channel/create?topic=sl${String(i).padStart(2, '0')}&channel=c1`);
+      if (i % 3 === 0) await ok(d, `/channel/create?topic=sl${String(i).padStart(2, '0')}&channel=c2`);
+    }
+    // Subscribers and publishers that stay connected, so clients and producers are listed.
+    const conns: WireConn[] = [];
+    try {
+      for (let i = 0; i < 12; i++) {
+        const c = await WireConn.open(d.tcpPort);
+        conns.push(c);
+        c.cmd('IDENTIFY', JSON.stringify({ client_id: `sub${i}`, hostname: `h${i}`, user_agent: 'slices/1' }));
+        await c.readFrame();
+        await c.sub(`sl${String(i * 3).padStart(2, '0')}`, i % 2 === 0 ? 'c1' : 'c2');
+        c.cmd(`RDY ${i}`);
+      }
+      for (let i = 0; i < 4; i++) {
+        const c = await WireConn.open(d.tcpPort);
+        conns.push(c);
+        c.cmd(`PUB sl${String(i).padStart(2, '0')}`, `m${i}`);
+        await c.expectResponse('OK');
+      }
+      await waitFor(() => d.nsqd.clients.size === 16, 5000, '16 clients');
+      // Once nothing moves, the sliced answer and the whole document agree byte for byte.
+      const queries: [string, string, string, boolean][] = [
+        ['', '', '', true], ['topic=sl03', 'sl03', '', true], ['topic=nope', 'nope', '', true], ['channel=c2', '', 'c2', true],
+        ['topic=sl06&channel=c1', 'sl06', 'c1', true], ['include_clients=false', '', '', false], ['channel=none', '', 'none', true],
+      ];
+      for (const [q, topic, channel, clients] of queries) {
+        const r = await http('GET', `${d.url}/stats?format=json&include_mem=false${q === '' ? '' : `&${q}`}`);
+        assert.is(r.status, 200);
+        assert.is(r.headers.get('content-type'), JSON_CT, q);
+        assert.is(r.text, goJSON(statsDocument(d.nsqd, topic, channel, clients, false)), q);
+      }
+      // With no time budget it yields after every topic: a callback queued before the call runs
+      // before the answer is ready. With an unlimited budget it never yields.
+      let ran = false;
+      setImmediate(() => (ran = true));
+      const sliced = await statsJson(d.nsqd, '', '', true, false, 0);
+      assert.ok(ran, 'the event loop ran while /stats was being made');
+      assert.is(sliced, goJSON(statsDocument(d.nsqd, '', '', true, false)));
+      ran = false;
+      const immediate = new Promise<void>((r) => setImmediate(() => { ran = true; r(); }));
+      await statsJson(d.nsqd, '', '', true, false, Infinity);
+      assert.not.ok(ran, 'without slicing nothing else runs');
+      await immediate;
+    } finally {
+      for (const c of conns) c.close();
+    }
   }));
 
 test.run();
