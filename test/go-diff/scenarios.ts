@@ -548,6 +548,7 @@ export function tlsScenarios(): TcpScenario[] {
 export function liveClients(): TcpScenario[] {
   return [
     v2('live subscriber', identify({ feature_negotiation: true, client_id: 'live-sub', hostname: 'sub.example', user_agent: 'go-diff/1', msg_timeout: 20000 }), cmd('SUB live_t c'), cmd('RDY 3'), cmd('PUB live_t', 'one'), (id) => cmd(`REQ ${id} 0`)),
-    v2('live publisher', identify({ client_id: 'live-pub', hostname: 'pub.example' }), cmd('PUB live_t', 'two'), cmd('MPUB live_u', mpub(['a', 'b'])), cmd('DPUB live_t 25000', 'later')),
+    // One topic: a client's pub_counts shows one entry, and Go picks it from a map at random.
+    v2('live publisher', identify({ client_id: 'live-pub', hostname: 'pub.example' }), cmd('PUB live_t', 'two'), cmd('MPUB live_t', mpub(['a', 'b'])), cmd('DPUB live_t 25000', 'later')),
   ].map((sc) => ({ ...sc, quietMs: 300 }));
 }
