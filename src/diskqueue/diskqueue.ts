@@ -369,7 +369,6 @@ export class DiskQueue implements BackendQueue {
     return this.metaWriter.request();
   }
 
-
   // --- reading ---
 
   read(): Buffer | null {

@@ -301,21 +301,27 @@ function statsProducers(nsqd: Nsqd, filter: string | null, includeClients: boole
   return producers;
 }
 
+/** The stats of each topic /stats covers, in order, with a channel filter's topics left out. */
+function* eachTopicStats(nsqd: Nsqd, list: Topic[], channelName: string, includeClients: boolean, filter: string | null): Generator<TopicStats> {
+  const clientStats = (c: ClientV2): ClientStats => c.stats(filter);
+  for (const t of list) {
+    if (channelName !== '' && t.getExistingChannel(channelName) === undefined) continue;
+    yield topicStats(t, channelName === '' ? null : channelName, includeClients, clientStats, nsqd.opts.e2eProcessingLatencyPercentiles);
+  }
+}
+
+/** The /stats fields that come before `topics`, in nsqd's order. */
+function statsHead(nsqd: Nsqd): Pick<StatsDocument, 'version' | 'health' | 'start_time'> {
+  return { version: '1.3.0', health: nsqd.getHealth(), start_time: nsqd.startTime };
+}
+
 /** The /stats document with nsqd's filters. */
 export function statsDocument(nsqd: Nsqd, topicName: string, channelName: string, includeClients: boolean, includeMem: boolean): StatsDocument {
   const filter = topicName === '' ? null : topicName;
-  const clientStats = (c: ClientV2): ClientStats => c.stats(filter);
   const list = statsTopics(nsqd, topicName);
-  let topics: TopicStats[] | null = null;
-  if (list !== null) {
-    topics = [];
-    for (const t of list) {
-      if (channelName !== '' && t.getExistingChannel(channelName) === undefined) continue;
-      topics.push(topicStats(t, channelName === '' ? null : channelName, includeClients, clientStats, nsqd.opts.e2eProcessingLatencyPercentiles));
-    }
-  }
+  const topics = list === null ? null : [...eachTopicStats(nsqd, list, channelName, includeClients, filter)];
   // Field order is nsqd's; `native` (nsq-ts) comes last.
-  const doc: StatsDocument = { version: '1.3.0', health: nsqd.getHealth(), start_time: nsqd.startTime, topics };
+  const doc: StatsDocument = { ...statsHead(nsqd), topics };
   if (includeMem) doc.memory = memStats();
   doc.producers = statsProducers(nsqd, filter, includeClients, list === null);
   doc.native = nsqd.backend.native;
@@ -334,15 +340,13 @@ export const STATS_SLICE_MS = 4;
  */
 export async function statsJson(nsqd: Nsqd, topicName: string, channelName: string, includeClients: boolean, includeMem: boolean, sliceMs = STATS_SLICE_MS): Promise<string> {
   const filter = topicName === '' ? null : topicName;
-  const clientStats = (c: ClientV2): ClientStats => c.stats(filter);
   const list = statsTopics(nsqd, topicName);
   let topics = 'null';
   if (list !== null) {
     const parts: string[] = [];
     let since = performance.now();
-    for (const t of list) {
-      if (channelName !== '' && t.getExistingChannel(channelName) === undefined) continue;
-      parts.push(goJSON(topicStats(t, channelName === '' ? null : channelName, includeClients, clientStats, nsqd.opts.e2eProcessingLatencyPercentiles)));
+    for (const ts of eachTopicStats(nsqd, list, channelName, includeClients, filter)) {
+      parts.push(goJSON(ts));
       if (performance.now() - since >= sliceMs) {
         await yieldToEventLoop();
         since = performance.now();
@@ -350,8 +354,7 @@ export async function statsJson(nsqd: Nsqd, topicName: string, channelName: stri
     }
     topics = `[${parts.join(',')}]`;
   }
-  const head = goJSON({ version: '1.3.0', health: nsqd.getHealth(), start_time: nsqd.startTime });
-  let out = `${head.slice(0, -1)},"topics":${topics}`;
+  let out = `${goJSON(statsHead(nsqd)).slice(0, -1)},"topics":${topics}`;
   if (includeMem) out += `,"memory":${goJSON(memStats())}`;
   return `${out},"producers":${goJSON(statsProducers(nsqd, filter, includeClients, list === null))},"native":${nsqd.backend.native}}`;
 }

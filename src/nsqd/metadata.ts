@@ -33,9 +33,12 @@ export function readMetadata(file: string): Metadata | null {
   }
 }
 
+/** The temporary file an atomic rewrite of `file` goes through (Go's `<file>.<rand>.tmp`). */
+const tmpFileName = (file: string): string => `${file}.${randomInt(2 ** 31)}.tmp`;
+
 /** Write a file atomically: `<file>.<rand>.tmp` (0600), fsync, rename over. */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const tmp = `${file}.${randomInt(2 ** 31)}.tmp`;
+  const tmp = tmpFileName(file);
   const fd = openSync(tmp, 'w', 0o600);
   try {
     writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
@@ -48,7 +51,7 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
 
 /** writeFileAtomic on libuv's thread pool: the event loop goes on serving clients while the disk syncs. */
 export async function writeFileAtomicAsync(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${file}.${randomInt(2 ** 31)}.tmp`;
+  const tmp = tmpFileName(file);
   const fh = await open(tmp, 'w', 0o600);
   try {
     await fh.writeFile(data);

@@ -193,7 +193,6 @@ export class RegistrationDB {
     if (mine.size === 0) this.byPeer.delete(peer);
   }
 
-
   /** Registrations matching the query (`*` wildcards allowed in key and subkey). */
   findRegistrations(category: string, key: string, subKey: string): Registration[] {
     if (key !== '*' && subKey !== '*') {

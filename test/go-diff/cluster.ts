@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Consumer } from '../../src/client/index.js';
 import { distApp, freePort } from '../helpers/proc.js';
-import { argvOf, Checks, goBinaries, sleep, startDaemon, stopDaemon, waitUntil, type Daemon } from './common.js';
+import { argvOf, Checks, goBinaries, lookupdComparable, sleep, startDaemon, stopDaemon, waitUntil, type Daemon } from './common.js';
 
 const go = goBinaries('cluster.ts');
 const checks = new Checks();
@@ -38,38 +38,14 @@ async function post(port: number, path: string, body?: string): Promise<number> 
   return r.status;
 }
 
-/** Masks per-process values and sorts Go's map orders, so two nsqlookupds' answers compare. */
-function normalise(v: unknown): unknown {
-  if (Array.isArray(v)) {
-    const xs = v.map(normalise);
-    return xs.sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
-  }
-  if (v !== null && typeof v === 'object') {
-    const o = { ...(v as Record<string, unknown>) };
-    if (Array.isArray(o.topics) && Array.isArray(o.tombstones)) {
-      const ts = o.tombstones as boolean[];
-      const pairs = (o.topics as string[]).map((t, i) => [t, ts[i]] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
-      o.topics = pairs.map((p) => p[0]);
-      o.tombstones = pairs.map((p) => p[1]);
-      return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, k === 'topics' || k === 'tombstones' ? x : mask(k, x)]));
-    }
-    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, mask(k, x)]));
-  }
-  return v;
-}
+/** remote_address is the nsqd's outgoing port, which differs per nsqlookupd connection. */
+const normalise = (v: unknown): unknown => lookupdComparable(v, (k) => k === 'remote_address' || k === 'last_update');
 
-function mask(k: string, x: unknown): unknown {
-  // remote_address is the nsqd's outgoing port, which differs per lookupd connection.
-  return k === 'remote_address' || k === 'last_update' ? '<masked>' : normalise(x);
-}
-
-async function compareLookupds(ours: Daemon, go: Daemon, path: string, what: string): Promise<unknown> {
+async function compareLookupds(ours: Daemon, go: Daemon, path: string, what: string): Promise<void> {
   const a = JSON.stringify(normalise(await getJson(ours.httpPort, path)));
   const b = JSON.stringify(normalise(await getJson(go.httpPort, path)));
   check(a === b, `${what}: GET ${path} the same from both nsqlookupds`, `ours ${a}\n     go   ${b}`);
-  return JSON.parse(a) as unknown;
 }
-
 
 const producers = async (d: Daemon, topic: string): Promise<number> => {
   const r = (await getJson(d.httpPort, `/lookup?topic=${topic}`)) as { status: number; body: { producers?: unknown[] } };

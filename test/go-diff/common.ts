@@ -135,3 +135,21 @@ export function goBinaries(script: string): { nsqd: string; nsqlookupd: string }
   }
   return { nsqd: values['go-nsqd']!, nsqlookupd: values['go-nsqlookupd']! };
 }
+
+/**
+ * An nsqlookupd answer made comparable: arrays sorted (Go returns them in map order), /nodes'
+ * topics[i] kept paired with tombstones[i], and the values `masked(key, value)` picks replaced.
+ */
+export function lookupdComparable(v: unknown, masked: (key: string, value: unknown) => boolean): unknown {
+  if (Array.isArray(v)) return v.map((x) => lookupdComparable(x, masked)).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+  if (v === null || typeof v !== 'object') return v;
+  const o = { ...(v as Record<string, unknown>) };
+  if (Array.isArray(o.topics) && Array.isArray(o.tombstones)) {
+    const ts = o.tombstones as boolean[];
+    const pairs = (o.topics as string[]).map((t, i) => [t, ts[i]] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    o.topics = pairs.map((p) => p[0]);
+    o.tombstones = pairs.map((p) => p[1]);
+  }
+  const paired = 'tombstones' in o;
+  return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, masked(k, x) ? '<masked>' : paired && (k === 'topics' || k === 'tombstones') ? x : lookupdComparable(x, masked)]));
+}

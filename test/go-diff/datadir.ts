@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { argvOf, Checks, sleep, startDaemon, stopDaemon, type Daemon } from './common.js';
+import { mpub } from './scenarios.js';
 
 const { values } = parseArgs({
   options: {
@@ -75,19 +76,6 @@ function body(i: number): Buffer {
   const b = Buffer.alloc(len, i & 0xff);
   b.write(`m${i}:`, 0, 'latin1');
   return b;
-}
-
-function mpubBody(bodies: Buffer[]): Buffer {
-  const parts: Buffer[] = [];
-  const head = Buffer.alloc(4);
-  head.writeInt32BE(bodies.length);
-  parts.push(head);
-  for (const b of bodies) {
-    const s = Buffer.alloc(4);
-    s.writeInt32BE(b.length);
-    parts.push(s, b);
-  }
-  return Buffer.concat(parts);
 }
 
 /** A raw V2 subscriber that collects message bodies and IDs. */
@@ -160,7 +148,7 @@ async function roundTrip(writer: Impl, reader: Impl): Promise<void> {
     for (let i = 0; i < N; i += 100) {
       const batch = Array.from({ length: Math.min(100, N - i) }, (_, k) => body(i + k));
       all.push(...batch);
-      await post(w, '/mpub?topic=a&binary=true', mpubBody(batch));
+      await post(w, '/mpub?topic=a&binary=true', mpub(batch));
     }
     for (let i = 0; i < 50; i++) await post(w, '/pub?topic=b', body(1_000_000 + i));
     // Deferred for an hour: still deferred when the directory changes hands.

@@ -11,7 +11,8 @@
  * crashes on (a negative IDENTIFY size) or would try to allocate gigabytes for are not sent.
  */
 import { parseArgs } from 'node:util';
-import { argvOf, openConn, QuietConn, startDaemon, stopDaemon, type Daemon } from './common.js';
+import { sized } from '../helpers/wire.js';
+import { argvOf, lookupdComparable, openConn, QuietConn, startDaemon, stopDaemon, type Daemon } from './common.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,42 +25,13 @@ if (values.go === '') {
   process.exit(2);
 }
 
-function sized(body: string | Buffer): Buffer {
-  const b = typeof body === 'string' ? Buffer.from(body, 'latin1') : body;
-  const h = Buffer.alloc(4);
-  h.writeInt32BE(b.length);
-  return Buffer.concat([h, b]);
-}
-
 const line = (l: string): Buffer => Buffer.from(`${l}\n`, 'latin1');
 const IDENT = { broadcast_address: '10.0.0.1', hostname: 'h1', tcp_port: 4150, http_port: 4151, version: '1.3.0' };
 const identify = (o: unknown): Buffer => Buffer.concat([line('IDENTIFY'), sized(JSON.stringify(o))]);
 
-/** Masks what differs between any two daemons in a JSON answer, and sorts what Go leaves in map order. */
-function normalise(v: unknown): unknown {
-  if (Array.isArray(v)) {
-    const xs = v.map(normalise);
-    return xs.every((x) => typeof x === 'string') ? [...(xs as string[])].sort() : xs.sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
-  }
-  if (v !== null && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    // /nodes pairs topics[i] with tombstones[i]: sort the pairs together.
-    if (Array.isArray(o.topics) && Array.isArray(o.tombstones) && o.topics.length === o.tombstones.length) {
-      const ts = o.tombstones as boolean[];
-      const pairs = (o.topics as string[]).map((t, i) => [t, ts[i]] as const);
-      pairs.sort((a, b) => (a[0] < b[0] ? -1 : 1));
-      o.topics = pairs.map((p) => p[0]);
-      o.tombstones = pairs.map((p) => p[1]);
-    }
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(o)) {
-      if (k === 'topics' || k === 'tombstones') out[k] = k === 'topics' && !('tombstones' in o) ? normalise(x) : x;
-      else out[k] = ['remote_address', 'id', 'last_update', 'hostname', 'version', 'tombstoned_at', 'http_port', 'tcp_port'].includes(k) && !(typeof x === 'number' && (x === 4150 || x === 4151)) ? '<masked>' : normalise(x);
-    }
-    return out;
-  }
-  return v;
-}
+/** Per-process values; the peer's ports are IDENT's, the daemon's own ones differ. */
+const MASKED = new Set(['remote_address', 'id', 'last_update', 'hostname', 'version', 'tombstoned_at', 'http_port', 'tcp_port']);
+const normalise = (v: unknown): unknown => lookupdComparable(v, (k, x) => MASKED.has(k) && x !== IDENT.tcp_port && x !== IDENT.http_port);
 
 /** A lookup-protocol connection: answers are [size][payload], with no frame type. */
 class Conn extends QuietConn {

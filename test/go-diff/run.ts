@@ -28,7 +28,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
-import { constants as zconstants, createDeflateRaw, createInflateRaw, type Deflate, type Inflate } from 'node:zlib';
+import { constants as zconstants, createDeflateRaw, createInflateRaw } from 'node:zlib';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SnappyFrameDecoder, SnappyFrameEncoder } from '../../src/protocol/snappy-stream.js';
@@ -86,13 +86,10 @@ export const COMMON_FLAGS = [
 class Conn extends QuietConn {
   private plain = Buffer.alloc(0);
   private frames: string[] = [];
-  private mode: 'plain' | 'deflate' | 'snappy' = 'plain';
   /** After an IDENTIFY response with tls_v1: the TLS socket over this connection. */
   private tls: TLSSocket | null = null;
-  private inflate: Inflate | null = null;
-  private deflate: Deflate | null = null;
-  private snappyIn: SnappyFrameDecoder | null = null;
-  private snappyOut: SnappyFrameEncoder | null = null;
+  /** After one with deflate or snappy: what decompresses arriving bytes and compresses sent ones. */
+  private codec: { in(d: Buffer): void; out(b: Buffer): void } | null = null;
   lastId = '';
 
   static open(port: number): Promise<Conn> {
@@ -101,12 +98,8 @@ class Conn extends QuietConn {
 
   /** Bytes off the socket, decompressed once compression is on. */
   protected receive(d: Buffer): void {
-    if (this.mode === 'deflate') this.inflate!.write(d);
-    else if (this.mode === 'snappy') {
-      const out = this.snappyIn!.push(d);
-      if (out instanceof Error) this.frames.push(`<snappy error: ${out.message}>`);
-      else for (const b of out) this.decode(b);
-    } else this.decode(d);
+    if (this.codec !== null) this.codec.in(d);
+    else this.decode(d);
   }
 
   private decode(d: Buffer): void {
@@ -119,7 +112,7 @@ class Conn extends QuietConn {
       this.plain = this.plain.subarray(4 + size);
       if (type === 0) {
         this.frames.push(`R ${describeText(data)}`);
-        if (this.mode === 'plain' && this.tls === null && data[0] === 0x7b) this.maybeUpgrade(data);
+        if (this.codec === null && this.tls === null && data[0] === 0x7b) this.maybeUpgrade(data);
       } else if (type === 1) this.frames.push(`E ${data.toString('latin1').replace(/\b[0-9a-f]{16}\b/g, '<id>')}`);
       else if (type === 2 && data.length >= 26) {
         this.lastId = data.subarray(10, 26).toString('latin1');
@@ -149,33 +142,41 @@ class Conn extends QuietConn {
       this.tls.on('error', (e) => this.frames.push(`<tls error: ${e.message}>`));
       return;
     }
+    if (o.deflate === true) {
+      const inflate = createInflateRaw();
+      inflate.on('data', (b: Buffer) => this.decode(b));
+      inflate.on('error', (e) => this.frames.push(`<inflate error: ${e.message}>`));
+      const deflate = createDeflateRaw({ level: o.deflate_level ?? 6 });
+      deflate.on('data', (b: Buffer) => this.socket.write(b));
+      this.codec = {
+        in: (d) => inflate.write(d),
+        out: (b) => {
+          deflate.write(b);
+          deflate.flush(zconstants.Z_SYNC_FLUSH);
+        },
+      };
+    } else if (o.snappy === true) {
+      const dec = new SnappyFrameDecoder();
+      const enc = new SnappyFrameEncoder();
+      this.codec = {
+        in: (d) => {
+          const out = dec.push(d);
+          if (out instanceof Error) this.frames.push(`<snappy error: ${out.message}>`);
+          else for (const b of out) this.decode(b);
+        },
+        out: (b) => this.socket.write(enc.encode(b)),
+      };
+    } else return;
+    // What arrived after the response is already compressed.
     const rest = this.plain;
     this.plain = Buffer.alloc(0);
-    if (o.deflate === true) {
-      this.mode = 'deflate';
-      this.inflate = createInflateRaw();
-      this.inflate.on('data', (b: Buffer) => this.decode(b));
-      this.inflate.on('error', (e) => this.frames.push(`<inflate error: ${e.message}>`));
-      this.deflate = createDeflateRaw({ level: o.deflate_level ?? 6 });
-      this.deflate.on('data', (b: Buffer) => this.socket.write(b));
-    } else if (o.snappy === true) {
-      this.mode = 'snappy';
-      this.snappyIn = new SnappyFrameDecoder();
-      this.snappyOut = new SnappyFrameEncoder();
-    } else {
-      this.plain = rest;
-      return;
-    }
-    if (rest.length > 0) this.receive(rest);
+    if (rest.length > 0) this.codec.in(rest);
   }
 
   /** Send bytes, compressed when compression is on. */
   send(b: Buffer): void {
     if (this.tls !== null) this.tls.write(b);
-    else if (this.mode === 'deflate') {
-      this.deflate!.write(b);
-      this.deflate!.flush(zconstants.Z_SYNC_FLUSH);
-    } else if (this.mode === 'snappy') this.socket.write(this.snappyOut!.encode(b));
+    else if (this.codec !== null) this.codec.out(b);
     else this.socket.write(b);
   }
 
@@ -189,7 +190,7 @@ class Conn extends QuietConn {
   }
 }
 
-/** A response frame's text, with an IDENTIFY response's JSON keys listed in order. */
+/** A response frame's text; an IDENTIFY response's JSON with its volatile values masked. */
 function describeText(data: Buffer): string {
   const s = data.toString('latin1');
   if (s.startsWith('{')) {

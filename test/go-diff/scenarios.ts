@@ -5,6 +5,7 @@
  */
 
 import { prng } from '../helpers/prng.js';
+import { sized } from '../helpers/wire.js';
 
 /** Bytes to send, a function of the last message ID the connection received, or a pause in ms. */
 export type Step = string | Buffer | ((lastId: string) => Buffer) | number;
@@ -32,18 +33,13 @@ function int32(n: number): Buffer {
   return b;
 }
 
-function sized(body: string | Buffer): Buffer {
-  const b = typeof body === 'string' ? Buffer.from(body, 'latin1') : body;
-  return Buffer.concat([int32(b.length), b]);
-}
-
 function cmd(line: string, body?: string | Buffer): Buffer {
   const l = Buffer.from(`${line}\n`, 'latin1');
   return body === undefined ? l : Buffer.concat([l, sized(body)]);
 }
 
-/** An MPUB body: count, then each message sized. */
-function mpub(messages: (string | Buffer)[], count = messages.length): Buffer {
+/** An MPUB body without its size: count, then each message sized (also /mpub?binary=true's body). */
+export function mpub(messages: (string | Buffer)[], count = messages.length): Buffer {
   return Buffer.concat([int32(count), ...messages.map(sized)]);
 }
 
