@@ -3,6 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import type { SecureVersion } from 'node:tls';
 import { gunzipSync } from 'node:zlib';
 import { decodeGoStruct, type GoStruct } from './go-json.js';
+import { cipherListFor } from './go-tls.js';
 import { goDialError } from './listen.js';
 
 /** A finished outbound HTTP request. */
@@ -96,7 +97,7 @@ export function httpRequestRaw(url: string, opts: HttpClientOptions): Promise<Ht
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const make = u.protocol === 'https:' ? httpsRequest : httpRequest;
-    const tls = u.protocol === 'https:' ? { cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized ?? true, ...(opts.minVersion === undefined ? {} : { minVersion: opts.minVersion }) } : {};
+    const tls = u.protocol === 'https:' ? { cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized ?? true, ...(opts.minVersion === undefined ? {} : { minVersion: opts.minVersion, ciphers: cipherListFor(opts.minVersion) }) } : {};
     const method = opts.method ?? 'GET';
     const { headers, gzip } = goRequestHeaders(method, opts.headers);
     const req = make(u, { method, headers, ca: opts.ca, timeout: opts.connectTimeoutMs, ...tls });

@@ -9,7 +9,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Params, RouteHandler } from './router.js';
 import { formatDurationNanos } from './duration.js';
-import { firstBytes, firstRecordError, goHandshakeError, HTTP_TO_HTTPS_RESPONSE, looksLikeHttp, RECORD_HEADER_LENGTH } from './go-tls.js';
+import { firstRecord, firstRecordError, goHandshakeError, HTTP_TO_HTTPS_RESPONSE, looksLikeHttp, PROTOCOL_VERSION_ALERT, versionRefusal } from './go-tls.js';
 import { GO_TCP_KEEPALIVE_MS, goReadError, goRemoteAddr, goTcpPair } from './listen.js';
 import { LogLevels, type Logger } from './log.js';
 
@@ -194,7 +194,7 @@ const FIRST_RECORD_MS = 120_000;
  * `refuseClient` refuses (its connection is closed before a request is read). closeAllConnections
  * also ends connections whose handshake is not done, which Node's does not track.
  */
-function goTlsFront(server: HttpsServer, { errorLog, refuseClient }: GoTlsServer): void {
+function goTlsFront(server: HttpsServer, { options, errorLog, refuseClient }: GoTlsServer): void {
   const startTls = server.listeners('connection') as ((socket: Socket) => void)[];
   server.removeAllListeners('connection');
   const raw = new Set<Socket>();
@@ -210,7 +210,7 @@ function goTlsFront(server: HttpsServer, { errorLog, refuseClient }: GoTlsServer
     });
     raw.add(socket);
     socket.once('close', () => raw.delete(socket));
-    void firstBytes(socket, RECORD_HEADER_LENGTH, FIRST_RECORD_MS).then((head) => {
+    void firstRecord(socket, FIRST_RECORD_MS).then((head) => {
       if (readError !== null) {
         handshakeError(addr, goReadError(pair, readError));
         socket.destroy();
@@ -222,7 +222,11 @@ function goTlsFront(server: HttpsServer, { errorLog, refuseClient }: GoTlsServer
         return;
       }
       const refused = firstRecordError(head);
-      if (refused === null) {
+      const tooOld = refused === null ? versionRefusal(head, options.minVersion) : null;
+      if (tooOld !== null) {
+        handshakeError(addr, tooOld);
+        socket.end(PROTOCOL_VERSION_ALERT);
+      } else if (refused === null) {
         socket.unshift(head);
         for (const start of startTls) start.call(server, socket);
       } else if (looksLikeHttp(head)) {

@@ -18,7 +18,7 @@ import {
 } from '../native/backend.js';
 import { goIp, goReadError, goReadFullError, goRemoteAddr, goTcpPair } from '../internal/listen.js';
 import { errorStack, LogLevels } from '../internal/log.js';
-import { firstBytes, firstRecordError, RECORD_HEADER_LENGTH } from '../internal/go-tls.js';
+import { firstRecord, firstRecordError, PROTOCOL_VERSION_ALERT, versionRefusal } from '../internal/go-tls.js';
 import { ClientError, FatalClientError } from '../protocol/errors.js';
 import { FrameParser, SRC_PARTS } from '../protocol/frame-parser.js';
 import { encodeFrame, FRAME_TYPE_ERROR, MAGIC_V2 } from '../protocol/frames.js';
@@ -516,11 +516,16 @@ class IOLoop {
     socket.off('data', this.onSourceData);
     socket.off('end', this.onSourceEnd);
     // nsqd's handshake fails on the plain connection, so its error frame goes out in the clear:
-    // look at the first record header before OpenSSL takes the socket over.
-    const head = await firstBytes(socket, RECORD_HEADER_LENGTH, HANDSHAKE_MS);
+    // look at the first record (the ClientHello) before OpenSSL takes the socket over.
+    const head = await firstRecord(socket, HANDSHAKE_MS);
     if (head === null) return new Error(`read tcp ${client.tcpPair}: i/o timeout`);
     const refused = firstRecordError(head);
     if (refused !== null) return new Error(refused);
+    const tooOld = versionRefusal(head, handshaker.minVersion);
+    if (tooOld !== null) {
+      socket.write(PROTOCOL_VERSION_ALERT);
+      return new Error(tooOld);
+    }
     socket.unshift(head);
     const tlsSocket = await handshaker.handshake(socket);
     if (tlsSocket instanceof Error) return tlsSocket;

@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { createSecureContext, createServer as createTlsServer, type SecureVersion, type Server as TlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
 import { goPathError } from '../internal/config.js';
-import { clientCertError, goHandshakeError, type ClientAuthPolicy } from '../internal/go-tls.js';
+import { cipherListFor, clientCertError, goHandshakeError, type ClientAuthPolicy } from '../internal/go-tls.js';
 import { errorText } from '../internal/log.js';
 import type { NsqdOptions } from './options.js';
 
@@ -47,6 +47,11 @@ export class TlsHandshaker {
     private readonly options: TlsOptions,
     private readonly policy: ClientAuthPolicy,
   ) {}
+
+  /** The lowest TLS version a client may speak (--tls-min-version). */
+  get minVersion(): SecureVersion | undefined {
+    return this.options.minVersion;
+  }
 
   /** The TLS socket once the handshake is done and the client's certificate passes, or the error Go's handshake gives. */
   handshake(socket: Socket): Promise<TLSSocket | Error> {
@@ -184,7 +189,9 @@ export function buildTlsOptions(o: NsqdOptions): TlsOptions | null {
     const cert = readTlsFile(o.tlsCert);
     const key = readTlsFile(o.tlsKey);
     checkKeyPair(cert, key);
-    const opts: TlsOptions = { cert, key, minVersion: secureVersion(o.tlsMinVersion), ...goCipherOptions() };
+    const minVersion = secureVersion(o.tlsMinVersion);
+    const suites = goCipherOptions();
+    const opts: TlsOptions = { cert, key, minVersion, ...suites, ciphers: cipherListFor(minVersion, suites.ciphers) };
     if (o.tlsRootCaFile !== '') opts.ca = readCaFile(o.tlsRootCaFile);
     const policy = clientAuthPolicy(o.tlsClientAuthPolicy);
     if (policy !== '') {

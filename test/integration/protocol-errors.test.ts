@@ -501,6 +501,22 @@ test('§2.3 an auth answer is decoded as json.Unmarshal into nsqd\'s auth.State;
     } finally {
       await new Promise((r) => tls12.close(r));
     }
+    // An auth server that speaks only TLS 1.0 is reached under the default --tls-min-version
+    // (tls1.0), as Go's client reaches it; OpenSSL 3 refuses TLS 1.0 unless told.
+    const tls10 = createHttpsServer({ cert: readFileSync(join(CERTS, 'server.pem')), key: readFileSync(join(CERTS, 'server.key')), minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' }, (_req, res) => {
+      res.writeHead(200).end(`{"ttl":60,"identity":"tls10",${grant}}`);
+    });
+    await new Promise<void>((r) => tls10.listen(0, '127.0.0.1', r));
+    try {
+      const url = `https://127.0.0.1:${(tls10.address() as AddressInfo).port}/auth`;
+      const ca = join(CERTS, 'ca.pem');
+      await withNsqd({ authHttpAddresses: [url], tlsRootCaFile: ca }, (d) => authOk(d, 's', 'tls10'));
+      await withNsqd({ authHttpAddresses: [url], tlsRootCaFile: ca, tlsMinVersion: 0x0302 }, async (d) => {
+        await fatalCase(d, 'init', withBody('AUTH', 's'), 'E_AUTH_FAILED AUTH failed');
+      });
+    } finally {
+      await new Promise((r) => tls10.close(r));
+    }
   } finally {
     await new Promise((r) => server.close(r));
   }

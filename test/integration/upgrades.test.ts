@@ -380,6 +380,67 @@ test('cipher suites chosen as Go\'s TLS server chooses them: its own order, AES-
   }
 });
 
+test('TLS 1.0 and 1.1 clients are served as Go serves them under the default --tls-min-version=tls1.0 (OpenSSL 3 refuses both unless told), on TCP and HTTPS; --tls-min-version=tls1.2 refuses them', async () => {
+  const lines: string[] = [];
+  const logger = new Logger({ prefix: '', level: 2, write: (l) => void lines.push(l.replace(/^\S+ \S+ /, '').trimEnd()) });
+  // A client that can speak the old versions at all needs the lower security level too.
+  const old = (v: 'TLSv1' | 'TLSv1.1'): object => ({ minVersion: v, maxVersion: v, ciphers: 'DEFAULT:@SECLEVEL=0' });
+  const { request } = await import('node:https');
+  const httpsGet = (port: number, o: object): Promise<string> => new Promise((res) => {
+    const req = request({ host: '127.0.0.1', port, path: '/ping', ca, servername: 'localhost', agent: false, ...o }, (r) => {
+      let body = '';
+      r.on('data', (b: Buffer) => (body += b));
+      r.on('end', () => res(`${(r.socket as import('node:tls').TLSSocket).getProtocol() ?? ''} ${body}`));
+    });
+    req.on('error', (e) => res(`error ${e.message}`));
+    req.end();
+  });
+  const d = await startNsqd({ ...tlsOpts, logger });
+  try {
+    await waitFor(() => d.nsqd.httpsPort > 0);
+    // Go's order among the suites TLS 1.0 and 1.1 can use: ECDHE-RSA with AES-128-CBC first.
+    assert.is((await upgradeCipher(d, lines, old('TLSv1'))).suite, 'TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA');
+    assert.is((await upgradeCipher(d, lines, old('TLSv1.1'))).suite, 'TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA');
+    // The upgraded connection works: a TLS 1.0 client publishes and reads the OK.
+    const c = await WireConn.open(d.tcpPort);
+    await c.identify({ feature_negotiation: true, tls_v1: true });
+    const raw = c.socket;
+    raw.removeAllListeners('data');
+    const t = tlsConnect({ socket: raw, ca, servername: 'localhost', ...old('TLSv1') });
+    let got = Buffer.alloc(0);
+    t.on('data', (b: Buffer) => (got = Buffer.concat([got, b])));
+    await withTimeout(new Promise<void>((r) => t.once('secureConnect', () => r())), 5000, 'the TLS 1.0 handshake');
+    assert.is(t.getProtocol(), 'TLSv1');
+    // The OK to IDENTIFY comes over TLS, then the PUB's.
+    t.write(Buffer.concat([Buffer.from('PUB tls10\n'), sized('old client')]));
+    const ok = Buffer.from([0, 0, 0, 6, 0, 0, 0, 0, 0x4f, 0x4b]);
+    await waitFor(() => got.length >= 2 * ok.length, 5000, 'two OKs');
+    assert.equal(got, Buffer.concat([ok, ok]));
+    t.destroy();
+    assert.is(await httpsGet(d.nsqd.httpsPort, old('TLSv1')), 'TLSv1 OK');
+    assert.is(await httpsGet(d.nsqd.httpsPort, old('TLSv1.1')), 'TLSv1.1 OK');
+    assert.is(await httpsGet(d.nsqd.httpsPort, {}), 'TLSv1.3 OK');
+  } finally {
+    await d.close();
+  }
+  const strict = await startNsqd({ ...tlsOpts, tlsMinVersion: 0x0303, logger });
+  try {
+    await waitFor(() => strict.nsqd.httpsPort > 0);
+    // Refused before OpenSSL sees the hello, as crypto/tls refuses it: a protocol_version alert,
+    // then the error frame in the clear, in Go's words (the versions are the hello's, in hex).
+    const refused = await upgradeCipher(strict, lines, old('TLSv1.1'));
+    assert.is(refused.suite, null);
+    const text = 'tls: client offered only unsupported versions: [302 301]';
+    assert.ok(refused.logged.some((l) => l.endsWith(`- E_IDENTIFY_FAILED IDENTIFY failed ${text} - ${text}`)), refused.logged.join('\n'));
+    assert.match(await httpsGet(strict.nsqd.httpsPort, old('TLSv1')), /^error .*alert protocol version/);
+    await waitFor(() => lines.some((l) => /^WARNING: http: TLS handshake error from 127\.0\.0\.1:\d+: tls: client offered only unsupported versions: \[301\]$/.test(l)), 5000, 'the HTTPS refusal logged');
+    assert.is(await httpsGet(strict.nsqd.httpsPort, {}), 'TLSv1.3 OK');
+    assert.is((await upgradeCipher(strict, lines, { maxVersion: 'TLSv1.2' })).suite, aesGcmHardware() ? 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256' : 'TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256');
+  } finally {
+    await strict.close();
+  }
+});
+
 test('HTTPS before and during the handshake as net/http: a plain HTTP request gets its 400, and every failed handshake is logged in crypto/tls\'s words', async () => {
   const lines: string[] = [];
   const logger = new Logger({ prefix: '', level: 2, write: (l) => void lines.push(l.replace(/^\S+ \S+ /, '').trimEnd()) });
