@@ -26,7 +26,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { constants as zconstants, createDeflateRaw, createInflateRaw } from 'node:zlib';
 import { join } from 'node:path';
@@ -34,7 +34,7 @@ import { parseArgs } from 'node:util';
 import { SnappyFrameDecoder, SnappyFrameEncoder } from '../../src/protocol/snappy-stream.js';
 import { freePort, repoRoot } from '../helpers/proc.js';
 import { argvOf, openConn, QuietConn, sleep, startDaemon, stopDaemon, waitUntil, type Daemon } from './common.js';
-import { authAnswer, authScenarios, httpFuzzScenarios, httpScenarios, liveClients, tcpFuzzScenarios, tcpScenarios, tlsScenarios, type HttpScenario, type Step, type TcpScenario } from './scenarios.js';
+import { authAnswer, authScenarios, httpFuzzScenarios, httpScenarios, liveClients, tcpFuzzScenarios, tcpScenarios, tlsMinScenarios, tlsScenarios, type HttpScenario, type Step, type TcpScenario } from './scenarios.js';
 
 /**
  * Error texts nsqd 1.3.0 words differently from the 1.2.x nsqds this was run against (NSQ's
@@ -92,6 +92,9 @@ class Conn extends QuietConn {
   private codec: { in(d: Buffer): void; out(b: Buffer): void } | null = null;
   lastId = '';
 
+  /** The client's TLS settings for an upgrade. */
+  tlsOptions: ConnectionOptions = {};
+
   static open(port: number): Promise<Conn> {
     return openConn(port, (s) => new Conn(s));
   }
@@ -134,12 +137,15 @@ class Conn extends QuietConn {
     }
     if (o.tls_v1 === true) {
       // (Compression after TLS is not followed: no scenario asks for both.)
-      this.tls = tlsConnect({ socket: this.socket, rejectUnauthorized: false });
-      this.tls.on('data', (d: Buffer) => {
+      const tls = tlsConnect({ ...this.tlsOptions, socket: this.socket, rejectUnauthorized: false });
+      this.tls = tls;
+      // Which version and suite the server chose are part of its answer.
+      tls.once('secureConnect', () => this.frames.push(`<tls ${tls.getProtocol() ?? ''} ${tls.getCipher().standardName}>`));
+      tls.on('data', (d: Buffer) => {
         this.touch();
         this.decode(d);
       });
-      this.tls.on('error', (e) => this.frames.push(`<tls error: ${e.message}>`));
+      tls.on('error', (e) => this.frames.push(`<tls error: ${e.message.split('\n')[0]!.replace(/^[0-9A-F]+:error:/, '')}>`));
       return;
     }
     if (o.deflate === true) {
@@ -210,6 +216,7 @@ function stepBytes(step: Exclude<Step, number>, conn: Conn): Buffer {
 
 async function runTcp(d: Daemon, sc: TcpScenario, keep: Conn[] | null = null): Promise<string[]> {
   const conn = await Conn.open(d.tcpPort);
+  if (sc.tls !== undefined) conn.tlsOptions = sc.tls;
   const out: string[] = [];
   try {
     for (const step of sc.steps) {
@@ -389,6 +396,12 @@ async function main(): Promise<void> {
       `--https-address=127.0.0.1:${await freePort()}`,
       '--tls-required=true',
     ], tlsScenarios(), [{ method: 'GET', path: '/ping' }, { method: 'GET', path: '/info' }, { method: 'POST', path: '/pub?topic=x', body: 'x' }]);
+    await pair('tls-min-version', async () => [
+      `--tls-cert=${join(repoRoot, 'test/fixtures/certs/server.pem')}`,
+      `--tls-key=${join(repoRoot, 'test/fixtures/certs/server.key')}`,
+      `--https-address=127.0.0.1:${await freePort()}`,
+      '--tls-min-version=tls1.2',
+    ], tlsMinScenarios());
   } finally {
     for (const srv of extraServers) srv.close();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });

@@ -4,6 +4,7 @@
  * COMMON_FLAGS: --max-msg-size=1024, --max-body-size=4096, --max-rdy-count=100.
  */
 
+import type { ConnectionOptions } from 'node:tls';
 import { prng } from '../helpers/prng.js';
 import { sized } from '../helpers/wire.js';
 
@@ -15,6 +16,8 @@ export interface TcpScenario {
   /** Sent one at a time; after each, what arrives until the line is quiet is recorded. */
   steps: Step[];
   quietMs?: number;
+  /** The client's TLS settings for an upgrade (node:tls connect options; Node's defaults otherwise). */
+  tls?: ConnectionOptions;
 }
 
 export interface HttpScenario {
@@ -523,6 +526,19 @@ export function httpFuzzScenarios(seed: number, count: number): HttpScenario[] {
   return out;
 }
 
+/** A client that speaks only TLS `v` (1.0 or 1.1). */
+export const legacyTls = (v: 'TLSv1' | 'TLSv1.1'): ConnectionOptions => ({ minVersion: v, maxVersion: v, ciphers: 'DEFAULT:@SECLEVEL=0' });
+
+/** Conversations with nsqd started with a certificate and --tls-min-version=tls1.2: older clients are refused. */
+export function tlsMinScenarios(): TcpScenario[] {
+  const tls = identify({ feature_negotiation: true, tls_v1: true });
+  return [
+    { ...v2('tls-min-version=tls1.2: a TLS 1.0 client', tls, cmd('NOP')), tls: legacyTls('TLSv1') },
+    { ...v2('tls-min-version=tls1.2: a TLS 1.1 client', tls, cmd('NOP')), tls: legacyTls('TLSv1.1') },
+    { ...v2('tls-min-version=tls1.2: a TLS 1.2 client', tls, cmd('PUB t', 'x')), tls: { maxVersion: 'TLSv1.2' } },
+  ];
+}
+
 /** Conversations with nsqd started with a certificate and --tls-required=true. */
 export function tlsScenarios(): TcpScenario[] {
   const tls = identify({ feature_negotiation: true, tls_v1: true });
@@ -537,6 +553,10 @@ export function tlsScenarios(): TcpScenario[] {
     v2('tls-required: upgrade, errors', tls, cmd('FOO')),
     v2('tls-required: upgrade, IDENTIFY again', tls, identify({ feature_negotiation: true })),
     v2('tls-required: upgrade, MPUB and DPUB', tls, cmd('MPUB tls_m', mpub(['a', 'b'])), cmd('DPUB tls_m 20000', 'later'), cmd('MPUB tls_m', mpub([], 0))),
+    // TLS 1.0 and 1.1 clients under the default --tls-min-version=tls1.0 (they need OpenSSL's
+    // lowest security level on our side of the test, too).
+    { ...v2('tls-required: a TLS 1.0 client', tls, cmd('PUB tls_old', 'x'), cmd('NOP')), tls: legacyTls('TLSv1') },
+    { ...v2('tls-required: a TLS 1.1 client', tls, cmd('PUB tls_old', 'y')), tls: legacyTls('TLSv1.1') },
   ] as TcpScenario[]).map((sc) => ({ ...sc, quietMs: 300 }));
 }
 
