@@ -14,7 +14,7 @@ import { nsqdFlagSpecs } from './options.js';
 import { configOptionValue } from '../internal/config.js';
 import { parseMpubBody } from './commands-v2.js';
 import { nsqdMetrics } from './metrics.js';
-import { memStats, statsText, topicStats, watchGc, type StatsDocument, type TopicStats } from './stats.js';
+import { memStats, producersText, statsTextHead, statsTextTopics, topicStats, topicText, watchGc, type StatsDocument, type TopicStats } from './stats.js';
 import type { MessageBatch } from './message-batch.js';
 import type { Topic } from './topic.js';
 
@@ -138,7 +138,7 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
     const includeClients = BOOL_PARAMS[p.get('include_clients') ?? ''] ?? true;
     const includeMem = BOOL_PARAMS[p.get('include_mem') ?? ''] ?? true;
     if (p.get('format') === 'json') return new JsonText(await statsJson(nsqd, topicName, channelName, includeClients, includeMem));
-    return statsText(statsDocument(nsqd, topicName, channelName, includeClients, includeMem), process.hrtime.bigint() - nsqd.startHrtime);
+    return statsTextSliced(nsqd, topicName, channelName, includeClients, includeMem);
   }));
 
   // nsq-ts: Prometheus exposition of the same figures (Go nsqd answers 404 here).
@@ -332,29 +332,44 @@ export function statsDocument(nsqd: Nsqd, topicName: string, channelName: string
 export const STATS_SLICE_MS = 4;
 
 /**
- * /stats?format=json's text, exactly goJSON(statsDocument(...)) for the same state, but made a
- * topic at a time: whenever `sliceMs` has passed it lets the event loop run before the next
- * topic. With thousands of clients the whole document takes tens of milliseconds, which would
- * otherwise hold up every connection (Go builds it in the request's own goroutine). Topics and
- * clients may change between slices, as they may while Go walks them under per-topic locks.
+ * Each topic /stats covers turned into text by `render`, a topic at a time: whenever `sliceMs`
+ * has passed it lets the event loop run before the next topic. With thousands of clients the
+ * whole document takes tens of milliseconds, which would otherwise hold up every connection (Go
+ * builds it in the request's own goroutine). Topics and clients may change between slices, as
+ * they may while Go walks them under per-topic locks. Null when the topic asked for does not exist.
  */
-export async function statsJson(nsqd: Nsqd, topicName: string, channelName: string, includeClients: boolean, includeMem: boolean, sliceMs = STATS_SLICE_MS): Promise<string> {
-  const filter = topicName === '' ? null : topicName;
+async function renderTopics(nsqd: Nsqd, topicName: string, channelName: string, includeClients: boolean, render: (t: TopicStats) => string, sliceMs: number): Promise<string[] | null> {
   const list = statsTopics(nsqd, topicName);
-  let topics = 'null';
-  if (list !== null) {
-    const parts: string[] = [];
-    let since = performance.now();
-    for (const ts of eachTopicStats(nsqd, list, channelName, includeClients, filter)) {
-      parts.push(goJSON(ts));
-      if (performance.now() - since >= sliceMs) {
-        await yieldToEventLoop();
-        since = performance.now();
-      }
+  if (list === null) return null;
+  const parts: string[] = [];
+  let since = performance.now();
+  for (const ts of eachTopicStats(nsqd, list, channelName, includeClients, topicName === '' ? null : topicName)) {
+    parts.push(render(ts));
+    if (performance.now() - since >= sliceMs) {
+      await yieldToEventLoop();
+      since = performance.now();
     }
-    topics = `[${parts.join(',')}]`;
   }
-  let out = `${goJSON(statsHead(nsqd)).slice(0, -1)},"topics":${topics}`;
+  return parts;
+}
+
+/** /stats?format=json's text, exactly goJSON(statsDocument(...)) for the same state, made a topic at a time (renderTopics). */
+export async function statsJson(nsqd: Nsqd, topicName: string, channelName: string, includeClients: boolean, includeMem: boolean, sliceMs = STATS_SLICE_MS): Promise<string> {
+  const topics = await renderTopics(nsqd, topicName, channelName, includeClients, goJSON, sliceMs);
+  let out = `${goJSON(statsHead(nsqd)).slice(0, -1)},"topics":${topics === null ? 'null' : `[${topics.join(',')}]`}`;
   if (includeMem) out += `,"memory":${goJSON(memStats())}`;
-  return `${out},"producers":${goJSON(statsProducers(nsqd, filter, includeClients, list === null))},"native":${nsqd.backend.native}}`;
+  const producers = statsProducers(nsqd, topicName === '' ? null : topicName, includeClients, topics === null);
+  return `${out},"producers":${goJSON(producers)},"native":${nsqd.backend.native}}`;
+}
+
+/**
+ * The text /stats, exactly statsText(statsDocument(...)) for the same state and clock, made a
+ * topic at a time (renderTopics). `nowSec` (for clients' connected times) and the uptime are
+ * read once, at the start.
+ */
+export async function statsTextSliced(nsqd: Nsqd, topicName: string, channelName: string, includeClients: boolean, includeMem: boolean, sliceMs = STATS_SLICE_MS, nowSec = Math.floor(Date.now() / 1000), uptimeNs = process.hrtime.bigint() - nsqd.startHrtime): Promise<string> {
+  const topics = await renderTopics(nsqd, topicName, channelName, includeClients, (t) => topicText(t, nowSec), sliceMs);
+  const head = statsTextHead({ ...statsHead(nsqd), ...(includeMem ? { memory: memStats() } : {}) }, uptimeNs);
+  const producers = statsProducers(nsqd, topicName === '' ? null : topicName, includeClients, topics === null) ?? [];
+  return head + statsTextTopics(topics ?? []) + producersText(producers, nowSec);
 }

@@ -206,31 +206,40 @@ function clientLine(c: ClientStats, nowSec: number): string {
 }
 
 /** The default (text) /stats format. */
-export function statsText(doc: StatsDocument, uptimeNs: bigint): string {
-  const nowSec = Math.floor(Date.now() / 1000);
+export function statsText(doc: StatsDocument, uptimeNs: bigint, nowSec = Math.floor(Date.now() / 1000)): string {
+  return statsTextHead(doc, uptimeNs) + statsTextTopics((doc.topics ?? []).map((t) => topicText(t, nowSec))) + producersText(doc.producers ?? [], nowSec);
+}
+
+/** The text format's lines before its topics: version, start, uptime, health, memory. */
+export function statsTextHead(doc: Pick<StatsDocument, 'version' | 'health' | 'start_time' | 'memory'>, uptimeNs: bigint): string {
   let out = `nsqd v${doc.version} (built w/${process.version})\nstart_time ${rfc3339(doc.start_time)}\nuptime ${formatDurationNanos(uptimeNs)}\n`;
   out += `\nHealth: ${doc.health}\n`;
   if (doc.memory !== undefined) {
     out += '\nMemory:\n';
     for (const [k, v] of Object.entries(doc.memory)) out += `   ${padRight(k, 25)}\t${v}\n`;
   }
-  const topics = doc.topics ?? [];
-  if (topics.length === 0) out += '\nTopics: None\n';
-  else {
-    out += '\nTopics:';
-    for (const t of topics) {
-      out += `\n${t.paused ? '*P ' : '   '}[${padRight(t.topic_name, 15)}] depth: ${padRight(t.depth, 5)} be-depth: ${padRight(t.backend_depth, 5)} msgs: ${padRight(t.message_count, 8)} e2e%: ${e2eText(t.e2e_processing_latency)}\n`;
-      for (const c of t.channels) {
-        out += `${c.paused ? '   *P ' : '      '}[${padRight(c.channel_name, 25)}] depth: ${padRight(c.depth, 5)} be-depth: ${padRight(c.backend_depth, 5)} inflt: ${padRight(c.in_flight_count, 4)} def: ${padRight(c.deferred_count, 4)} re-q: ${padRight(c.requeue_count, 5)} timeout: ${padRight(c.timeout_count, 5)} msgs: ${padRight(c.message_count, 8)} e2e%: ${e2eText(c.e2e_processing_latency)}\n`;
-        for (const cl of c.clients ?? []) out += `        ${clientLine(cl, nowSec)}\n`;
-      }
-    }
+  return out;
+}
+
+/** The text format's Topics section, from each topic's text (topicText). */
+export function statsTextTopics(topics: readonly string[]): string {
+  return topics.length === 0 ? '\nTopics: None\n' : `\nTopics:${topics.join('')}`;
+}
+
+/** One topic in the text format: its line, then each channel's and its clients'. */
+export function topicText(t: TopicStats, nowSec: number): string {
+  let out = `\n${t.paused ? '*P ' : '   '}[${padRight(t.topic_name, 15)}] depth: ${padRight(t.depth, 5)} be-depth: ${padRight(t.backend_depth, 5)} msgs: ${padRight(t.message_count, 8)} e2e%: ${e2eText(t.e2e_processing_latency)}\n`;
+  for (const c of t.channels) {
+    out += `${c.paused ? '   *P ' : '      '}[${padRight(c.channel_name, 25)}] depth: ${padRight(c.depth, 5)} be-depth: ${padRight(c.backend_depth, 5)} inflt: ${padRight(c.in_flight_count, 4)} def: ${padRight(c.deferred_count, 4)} re-q: ${padRight(c.requeue_count, 5)} timeout: ${padRight(c.timeout_count, 5)} msgs: ${padRight(c.message_count, 8)} e2e%: ${e2eText(c.e2e_processing_latency)}\n`;
+    for (const cl of c.clients ?? []) out += `        ${clientLine(cl, nowSec)}\n`;
   }
-  const producers = doc.producers ?? [];
-  if (producers.length === 0) out += '\nProducers: None\n';
-  else {
-    out += '\nProducers:\n';
-    for (const p of producers) out += `   ${clientLine(p, nowSec)}\n`;
-  }
+  return out;
+}
+
+/** The text format's Producers section. */
+export function producersText(producers: readonly ClientStats[], nowSec: number): string {
+  if (producers.length === 0) return '\nProducers: None\n';
+  let out = '\nProducers:\n';
+  for (const p of producers) out += `   ${clientLine(p, nowSec)}\n`;
   return out;
 }

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { NsqdInit } from '../../src/nsqd/nsqd.js';
-import { statsDocument, statsJson } from '../../src/nsqd/http.js';
+import { statsDocument, statsJson, statsTextSliced } from '../../src/nsqd/http.js';
+import { statsText } from '../../src/nsqd/stats.js';
 import { goJSON } from '../../src/internal/http.js';
 import { http, startNsqd, waitFor, type TestNsqd } from '../helpers/daemons.js';
 import { getStats, jsonShape, stripNative, mustChannel, mustTopic, rawHttp, readFixture, topicStats, type StatsJson } from '../helpers/stats.js';
@@ -1122,7 +1123,7 @@ test('nsqd.dat under concurrent changes: once every answer is in, the file holds
     check('after the deletes and unpauses');
   }));
 
-test('GET /stats?format=json is made a topic at a time (the event loop runs between), and reads exactly as the whole document does', () =>
+test('GET /stats is made a topic at a time (the event loop runs between), JSON and text, and reads exactly as the whole document does', () =>
   withNsqd({}, async (d) => {
     for (let i = 0; i < 40; i++) {
       await ok(d, `/topic/create?topic=${enc(`sl${String(i).padStart(2, '0')}`)}`);
@@ -1170,6 +1171,26 @@ test('GET /stats?format=json is made a topic at a time (the event loop runs betw
       await statsJson(d.nsqd, '', '', true, false, Infinity);
       assert.not.ok(ran, 'without slicing nothing else runs');
       await immediate;
+      // The text format the same way, with the clock fixed (clients' connected times, uptime).
+      const nowSec = Math.floor(Date.now() / 1000) + 90;
+      const uptime = 123_456_789_000n;
+      for (const [, topic, channel, clients] of queries) {
+        for (const mem of [false, true]) {
+          const whole = statsText(statsDocument(d.nsqd, topic, channel, clients, mem), uptime, nowSec);
+          const text = await statsTextSliced(d.nsqd, topic, channel, clients, mem, 0, nowSec, uptime);
+          // Memory figures move between two readings: compare the rest.
+          const noMem = (t: string): string => t.replace(/\nMemory:\n(?: {3}.*\n)*/, '\nMemory:\n');
+          assert.is(noMem(text), noMem(whole), `${topic}/${channel}/${clients}/${mem}`);
+        }
+      }
+      ran = false;
+      setImmediate(() => (ran = true));
+      await statsTextSliced(d.nsqd, '', '', true, false, 0);
+      assert.ok(ran, 'the event loop ran while the text /stats was being made');
+      const r = await http('GET', `${d.url}/stats?include_mem=false`);
+      assert.is(r.status, 200);
+      assert.match(r.text, /\nTopics:\n {3}\[sl00 {11}\] depth: 0 /);
+      assert.match(r.text, /\nProducers:\n {3}\[V2 /);
     } finally {
       for (const c of conns) c.close();
     }
