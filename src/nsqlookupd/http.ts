@@ -6,14 +6,15 @@
 // works there as the registration database's wildcard.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { ReqParams } from '../internal/go-url.js';
-import { HttpError, logRequests, respondText, v1Handler as v1 } from '../internal/http.js';
+import { goJSON, HttpError, JsonText, logRequests, respondText, v1Handler as v1 } from '../internal/http.js';
 import { Router } from '../internal/router.js';
 import { errorText, type Logger } from '../internal/log.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
 import { nsqlookupdMetrics } from './metrics.js';
 import type { NsqlookupdOptions } from './options.js';
-import { filterByActive, isMatch, ZERO_TIME_UNIX_NANOS, type PeerInfo, type Producer, type RegistrationDB } from './registration-db.js';
+import { filterByActive, ZERO_TIME_UNIX_NANOS, type PeerInfo, type Producer, type RegistrationDB } from './registration-db.js';
 
 /** What the HTTP API needs from the daemon. */
 export interface HttpHost {
@@ -66,6 +67,53 @@ function topicChannelParams(req: IncomingMessage): { topic: string; channel: str
   return { topic, channel };
 }
 
+/** The producers /nodes lists: every peer heard from within --inactive-producer-timeout (tombstoned ones too). */
+function nodeProducers(host: HttpHost): Producer[] {
+  return filterByActive(host.db.findProducers('client', '', ''), host.opts.inactiveProducerTimeout, 0);
+}
+
+/** One /nodes entry: the peer as /lookup shows it, its topics, and whether its entry under each is tombstoned. */
+function nodeJSON(host: HttpHost, p: Producer): Record<string, unknown> {
+  const topics: string[] = [];
+  // For each topic, whether this peer's entry there (the same peer, as nsqlookupd compares
+  // peerInfo pointers) is tombstoned within the lifetime.
+  const tombstones: boolean[] = [];
+  for (const [r, mine] of host.db.lookupProducers(p.peerInfo.id, 'topic')) {
+    topics.push(r.key);
+    tombstones.push(mine.peerInfo === p.peerInfo && mine.isTombstoned(host.opts.tombstoneLifetime));
+  }
+  return { ...peerJSON(p.peerInfo), tombstones, topics };
+}
+
+/** The /nodes document, made in one go (what nodesJson's text must read as). */
+export function nodesDocument(host: HttpHost): { producers: Record<string, unknown>[] } {
+  return { producers: nodeProducers(host).map((p) => nodeJSON(host, p)) };
+}
+
+/** How long /nodes builds before it lets the event loop run (ms). */
+export const NODES_SLICE_MS = 4;
+
+/**
+ * /nodes' text, exactly goJSON(nodesDocument(host)) for the same state, made a producer at a
+ * time: whenever `sliceMs` has passed it lets the event loop run before the next one. With
+ * hundreds of nsqds of thousands of topics the whole answer takes a few hundred milliseconds,
+ * which would otherwise hold up every lookup and every nsqd's PING (Go builds it in the
+ * request's own goroutine). Registrations may change between slices, as they may between Go's
+ * per-producer lookups.
+ */
+export async function nodesJson(host: HttpHost, sliceMs = NODES_SLICE_MS): Promise<string> {
+  const parts: string[] = [];
+  let since = performance.now();
+  for (const p of nodeProducers(host)) {
+    parts.push(goJSON(nodeJSON(host, p)));
+    if (performance.now() - since >= sliceMs) {
+      await yieldToEventLoop();
+      since = performance.now();
+    }
+  }
+  return `{"producers":[${parts.join(',')}]}`;
+}
+
 /** nsqlookupd's HTTP request handler: every v1.3.0 route on NSQ's router semantics. */
 export function createHttpHandler(host: HttpHost): (req: IncomingMessage, res: ServerResponse) => void {
   const { db, logger } = host;
@@ -116,23 +164,7 @@ export function createHttpHandler(host: HttpHost): (req: IncomingMessage, res: S
     return { channels: db.findRegistrations('channel', topic, '*').map((r) => r.subKey) };
   }));
 
-  router.add('GET', '/nodes', v1(() => {
-    // Tombstoned producers are still nodes: only the inactivity filter applies.
-    const producers = filterByActive(db.findProducers('client', '', ''), host.opts.inactiveProducerTimeout, 0);
-    const nodes = producers.map((p) => {
-      const topics: string[] = [];
-      // For each topic, whether this peer's entry there (the same peer, as nsqlookupd compares
-      // peerInfo pointers) is tombstoned within the lifetime.
-      const tombstones: boolean[] = [];
-      for (const [r, mine] of db.lookupProducers(p.peerInfo.id)) {
-        if (!isMatch(r, 'topic', '*', '')) continue;
-        topics.push(r.key);
-        tombstones.push(mine.peerInfo === p.peerInfo && mine.isTombstoned(host.opts.tombstoneLifetime));
-      }
-      return { ...peerJSON(p.peerInfo), tombstones, topics };
-    });
-    return { producers: nodes };
-  }));
+  router.add('GET', '/nodes', v1(async () => new JsonText(await nodesJson(host))));
 
   router.add('POST', '/topic/create', v1((req) => {
     const topic = topicParam(req);

@@ -225,16 +225,21 @@ export class RegistrationDB {
     return this.peerEntries(id).map((e) => e.registration);
   }
 
-  /** lookupRegistrations with the peer's own producer entry under each (for /nodes' tombstones). */
-  lookupProducers(id: string): [Registration, Producer][] {
-    return this.peerEntries(id).map((e) => [e.registration, e.producers.get(id)!]);
+  /** lookupRegistrations (of one `category`, or all) with the peer's own producer entry under each (for /nodes' tombstones). */
+  lookupProducers(id: string, category?: string): [Registration, Producer][] {
+    return this.peerEntries(id, category).map((e) => [e.registration, e.producers.get(id)!]);
   }
 
-  /** The entries peer `id` is a producer of, in the registration map's order, as a walk over it gives. */
-  private peerEntries(id: string): Entry[] {
+  /** The entries (of one `category`, or all) peer `id` is a producer of, in the registration map's order, as a walk over it gives. */
+  private peerEntries(id: string, category?: string): Entry[] {
     const mine = this.byPeer.get(id);
     if (mine === undefined) return [];
-    const entries = [...mine];
+    let entries: Entry[];
+    if (category === undefined) entries = [...mine];
+    else {
+      entries = [];
+      for (const e of mine) if (e.registration.category === category) entries.push(e);
+    }
     // Usually in order already: a peer registers keys in the order they were made.
     for (let i = 1; i < entries.length; i++) {
       if (entries[i - 1]!.seq > entries[i]!.seq) {

@@ -8,6 +8,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import nsq, { type Message } from 'nsqjs';
 import type { NSQLookupdInit } from '../../src/nsqlookupd/nsqlookupd.js';
+import { nodesDocument, nodesJson } from '../../src/nsqlookupd/http.js';
+import { goJSON } from '../../src/internal/http.js';
 import { http, startNsqd, startNsqlookupd, waitFor, type TestNsqlookupd } from '../helpers/daemons.js';
 import { expectErr, expectV1, V1, type Res } from '../helpers/http-v1.js';
 import { identifyBody, LookupConn } from '../helpers/lookup-wire.js';
@@ -229,6 +231,40 @@ test('router: 404 NOT_FOUND, 405 with Allow, OPTIONS, trailing-slash redirect, H
 
 // ---------------------------------------------------------------------------------------------
 // Tombstones and inactivity
+
+test('/nodes is made a producer at a time (the event loop runs between) and reads exactly as the whole document does', async () => {
+  await withLookupd({}, async (d) => {
+    const peers: LookupConn[] = [];
+    try {
+      for (let i = 0; i < 30; i++) {
+        const regs = [`n${i % 7}`, `n${i % 7} c${i % 3}`, `own${i}`, `own${i} x`];
+        peers.push(await registerPeer(d, { hostname: `h${i}`, broadcast_address: `10.1.0.${i}`, tcp_port: 4150 + i, http_port: 5150 + i }, regs));
+      }
+      // A tombstoned entry and a topic-less peer.
+      assert.is((await post(d, '/topic/tombstone?topic=n3&node=10.1.0.3:5153')).status, 200);
+      peers.push(await registerPeer(d, { hostname: 'bare', broadcast_address: '10.1.1.1', tcp_port: 1, http_port: 2 }, []));
+      const whole = goJSON(nodesDocument(d.lookupd));
+      const r = await get(d, '/nodes');
+      expectV1(r, 200, whole, 'json');
+      const doc = JSON.parse(r.text) as { producers: { broadcast_address: string; topics: string[]; tombstones: boolean[] }[] };
+      assert.is(doc.producers.length, 31);
+      assert.equal(doc.producers.find((p) => p.broadcast_address === '10.1.0.3'), { ...doc.producers.find((p) => p.broadcast_address === '10.1.0.3')!, topics: ['n3', 'own3'], tombstones: [true, false] });
+      assert.equal(doc.producers.find((p) => p.broadcast_address === '10.1.1.1')!.topics, []);
+      // With no time budget it yields after every producer; with an unlimited one it never does.
+      let ran = false;
+      setImmediate(() => (ran = true));
+      assert.is(await nodesJson(d.lookupd, 0), whole);
+      assert.ok(ran, 'the event loop ran while /nodes was being made');
+      ran = false;
+      const immediate = new Promise<void>((res) => setImmediate(() => { ran = true; res(); }));
+      assert.is(await nodesJson(d.lookupd, Infinity), whole);
+      assert.not.ok(ran, 'without slicing nothing else runs');
+      await immediate;
+    } finally {
+      for (const c of peers) c.close();
+    }
+  });
+});
 
 test('tombstone: the producer is hidden from /lookup for --tombstone-lifetime, marked in /nodes, then back', async () => {
   await withLookupd({ tombstoneLifetime: 400 }, async (d) => {
