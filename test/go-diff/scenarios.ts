@@ -420,6 +420,11 @@ export function authAnswer(secret: string, calls: number): { status: number; bod
     case 'sub': return grant('auth_s', ['^c$'], ['subscribe']);
     case 'nochan': return grant('.*', [], ['subscribe', 'publish']);
     case 'ci': return grant('(?i)^AUTH_CI$', ['.*'], ['publish', 'subscribe']);
+    // Flags set and cleared inside the pattern (RE2's scoped flags).
+    case 'scoped1': return grant('^(?i:auth)_F$', ['.*'], ['publish']);
+    case 'scoped2': return grant('^(?i)Auth(?-i)_g[a-c]+$', ['.*'], ['publish']);
+    case 'scoped3': return grant('.*', ['^(?i:[a-c]+)x$'], ['subscribe']);
+    case 'scoped4': return grant('^a(?i)(b|c(?-i)d)E$', ['.*'], ['publish']);
     case 'two': return ok({ ttl: 60, identity: 'two', identity_url: '', authorizations: [{ topic: 'a', channels: ['.*'], permissions: ['publish'] }, { topic: 'b', channels: ['x'], permissions: ['subscribe'] }] });
     case 'none': return ok({ ttl: 60, identity: 'none', identity_url: '', authorizations: [] });
     case 'badperm': return grant('.*', ['.*'], ['read']);
@@ -455,6 +460,13 @@ export function authScenarios(): TcpScenario[] {
     v2('auth: subscribe only, substring topic', auth('sub'), cmd('SUB xauth_sx c')),
     v2('auth: no channels', auth('nochan'), cmd('PUB t', 'x')),
     v2('auth: case-insensitive topic', auth('ci'), cmd('PUB auth_ci', 'x'), cmd('PUB AUTH_CI', 'y'), cmd('PUB auth_cix', 'z')),
+    v2('auth: scoped (?i:...)', auth('scoped1'), cmd('PUB auth_F', 'x'), cmd('PUB AUTH_F', 'x'), cmd('PUB aUtH_F', 'x'), cmd('PUB auth_f', 'x')),
+    v2('auth: (?i) then (?-i)', auth('scoped2'), cmd('PUB auth_gab', 'x'), cmd('PUB AUTH_gc', 'x'), cmd('PUB auth_Gab', 'x')),
+    v2('auth: (?i) then (?-i), class', auth('scoped2'), cmd('PUB auth_gA', 'x')),
+    v2('auth: scoped (?i) class in a channel', auth('scoped3'), cmd('SUB t ABx'), cmd('RDY 0')),
+    v2('auth: scoped (?i) class in a channel, denied', auth('scoped3'), cmd('SUB t abX')),
+    v2('auth: (?-i) inside a group under (?i)', auth('scoped4'), cmd('PUB abE', 'x'), cmd('PUB aBe', 'x'), cmd('PUB aCde', 'x'), cmd('PUB acDe', 'x')),
+    v2('auth: (?i) scope ends with its group', auth('scoped4'), cmd('PUB Abe', 'x')),
     v2('auth: two authorizations', auth('two'), cmd('PUB a', 'x'), cmd('SUB b x')),
     v2('auth: two authorizations, denied', auth('two'), cmd('SUB a x')),
     v2('auth: none', auth('none')),
