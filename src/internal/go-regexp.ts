@@ -9,8 +9,8 @@
  * matches, so it is accepted and has no JS counterpart. What RE2 refuses and JS would take is
  * refused with Go's error: lookaround (`invalid or unsupported Perl syntax: `(?=``) and
  * backreferences (`invalid escape sequence: `\1``). Other differences fall to JS's own errors
- * (Unicode classes JS does not know) or stay (under a scoped `(?i)`, letters written as `\x41`
- * and negated POSIX classes are not folded; Go folds them).
+ * (Unicode classes JS does not know) or stay (under a scoped `(?i)`, negated POSIX classes and
+ * letters written as `\x{...}` are not folded; Go folds them).
  */
 export function compileGoRegexp(source: string): RegExp {
   let flags = '';
@@ -67,7 +67,7 @@ export function compileGoRegexp(source: string): RegExp {
       else if (!inClass && n === 'z') out += multiline ? '(?![\\s\\S])' : '$';
       else if (/[1-9]/.test(n)) throw new Error(`error parsing regexp: invalid escape sequence: \`\\${n}\``);
       else if (n === 'x' && explicit) {
-        // Hex digits are not letters to fold: copy \xHH (or \x{...}, JS's \u{...}) whole.
+        // Hex digits are not letters to fold: \\xHH is copied whole (folded under (?i) when it is a letter), \\x{...} becomes JS's \\u{...}.
         if (rest[i + 2] === '{') {
           const close = rest.indexOf('}', i + 3);
           const to = close === -1 ? rest.length : close + 1;
@@ -75,7 +75,9 @@ export function compileGoRegexp(source: string): RegExp {
           out += `\\u${rest.slice(i + 2, to)}`;
           i = to - 2;
         } else {
-          out += rest.slice(i, i + 4);
+          const hex = rest.slice(i, i + 4);
+          const ch = /^\\x[0-9A-Fa-f]{2}$/.test(hex) ? String.fromCharCode(parseInt(hex.slice(2), 16)) : '';
+          out += ch !== '' && literal(ch) !== ch ? literal(ch) : hex;
           i += 2;
         }
       } else out += c + n;

@@ -96,6 +96,9 @@ test('flags set or cleared inside the pattern apply to their group, as RE2 scope
     ['^(?i:[[:lower:]]+)$', 'ABC', true],
     ['^(?i:\\Qa.B\\E)$', 'A.b', true],
     ['^(?i:\\Qa.B\\E)$', 'AxB', false],
+    ['^(?i:\\x41b)$', 'aB', true],
+    ['^(?i:[\\x41-\\x43])$', 'b', true],
+    ['^\\x41(?i)b$', 'aB', false],
     // A named group's name is not a letter to fold, nor is a \pL class.
     ['^(?P<Nm>(?i)t)x$', 'Tx', true],
     ['^(?i:\\p{Lu})$', 'a', true],
