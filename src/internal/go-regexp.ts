@@ -67,7 +67,8 @@ export function compileGoRegexp(source: string): RegExp {
       else if (!inClass && n === 'z') out += multiline ? '(?![\\s\\S])' : '$';
       else if (/[1-9]/.test(n)) throw new Error(`error parsing regexp: invalid escape sequence: \`\\${n}\``);
       else if (n === 'x' && explicit) {
-        // Hex digits are not letters to fold: \\xHH is copied whole (folded under (?i) when it is a letter), \\x{...} becomes JS's \\u{...}.
+        // Hex digits are not letters to fold: \xHH is copied whole (folded under (?i) when it is a
+        // letter), \x{...} becomes JS's \u{...}.
         if (rest[i + 2] === '{') {
           const close = rest.indexOf('}', i + 3);
           const to = close === -1 ? rest.length : close + 1;
