@@ -156,11 +156,15 @@ test('nsqd\'s connection to nsqlookupd and the client library\'s connections hav
   const producer = new Producer(`127.0.0.1:${tcp}`);
   try {
     await producer.publish('keepalive', 'x');
-    const lines = established();
-    if (lines === null) return;
-    const toLookupd = keepAliveSeconds(lines, () => true, (a) => a === `127.0.0.1:${lookupd[0]}`);
+    if (established() === null) return;
+    const timers = (lines: string[][]): [number, number] => [
+      keepAliveSeconds(lines, () => true, (a) => a === `127.0.0.1:${lookupd[0]}`),
+      keepAliveSeconds(lines, () => true, (a) => a === `127.0.0.1:${tcp}`),
+    ];
+    // ss may list a connection before its keep-alive timer shows (seen under load in CI).
+    await waitFor(() => timers(established()!).every((t) => t > 0), 5000, 'both connections have a keep-alive timer').catch(() => undefined);
+    const [toLookupd, toNsqd] = timers(established()!);
     assert.ok(toLookupd > 0 && toLookupd <= 15, `nsqd -> nsqlookupd keep-alive timer: ${toLookupd} s`);
-    const toNsqd = keepAliveSeconds(lines, () => true, (a) => a === `127.0.0.1:${tcp}`);
     assert.ok(toNsqd > 0 && toNsqd <= 15, `client -> nsqd keep-alive timer: ${toNsqd} s`);
   } finally {
     await producer.close();
