@@ -451,6 +451,25 @@ test('several --topic: one file per topic; --topic-pattern filters given topics 
   assert.equal(names.map((f) => lines(join(out2, f))), [['three'], ['four']]);
 });
 
+test('several topics synced in the background while messages keep coming and files rotate: every message once, in order, each finished', async () => {
+  const out = tools.dir();
+  const topics = [topicName(), topicName(), topicName()];
+  const n = 3000;
+  for (const t of topics) await publish(nsqd.url, t, bodies(t, n));
+  // A small in-flight window makes a sync every few dozen messages; a small --rotate-size closes
+  // files while a sync of theirs may still be running.
+  const { p } = startToFile(topics[0]!, [...topics.slice(1).map((t) => `--topic=${t}`), `--output-dir=${out}`, '--max-in-flight=40', '--rotate-size=4000', '--sync-interval=200ms', FIXED]);
+  for (const t of topics) await drained(t, n);
+  await stop(p);
+  for (const t of topics) {
+    // <topic>.<host>-<rev>.fixed.log, in revision order.
+    const files = readdirSync(out).filter((f) => f.startsWith(`${t}.`)).sort();
+    assert.ok(files.length >= 5, `${t}: ${files.length} files`);
+    assert.equal(files.flatMap((f) => lines(join(out, f))), bodies(t, n), t);
+  }
+  assert.match(p.stderr, /syncing \d+ records to disk/);
+});
+
 test('--topic-pattern with --lookupd-http-address: topics created after start are discovered and logged', async () => {
   const out = tools.dir();
   const prefix = `disc${++seq}`;

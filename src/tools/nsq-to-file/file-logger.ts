@@ -3,11 +3,14 @@
 // finished on arrival: they stay in flight until the file is synced (fsync; with gzip, the current
 // gzip member is closed first, so a file is a series of gzip members), which happens on the
 // --sync-interval tick, when max-in-flight messages are pending, when the consumer is starved, on
-// rotation, on SIGHUP and on shutdown. Files rotate on a new <DATETIME>, after --rotate-interval
+// rotation, on SIGHUP and on shutdown. A sync while running is an fsync on the thread pool, so
+// one topic's sync does not hold up the others' messages (NSQ syncs each topic in its own
+// goroutine); one that closes a file, and those at shutdown, are done at once. Files rotate on a
+// new <DATETIME>, after --rotate-interval
 // and past --rotate-size bytes (uncompressed); with --work-dir they are moved, never overwriting,
 // to --output-dir when closed. Any I/O failure is fatal, as in NSQ.
 
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, existsSync, fstatSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsync, fsyncSync, linkSync, mkdirSync, openSync, existsSync, fstatSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -86,6 +89,15 @@ export class FileLogger {
   private chunkBytes = 0;
   private writeQueued = false;
   private pending: Message[] = [];
+  /**
+   * The messages of the fsync running on the libuv thread pool (null when none runs), so that
+   * one topic's sync does not hold up the others (nsq_to_file syncs each topic in a goroutine of
+   * its own). They are finished when it completes, or at once if the file is closed first: close
+   * syncs it again, synchronously.
+   */
+  private syncing: Message[] | null = null;
+  /** Whether the messages that came during that fsync are to be synced once it completes. */
+  private syncAgain = false;
   private closing = false;
   private ticker: NodeJS.Timeout | null = null;
   private finished!: () => void;
@@ -172,20 +184,65 @@ export class FileLogger {
     return this.done;
   }
 
-  /** The end of one router step: sync and finish pending messages when asked to (or starved, or stopping); then maybe close. */
+  /**
+   * The end of one router step: sync and finish pending messages when asked to (or starved, or
+   * stopping); then maybe close. A sync while running goes to the thread pool (syncInBackground);
+   * one that closes the file, and every one while stopping, is done before this returns.
+   */
   private settle(sync: boolean, closeFile: boolean): void {
     if ((sync || this.closing || this.consumer.isStarved()) && this.pending.length > 0) {
-      this.log.info(`${this.tag()} syncing ${this.pending.length} records to disk`);
-      try {
-        this.sync();
-      } catch (err) {
-        this.die('failed syncing messages', err);
+      if (!closeFile && !this.closing && this.fd !== null) this.syncInBackground();
+      else {
+        this.log.info(`${this.tag()} syncing ${this.pending.length} records to disk`);
+        try {
+          this.sync();
+        } catch (err) {
+          this.die('failed syncing messages', err);
+        }
+        this.finishSynced();
+        const done = this.pending;
+        this.pending = [];
+        for (const m of done) m.finish();
       }
-      const done = this.pending;
-      this.pending = [];
-      for (const m of done) m.finish();
     }
     if (closeFile) this.close();
+  }
+
+  /** Write what is pending and fsync it on the thread pool; its messages are finished once that is done. */
+  private syncInBackground(): void {
+    if (this.syncing !== null) {
+      this.syncAgain = true;
+      return;
+    }
+    const fd = this.fd!;
+    this.log.info(`${this.tag()} syncing ${this.pending.length} records to disk`);
+    try {
+      this.flushChunks();
+    } catch (err) {
+      this.die('failed syncing messages', err);
+    }
+    const batch = this.pending;
+    this.pending = [];
+    this.syncing = batch;
+    fsync(fd, (err) => {
+      // The file was closed meanwhile: close synced it, and finished these.
+      if (this.syncing !== batch) return;
+      if (err !== null) this.die('failed syncing messages', err);
+      this.finishSynced();
+      if (this.syncAgain) {
+        this.syncAgain = false;
+        if (this.pending.length > 0) this.settle(true, false);
+      }
+    });
+  }
+
+  /** The messages of the background fsync are durable (it completed, or the file was synced since): finish them. */
+  private finishSynced(): void {
+    const batch = this.syncing;
+    if (batch === null) return;
+    this.syncing = null;
+    this.syncAgain = false;
+    for (const m of batch) m.finish();
   }
 
   private write(b: Buffer): void {
@@ -321,6 +378,8 @@ export class FileLogger {
     } catch (err) {
       this.die('failed to close output file', err);
     }
+    // What a background fsync was syncing is synced now.
+    this.finishSynced();
     this.fd = null;
     if (this.o.workDir === this.o.outputDir) return;
     const src = this.outPath;
