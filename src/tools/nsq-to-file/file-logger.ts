@@ -6,9 +6,9 @@
 // rotation, on SIGHUP and on shutdown. A sync while running is an fsync on the thread pool, so
 // one topic's sync does not hold up the others' messages (NSQ syncs each topic in its own
 // goroutine); one that closes a file, and those at shutdown, are done at once. Files rotate on a
-// new <DATETIME>, after --rotate-interval
-// and past --rotate-size bytes (uncompressed); with --work-dir they are moved, never overwriting,
-// to --output-dir when closed. Any I/O failure is fatal, as in NSQ.
+// new <DATETIME>, after --rotate-interval and past --rotate-size bytes (uncompressed); with
+// --work-dir they are moved, never overwriting, to --output-dir when closed. Any I/O failure is
+// fatal, as in NSQ.
 
 import { closeSync, fsync, fsyncSync, linkSync, mkdirSync, openSync, existsSync, fstatSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
