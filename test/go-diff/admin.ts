@@ -12,15 +12,39 @@
  * name of what listens on it (so `127.0.0.1:<A's nsqd1 HTTP port>` and `127.0.0.1:<B's nsqd1
  * HTTP port>` both read `<nsqd1.http>`), times are masked, and lists Go builds in goroutine or
  * map order are sorted. Only the JSON API, /ping and /config are compared: the Go binary's web
- * UI is a placeholder, so HTML pages and static assets are not requested.
+ * UI is a placeholder, so HTML pages and static assets are not requested (but in the basepath
+ * mode, which compares only their status and headers).
  *
  * Each mode starts fresh clusters: `lookupd` (nsqadmins started with --lookupd-http-address),
- * `nsqd` (with --nsqd-http-address for both nsqds; same requests), and `acl` (lookupd, plus
- * --admin-user=alice; a shorter list of actions with and without the user header);
- * --mode=all (the default) runs the three.
+ * `nsqd` (with --nsqd-http-address for both nsqds; same requests), `acl` (lookupd, plus
+ * --admin-user=alice; a shorter list of actions with and without the user header), `notify` and
+ * `basepath` (below); --mode=all (the default) runs the five.
+ *
+ * `notify`: each nsqadmin has --notification-http-endpoint pointing at a small HTTP server of its
+ * own side that records every request it gets (method, path, Content-Type, User-Agent, body).
+ * The admin actions of the lookupd mode are run with no user, with X-Forwarded-User and with a
+ * Basic Authorization header (the user a notification names comes from the latter only, spec
+ * §2.6), then failing actions, other URL forms and headers; a second nsqadmin per side, with
+ * --acl-http-header=X-Remote-User --admin-user=alice, takes a few more. Every request names the
+ * number of notifications spec §2.6 says it causes: after the answers are compared, the harness
+ * waits until that many arrived on each side (at most 5 s), then --settle more so that extra or
+ * late ones are caught too, and compares what each side's server got (`-> notifications`):
+ * `timestamp` is masked when plausible (within a day of now), ports are named as in the answers
+ * (the url's `127.0.0.1:<nsqadmin port>` reads `<nsqadmin.http>`), `remote_ip` is kept but for
+ * its ephemeral port, and the notifications of one request are sorted, as Go sends each from a
+ * goroutine of its own (create_channel may come before create_topic). Bodies are compared as
+ * sent (field order and JSON escapes included), not re-serialised. A count other than the
+ * expected one is printed as a note under the verdict.
+ *
+ * `basepath`: one nsqadmin per side with --base-path=/admin and a second with --base-path=/admin/
+ * (Go cleans both to /admin, spec §2.1) take the same list: the read API, /ping and /config under
+ * the prefix, the same without it (404s), the /admin vs /admin/ redirects and other redirected
+ * forms, and one action. The UI routes answer the Go binary's placeholder page, so the body of
+ * a 200 text/html answer is not compared (its status and headers are); redirect bodies are, as
+ * in the other modes.
  *
  *   npm run compile
- *   node --import tsx test/go-diff/admin.ts --go=/path/to/go/nsqadmin [--show] [--mode=lookupd|nsqd|acl|all] [--settle=MS]
+ *   node --import tsx test/go-diff/admin.ts --go=/path/to/go/nsqadmin [--show] [--mode=lookupd|nsqd|acl|notify|basepath|all] [--settle=MS]
  *
  * --go may also come from env GO_NSQADMIN. Passing --go=dist/apps/nsqadmin.js (ours on both
  * sides) checks the harness itself: that must give 0 differ. --show prints both answers of every
@@ -38,6 +62,8 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -53,12 +79,14 @@ const { values } = parseArgs({
     settle: { type: 'string', default: '500' },
   },
 });
-if (values.go === '' || !['lookupd', 'nsqd', 'acl', 'all'].includes(values.mode!)) {
-  process.stderr.write('usage: node --import tsx test/go-diff/admin.ts --go=/path/to/go/nsqadmin [--show] [--mode=lookupd|nsqd|acl|all] [--settle=MS]\n');
+const MODES = ['lookupd', 'nsqd', 'acl', 'notify', 'basepath'] as const;
+type Mode = (typeof MODES)[number];
+const isMode = (m: string): m is Mode => (MODES as readonly string[]).includes(m);
+if (values.go === '' || (values.mode !== 'all' && !isMode(values.mode!))) {
+  process.stderr.write('usage: node --import tsx test/go-diff/admin.ts --go=/path/to/go/nsqadmin [--show] [--mode=lookupd|nsqd|acl|notify|basepath|all] [--settle=MS]\n');
   process.exit(2);
 }
 const SETTLE_MS = Number(values.settle);
-type Mode = 'lookupd' | 'nsqd' | 'acl';
 
 // ---------------------------------------------------------------------------------------------
 // The clusters
@@ -70,13 +98,64 @@ interface Cluster {
   nsqd1: Daemon;
   nsqd2: Daemon;
   admin: Daemon;
+  /** The second nsqadmin of the notify and basepath modes (see startCluster), else null. */
+  admin2: Daemon | null;
+  /** The notify mode's notification receiver, else null. */
+  sink: Sink | null;
   conns: WireConn[];
   /** Port number -> the name it is shown as, e.g. `nsqd1.http`. */
   ports: Map<number, string>;
 }
 
+/** One request a notification receiver got. */
+interface Notification {
+  method: string;
+  path: string;
+  contentType: string;
+  userAgent: string;
+  body: string;
+}
+
+/** An HTTP server on a loopback port that answers 200 to everything and records what it got. */
+interface Sink {
+  server: Server;
+  port: number;
+  got: Notification[];
+}
+
 const daemons: Daemon[] = [];
 const dirs: string[] = [];
+const sinks: Sink[] = [];
+
+async function startSink(): Promise<Sink> {
+  const got: Notification[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (b: Buffer) => chunks.push(b));
+    req.on('end', () => {
+      got.push({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        contentType: req.headers['content-type'] ?? '<none>',
+        userAgent: req.headers['user-agent'] ?? '<none>',
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
+      res.writeHead(200, { 'Content-Length': '0' });
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const sink: Sink = { server, port: (server.address() as AddressInfo).port, got };
+  sinks.push(sink);
+  return sink;
+}
+
+async function stopSinks(): Promise<void> {
+  for (const s of sinks.splice(0)) {
+    s.server.closeAllConnections();
+    await new Promise<void>((r) => s.server.close(() => r()));
+  }
+}
 
 /** Starts an nsqadmin (which has no TCP port, so not through startDaemon) and waits for /ping. */
 async function startAdmin(name: string, argv: string[], flags: string[]): Promise<Daemon> {
@@ -86,9 +165,11 @@ async function startAdmin(name: string, argv: string[], flags: string[]): Promis
   daemons.push(d);
   child.stdout!.on('data', (b: Buffer) => (d.log += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (d.log += b.toString()));
+  // /ping is under --base-path (given here as /admin or /admin/ only).
+  const base = (flags.find((f) => f.startsWith('--base-path='))?.slice('--base-path='.length) ?? '').replace(/\/+$/, '');
   const up = await waitUntil(async () => {
     try {
-      return (await fetch(`http://127.0.0.1:${httpPort}/ping`)).status === 200;
+      return (await fetch(`http://127.0.0.1:${httpPort}${base}/ping`)).status === 200;
     } catch {
       return child.exitCode !== null;
     }
@@ -112,7 +193,21 @@ async function startCluster(side: string, adminPath: string | null, mode: Mode):
   const nsqd2 = await nsqd(2);
   const upstream = mode === 'nsqd' ? [`--nsqd-http-address=127.0.0.1:${nsqd1.httpPort}`, `--nsqd-http-address=127.0.0.1:${nsqd2.httpPort}`] : [`--lookupd-http-address=127.0.0.1:${lookupd.httpPort}`];
   if (mode === 'acl') upstream.push('--admin-user=alice');
+  // notify: both nsqadmins POST to this side's receiver; the second one reads the user of its
+  // admin check from another header. basepath: the same prefix written with and without '/'.
+  let sink: Sink | null = null;
+  let flags2: string[] | null = null;
+  if (mode === 'notify') {
+    sink = await startSink();
+    upstream.push(`--notification-http-endpoint=http://127.0.0.1:${sink.port}/notify`);
+    flags2 = [...upstream, '--acl-http-header=X-Remote-User', '--admin-user=alice'];
+  }
+  if (mode === 'basepath') {
+    flags2 = [...upstream, '--base-path=/admin/'];
+    upstream.push('--base-path=/admin');
+  }
   const admin = await startAdmin(`${side} nsqadmin`, argvOf(adminPath, 'nsqadmin'), upstream);
+  const admin2 = flags2 === null ? null : await startAdmin(`${side} nsqadmin2`, argvOf(adminPath, 'nsqadmin'), flags2);
   const ports = new Map<number, string>([
     [lookupd.tcpPort, 'lookupd.tcp'],
     [lookupd.httpPort, 'lookupd.http'],
@@ -122,7 +217,9 @@ async function startCluster(side: string, adminPath: string | null, mode: Mode):
     [nsqd2.httpPort, 'nsqd2.http'],
     [admin.httpPort, 'nsqadmin.http'],
   ]);
-  return { side, lookupd, nsqd1, nsqd2, admin, conns: [], ports };
+  if (admin2 !== null) ports.set(admin2.httpPort, 'nsqadmin2.http');
+  if (sink !== null) ports.set(sink.port, 'sink.http');
+  return { side, lookupd, nsqd1, nsqd2, admin, admin2, sink, conns: [], ports };
 }
 
 /** `{nsqd1.http}` and the like in a request's path or body -> `127.0.0.1:<that port of cluster c>`. */
@@ -277,6 +374,10 @@ interface Req {
   note?: string;
   /** Why the answer of a pre-1.3.0 Go nsqadmin is known to differ (printed with its diff, counted apart). */
   known?: string;
+  /** Sent to the second nsqadmin of the mode (see startCluster) instead of the first. */
+  to?: 'admin2';
+  /** notify mode: how many notifications the request causes (spec §2.6); 0 when unset. */
+  expect?: number;
 }
 const G = (path: string, note?: string): Req => ({ method: 'GET', path, ...(note !== undefined ? { note } : {}) });
 const P = (path: string, body: string, note?: string): Req => ({ method: 'POST', path, body, ...(note !== undefined ? { note } : {}) });
@@ -507,6 +608,195 @@ const ACL_REQUESTS: Req[] = [
   G('/config/acl_http_header'),
 ];
 
+/** A Basic Authorization header for `user:password` (the bytes as given, base64-encoded). */
+const basic = (credentials: string | Buffer, scheme = 'Basic'): Record<string, string> => ({ Authorization: `${scheme} ${Buffer.from(credentials).toString('base64')}` });
+/** The ways the notify mode runs each admin action: nsqadmin's notification names a user from Basic auth only. */
+const USERS: [string, Record<string, string>][] = [
+  ['no user', {}],
+  ['X-Forwarded-User alice', { 'X-Forwarded-User': 'alice' }],
+  ['basic-auth bob', basic('bob:secret')],
+];
+/** The request expecting n notifications. */
+const N = (r: Req, n: number): Req => ({ ...r, expect: n });
+/** An action once per way of USERS; make(i) may pick a different target per way. */
+const byUser = (make: (i: number) => Req, n: number): Req[] =>
+  USERS.map(([label, headers], i) => {
+    const r = make(i);
+    return { ...r, headers: { ...r.headers, ...headers }, note: r.note === undefined ? label : `${r.note}, ${label}`, expect: n };
+  });
+/** The request to the notify mode's second nsqadmin (--acl-http-header=X-Remote-User --admin-user=alice). */
+const A2 = (r: Req): Req => ({ ...r, to: 'admin2', note: r.note === undefined ? 'acl header X-Remote-User' : `${r.note}; acl header X-Remote-User` });
+const REMOTE_ALICE = { 'X-Remote-User': 'alice' };
+const PAUSE = '{"action":"pause"}';
+const UNPAUSE = '{"action":"unpause"}';
+
+const NOTIFY_REQUESTS: Req[] = [
+  N(G('/api/topics', 'a read'), 0),
+  N(G('/config/notification_http_endpoint'), 0),
+
+  // The lookupd mode's actions, each with no user, X-Forwarded-User and Basic auth.
+  ...byUser((i) => P('/api/topics', `{"topic":"n${i}","channel":"c${i}"}`, 'topic and channel'), 2),
+  ...byUser((i) => P('/api/topics', `{"topic":"m${i}"}`, 'topic only'), 1),
+  ...byUser(() => P('/api/topics', '{"topic":"alpha","channel":"fresh"}', 'channel of a topic on both nsqds'), 2),
+  ...byUser(() => P('/api/topics/alpha', PAUSE), 1),
+  ...byUser(() => P('/api/topics/alpha', UNPAUSE), 1),
+  ...byUser(() => P('/api/topics/beta', '{"action":"empty"}'), 1),
+  ...byUser(() => P('/api/topics/alpha/busy', PAUSE), 1),
+  ...byUser(() => P('/api/topics/alpha/busy', UNPAUSE), 1),
+  ...byUser(() => P('/api/topics/alpha/busy', '{"action":"empty"}'), 1),
+  ...byUser((i) => D(`/api/topics/alpha/${['idle', 'solo', 'fresh'][i]!}`), 1),
+  ...byUser((i) => D(`/api/topics/${['paused_t', 'ghost2', 'n2'][i]!}`), 1),
+  ...byUser((i) => D(`/api/nodes/${['{nsqd2.http}', '{nsqd1.http}', '{nsqd2.http}'][i]!}`, `{"topic":"${['gamma', 'beta', 'beta'][i]!}"}`), 1),
+  G('/api/nodes'),
+
+  // When one is sent: not for a request refused before the action; for a topic/channel action
+  // even when it failed (502), but not for a failed create, delete or tombstone.
+  N(P('/api/topics/alpha', '{"action":"bogus"}', 'bad action'), 0),
+  N(P('/api/topics/alpha', '{x', 'bad JSON'), 0),
+  N(P('/api/topics', '{"topic":"bad!"}', 'invalid topic'), 0),
+  N(P('/api/topics', '{"topic":"ok","channel":"bad!"}', 'invalid channel'), 0),
+  N(P('/api/topics/nope', PAUSE, 'unknown topic: 502'), 1),
+  N(P('/api/topics/nope/c', '{"action":"empty"}', 'unknown topic: 502'), 1),
+  N(P('/api/topics/ghost', PAUSE, 'topic without producers'), 1),
+  N(P('/api/topics/alpha/nope', UNPAUSE, 'unknown channel'), 1),
+  N(D('/api/topics/nope', undefined, 'unknown topic: 502'), 0),
+  N(D('/api/topics/alpha/nope', undefined, 'unknown channel'), 1),
+  N(D('/api/nodes/127.0.0.1:1', '{"topic":"alpha"}', 'unknown node: 502'), 0),
+  N(D('/api/nodes/{nsqd1.http}', '{x', 'bad JSON'), 0),
+  N(D('/api/nodes/{nsqd1.http}', '{"topic":"bad!"}', 'invalid topic'), 0),
+  N(PUT('/config/log_level', 'debug', 'not an admin action'), 0),
+  N(PUT('/config/log_level', 'info'), 0),
+  N({ method: 'POST', path: '//api/topics/alpha', body: PAUSE, note: 'redirected, not run' }, 0),
+
+  // The url field: the Host header, the decoded path re-escaped, the query as sent; X-Scheme.
+  N(P('/api/topics/alpha?foo=bar&x=%20y+z', PAUSE, 'query string'), 1),
+  N(P('/api/topics/alpha?', UNPAUSE, 'empty query'), 1),
+  N(P('/api/topics/al%70ha', PAUSE, 'escaped letter in the path'), 1),
+  N(P('/api/topics/alpha/bu%73y', UNPAUSE, 'escaped letter in the channel'), 1),
+  N(P('/api/topics/alpha%2Fbusy', PAUSE, 'escaped slash'), 1),
+  N(P('/api/topics/gamma/eph%23ephemeral', PAUSE, 'ephemeral channel'), 1),
+  N(H(P('/api/topics/alpha', UNPAUSE, 'X-Scheme: https'), { 'X-Scheme': 'https' }), 1),
+  N(H(P('/api/topics/alpha', UNPAUSE, 'X-Scheme: HTTPS'), { 'X-Scheme': 'HTTPS' }), 1),
+  N(H(P('/api/topics/alpha', UNPAUSE, 'User-Agent'), { 'User-Agent': 'tester/1.0 <&>' }), 1),
+  N(H(P('/api/topics/alpha', UNPAUSE, 'empty User-Agent'), { 'User-Agent': '' }), 1),
+  // Header values go out byte for byte (a char per byte): UTF-8 of "café", then a byte that is not UTF-8.
+  N(H(P('/api/topics/alpha', UNPAUSE, 'User-Agent in UTF-8'), { 'User-Agent': 'caf\u00c3\u00a9/1.0' }), 1),
+  N(H(P('/api/topics/alpha', UNPAUSE, 'User-Agent not UTF-8'), { 'User-Agent': 'x\u00ff/1.0' }), 1),
+  N(P('/api/topics/bad!/c', PAUSE, 'invalid topic name in the path: 502'), 1),
+
+  // What `user` holds: the part before the first ':' of a well-formed Basic header, else nothing.
+  N(H(P('/api/topics/alpha', UNPAUSE, 'basic-auth bob and X-Forwarded-User alice'), { ...basic('bob:secret'), 'X-Forwarded-User': 'alice' }), 1),
+  N(H(P('/api/topics/alpha', UNPAUSE, 'scheme in lower case'), basic('bob:secret', 'basic')), 1),
+  N(H(P('/api/topics/alpha', UNPAUSE, 'scheme in upper case'), basic('bob:secret', 'BASIC')), 1),
+  N(H(P('/api/topics/alpha', UNPAUSE, 'no colon'), basic('bob')), 1),
+  N(H(P('/api/topics/alpha', UNPAUSE, 'empty user'), basic(':secret')), 1),
+  N(H(P('/api/topics/alpha', UNPAUSE, 'empty password'), basic('bob:')), 1),
+  N(H(P('/api/topics/alpha', UNPAUSE, 'colon in the password'), basic('bob:a:b')), 1),
+  N(H(P('/api/topics/alpha', UNPAUSE, 'user with <&> and a quote'), basic('<b&o"b>:x')), 1),
+  N(H(P('/api/topics/alpha', UNPAUSE, 'non-ASCII user'), basic('caf\u00e9:x')), 1),
+  N(H(P('/api/topics/alpha', UNPAUSE, 'user not UTF-8'), basic(Buffer.from([0x62, 0xff, 0xfe, 0x3a, 0x78]))), 1),
+  N(H(P('/api/topics/alpha', UNPAUSE, 'base64 without padding'), { Authorization: 'Basic Ym9iOng' }), 1),
+  N(H(P('/api/topics/alpha', UNPAUSE, 'not base64'), { Authorization: 'Basic !!!!' }), 1),
+  N(H(P('/api/topics/alpha', UNPAUSE, 'two spaces'), { Authorization: `Basic  ${Buffer.from('bob:x').toString('base64')}` }), 1),
+  N(H(P('/api/topics/alpha', UNPAUSE, 'scheme only'), { Authorization: 'Basic' }), 1),
+  N(H(P('/api/topics/alpha', UNPAUSE, 'Bearer'), { Authorization: 'Bearer Ym9iOng=' }), 1),
+
+  // --acl-http-header=X-Remote-User --admin-user=alice: the admin check reads that header; the
+  // notification's user is still the Basic one.
+  A2(N(G('/config/acl_http_header'), 0)),
+  A2(N(H(P('/api/topics/alpha', PAUSE, 'X-Remote-User alice'), REMOTE_ALICE), 1)),
+  A2(N(H(P('/api/topics/alpha', UNPAUSE, 'x-remote-user alice'), { 'x-remote-user': 'alice' }), 1)),
+  A2(N(H(P('/api/topics/alpha', PAUSE, 'X-Forwarded-User alice: not the header'), { 'X-Forwarded-User': 'alice' }), 0)),
+  A2(N(H(P('/api/topics/alpha', PAUSE, 'basic-auth alice only'), basic('alice:secret')), 0)),
+  A2(N(H(P('/api/topics/alpha', UNPAUSE, 'X-Remote-User alice, basic-auth bob'), { ...REMOTE_ALICE, ...basic('bob:secret') }), 1)),
+  A2(N(H(P('/api/topics', '{"topic":"acl_t","channel":"acl_c"}', 'X-Remote-User alice'), REMOTE_ALICE), 2)),
+  A2(N(P('/api/topics', '{"topic":"acl_t2"}', 'no user'), 0)),
+  A2(N(H(D('/api/topics/acl_t/acl_c', undefined, 'X-Remote-User bob'), { 'X-Remote-User': 'bob' }), 0)),
+  A2(N(H(D('/api/topics/acl_t/acl_c', undefined, 'X-Remote-User alice'), REMOTE_ALICE), 1)),
+  A2(N(H(D('/api/topics/acl_t', undefined, 'X-Remote-User alice'), REMOTE_ALICE), 1)),
+  A2(N(H(D('/api/nodes/{nsqd2.http}', '{"topic":"gamma"}', 'X-Remote-User alice'), REMOTE_ALICE), 1)),
+  // Last: Go 1.2.x tombstones here (and tells), so the two clusters differ from now on.
+  K(A2(N(H(D('/api/nodes/{nsqd1.http}', '{"topic":"alpha"}', 'X-Forwarded-User alice'), { 'X-Forwarded-User': 'alice' }), 0)), NO_TOMBSTONE_ACL),
+];
+
+/** The basepath mode's requests, written for --base-path=/admin (run on both of the mode's nsqadmins). */
+const BASEPATH_REQUESTS: Req[] = [
+  // The read API, /ping and /config under the prefix.
+  G('/admin/ping'),
+  G('/admin/api/topics'),
+  G('/admin/api/topics?inactive=true'),
+  G('/admin/api/topics/alpha'),
+  G('/admin/api/topics/ghost'),
+  G('/admin/api/topics/alpha/busy'),
+  G('/admin/api/topics/gamma/eph%23ephemeral'),
+  G('/admin/api/nodes'),
+  G('/admin/api/nodes/{nsqd1.http}'),
+  G('/admin/api/nodes/127.0.0.1:1', 'unknown node'),
+  G('/admin/api/counter'),
+  G('/admin/api/graphite?metric=rate&target=x'),
+  G('/admin/config/base_path'),
+  G('/admin/config/nsqlookupd_http_addresses'),
+  G('/admin/config/log_level'),
+  G('/admin/config/nope'),
+  H(G('/admin/api/nodes', 'gzip'), { 'Accept-Encoding': 'gzip' }),
+  H(G('/admin/ping', 'deflate'), { 'Accept-Encoding': 'deflate' }),
+  // The UI routes (placeholder pages in the Go binary: status and headers only) and assets.
+  G('/admin', 'index page'),
+  G('/admin/topics', 'UI page'),
+  G('/admin/topics/alpha/busy', 'UI page'),
+  G('/admin/nodes/{nsqd1.http}', 'UI page'),
+  G('/admin/lookup', 'UI page'),
+  G('/admin/static/nope.js', 'unknown asset'),
+  G('/admin/fonts/nope.woff', 'unknown asset'),
+  // /admin vs /admin/, and the other forms httprouter redirects.
+  G('/admin/', 'trailing slash'),
+  G('/admin/?t=2h', 'trailing slash and a query'),
+  { method: 'HEAD', path: '/admin/', note: 'trailing slash' },
+  { method: 'POST', path: '/admin/', body: '', note: 'trailing slash, no POST route' },
+  G('/admin/api/topics/', 'trailing slash'),
+  P('/admin/api/topics/', '{"topic":"x"}', 'trailing slash'),
+  G('/admin/topics/', 'trailing slash'),
+  G('/admin//api/topics', 'double slash'),
+  G('/ADMIN/api/topics', 'prefix in other case'),
+  G('/Admin', 'prefix in other case'),
+  G('/admin/API/Nodes', 'other case'),
+  G('/admin/api/topics/al%70ha', 'escaped letter'),
+  G('/admin%2Fping', 'escaped slash'),
+  // Without the prefix, or a wrong one.
+  G('/'),
+  G('/ping'),
+  G('/api/topics'),
+  G('/api/nodes'),
+  G('/config/log_level'),
+  G('/topics'),
+  G('/static/nope.js'),
+  G('/admin/admin/ping', 'prefix twice'),
+  G('/adminx'),
+  G('/adminx/ping'),
+  G('/admi'),
+  G('/admin/nope'),
+  G('/admin/api'),
+  P('/api/topics', '{"topic":"made"}', 'without the prefix'),
+  PUT('/config/log_level', 'debug', 'without the prefix'),
+  // Methods under the prefix.
+  { method: 'POST', path: '/admin/ping', body: '' },
+  { method: 'DELETE', path: '/admin' },
+  { method: 'OPTIONS', path: '/admin/api/topics' },
+  { method: 'OPTIONS', path: '/api/topics' },
+  { method: 'HEAD', path: '/admin/ping' },
+  // Actions under the prefix.
+  P('/admin/api/topics', '{"topic":"made","channel":"mc"}'),
+  G('/admin/api/topics'),
+  P('/admin/api/topics/alpha/busy', '{"action":"pause"}'),
+  G('/admin/api/topics/alpha/busy'),
+  P('/admin/api/topics/alpha/busy', '{"action":"unpause"}'),
+  D('/admin/api/topics/made/mc'),
+  G('/admin/api/topics?inactive=true'),
+  PUT('/admin/config/log_level', 'warn'),
+  G('/admin/config/log_level'),
+  PUT('/admin/config/log_level', 'info'),
+];
+
 // ---------------------------------------------------------------------------------------------
 // Normalising an answer
 
@@ -514,20 +804,25 @@ const ACL_REQUESTS: Req[] = [
  * Cluster c's view of an answer made comparable with the other cluster's. Each rule is there
  * for a reason both sides share; nothing else is touched.
  */
-function normaliser(c: Cluster): (v: unknown) => unknown {
+function addressNamers(c: Cluster): { addrs: (s: string) => string; remote: (s: string) => string } {
   /** The clusters listen on different ports: `127.0.0.1:<port>` (also URL-escaped) -> `<name>`. */
   const addrs = (s: string): string => s.replace(/127\.0\.0\.1(:|%3A)(\d+)/g, (m, _sep: string, p: string) => {
     const name = c.ports.get(Number(p));
     return name === undefined ? m : `<${name}>`;
   });
   /**
-   * The far end of a TCP connection (a consumer's, or an nsqd's connection to nsqlookupd) has
-   * an ephemeral port the OS picked; the host is kept.
+   * The far end of a TCP connection (a consumer's, an nsqd's connection to nsqlookupd, or the
+   * harness's connection to nsqadmin) has an ephemeral port the OS picked; the host is kept.
    */
   const remote = (s: string): string => {
     const a = addrs(s);
     return a === s ? s.replace(/:\d+$/, ':<ephemeral>') : a;
   };
+  return { addrs, remote };
+}
+
+function normaliser(c: Cluster): (v: unknown) => unknown {
+  const { addrs, remote } = addressNamers(c);
   const sortKey = (x: unknown): string => {
     const o = (x ?? {}) as Record<string, unknown>;
     return JSON.stringify([o.node ?? '', o.broadcast_address ?? '', o.http_port ?? '', o.channel_name ?? '', JSON.stringify(x)]);
@@ -587,17 +882,21 @@ function answerOf(head: string, json: unknown): Answer {
   return { text: `${head}\n${JSON.stringify(json, null, 1)}`, json };
 }
 
-/** One request to c's nsqadmin. */
+/** One request to c's nsqadmin (or its second one, for a request `to` it). */
 async function call(c: Cluster, r: Req): Promise<Answer> {
   const init: RequestInit = { method: r.method, redirect: 'manual', headers: { Accept: 'application/vnd.nsq; version=1.0', ...r.headers } };
   if (r.body !== undefined) init.body = fill(c, r.body);
-  const res = await fetch(`http://127.0.0.1:${c.admin.httpPort}${fill(c, r.path)}`, init);
+  const admin = r.to === 'admin2' ? c.admin2 : c.admin;
+  if (admin === null) throw new Error(`${c.side}: this mode has no second nsqadmin`);
+  const res = await fetch(`http://127.0.0.1:${admin.httpPort}${fill(c, r.path)}`, init);
   const text = await res.text();
   const headers = ['content-type', 'x-nsq-content-type', 'allow', 'location', 'content-encoding']
     .map((h) => [h, res.headers.get(h)] as const)
     .filter(([, v]) => v !== null)
     .map(([h, v]) => `${h}: ${normaliser(c)(v) as string}`);
   const head = `${res.status} ${headers.join(' | ')}`;
+  // A UI page: the Go binary's index template is a placeholder (see the header comment).
+  if (res.status === 200 && (res.headers.get('content-type') ?? '').startsWith('text/html')) return { text: `${head}\n<HTML page, not compared>`, json: undefined };
   try {
     return answerOf(head, normaliser(c)(JSON.parse(text)));
   } catch {
@@ -658,47 +957,91 @@ function withoutSummedChannels(v: unknown): unknown {
 
 const totals = { same: 0, reworded: 0, summed: 0, known: 0, differ: 0 };
 
+/** Compares one pair of answers, prints the verdict (and the diff, or both with --show) and counts it. */
+function judge(name: string, r: Req, ra: Answer, rb: Answer, counts: typeof totals): void {
+  const reword = (t: string): string => V13_WORDING.reduce((x, [from, to]) => x.replaceAll(from, to), t);
+  const head = (t: string): string => t.slice(0, t.indexOf('\n'));
+  const unsummed = (x: Answer, json: unknown): string | null => (x.json === undefined ? null : answerOf(head(x.text), withoutSummedChannels(json)).text);
+  const reworded = reword(ra.text);
+  const summedA = unsummed(ra, ra.json === undefined ? undefined : JSON.parse(reword(JSON.stringify(ra.json))));
+  const summedB = unsummed(rb, rb.json);
+  let verdict: string;
+  if (ra.text === rb.text) {
+    counts.same++;
+    verdict = 'same  ';
+  } else if (reworded === rb.text) {
+    counts.reworded++;
+    verdict = 'same after 1.3.0 wording';
+  } else if (summedA !== null && summedA === summedB) {
+    counts.summed++;
+    verdict = "same but for Go's in-place channel sums";
+  } else if (r.known !== undefined) {
+    counts.known++;
+    verdict = 'DIFFER as known';
+  } else {
+    counts.differ++;
+    verdict = 'DIFFER';
+  }
+  process.stdout.write(`${verdict} ${name}\n`);
+  if (r.known !== undefined && ra.text !== rb.text) process.stdout.write(`  known: ${r.known}\n`);
+  if (values.show) {
+    if (ra.text === rb.text) process.stdout.write(`  ${ra.text.replaceAll('\n', '\n  ')}\n`);
+    else process.stdout.write(`  go:\n    ${ra.text.replaceAll('\n', '\n    ')}\n  ours:\n    ${rb.text.replaceAll('\n', '\n    ')}\n`);
+  } else if (ra.text !== rb.text) process.stdout.write(`  ${lineDiff(ra.text, rb.text).replaceAll('\n', '\n  ')}\n`);
+}
+
+/**
+ * The notifications cluster c's receiver got for one request, as comparable text: one entry per
+ * notification (method, path, Content-Type, User-Agent, then the body as sent, a field a line),
+ * sorted, as Go sends the notifications of one request from goroutines of their own. In the body
+ * the timestamp is masked (when within a day of now), the ports are named, and remote_ip (the
+ * harness's side of its connection to nsqadmin) keeps its host but not its ephemeral port.
+ */
+function notificationsText(c: Cluster, got: Notification[]): string {
+  const { addrs, remote } = addressNamers(c);
+  const day = 86_400;
+  const entries = got.map((n) => {
+    const body = addrs(n.body
+      .replace(/"timestamp":(-?\d+)/g, (m, t: string) => (Math.abs(Number(t) - Date.now() / 1000) < day ? '"timestamp":<time>' : m))
+      .replace(/"remote_ip":"([^"\\]*)"/g, (_m, v: string) => `"remote_ip":"${remote(v)}"`));
+    return `${n.method} ${addrs(n.path)} | content-type: ${n.contentType} | user-agent: ${n.userAgent}\n  ${body.replaceAll(',"', ',\n  "')}`;
+  });
+  entries.sort();
+  return [`${got.length} notification${got.length === 1 ? '' : 's'}`, ...entries].join('\n');
+}
+
 async function runMode(mode: Mode): Promise<void> {
   process.stdout.write(`== mode ${mode}: ${values.go} watches cluster A, ours watches cluster B\n`);
   const a = await startCluster('A', values.go!, mode);
   const b = await startCluster('B', null, mode);
   const counts = { same: 0, reworded: 0, summed: 0, known: 0, differ: 0 };
+  const requests = mode === 'acl' ? ACL_REQUESTS
+    : mode === 'notify' ? NOTIFY_REQUESTS
+    : mode === 'basepath' ? [...BASEPATH_REQUESTS, ...BASEPATH_REQUESTS.map((r): Req => ({ ...r, to: 'admin2', note: r.note === undefined ? '--base-path=/admin/' : `${r.note}; --base-path=/admin/` }))]
+    : REQUESTS;
   try {
     await Promise.all([buildState(a), buildState(b)]);
-    for (const r of mode === 'acl' ? ACL_REQUESTS : REQUESTS) {
+    for (const r of requests) {
+      const before = [a.sink?.got.length ?? 0, b.sink?.got.length ?? 0] as const;
       const [ra, rb] = await Promise.all([call(a, r), call(b, r)]);
       const shown = r.body === undefined ? '' : r.body.replaceAll('\n', '\\n');
       const body = r.body === undefined ? '' : shown === '' ? " ''" : ` ${shown.length > 80 ? `${shown.slice(0, 40)}...` : shown}`;
       const name = `${mode}: ${r.method} ${r.path}${body}${r.note !== undefined ? ` (${r.note})` : ''}`;
-      const reword = (t: string): string => V13_WORDING.reduce((x, [from, to]) => x.replaceAll(from, to), t);
-      const head = (t: string): string => t.slice(0, t.indexOf('\n'));
-      const unsummed = (x: Answer, json: unknown): string | null => (x.json === undefined ? null : answerOf(head(x.text), withoutSummedChannels(json)).text);
-      const reworded = reword(ra.text);
-      const summedA = unsummed(ra, ra.json === undefined ? undefined : JSON.parse(reword(JSON.stringify(ra.json))));
-      const summedB = unsummed(rb, rb.json);
-      let verdict: string;
-      if (ra.text === rb.text) {
-        counts.same++;
-        verdict = 'same  ';
-      } else if (reworded === rb.text) {
-        counts.reworded++;
-        verdict = 'same after 1.3.0 wording';
-      } else if (summedA !== null && summedA === summedB) {
-        counts.summed++;
-        verdict = "same but for Go's in-place channel sums";
-      } else if (r.known !== undefined) {
-        counts.known++;
-        verdict = 'DIFFER as known';
-      } else {
-        counts.differ++;
-        verdict = 'DIFFER';
+      judge(name, r, ra, rb, counts);
+      if (a.sink !== null && b.sink !== null) {
+        // Notifications are sent asynchronously: wait for the expected number on both sides,
+        // then --settle more, so that extra ones are caught as well.
+        const sa = a.sink;
+        const sb = b.sink;
+        const expect = r.expect ?? 0;
+        await waitUntil(() => sa.got.length - before[0] >= expect && sb.got.length - before[1] >= expect, 5_000);
+        await sleep(SETTLE_MS);
+        const ga = sa.got.slice(before[0]);
+        const gb = sb.got.slice(before[1]);
+        judge(`${name} -> notifications`, r, { text: notificationsText(a, ga), json: undefined }, { text: notificationsText(b, gb), json: undefined }, counts);
+        if (ga.length !== expect || gb.length !== expect) process.stdout.write(`  note: ${expect} expected (spec §2.6), go sent ${ga.length}, ours ${gb.length}\n`);
+        continue;
       }
-      process.stdout.write(`${verdict} ${name}\n`);
-      if (r.known !== undefined && ra.text !== rb.text) process.stdout.write(`  known: ${r.known}\n`);
-      if (values.show) {
-        if (ra.text === rb.text) process.stdout.write(`  ${ra.text.replaceAll('\n', '\n  ')}\n`);
-        else process.stdout.write(`  go:\n    ${ra.text.replaceAll('\n', '\n    ')}\n  ours:\n    ${rb.text.replaceAll('\n', '\n    ')}\n`);
-      } else if (ra.text !== rb.text) process.stdout.write(`  ${lineDiff(ra.text, rb.text).replaceAll('\n', '\n  ')}\n`);
       // nsqd tells nsqlookupd of what an action changed asynchronously.
       if (r.method !== 'GET' && r.method !== 'HEAD') await sleep(SETTLE_MS);
     }
@@ -706,6 +1049,7 @@ async function runMode(mode: Mode): Promise<void> {
     for (const c of [a, b]) for (const conn of c.conns) conn.close();
     for (const d of daemons.splice(0).reverse()) await stopDaemon(d);
     for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+    await stopSinks();
   }
   process.stdout.write(`mode ${mode}: ${summary(counts)}\n`);
   for (const k of ['same', 'reworded', 'summed', 'known', 'differ'] as const) totals[k] += counts[k];
@@ -716,10 +1060,11 @@ function summary(c: typeof totals): string {
 }
 
 try {
-  for (const mode of values.mode === 'all' ? (['lookupd', 'nsqd', 'acl'] as const) : [values.mode as Mode]) await runMode(mode);
+  for (const mode of values.mode === 'all' ? MODES : [values.mode as Mode]) await runMode(mode);
 } finally {
   for (const d of daemons.splice(0).reverse()) await stopDaemon(d);
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  await stopSinks();
 }
 process.stdout.write(`${summary(totals)}\n`);
 process.exitCode = totals.differ === 0 ? 0 : 1;
