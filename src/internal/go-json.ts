@@ -16,6 +16,53 @@
 // value at all `EOF`).
 
 /** A Go JSON syntax error; the message is Go's. */
+/**
+ * Stands in a string made by goBytesString for a byte that is not UTF-8 (a lone surrogate, which
+ * no UTF-8 decodes to); GO_INVALID_JSON is what JSON.stringify writes for it.
+ */
+export const GO_INVALID_BYTE = '\udfff';
+const GO_INVALID_JSON = '\\udfff';
+
+/**
+ * Bytes as a Go string holds them: UTF-8 decoded as utf8.DecodeRune does, each byte of an
+ * invalid sequence on its own (GO_INVALID_BYTE), so that goJSONBytes writes each as encoding/json
+ * does, `\ufffd` (a valid U+FFFD stays as it is).
+ */
+export function goBytesString(b: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < b.length; ) {
+    const c = b[i]!;
+    if (c < 0x80) {
+      out += String.fromCharCode(c);
+      i++;
+      continue;
+    }
+    const need = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : 0;
+    let cp = need === 1 ? c & 0x1f : need === 2 ? c & 0x0f : c & 0x07;
+    let ok = need > 0;
+    for (let k = 1; ok && k <= need; k++) {
+      const x = b[i + k];
+      if (x === undefined || (x & 0xc0) !== 0x80) ok = false;
+      else cp = (cp << 6) | (x & 0x3f);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are invalid too.
+    if (ok && (cp < [0, 0x80, 0x800, 0x10000][need]! || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)) ok = false;
+    if (!ok) {
+      out += GO_INVALID_BYTE;
+      i++;
+      continue;
+    }
+    out += String.fromCodePoint(cp);
+    i += need + 1;
+  }
+  return out;
+}
+
+/** JSON text (as goJSON writes it) for `json`, with goBytesString's invalid bytes as encoding/json writes them. */
+export function goInvalidBytesJson(json: string): string {
+  return json.replaceAll(GO_INVALID_JSON, '\\ufffd');
+}
+
 export class GoJsonSyntaxError extends Error {
   override readonly name = 'GoJsonSyntaxError';
 }

@@ -108,11 +108,28 @@ export function cleanPath(p: string): string {
   return out;
 }
 
+/**
+ * A request target as Go's server reads it: the decoded path (URL.Path) and the query as sent
+ * (URL.RawQuery); null when Go's server would refuse it (400). Absolute-form targets (proxy
+ * style) carry the path after the authority.
+ */
+export function requestTarget(url: string): { path: string; rawQuery: string } | null {
+  let target = url;
+  if (!target.startsWith('/')) {
+    const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*(.*)$/.exec(target);
+    target = m ? m[1] || '/' : target;
+  }
+  const q = target.indexOf('?');
+  const path = unescapeGo(q === -1 ? target : target.slice(0, q), false);
+  if (path instanceof Error || !path.startsWith('/')) return null;
+  return { path, rawQuery: q === -1 ? '' : target.slice(q + 1) };
+}
+
 // Characters Go's url.PathEscape-style path encoding leaves alone (shouldEscape with encodePath).
 const PATH_SAFE = /[A-Za-z0-9\-_.~$&+,/:;=@]/;
 
-/** Re-escape a decoded path the way Go's URL.EscapedPath does for a redirect Location. */
-function escapePath(path: string): string {
+/** Re-escape a decoded path the way Go's URL.EscapedPath does (a redirect's Location, nsqadmin's notification url). */
+export function escapePath(path: string): string {
   let out = '';
   for (const ch of path) {
     if (ch.length === 1 && PATH_SAFE.test(ch)) out += ch;
@@ -189,21 +206,13 @@ export class Router {
 
   private dispatch(req: IncomingMessage, res: ServerResponse): void {
     const method = req.method ?? 'GET';
-    let target = req.url ?? '/';
-    if (!target.startsWith('/')) {
-      // Absolute-form targets (proxy style) carry the path after the authority.
-      const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*(.*)$/.exec(target);
-      target = m ? m[1] || '/' : target;
-    }
-    const q = target.indexOf('?');
-    const rawPath = q === -1 ? target : target.slice(0, q);
-    const rawQuery = q === -1 ? '' : target.slice(q + 1);
-    const path = unescapeGo(rawPath, false);
-    if (path instanceof Error || !path.startsWith('/')) {
+    const target = requestTarget(req.url ?? '/');
+    if (target === null) {
       // Go's server rejects a request URI it cannot parse before any handler runs.
       respondText(res, 400, '400 Bad Request');
       return;
     }
+    const { path, rawQuery } = target;
 
     const parts = splitPath(path);
     const found = this.lookup(method, parts);

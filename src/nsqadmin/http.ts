@@ -11,7 +11,8 @@ import { configOptionValue } from '../internal/config.js';
 import { goFormatFixed } from '../internal/flags.js';
 import { ReqParams } from '../internal/go-url.js';
 import { HttpError, logRequests, readBody, respondText, v1Handler as v1, type V1Outcome } from '../internal/http.js';
-import { Router, type Params } from '../internal/router.js';
+import { escapePath, requestTarget, Router, type Params } from '../internal/router.js';
+import { goBytesString } from '../internal/go-json.js';
 import { goEncodeQuery } from '../internal/http-client.js';
 import { goAddr } from '../internal/listen.js';
 import { errorStack, errorText, parseLogLevel, type Logger } from '../internal/log.js';
@@ -81,15 +82,22 @@ async function collect<T>(p: Promise<WithWarning<T>>, messages: string[]): Promi
   }
 }
 
-/** The user name of an HTTP Basic Authorization header, or ''. */
+/**
+ * The user name of an HTTP Basic Authorization header, or '' (nsqadmin's basicAuthUser: the
+ * scheme is `Basic`, case and all; the name is the decoded bytes before the first colon, a Go
+ * string: see goBytesString).
+ */
 export function basicAuthUser(header: string | undefined): string {
-  if (header === undefined || header.length < 6 || header.slice(0, 6).toLowerCase() !== 'basic ') return '';
+  if (header === undefined || !header.startsWith('Basic ')) return '';
   const b64 = header.slice(6);
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) return '';
-  const text = Buffer.from(b64, 'base64').toString('utf8');
-  const colon = text.indexOf(':');
-  return colon === -1 ? '' : text.slice(0, colon);
+  const bytes = Buffer.from(b64, 'base64');
+  const colon = bytes.indexOf(0x3a);
+  return colon === -1 ? '' : goBytesString(bytes.subarray(0, colon));
 }
+
+/** A header's value as the bytes that came (Node reads them as latin1), as a Go string. */
+const headerBytes = (value: string): string => goBytesString(Buffer.from(value, 'latin1'));
 
 /** nsqadmin's request handler. */
 export function createHttpHandler(host: AdminHost): (req: IncomingMessage, res: ServerResponse) => void {
@@ -113,6 +121,7 @@ export function createHttpHandler(host: AdminHost): (req: IncomingMessage, res: 
     if (host.opts.notificationHttpEndpoint === '') return;
     const https = (req.socket as { encrypted?: boolean }).encrypted === true || req.headers['x-scheme'] === 'https';
     const user = basicAuthUser(req.headers.authorization);
+    const target = requestTarget(req.url ?? '/');
     const a: AdminAction = {
       action,
       topic,
@@ -121,8 +130,9 @@ export function createHttpHandler(host: AdminHost): (req: IncomingMessage, res: 
       timestamp: Math.floor(Date.now() / 1000),
       ...(user !== '' ? { user } : {}),
       remote_ip: goAddr(req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0),
-      user_agent: req.headers['user-agent'] ?? '',
-      url: `${https ? 'https' : 'http'}://${req.headers.host ?? ''}${(req.url ?? '/').replace(/\?$/, '')}`,
+      user_agent: headerBytes(req.headers['user-agent'] ?? ''),
+      // Go rebuilds it from the decoded path, escaped again, and the query as sent.
+      url: `${https ? 'https' : 'http'}://${req.headers.host ?? ''}${target === null ? '' : escapePath(target.path) + (target.rawQuery === '' ? '' : `?${target.rawQuery}`)}`,
       via: hostname(),
     };
     host.notify(a);

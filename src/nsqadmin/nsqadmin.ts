@@ -4,6 +4,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP, type BlockList } from 'node:net';
 import { goUrlParseError } from '../internal/go-url.js';
 import { createGoServer, goJSON } from '../internal/http.js';
+import { goInvalidBytesJson } from '../internal/go-json.js';
 import { listenTcp, listeningAddress, listeningPort, splitHostPort, goNoSuchHost } from '../internal/listen.js';
 import { Logger } from '../internal/log.js';
 import { AssetStore, bundledStaticDir } from './assets.js';
@@ -168,8 +169,8 @@ export class NSQAdmin {
         const endpoint = this.options.notificationHttpEndpoint;
         this.logger.info(`POSTing notification to ${endpoint}`);
         try {
-          // json.Marshal: <, > and & escaped.
-          await this.upstream.postJSON(endpoint, goJSON(a));
+          // json.Marshal: <, > and & escaped, and each byte of the user name or agent that is not UTF-8 written \ufffd.
+          await this.upstream.postJSON(endpoint, goInvalidBytesJson(goJSON(a)));
         } catch (err) {
           this.logger.error(`failed to POST notification - ${(err as Error).message}`);
         }

@@ -315,6 +315,25 @@ test('ACL, notifications, --base-path and the /config CIDR check on a second nsq
   assert.is(second!.action, 'create_channel');
   assert.is(second!.channel, 'ch');
   assert.is(received[0]!.headers['content-type'], 'application/json');
+  // The url is rebuilt from the decoded path, escaped again; the user name and agent are the
+  // bytes sent, each byte that is not UTF-8 written \ufffd (encoding/json); the scheme is `Basic`.
+  received.length = 0;
+  const agent = Buffer.concat([Buffer.from('café/1.0 '), Buffer.from([0xff])]).toString('latin1');
+  const paused = await rawHttp('POST', `${url}/api/topics/acl%2Fch`, '{"action":"pause"}', {
+    headers: { 'X-Forwarded-User': 'alice', Authorization: 'Basic ' + Buffer.from([0x62, 0xff, 0xfe, 0x3a, 0x78]).toString('base64'), 'User-Agent': agent },
+  });
+  assert.is(paused.status, 200, paused.text);
+  await waitFor(() => received.length >= 1, 5000, 'the pause notification');
+  const note = received[0]!.body;
+  assert.ok(note.includes('"action":"pause_channel","topic":"acl","channel":"ch",'), note);
+  assert.ok(note.includes('"user":"b\\ufffd\\ufffd",'), note);
+  assert.ok(note.includes('"user_agent":"café/1.0 \\ufffd",'), note);
+  assert.ok(note.includes(`"url":"http://127.0.0.1:${a2.httpPort}/admin/api/topics/acl/ch",`), note);
+  received.length = 0;
+  const lower = await http('POST', `${url}/api/topics/acl/ch`, '{"action":"unpause"}', { 'X-Forwarded-User': 'alice', Authorization: 'basic ' + Buffer.from('bob:pw').toString('base64') });
+  expectV1(lower, 200, '{"message":""}', 'json');
+  await waitFor(() => received.length >= 1, 5000, 'the unpause notification');
+  assert.not.ok(received[0]!.body.includes('"user"'), received[0]!.body);
   // Base path: index at /admin, /admin/ redirects, unprefixed routes are gone.
   const index = await http('GET', url);
   assert.is(index.status, 200);

@@ -2,7 +2,8 @@
 // json.Decoder (nsqadmin action bodies) word them.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decodeGoStruct, GoJsonSyntaxError, unmarshalGo, type GoStruct } from '../../src/internal/go-json.js';
+import { decodeGoStruct, goBytesString, goInvalidBytesJson, GoJsonSyntaxError, unmarshalGo, type GoStruct } from '../../src/internal/go-json.js';
+import { goJSON } from '../../src/internal/http.js';
 
 /** The GoJsonSyntaxError message `parse(text)` throws. */
 function syntaxError(parse: (text: string) => unknown, text: string): string {
@@ -15,6 +16,32 @@ function syntaxError(parse: (text: string) => unknown, text: string): string {
   throw new Error(`${JSON.stringify(text)} parsed`);
 }
 const unmarshalError = (text: string): string => syntaxError(unmarshalGo, text);
+
+test('goBytesString + goInvalidBytesJson: bytes written as encoding/json writes a Go string, each invalid byte \\ufffd', () => {
+  const json = (bytes: number[]): string => goInvalidBytesJson(goJSON(goBytesString(Buffer.from(bytes))));
+  assert.is(json([0x61, 0x62]), '"ab"');
+  assert.is(json([0x63, 0x61, 0x66, 0xc3, 0xa9]), '"café"');
+  assert.is(json([0xf0, 0x9f, 0x98, 0x80]), '"\u{1F600}"');
+  // A valid U+FFFD is written as it is; invalid bytes are escaped, one per byte (utf8.DecodeRune
+  // returns width 1 for each), whether stray, cut short, overlong, a surrogate or past U+10FFFF.
+  assert.is(json([0xef, 0xbf, 0xbd]), '"\ufffd"');
+  assert.is(json([0x62, 0xff, 0xfe]), '"b\\ufffd\\ufffd"');
+  assert.is(json([0xe2, 0x82]), '"\\ufffd\\ufffd"');
+  assert.is(json([0xe2, 0x82, 0x41]), '"\\ufffd\\ufffdA"');
+  assert.is(json([0xc0, 0x80]), '"\\ufffd\\ufffd"');
+  assert.is(json([0xe0, 0x80, 0x80]), '"\\ufffd\\ufffd\\ufffd"');
+  assert.is(json([0xed, 0xa0, 0x80]), '"\\ufffd\\ufffd\\ufffd"');
+  assert.is(json([0xf4, 0x90, 0x80, 0x80]), '"\\ufffd\\ufffd\\ufffd\\ufffd"');
+  assert.is(json([0x80, 0x3c]), '"\\ufffd\\u003c"');
+  // Every 1- to 3-byte input decodes to what Node's UTF-8 decoder reads where it is valid.
+  for (let a = 0; a < 256; a++) {
+    for (const tail of [[], [0x80], [0xbf, 0x80], [0xa0, 0x80], [0x41]]) {
+      const b = Buffer.from([a, ...tail]);
+      const s = goBytesString(b);
+      if (!s.includes('\udfff')) assert.is(s, b.toString('utf8'), b.toString('hex'));
+    }
+  }
+});
 
 test('unmarshalGo: values, whitespace around them', () => {
   assert.equal(unmarshalGo(' {"a":[1,2.5e3,-0.1,true,false,null,"x\\u00e9\\n"]}\n'), { a: [1, 2500, -0.1, true, false, null, 'x\u00e9\n'] });

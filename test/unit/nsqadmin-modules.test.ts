@@ -107,7 +107,10 @@ test('compression choice, Basic auth user, semver, host:port', () => {
   assert.is(pickEncoding('gzip;q=1'), undefined);
   assert.is(pickEncoding(undefined), undefined);
   assert.is(basicAuthUser('Basic ' + Buffer.from('alice:pw').toString('base64')), 'alice');
-  assert.is(basicAuthUser('basic ' + Buffer.from('bob:').toString('base64')), 'bob');
+  assert.is(basicAuthUser('Basic ' + Buffer.from('bob:').toString('base64')), 'bob');
+  // The scheme is `Basic`, case and all (nsqadmin's basicAuthUser).
+  assert.is(basicAuthUser('basic ' + Buffer.from('bob:').toString('base64')), '');
+  assert.is(basicAuthUser('BASIC ' + Buffer.from('bob:').toString('base64')), '');
   assert.is(basicAuthUser('Basic ' + Buffer.from('nocolon').toString('base64')), '');
   assert.is(basicAuthUser('Bearer x'), '');
   assert.is(basicAuthUser(undefined), '');
