@@ -136,6 +136,48 @@ export function goBinaries(script: string): { nsqd: string; nsqlookupd: string }
   return { nsqd: values['go-nsqd']!, nsqlookupd: values['go-nsqlookupd']! };
 }
 
+/** Counts answers that are the same and that differ, printing each difference (`diff` renders it) and, with `show`, each same answer. */
+export class Tally {
+  same = 0;
+  differ = 0;
+
+  constructor(
+    private readonly show: boolean,
+    private readonly diff: (ours: string, go: string) => string = (a, b) => `ours: ${a.replaceAll('\n', '\n        ')}\n  go:   ${b.replaceAll('\n', '\n        ')}`,
+  ) {}
+
+  report(name: string, ours: string, go: string): void {
+    if (ours === go) {
+      this.same++;
+      if (this.show) process.stdout.write(`same   ${name}\n  ${ours.replaceAll('\n', '\n  ')}\n`);
+      return;
+    }
+    this.differ++;
+    process.stdout.write(`DIFFER ${name}\n  ${this.diff(ours, go)}\n`);
+  }
+
+  /** Print `N same, N differ` and set the exit code (1 when any differ). */
+  end(): void {
+    process.stdout.write(`${this.same} same, ${this.differ} differ\n`);
+    process.exitCode = this.differ === 0 ? 0 : 1;
+  }
+}
+
+/** --go (or the `env` variable) and --show of a script that compares ours with one Go binary (`what`); exits with usage when --go is missing. */
+export function goBinary(script: string, env: string, what: string): { go: string; show: boolean } {
+  const { values } = parseArgs({
+    options: {
+      go: { type: 'string', default: process.env[env] ?? '' },
+      show: { type: 'boolean', default: false },
+    },
+  });
+  if (values.go === '') {
+    process.stderr.write(`usage: node --import tsx test/go-diff/${script} --go=/path/to/go/${what} [--show]\n`);
+    process.exit(2);
+  }
+  return { go: values.go!, show: values.show! };
+}
+
 /**
  * An nsqlookupd answer made comparable: arrays sorted (Go returns them in map order), /nodes'
  * topics[i] kept paired with tombstones[i], and the values `masked(key, value)` picks replaced.

@@ -10,20 +10,10 @@
  * Not part of `npm test` (CI has no Go nsqlookupd). Exits 1 when any answer differs. Inputs Go
  * crashes on (a negative IDENTIFY size) or would try to allocate gigabytes for are not sent.
  */
-import { parseArgs } from 'node:util';
 import { sized } from '../helpers/wire.js';
-import { argvOf, lookupdComparable, openConn, QuietConn, startDaemon, stopDaemon, type Daemon } from './common.js';
+import { argvOf, goBinary, lookupdComparable, openConn, QuietConn, startDaemon, stopDaemon, Tally, type Daemon } from './common.js';
 
-const { values } = parseArgs({
-  options: {
-    go: { type: 'string', default: process.env.GO_NSQLOOKUPD ?? '' },
-    show: { type: 'boolean', default: false },
-  },
-});
-if (values.go === '') {
-  process.stderr.write('usage: node --import tsx test/go-diff/lookupd.ts --go=/path/to/go/nsqlookupd\n');
-  process.exit(2);
-}
+const values = goBinary('lookupd.ts', 'GO_NSQLOOKUPD', 'nsqlookupd');
 
 const line = (l: string): Buffer => Buffer.from(`${l}\n`, 'latin1');
 const IDENT = { broadcast_address: '10.0.0.1', hostname: 'h1', tcp_port: 4150, http_port: 4151, version: '1.3.0' };
@@ -175,18 +165,9 @@ async function httpCall(d: Daemon, r: Req): Promise<string> {
 }
 
 const ours = await startDaemon('ours', argvOf(null, 'nsqlookupd'), ['--broadcast-address=127.0.0.1']);
-const go = await startDaemon('go', argvOf(values.go!, 'nsqlookupd'), ['--broadcast-address=127.0.0.1']);
-let same = 0;
-let differ = 0;
-function report(name: string, a: string, b: string): void {
-  if (a === b) {
-    same++;
-    if (values.show) process.stdout.write(`same   ${name}\n  ${a.replaceAll('\n', '\n  ')}\n`);
-    return;
-  }
-  differ++;
-  process.stdout.write(`DIFFER ${name}\n  ours: ${a.replaceAll('\n', '\n        ')}\n  go:   ${b.replaceAll('\n', '\n        ')}\n`);
-}
+const go = await startDaemon('go', argvOf(values.go, 'nsqlookupd'), ['--broadcast-address=127.0.0.1']);
+const tally = new Tally(values.show);
+const report = (name: string, a: string, b: string): void => tally.report(name, a, b);
 const live: Conn[] = [];
 try {
   for (const [name, steps] of tcp) {
@@ -209,5 +190,4 @@ try {
   for (const c of live) c.socket.destroy();
   for (const d of [ours, go]) await stopDaemon(d);
 }
-process.stdout.write(`${same} same, ${differ} differ\n`);
-process.exitCode = differ === 0 ? 0 : 1;
+tally.end();

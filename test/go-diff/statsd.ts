@@ -52,20 +52,11 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { WireConn, type WireMessage } from '../helpers/wire.js';
-import { argvOf, sleep, startDaemon, stopDaemon, waitUntil, type Daemon } from './common.js';
+import type { E2eJson, StatsJson, TopicStatsJson } from '../helpers/stats.js';
+import { argvOf, goBinary, sleep, startDaemon, stopDaemon, Tally, waitUntil, type Daemon } from './common.js';
 
-const { values } = parseArgs({
-  options: {
-    go: { type: 'string', default: process.env.GO_NSQD ?? '' },
-    show: { type: 'boolean', default: false },
-  },
-});
-if (values.go === '') {
-  process.stderr.write('usage: node --import tsx test/go-diff/statsd.ts --go=/path/to/go/nsqd [--show]\n');
-  process.exit(2);
-}
+const values = goBinary('statsd.ts', 'GO_NSQD', 'nsqd');
 
 /** Push interval (Go spreads a push's datagrams over interval − 1 s, and panics at ≤ 1 s). */
 const INTERVAL_MS = 2000;
@@ -228,9 +219,6 @@ const RUNS: Run[] = [
   },
 ];
 
-let same = 0;
-let differ = 0;
-
 /** Lines only one side has, or the two orders when only the order differs. */
 function lineDiff(a: string, b: string): string {
   const al = a.split('\n');
@@ -243,15 +231,8 @@ function lineDiff(a: string, b: string): string {
   return [...onlyA.map((l) => `ours only: ${l}`), ...onlyB.map((l) => `go only:   ${l}`)].join('\n');
 }
 
-function report(name: string, a: string, b: string): void {
-  if (a === b) {
-    same++;
-    if (values.show) process.stdout.write(`same   ${name}\n  ${a.replaceAll('\n', '\n  ')}\n`);
-    return;
-  }
-  differ++;
-  process.stdout.write(`DIFFER ${name}\n  ${lineDiff(a, b).replaceAll('\n', '\n  ')}\n`);
-}
+const tally = new Tally(values.show, (a, b) => lineDiff(a, b).replaceAll('\n', '\n  '));
+const report = (name: string, a: string, b: string): void => tally.report(name, a, b);
 
 async function post(d: Daemon, path: string, body?: string): Promise<void> {
   const res = await fetch(`http://127.0.0.1:${d.httpPort}${path}`, { method: 'POST', ...(body !== undefined ? { body } : {}) });
@@ -259,37 +240,10 @@ async function post(d: Daemon, path: string, body?: string): Promise<void> {
   if (res.status !== 200) throw new Error(`${d.name} POST ${path}: ${res.status} ${text}`);
 }
 
-interface E2e {
-  count: number;
-  percentiles: Record<string, number>[] | null;
-}
-interface ChannelDoc {
-  channel_name: string;
-  depth: number;
-  backend_depth: number;
-  in_flight_count: number;
-  deferred_count: number;
-  message_count: number;
-  requeue_count: number;
-  timeout_count: number;
-  client_count: number;
-  paused: boolean;
-  e2e_processing_latency: E2e;
-}
-interface TopicDoc {
-  topic_name: string;
-  depth: number;
-  backend_depth: number;
-  message_count: number;
-  message_bytes: number;
-  paused: boolean;
-  channels: ChannelDoc[];
-  e2e_processing_latency: E2e;
-}
-
-async function statsJson(d: Daemon): Promise<TopicDoc[]> {
+/** /stats' topics (not through getStats, which expects our `native` field). */
+async function statsJson(d: Daemon): Promise<TopicStatsJson[]> {
   const res = await fetch(`http://127.0.0.1:${d.httpPort}/stats?format=json&include_clients=false&include_mem=false`);
-  return ((await res.json()) as { topics: TopicDoc[] | null }).topics ?? [];
+  return ((await res.json()) as StatsJson).topics ?? [];
 }
 
 async function statsText(d: Daemon): Promise<string> {
@@ -297,7 +251,7 @@ async function statsText(d: Daemon): Promise<string> {
 }
 
 /** An e2e object with its key order kept and each percentile value reduced to 0 or >0. */
-function e2eShape(e: E2e): string {
+function e2eShape(e: E2eJson): string {
   const masked = Object.fromEntries(Object.entries(e).map(([k, v]) => [
     k,
     k === 'percentiles' && Array.isArray(v) ? (v as Record<string, number>[]).map((p) => Object.fromEntries(Object.entries(p).map(([pk, pv]) => [pk, pk === 'value' ? (pv === 0 ? 0 : '>0') : pv]))) : v,
@@ -305,7 +259,7 @@ function e2eShape(e: E2e): string {
   return JSON.stringify(masked);
 }
 
-function e2eLines(topics: TopicDoc[]): string {
+function e2eLines(topics: TopicStatsJson[]): string {
   const out: string[] = [];
   for (const t of topics) {
     out.push(`${t.topic_name}: ${e2eShape(t.e2e_processing_latency)}`);
@@ -327,7 +281,7 @@ function e2eText(text: string): string {
     .join('\n');
 }
 
-function stateLines(topics: TopicDoc[]): string {
+function stateLines(topics: TopicStatsJson[]): string {
   const out: string[] = [];
   for (const t of topics) {
     out.push(`${t.topic_name}: depth=${t.depth} be=${t.backend_depth} msgs=${t.message_count} bytes=${t.message_bytes} paused=${t.paused}`);
@@ -463,7 +417,7 @@ async function runPair(run: Run): Promise<void> {
   // The first topic goes in as soon as a daemon answers: Go panics on a push with no lines.
   const starting = [
     startDaemon('ours', argvOf(null, 'nsqd'), flags(0)),
-    startDaemon('go', argvOf(values.go!, 'nsqd'), flags(1)),
+    startDaemon('go', argvOf(values.go, 'nsqd'), flags(1)),
   ].map(async (p) => {
     const d = await p;
     await post(d, '/topic/create?topic=alpha');
@@ -561,5 +515,4 @@ async function runPair(run: Run): Promise<void> {
 }
 
 for (const run of RUNS) await runPair(run);
-process.stdout.write(`${same} same, ${differ} differ\n`);
-process.exitCode = differ === 0 ? 0 : 1;
+tally.end();
