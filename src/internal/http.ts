@@ -7,6 +7,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer, type Ser
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Params, RouteHandler } from './router.js';
 import { formatDurationNanos } from './duration.js';
 import { firstRecord, firstRecordError, goHandshakeError, HTTP_TO_HTTPS_RESPONSE, looksLikeHttp, PROTOCOL_VERSION_ALERT, versionRefusal } from './go-tls.js';
@@ -225,7 +226,7 @@ function goTlsFront(server: HttpsServer, { options, errorLog, refuseClient }: Go
       const tooOld = refused === null ? versionRefusal(head, options.minVersion) : null;
       if (tooOld !== null) {
         handshakeError(addr, tooOld);
-        socket.end(PROTOCOL_VERSION_ALERT);
+        socket.end(PROTOCOL_VERSION_ALERT, () => socket.destroy());
       } else if (refused === null) {
         socket.unshift(head);
         for (const start of startTls) start.call(server, socket);
@@ -333,6 +334,28 @@ export class HttpError {
     readonly status: number,
     readonly message: string,
   ) {}
+}
+
+/** How long renderInSlices works before it lets the event loop run (ms). */
+export const RENDER_SLICE_MS = 4;
+
+/**
+ * Each item turned into text by `render`, letting the event loop run whenever `sliceMs` has
+ * passed since it last did: for answers (nsqd's /stats, nsqlookupd's /nodes) that take tens or
+ * hundreds of milliseconds to make at scale, which would otherwise hold up every connection (Go
+ * makes them in the request's own goroutine).
+ */
+export async function renderInSlices<T>(items: Iterable<T>, render: (item: T) => string, sliceMs: number): Promise<string[]> {
+  const parts: string[] = [];
+  let since = performance.now();
+  for (const item of items) {
+    parts.push(render(item));
+    if (performance.now() - since >= sliceMs) {
+      await yieldToEventLoop();
+      since = performance.now();
+    }
+  }
+  return parts;
 }
 
 /** A V1 answer whose JSON text is already made (sent as JSON, not as plain text). */

@@ -1,9 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { parseLogLevel } from '../internal/log.js';
 import { ReqParams } from '../internal/go-url.js';
-import { goJSON, HttpError, JsonText, logRequests, readBody, respondText, v1Handler as v1, type V1Outcome } from '../internal/http.js';
+import { goJSON, HttpError, JsonText, logRequests, readBody, renderInSlices, RENDER_SLICE_MS, respondText, v1Handler as v1, type V1Outcome } from '../internal/http.js';
 import { Router } from '../internal/router.js';
 import { toNanos } from '../internal/duration.js';
 import { ClientError } from '../protocol/errors.js';
@@ -328,33 +327,19 @@ export function statsDocument(nsqd: Nsqd, topicName: string, channelName: string
   return doc;
 }
 
-/** How long /stats builds before it lets the event loop run (ms). */
-export const STATS_SLICE_MS = 4;
-
 /**
- * Each topic /stats covers turned into text by `render`, a topic at a time: whenever `sliceMs`
- * has passed it lets the event loop run before the next topic. With thousands of clients the
- * whole document takes tens of milliseconds, which would otherwise hold up every connection (Go
- * builds it in the request's own goroutine). Topics and clients may change between slices, as
- * they may while Go walks them under per-topic locks. Null when the topic asked for does not exist.
+ * Each topic /stats covers turned into text by `render`, a topic at a time (renderInSlices).
+ * Topics and clients may change between slices, as they may while Go walks them under per-topic
+ * locks. Null when the topic asked for does not exist.
  */
 async function renderTopics(nsqd: Nsqd, topicName: string, channelName: string, includeClients: boolean, render: (t: TopicStats) => string, sliceMs: number): Promise<string[] | null> {
   const list = statsTopics(nsqd, topicName);
   if (list === null) return null;
-  const parts: string[] = [];
-  let since = performance.now();
-  for (const ts of eachTopicStats(nsqd, list, channelName, includeClients, topicName === '' ? null : topicName)) {
-    parts.push(render(ts));
-    if (performance.now() - since >= sliceMs) {
-      await yieldToEventLoop();
-      since = performance.now();
-    }
-  }
-  return parts;
+  return renderInSlices(eachTopicStats(nsqd, list, channelName, includeClients, topicName === '' ? null : topicName), render, sliceMs);
 }
 
 /** /stats?format=json's text, exactly goJSON(statsDocument(...)) for the same state, made a topic at a time (renderTopics). */
-export async function statsJson(nsqd: Nsqd, topicName: string, channelName: string, includeClients: boolean, includeMem: boolean, sliceMs = STATS_SLICE_MS): Promise<string> {
+export async function statsJson(nsqd: Nsqd, topicName: string, channelName: string, includeClients: boolean, includeMem: boolean, sliceMs = RENDER_SLICE_MS): Promise<string> {
   const topics = await renderTopics(nsqd, topicName, channelName, includeClients, goJSON, sliceMs);
   let out = `${goJSON(statsHead(nsqd)).slice(0, -1)},"topics":${topics === null ? 'null' : `[${topics.join(',')}]`}`;
   if (includeMem) out += `,"memory":${goJSON(memStats())}`;
@@ -367,7 +352,7 @@ export async function statsJson(nsqd: Nsqd, topicName: string, channelName: stri
  * topic at a time (renderTopics). `nowSec` (for clients' connected times) and the uptime are
  * read once, at the start.
  */
-export async function statsTextSliced(nsqd: Nsqd, topicName: string, channelName: string, includeClients: boolean, includeMem: boolean, sliceMs = STATS_SLICE_MS, nowSec = Math.floor(Date.now() / 1000), uptimeNs = process.hrtime.bigint() - nsqd.startHrtime): Promise<string> {
+export async function statsTextSliced(nsqd: Nsqd, topicName: string, channelName: string, includeClients: boolean, includeMem: boolean, sliceMs = RENDER_SLICE_MS, nowSec = Math.floor(Date.now() / 1000), uptimeNs = process.hrtime.bigint() - nsqd.startHrtime): Promise<string> {
   const topics = await renderTopics(nsqd, topicName, channelName, includeClients, (t) => topicText(t, nowSec), sliceMs);
   const head = statsTextHead({ ...statsHead(nsqd), ...(includeMem ? { memory: memStats() } : {}) }, uptimeNs);
   const producers = statsProducers(nsqd, topicName === '' ? null : topicName, includeClients, topics === null) ?? [];

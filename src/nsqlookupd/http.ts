@@ -6,9 +6,8 @@
 // works there as the registration database's wildcard.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { ReqParams } from '../internal/go-url.js';
-import { goJSON, HttpError, JsonText, logRequests, respondText, v1Handler as v1 } from '../internal/http.js';
+import { goJSON, HttpError, JsonText, logRequests, renderInSlices, RENDER_SLICE_MS, respondText, v1Handler as v1 } from '../internal/http.js';
 import { Router } from '../internal/router.js';
 import { errorText, type Logger } from '../internal/log.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
@@ -90,27 +89,14 @@ export function nodesDocument(host: HttpHost): { producers: Record<string, unkno
   return { producers: nodeProducers(host).map((p) => nodeJSON(host, p)) };
 }
 
-/** How long /nodes builds before it lets the event loop run (ms). */
-export const NODES_SLICE_MS = 4;
-
 /**
- * /nodes' text, exactly goJSON(nodesDocument(host)) for the same state, made a producer at a
- * time: whenever `sliceMs` has passed it lets the event loop run before the next one. With
- * hundreds of nsqds of thousands of topics the whole answer takes a few hundred milliseconds,
- * which would otherwise hold up every lookup and every nsqd's PING (Go builds it in the
- * request's own goroutine). Registrations may change between slices, as they may between Go's
- * per-producer lookups.
+ * /nodes' text, exactly goJSON(nodesDocument(host)) for the same state, made a producer at a time
+ * (renderInSlices): with hundreds of nsqds of thousands of topics the whole answer takes a few
+ * hundred milliseconds, which would otherwise hold up every lookup and every nsqd's PING.
+ * Registrations may change between slices, as they may between Go's per-producer lookups.
  */
-export async function nodesJson(host: HttpHost, sliceMs = NODES_SLICE_MS): Promise<string> {
-  const parts: string[] = [];
-  let since = performance.now();
-  for (const p of nodeProducers(host)) {
-    parts.push(goJSON(nodeJSON(host, p)));
-    if (performance.now() - since >= sliceMs) {
-      await yieldToEventLoop();
-      since = performance.now();
-    }
-  }
+export async function nodesJson(host: HttpHost, sliceMs = RENDER_SLICE_MS): Promise<string> {
+  const parts = await renderInSlices(nodeProducers(host), (p) => goJSON(nodeJSON(host, p)), sliceMs);
   return `{"producers":[${parts.join(',')}]}`;
 }
 
