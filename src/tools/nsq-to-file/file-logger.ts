@@ -228,11 +228,9 @@ export class FileLogger {
       // The file was closed meanwhile: close synced it, and finished these.
       if (this.syncing !== batch) return;
       if (err !== null) this.die('failed syncing messages', err);
+      const again = this.syncAgain;
       this.finishSynced();
-      if (this.syncAgain) {
-        this.syncAgain = false;
-        if (this.pending.length > 0) this.settle(true, false);
-      }
+      if (again && this.pending.length > 0) this.settle(true, false);
     });
   }
 
