@@ -18,7 +18,8 @@ export function loadConfigFile(path: string): Record<string, unknown> {
     throw new Error(`failed to load config file ${path} - ${goPathError(path, err)}`, { cause: err });
   }
   try {
-    return parseToml(text) as Record<string, unknown>;
+    // Integers past 2^53 come as bigints (Go reads int64), not as a refusal of the whole file.
+    return parseToml(text, { integersAsBigInt: 'asNeeded' }) as Record<string, unknown>;
   } catch (err) {
     throw new Error(`failed to load config file ${path} - ${errorText(err)}`, { cause: err });
   }
@@ -131,8 +132,8 @@ function coerce(spec: FlagSpec, v: unknown): unknown {
       return applyParse(spec, f, String(f));
     }
     case 'strings': {
-      // go-options splits a plain string on ',' (so "a,b" is two entries and "a" is one).
-      const items: unknown[] = typeof v === 'string' ? v.split(',') : Array.isArray(v) ? v : [];
+      // go-options splits a plain string on ',' and trims each entry (so "a, b" is two entries and "a" is one).
+      const items: unknown[] = typeof v === 'string' ? v.split(',').map((x) => x.trim()) : Array.isArray(v) ? v : [];
       if (typeof v !== 'string' && !Array.isArray(v)) throw new Error(`expected an array of strings, got ${typeOfValue(v)}`);
       return items.map((item) => {
         if (typeof item === 'string') return applyParse(spec, item, item);
@@ -163,6 +164,17 @@ export function resolveOptions<T extends object>(
 ): T {
   const out: Record<string, unknown> = {};
   const fromConfig = new Set<string>();
+  for (const spec of specs) {
+    const name = cfgName(spec);
+    if (!spec.configCheckedFirst || !Object.hasOwn(config, name) || config[name] === undefined) continue;
+    try {
+      coerce(spec, config[name]);
+    } catch (err) {
+      // Go prints the value with %+v.
+      const v = config[name];
+      throw new Error(`failed parsing ${name} ${Array.isArray(v) ? `[${v.join(' ')}]` : String(v)}`, { cause: err });
+    }
+  }
   for (const spec of specs) {
     const key = spec.key;
     if (flags.explicit.has(key)) {

@@ -33,6 +33,12 @@ export interface FlagSpec {
   parse?: (raw: string) => unknown;
   /** For 'custom': converts a TOML value; throws Error on bad input. */
   fromConfig?: (v: unknown) => unknown;
+  /**
+   * The config-file value is checked before any flag is applied (nsqd's config.Validate for
+   * log_level, tls_required and tls_min_version): a bad one is fatal, `failed parsing <key>
+   * <value>`, even when a flag sets the option.
+   */
+  configCheckedFirst?: boolean;
   /** For 'strings': each occurrence may be a comma-separated list. */
   splitComma?: boolean;
   /** Flag only, never read from a config file (e.g. 'config', 'version'). */

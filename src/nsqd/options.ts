@@ -115,7 +115,7 @@ function parseTlsMinVersion(raw: string): number {
 
 function parseLevel(raw: string): LogLevel {
   const l = parseLogLevel(raw);
-  if (l === undefined) throw new Error(`invalid log level ${JSON.stringify(raw)}`);
+  if (l === undefined) throw new Error(`invalid log level '${raw}' (debug, info, warn, error, fatal)`);
   return l;
 }
 
@@ -134,7 +134,7 @@ export function nsqdFlagSpecs(): FlagSpec[] {
   return [
     { name: 'config', key: 'config', kind: 'string', default: '', usage: 'path to a TOML config file', noConfig: true },
     { name: 'version', key: 'version', kind: 'bool', default: false, usage: 'print the version and exit', noConfig: true },
-    { name: 'log-level', key: 'logLevel', kind: 'custom', default: 2, usage: 'log level: debug, info, warn, error or fatal', defaultText: 'INFO', parse: parseLevel, fromConfig: (v) => parseLevel(String(v)) },
+    { name: 'log-level', key: 'logLevel', kind: 'custom', default: 2, usage: 'log level: debug, info, warn, error or fatal', defaultText: 'INFO', parse: parseLevel, fromConfig: (v) => parseLevel(String(v)), configCheckedFirst: true },
     { name: 'log-prefix', key: 'logPrefix', kind: 'string', default: '[nsqd] ', usage: 'prefix of every log line' },
     { name: 'log-json', key: 'logJson', kind: 'bool', default: false, usage: 'write logs as JSON lines (nsq-ts extension)' },
     { name: 'verbose', key: 'verbose', kind: 'bool', default: false, usage: '[deprecated] has no effect, use --log-level', noConfig: true },
@@ -181,8 +181,8 @@ export function nsqdFlagSpecs(): FlagSpec[] {
     { name: 'tls-key', key: 'tlsKey', kind: 'string', default: '', usage: 'path to the key file' },
     { name: 'tls-client-auth-policy', key: 'tlsClientAuthPolicy', kind: 'string', default: '', usage: 'client certificate policy: require or require-verify' },
     { name: 'tls-root-ca-file', key: 'tlsRootCaFile', kind: 'string', default: '', usage: 'path to the root CA file' },
-    { name: 'tls-required', key: 'tlsRequired', kind: 'custom', boolLike: true, default: TLS_NOT_REQUIRED, usage: 'require TLS for client connections: true, false or tcp-https', parse: parseTlsRequired, fromConfig: (v) => parseTlsRequired(String(v)) },
-    { name: 'tls-min-version', key: 'tlsMinVersion', kind: 'custom', default: TLS_MIN_VERSION_DEFAULT, usage: 'minimum TLS version: tls1.0, tls1.1, tls1.2 or tls1.3', parse: parseTlsMinVersion, fromConfig: (v) => parseTlsMinVersion(String(v)) },
+    { name: 'tls-required', key: 'tlsRequired', kind: 'custom', boolLike: true, default: TLS_NOT_REQUIRED, usage: 'require TLS for client connections: true, false or tcp-https', parse: parseTlsRequired, fromConfig: (v) => parseTlsRequired(String(v)), configCheckedFirst: true },
+    { name: 'tls-min-version', key: 'tlsMinVersion', kind: 'custom', default: TLS_MIN_VERSION_DEFAULT, usage: 'minimum TLS version: tls1.0, tls1.1, tls1.2 or tls1.3', defaultText: 'tls1.0', parse: parseTlsMinVersion, fromConfig: (v) => parseTlsMinVersion(String(v)), configCheckedFirst: true },
     { name: 'deflate', key: 'deflate', kind: 'bool', default: true, usage: 'let clients negotiate deflate compression' },
     { name: 'max-deflate-level', key: 'maxDeflateLevel', kind: 'int', default: 6, usage: 'highest deflate level a client may negotiate, [1,9]' },
     { name: 'snappy', key: 'snappy', kind: 'bool', default: true, usage: 'let clients negotiate snappy compression' },

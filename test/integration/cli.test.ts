@@ -100,9 +100,10 @@ test('-h and --help print Go-style usage on stderr and exit 0', async () => {
   }
 });
 
-test('-h shows the -log-level default as INFO, as Go nsqd (lg.LogLevel String()) does', async () => {
+test('-h shows the -log-level default as INFO and -tls-min-version\'s as tls1.0, as Go nsqd (their String()) does', async () => {
   const r = await runToExit(BIN, ['-h']);
   assert.match(r.stderr, /^ {2}-log-level value\n\s+.*\(default INFO\)$/m, `usage was:\n${/^ {2}-log-level.*\n.*$/m.exec(r.stderr)?.[0]}`);
+  assert.match(r.stderr, /^ {2}-tls-min-version value\n\s+.*\(default tls1\.0\)$/m, `usage was:\n${/^ {2}-tls-min-version.*\n.*$/m.exec(r.stderr)?.[0]}`);
 });
 
 test('an unknown flag prints "flag provided but not defined: -nope" and usage, exit 2', async () => {
@@ -121,6 +122,9 @@ test('a bad flag value or a missing argument exits 2 with Go flag messages', asy
   r = await runToExit(BIN, ['-mem-queue-size']);
   assert.is(r.code, 2);
   assert.ok(r.stderr.startsWith('flag needs an argument: -mem-queue-size\n'), JSON.stringify(r.stderr.slice(0, 120)));
+  r = await runToExit(BIN, ['--log-level=loud']);
+  assert.is(r.code, 2);
+  assert.ok(r.stderr.startsWith(`invalid value "loud" for flag -log-level: invalid log level 'loud' (debug, info, warn, error, fatal)\n`), JSON.stringify(r.stderr.slice(0, 160)));
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -259,6 +263,22 @@ test('TLS flags as Go parses them: --tls-required lower-cased (TCP-HTTPS), an em
   const bad = await runToExit(BIN, ['--tls-required=YES']);
   assert.is(bad.code, 2);
   assert.ok(bad.stderr.startsWith('invalid boolean value "YES" for -tls-required: strconv.ParseBool: parsing "yes": invalid syntax\n'), bad.stderr);
+});
+
+test('config.Validate as nsqd\'s: a bad log_level, tls_required or tls_min_version in the file is fatal even when a flag sets it; lists split from a string are trimmed; integers past 2^53 are taken', async () => {
+  const d = dir();
+  const cfg = join(d, 'nsqd.cfg');
+  for (const [line, shown] of [['log_level = "loud"', 'log_level loud'], ['tls_required = "maybe"', 'tls_required maybe'], ['tls_min_version = "tls9"', 'tls_min_version tls9'], ['log_level = 1', 'log_level 1']] as const) {
+    writeFileSync(cfg, `${line}\n`);
+    const r = await runToExit(BIN, [`--config=${cfg}`, '--log-level=warn', '--tls-required=false', '--tls-min-version=tls1.2', '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', `--data-path=${d}`]);
+    assert.is(r.code, 1, line);
+    assert.match(r.stderr, new RegExp(`^\\[nsqd\\] ${LOG_TIME} FATAL: failed parsing ${shown.replace('.', '\\.')}\n$`), line);
+  }
+  writeFileSync(cfg, 'e2e_processing_latency_percentiles = "0.5, 0.99"\nmax_bytes_per_file = 9007199254740993\n');
+  const r = await startBin([`--config=${cfg}`]);
+  assert.equal(JSON.parse(await config(r, 'e2e_processing_latency_percentiles')), [0.5, 0.99]);
+  assert.ok(Number(await config(r, 'max_bytes_per_file')) > 9e15);
+  await stop(r);
 });
 
 test('e2e percentiles: given as flags they are sorted highest first (Go FloatArray); from a config file they keep their order', async () => {
