@@ -23,6 +23,9 @@
 export const GO_INVALID_BYTE = '\udfff';
 const GO_INVALID_JSON = '\\udfff';
 
+/** The smallest code point a UTF-8 sequence with this many continuation bytes may encode (smaller is overlong). */
+const UTF8_MIN = [0, 0x80, 0x800, 0x10000] as const;
+
 /**
  * Bytes as a Go string holds them: UTF-8 decoded as utf8.DecodeRune does, each byte of an
  * invalid sequence on its own (GO_INVALID_BYTE), so that goJSONBytes writes each as encoding/json
@@ -46,7 +49,7 @@ export function goBytesString(b: Uint8Array): string {
       else cp = (cp << 6) | (x & 0x3f);
     }
     // Overlong forms, surrogates and values past U+10FFFF are invalid too.
-    if (ok && (cp < [0, 0x80, 0x800, 0x10000][need]! || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)) ok = false;
+    if (ok && (cp < UTF8_MIN[need]! || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)) ok = false;
     if (!ok) {
       out += GO_INVALID_BYTE;
       i++;

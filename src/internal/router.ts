@@ -128,14 +128,22 @@ export function requestTarget(url: string): { path: string; rawQuery: string } |
 // Characters Go's url.PathEscape-style path encoding leaves alone (shouldEscape with encodePath).
 const PATH_SAFE = /[A-Za-z0-9\-_.~$&+,/:;=@]/;
 
-/** Re-escape a decoded path the way Go's URL.EscapedPath does (a redirect's Location, nsqadmin's notification url). */
-export function escapePath(path: string): string {
+/** Re-escape a decoded path the way Go's URL.EscapedPath does. */
+function escapePath(path: string): string {
   let out = '';
   for (const ch of path) {
     if (ch.length === 1 && PATH_SAFE.test(ch)) out += ch;
     else for (const b of Buffer.from(ch, 'utf8')) out += '%' + b.toString(16).toUpperCase().padStart(2, '0');
   }
   return out;
+}
+
+/**
+ * A decoded path and raw query as Go's URL.RequestURI writes them again: the path escaped, `?`
+ * and the query only when there is one (a redirect's Location, nsqadmin's notification url).
+ */
+export function requestURI(path: string, rawQuery: string): string {
+  return escapePath(path) + (rawQuery !== '' ? `?${rawQuery}` : '');
 }
 
 function htmlEscape(s: string): string {
@@ -271,7 +279,7 @@ export class Router {
   }
 
   private redirect(req: IncomingMessage, res: ServerResponse, code: number, path: string, rawQuery: string): void {
-    const location = escapePath(path) + (rawQuery !== '' ? '?' + rawQuery : '');
+    const location = requestURI(path, rawQuery);
     res.setHeader('Location', location);
     if (req.method === 'GET' || req.method === 'HEAD') {
       // Go's http.Redirect adds a tiny HTML body for GET and HEAD.

@@ -11,7 +11,7 @@ import { configOptionValue } from '../internal/config.js';
 import { goFormatFixed } from '../internal/flags.js';
 import { ReqParams } from '../internal/go-url.js';
 import { HttpError, logRequests, readBody, respondText, v1Handler as v1, type V1Outcome } from '../internal/http.js';
-import { escapePath, requestTarget, Router, type Params } from '../internal/router.js';
+import { requestTarget, requestURI, Router, type Params } from '../internal/router.js';
 import { goBytesString } from '../internal/go-json.js';
 import { goEncodeQuery } from '../internal/http-client.js';
 import { goAddr } from '../internal/listen.js';
@@ -132,7 +132,7 @@ export function createHttpHandler(host: AdminHost): (req: IncomingMessage, res: 
       remote_ip: goAddr(req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0),
       user_agent: headerBytes(req.headers['user-agent'] ?? ''),
       // Go rebuilds it from the decoded path, escaped again, and the query as sent.
-      url: `${https ? 'https' : 'http'}://${req.headers.host ?? ''}${target === null ? '' : escapePath(target.path) + (target.rawQuery === '' ? '' : `?${target.rawQuery}`)}`,
+      url: `${https ? 'https' : 'http'}://${req.headers.host ?? ''}${target === null ? '' : requestURI(target.path, target.rawQuery)}`,
       via: hostname(),
     };
     host.notify(a);

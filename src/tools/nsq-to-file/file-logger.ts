@@ -200,6 +200,7 @@ export class FileLogger {
           this.die('failed syncing messages', err);
         }
         this.finishSynced();
+        this.syncAgain = false;
         const done = this.pending;
         this.pending = [];
         for (const m of done) m.finish();
@@ -228,9 +229,11 @@ export class FileLogger {
       // The file was closed meanwhile: close synced it, and finished these.
       if (this.syncing !== batch) return;
       if (err !== null) this.die('failed syncing messages', err);
-      const again = this.syncAgain;
       this.finishSynced();
-      if (again && this.pending.length > 0) this.settle(true, false);
+      if (this.syncAgain) {
+        this.syncAgain = false;
+        if (this.pending.length > 0) this.settle(true, false);
+      }
     });
   }
 
@@ -239,7 +242,6 @@ export class FileLogger {
     const batch = this.syncing;
     if (batch === null) return;
     this.syncing = null;
-    this.syncAgain = false;
     for (const m of batch) m.finish();
   }
 
