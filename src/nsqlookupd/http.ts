@@ -100,6 +100,60 @@ export async function nodesJson(host: HttpHost, sliceMs = RENDER_SLICE_MS): Prom
   return `{"producers":[${parts.join(',')}]}`;
 }
 
+/** One producer of a /debug entry, with Go's field names (and its zero time for never tombstoned). */
+function debugProducerJSON(p: Producer): Record<string, unknown> {
+  return {
+    broadcast_address: p.peerInfo.broadcastAddress,
+    hostname: p.peerInfo.hostname,
+    http_port: p.peerInfo.httpPort,
+    id: p.peerInfo.id,
+    last_update: p.peerInfo.lastUpdate,
+    tcp_port: p.peerInfo.tcpPort,
+    tombstoned: p.tombstoned,
+    tombstoned_at: p.tombstonedAt ?? ZERO_TIME_UNIX_NANOS,
+    version: p.peerInfo.version,
+  };
+}
+
+/**
+ * /debug's entries: each registration that has producers (Go only creates a key while appending
+ * one), keyed "category:key:subkey", sorted by key as Go marshals a map.
+ */
+function debugEntries(host: HttpHost): [string, readonly Producer[]][] {
+  const out: [string, readonly Producer[]][] = [];
+  for (const [r, producers] of host.db.entries()) {
+    if (producers.length > 0) out.push([`${r.category}:${r.key}:${r.subKey}`, producers]);
+  }
+  return out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** The /debug document, made in one go (what debugJson's text must read as). */
+export function debugDocument(host: HttpHost): Record<string, Record<string, unknown>[]> {
+  return Object.fromEntries(debugEntries(host).map(([key, producers]) => [key, producers.map(debugProducerJSON)]));
+}
+
+/**
+ * /debug's text, exactly goJSON(debugDocument(host)) for the same state, made a registration at
+ * a time (renderInSlices), as /nodes is: it lists every registration of every nsqd.
+ */
+export async function debugJson(host: HttpHost, sliceMs = RENDER_SLICE_MS): Promise<string> {
+  const parts = await renderInSlices(debugEntries(host), ([key, producers]) => `${goJSON(key)}:[${producers.map(debugProducerText).join(',')}]`, sliceMs);
+  return `{${parts.join(',')}}`;
+}
+
+/**
+ * debugProducerJSON's text, written field by field: its two times are bigints, which would send
+ * goJSON down its replacer path for every producer (several times slower on a large /debug).
+ */
+function debugProducerText(p: Producer): string {
+  const i = p.peerInfo;
+  return (
+    `{"broadcast_address":${goJSON(i.broadcastAddress)},"hostname":${goJSON(i.hostname)},"http_port":${i.httpPort},` +
+    `"id":${goJSON(i.id)},"last_update":${i.lastUpdate},"tcp_port":${i.tcpPort},"tombstoned":${p.tombstoned},` +
+    `"tombstoned_at":${p.tombstonedAt ?? ZERO_TIME_UNIX_NANOS},"version":${goJSON(i.version)}}`
+  );
+}
+
 /** nsqlookupd's HTTP request handler: every v1.3.0 route on NSQ's router semantics. */
 export function createHttpHandler(host: HttpHost): (req: IncomingMessage, res: ServerResponse) => void {
   const { db, logger } = host;
@@ -112,26 +166,7 @@ export function createHttpHandler(host: HttpHost): (req: IncomingMessage, res: S
   // nsq-ts: Prometheus exposition (Go nsqlookupd answers 404 here).
   router.add('GET', '/metrics', nsqlookupdMetrics(host).handler);
 
-  router.add('GET', '/debug', v1(() => {
-    const data: Record<string, Record<string, unknown>[]> = {};
-    for (const [r, producers] of db.entries()) {
-      if (producers.length === 0) continue; // Go only creates a key while appending a producer
-      // Go marshals each entry from a map, so the keys come out sorted.
-      data[`${r.category}:${r.key}:${r.subKey}`] = producers.map((p) => ({
-        broadcast_address: p.peerInfo.broadcastAddress,
-        hostname: p.peerInfo.hostname,
-        http_port: p.peerInfo.httpPort,
-        id: p.peerInfo.id,
-        last_update: p.peerInfo.lastUpdate,
-        tcp_port: p.peerInfo.tcpPort,
-        tombstoned: p.tombstoned,
-        tombstoned_at: p.tombstonedAt ?? ZERO_TIME_UNIX_NANOS,
-        version: p.peerInfo.version,
-      }));
-    }
-    // Go's map of registrations marshals with its keys sorted too.
-    return Object.fromEntries(Object.entries(data).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  }));
+  router.add('GET', '/debug', v1(async () => new JsonText(await debugJson(host))));
 
   router.add('GET', '/lookup', v1((req) => {
     const topic = topicParam(req);

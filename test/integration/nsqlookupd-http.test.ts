@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import nsq, { type Message } from 'nsqjs';
 import type { NSQLookupdInit } from '../../src/nsqlookupd/nsqlookupd.js';
-import { nodesDocument, nodesJson } from '../../src/nsqlookupd/http.js';
+import { debugDocument, debugJson, nodesDocument, nodesJson } from '../../src/nsqlookupd/http.js';
 import { goJSON } from '../../src/internal/http.js';
 import { http, startNsqd, startNsqlookupd, waitFor, type TestNsqlookupd } from '../helpers/daemons.js';
 import { expectErr, expectV1, V1, type Res } from '../helpers/http-v1.js';
@@ -232,6 +232,22 @@ test('router: 404 NOT_FOUND, 405 with Allow, OPTIONS, trailing-slash redirect, H
 // ---------------------------------------------------------------------------------------------
 // Tombstones and inactivity
 
+/**
+ * An answer made in slices (renderInSlices) reads as `whole` either way: with no time budget it
+ * lets the event loop run after every item, with an unlimited one it never does.
+ */
+async function assertSliced(make: (sliceMs: number) => Promise<string>, whole: string): Promise<void> {
+  let ran = false;
+  setImmediate(() => (ran = true));
+  assert.is(await make(0), whole);
+  assert.ok(ran, 'the event loop ran while the answer was being made');
+  ran = false;
+  const immediate = new Promise<void>((res) => setImmediate(() => { ran = true; res(); }));
+  assert.is(await make(Infinity), whole);
+  assert.not.ok(ran, 'without slicing nothing else runs');
+  await immediate;
+}
+
 test('/nodes is made a producer at a time (the event loop runs between) and reads exactly as the whole document does', async () => {
   await withLookupd({}, async (d) => {
     const peers: LookupConn[] = [];
@@ -250,16 +266,37 @@ test('/nodes is made a producer at a time (the event loop runs between) and read
       assert.is(doc.producers.length, 31);
       assert.equal(doc.producers.find((p) => p.broadcast_address === '10.1.0.3'), { ...doc.producers.find((p) => p.broadcast_address === '10.1.0.3')!, topics: ['n3', 'own3'], tombstones: [true, false] });
       assert.equal(doc.producers.find((p) => p.broadcast_address === '10.1.1.1')!.topics, []);
-      // With no time budget it yields after every producer; with an unlimited one it never does.
-      let ran = false;
-      setImmediate(() => (ran = true));
-      assert.is(await nodesJson(d.lookupd, 0), whole);
-      assert.ok(ran, 'the event loop ran while /nodes was being made');
-      ran = false;
-      const immediate = new Promise<void>((res) => setImmediate(() => { ran = true; res(); }));
-      assert.is(await nodesJson(d.lookupd, Infinity), whole);
-      assert.not.ok(ran, 'without slicing nothing else runs');
-      await immediate;
+      await assertSliced((ms) => nodesJson(d.lookupd, ms), whole);
+    } finally {
+      for (const c of peers) c.close();
+    }
+  });
+});
+
+test('/debug is made a registration at a time (the event loop runs between) and reads exactly as the whole document does', async () => {
+  await withLookupd({}, async (d) => {
+    const peers: LookupConn[] = [];
+    try {
+      for (let i = 0; i < 12; i++) {
+        const regs = [`d${i % 4}`, `d${i % 4} c${i % 3}`, `mine${i}`];
+        peers.push(await registerPeer(d, { hostname: `h${i}`, broadcast_address: `10.2.0.${i}`, tcp_port: 4150 + i, http_port: 5150 + i }, regs));
+      }
+      // A tombstoned producer, and a name Go's encoder escapes (its key is in the text too).
+      assert.is((await post(d, '/topic/tombstone?topic=d1&node=10.2.0.1:5151')).status, 200);
+      peers.push(await registerPeer(d, { hostname: '<&>', broadcast_address: '10.2.1.1', tcp_port: 1, http_port: 2 }, ['esc']));
+      const whole = goJSON(debugDocument(d.lookupd));
+      const r = await get(d, '/debug');
+      expectV1(r, 200, whole, 'json');
+      const doc = JSON.parse(r.text) as Record<string, { broadcast_address: string; tombstoned: boolean }[]>;
+      const keys = Object.keys(doc);
+      assert.equal(keys, [...keys].sort(), 'keys sorted as Go marshals a map');
+      assert.ok(keys.includes('client::'), 'every peer registers under client::');
+      assert.is(doc['client::']!.length, 13);
+      assert.is(doc['topic:d1:']!.length, 3);
+      assert.equal(doc['topic:d1:']!.filter((p) => p.tombstoned).map((p) => p.broadcast_address), ['10.2.0.1']);
+      assert.is(doc['channel:d2:c2']!.length, 1);
+      assert.match(r.text, /"hostname":"\\u003c\\u0026\\u003e"/);
+      await assertSliced((ms) => debugJson(d.lookupd, ms), whole);
     } finally {
       for (const c of peers) c.close();
     }
