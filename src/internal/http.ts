@@ -275,17 +275,20 @@ export function goJSON(value: unknown): string {
   return json.replace(/[<>&\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
 }
 
+/**
+ * Marks a bigint in stringifyWithBigInt's output. It starts with U+0000, which JSON.stringify
+ * always escapes, so a marked value can be found again in the output; the random part, drawn once
+ * per process, keeps user strings from colliding with it.
+ */
+const BIGINT_MARKER = `\u0000bigint${Math.random().toString(36).slice(2)}:`;
+/** A marked bigint as it reads in JSON.stringify's output. */
+const BIGINT_MARKED = new RegExp(`"${JSON.stringify(BIGINT_MARKER).slice(1, -1).replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')}(-?\\d+)"`, 'g');
+const markBigint = (_key: string, v: unknown): unknown => (typeof v === 'bigint' ? BIGINT_MARKER + v.toString() : v);
+
 /** JSON.stringify that writes bigints as bare JSON integers. */
 function stringifyWithBigInt(value: unknown): string | undefined {
-  // The marker starts with U+0000, which JSON.stringify always escapes, so a marked value can be
-  // found again in the output; the random part keeps user strings from colliding with it.
-  const marker = `\u0000bigint${Math.random().toString(36).slice(2)}:`;
-  const json = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? marker + v.toString() : v)) as
-    | string
-    | undefined;
-  if (json === undefined) return undefined;
-  const escapedMarker = JSON.stringify(marker).slice(1, -1).replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
-  return json.replace(new RegExp(`"${escapedMarker}(-?\\d+)"`, 'g'), '$1');
+  const json = JSON.stringify(value, markBigint) as string | undefined;
+  return json === undefined ? undefined : json.replace(BIGINT_MARKED, '$1');
 }
 
 /**

@@ -281,7 +281,7 @@ test('/debug is made a registration at a time (the event loop runs between) and 
         const regs = [`d${i % 4}`, `d${i % 4} c${i % 3}`, `mine${i}`];
         peers.push(await registerPeer(d, { hostname: `h${i}`, broadcast_address: `10.2.0.${i}`, tcp_port: 4150 + i, http_port: 5150 + i }, regs));
       }
-      // A tombstoned producer, and a name Go's encoder escapes (its key is in the text too).
+      // A tombstoned producer, and a hostname Go's encoder escapes.
       assert.is((await post(d, '/topic/tombstone?topic=d1&node=10.2.0.1:5151')).status, 200);
       peers.push(await registerPeer(d, { hostname: '<&>', broadcast_address: '10.2.1.1', tcp_port: 1, http_port: 2 }, ['esc']));
       const whole = goJSON(debugDocument(d.lookupd));
