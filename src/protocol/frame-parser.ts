@@ -90,6 +90,8 @@ export interface PartsPolicy {
 export class FrameParser {
   /** RECORD_STRIDE int32 slots per record. */
   readonly records: Int32Array;
+  /** records from record 1 on (null at capacity 1): where a scan writes after a completed held command. */
+  private readonly recordsAfterFirst: Int32Array | null;
   private readonly scanner: Pick<FrameScanner, 'scan'>;
   private readonly state = new Int32Array(STATE_SLOTS);
   private chunk: Uint8Array = EMPTY;
@@ -121,6 +123,7 @@ export class FrameParser {
   constructor(scanner: Pick<FrameScanner, 'scan'>, capacity = 512, parts: PartsPolicy = { minBody: PARTS_MIN_BODY, minPiece: PARTS_MIN_PIECE }) {
     this.scanner = scanner;
     this.records = new Int32Array(capacity * RECORD_STRIDE);
+    this.recordsAfterFirst = capacity > 1 ? this.records.subarray(RECORD_STRIDE) : null;
     this.minBody = parts.minBody;
     this.minPiece = parts.minPiece;
   }
@@ -211,16 +214,20 @@ export class FrameParser {
   /** Parse the next batch of records from the current chunk; 0 when the chunk is used up. */
   next(): number {
     if (this.stopped) return 0;
+    let done = 0;
+    if (this.partialLen > 0) {
+      done = this.completePartial();
+      // (A rescan of held bytes may also have recorded commands after the held one.)
+      if (this.stopped || this.partialLen > 0 || done > 1 || (done === 1 && this.recordsAfterFirst === null)) return done;
+    }
+    // (completePartial may have replaced the chunk.)
     const chunk = this.chunk;
     const end = chunk.length;
-    let n = 0;
-    if (this.partialLen > 0) {
-      n = this.completePartial();
-      if (n > 0 || this.stopped || this.partialLen > 0) return n;
-    }
-    if (this.pos >= end) return 0;
+    if (this.pos >= end) return done;
     const state = this.state;
-    n = this.scanner.scan(chunk, this.pos, end, this.records, state);
+    // After a completed held command (record 0), the scan fills the records after it: one
+    // next() for a read's commands, not one for the held command and one for the rest.
+    const n = done + this.scanner.scan(chunk, this.pos, end, done === 0 ? this.records : this.recordsAfterFirst!, state);
     const stage = state[S_STAGE]!;
     if (stage === STAGE_STOPPED) {
       this.stopped = true;
@@ -252,7 +259,6 @@ export class FrameParser {
 
   /** Hold chunk[from, end), the start of the pending command: copied into the partial buffer, or its body in parts. */
   private holdPartial(chunk: Uint8Array, from: number, end: number): void {
-    const len = end - from;
     if (this.wantsParts()) {
       const head = this.partialLineLen + 4;
       if (this.partial.length < head || this.partial === this.carry) this.partial = Buffer.allocUnsafe(Math.max(head, 256));
@@ -265,6 +271,12 @@ export class FrameParser {
       this.addPiece(chunk, from + head, end);
       return;
     }
+    this.holdCopy(chunk, from, end);
+  }
+
+  /** holdPartial() of a command whose bytes are copied. */
+  private holdCopy(chunk: Uint8Array, from: number, end: number): void {
+    const len = end - from;
     const need = this.partialNeed;
     const cap = need > 0 ? need : Math.max(len, 256);
     if (this.partial.length < cap || this.partial === this.carry) this.partial = Buffer.allocUnsafe(Math.max(cap, 256));
@@ -330,10 +342,32 @@ export class FrameParser {
 
   /** Move bytes of the chunk into the partial command until it completes or the chunk ends. */
   private completePartial(): number {
+    // Most held commands await the rest of a body whose size was checked: that path is kept
+    // apart and small, so that V8 inlines it into next() whatever else a stream has sent.
+    return this.partialStage === STAGE_BODY ? this.completeBodyBytes() : this.completeHeld();
+  }
+
+  /** completePartial() for a body command (PUB, DPUB, IDENTIFY, AUTH) held for the rest of its body. */
+  private completeBodyBytes(): number {
+    const chunk = this.chunk;
+    const end = chunk.length;
+    if (this.pos >= end) return 0;
+    const take = Math.min(this.partialNeed - this.partialLen, end - this.pos);
+    if (this.inParts) this.addPiece(chunk, this.pos, this.pos + take);
+    else this.append(chunk, this.pos, this.pos + take);
+    this.pos += take;
+    // Its size was checked before it was held, so it is complete once its body is: its record
+    // is known without scanning it again.
+    return this.partialLen < this.partialNeed ? 0 : this.completeBody();
+  }
+
+  /** completePartial() for a command held inside its line, its size field or an MPUB's messages. */
+  private completeHeld(): number {
     const chunk = this.chunk;
     const end = chunk.length;
     const state = this.state;
     for (;;) {
+      if (this.partialStage === STAGE_BODY) return this.completeBodyBytes();
       if (this.pos >= end) return 0;
       if (this.partialStage === STAGE_LINE) {
         const nl = chunk.indexOf(0x0a, this.pos);
@@ -348,16 +382,12 @@ export class FrameParser {
           this.pos = nl + 1;
         }
       } else {
-        const want = this.partialNeed - this.partialLen;
-        const take = Math.min(want, end - this.pos);
-        if (this.inParts) this.addPiece(chunk, this.pos, this.pos + take);
-        else this.append(chunk, this.pos, this.pos + take);
+        // A size field, or an MPUB's messages (held whole, never in parts).
+        const take = Math.min(this.partialNeed - this.partialLen, end - this.pos);
+        this.append(chunk, this.pos, this.pos + take);
         this.pos += take;
         // An MPUB is rescanned on every arrival: its messages may end before the declared size.
         if (this.partialLen < this.partialNeed && this.partialStage < STAGE_MPUB_COUNT) return 0;
-        // A body command (PUB, DPUB, IDENTIFY, AUTH) whose size the scanner checked before holding
-        // it is complete once its body is: its record is known without scanning it again.
-        if (this.partialStage === STAGE_BODY) return this.completeBody();
       }
       // Re-scan the held bytes: either a complete command, a stop, or a later stage. An MPUB's
       // walk resumes at the message where the last scan stopped.
