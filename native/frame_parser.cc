@@ -145,6 +145,22 @@ class Scanner {
       const int64_t lim = std::min(e, max_end);
       int64_t same = kNoSize;
       for (; i < count; i++) {
+        if (same != kNoSize) {
+          // Runs of messages as large as the last one, four at a time: the four size loads do
+          // not depend on one another, and one branch covers them (what the one-message fast
+          // path below would do four times over). Measured (FrameParser, MPUBs of 200 messages
+          // in 64 KiB reads, medians of 15 rounds, 3 runs): 16 B 3.6-4.7 -> 1.8-2.5 us a read,
+          // 200 B 1.65-1.85 -> 1.03-1.43 us.
+          const int64_t stride = 4 + same;
+          while (count - i >= 4 && p + 4 * stride <= lim) {
+            const bool all = (ReadInt32(buf_ + p) == same) & (ReadInt32(buf_ + p + stride) == same) &
+                             (ReadInt32(buf_ + p + 2 * stride) == same) & (ReadInt32(buf_ + p + 3 * stride) == same);
+            if (!all) break;
+            p += 4 * stride;
+            i += 4;
+          }
+          if (i == count) break;
+        }
         if (p + 4 > lim) {
           if (p + 4 > max_end) return Stop(n, kTooBig, code, pos, line_end, static_cast<int32_t>(p + 4 - static_cast<int64_t>(body_at)), size);
           walked_ += i - first;
@@ -305,6 +321,22 @@ int64_t SplitMpub(const uint8_t* buf, size_t buf_len, size_t start, size_t len, 
   size_t pos = start + 4;
   int64_t same = kNoSize;
   for (int32_t i = 0; i < count; i++) {
+    if (same != kNoSize) {
+      // Four messages as large as the last one at a time, as in the scanner's walk.
+      const size_t stride = 4 + static_cast<size_t>(same);
+      while (count - i >= 4 && end - pos >= 4 * stride) {
+        const bool all = (ReadInt32(buf + pos) == same) & (ReadInt32(buf + pos + stride) == same) &
+                         (ReadInt32(buf + pos + 2 * stride) == same) & (ReadInt32(buf + pos + 3 * stride) == same);
+        if (!all) break;
+        for (int k = 0; k < 4; k++) {
+          starts[i + k] = static_cast<int32_t>(pos + k * stride + 4);
+          lens[i + k] = static_cast<int32_t>(same);
+        }
+        pos += 4 * stride;
+        i += 4;
+      }
+      if (i == count) break;
+    }
     if (end - pos < 4) return -1;
     const int32_t size = ReadInt32(buf + pos);
     if (size == same && static_cast<int64_t>(end - pos) - 4 >= same) {
