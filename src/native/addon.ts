@@ -21,15 +21,17 @@ import { TsFrameScanner, readInt32 } from './fallback/frame-scanner.js';
 import { tsRecordCodec } from './fallback/record-codec.js';
 
 /** ABI version of the addon this code speaks to (native/binding.cc kAbiVersion). */
-export const ADDON_ABI_VERSION = 7;
+export const ADDON_ABI_VERSION = 8;
 
 /** The raw exports of native/binding.cc. */
 interface Addon {
   abiVersion: number;
   /** Hash of the sources it was built from (scripts/native-hash.mjs). */
   sourceHash?: string;
-  /** A scan(buf, start, end) bound to these arrays and limits (the function holds the arrays while it lives). */
-  bindScanner(records: Int32Array, state: Int32Array, maxMsgSize: number, maxBodySize: number): BoundScan;
+  /** A handle binding a scanner to these arrays and limits, for scan() (it holds the arrays while it lives). */
+  bindScanner(records: Int32Array, state: Int32Array, maxMsgSize: number, maxBodySize: number): ScanHandle;
+  /** Scan buf[start, end) into the arrays `handle` was bound to: the records written, or -1. */
+  scan(buf: Uint8Array, start: number, end: number, handle: ScanHandle): number;
   gather(out: Uint8Array, outOffset: number, sources: readonly Uint8Array[], index: Int32Array, offsets: Int32Array, lengths: Int32Array, count: number): number;
   pushRecords(dest: Uint8Array, destPos: number, src: Uint8Array, starts: Int32Array, lens: Int32Array, first: number, count: number): number;
   pushMessages(dest: Uint8Array, destPos: number, headers: Uint8Array, src: Uint8Array, starts: Int32Array, lens: Int32Array, first: number, count: number): number;
@@ -43,19 +45,19 @@ interface Addon {
 }
 
 /** The addon's functions, by name (loadAddon checks each is there). */
-export const ADDON_FUNCTIONS = ['bindScanner', 'gather', 'pushRecords', 'pushMessages', 'scanRecords', 'splitMpub', 'writeHeaders', 'prefault', 'executeBatch', 'lockDirectory', 'unlockDirectory'] as const;
+export const ADDON_FUNCTIONS = ['bindScanner', 'scan', 'gather', 'pushRecords', 'pushMessages', 'scanRecords', 'splitMpub', 'writeHeaders', 'prefault', 'executeBatch', 'lockDirectory', 'unlockDirectory'] as const;
 
-/** The addon's scan over the records and state arrays it was bound to. */
-type BoundScan = (buf: Uint8Array, start: number, end: number) => number;
+/** What bindScanner() returns: an opaque handle (a JS External) that only scan() reads. */
+export type ScanHandle = { readonly __scanHandle: unique symbol };
 
 /**
- * The addon's scanner as a FrameScanner. The native call reads three arguments, not seven:
- * the records and state arrays (the same ones on every call from a FrameParser) and the limits
- * are bound once, and bound again only when a call brings other arrays, or one whose length
- * changed (a detached buffer reads as length 0), so the C++ side's bounds stay true.
+ * The addon's scanner as a FrameScanner. The native call reads four arguments, not seven: the
+ * records and state arrays (the same ones on every call from a FrameParser) and the limits are
+ * bound once to a handle, and bound again only when a call brings other arrays, or one whose
+ * length changed (a detached buffer reads as length 0), so the C++ side's bounds stay true.
  */
 export class NativeFrameScanner implements FrameScanner {
-  private bound: BoundScan | null = null;
+  private handle: ScanHandle | null = null;
   private records: Int32Array | null = null;
   private state: Int32Array | null = null;
   private recordsLength = 0;
@@ -67,17 +69,17 @@ export class NativeFrameScanner implements FrameScanner {
   private other: NativeFrameScanner | null = null;
 
   constructor(
-    private readonly addon: Pick<Addon, 'bindScanner' | 'splitMpub'>,
+    private readonly addon: Pick<Addon, 'bindScanner' | 'scan' | 'splitMpub'>,
     private readonly limits: ScanLimits,
   ) {}
 
   scan(buf: Uint8Array, start: number, end: number, records: Int32Array, state: Int32Array): number {
-    const bound = this.bound;
-    if (bound !== null && records === this.records && state === this.state && records.length === this.recordsLength && state.length === this.stateLength) {
-      return bound(buf, start, end);
+    const handle = this.handle;
+    if (handle !== null && records === this.records && state === this.state && records.length === this.recordsLength && state.length === this.stateLength) {
+      return this.addon.scan(buf, start, end, handle);
     }
-    if (bound !== null && records !== this.records) return (this.other ??= new NativeFrameScanner(this.addon, this.limits)).scanBound(buf, start, end, records, state);
-    return this.bind(records, state)(buf, start, end);
+    if (handle !== null && records !== this.records) return (this.other ??= new NativeFrameScanner(this.addon, this.limits)).scanBound(buf, start, end, records, state);
+    return this.addon.scan(buf, start, end, this.bind(records, state));
   }
 
   splitMpub(buf: Uint8Array, start: number, len: number, starts: Int32Array, lens: Int32Array): number {
@@ -86,21 +88,21 @@ export class NativeFrameScanner implements FrameScanner {
 
   /** scan() over this binding alone (binding again when the arrays differ). */
   private scanBound(buf: Uint8Array, start: number, end: number, records: Int32Array, state: Int32Array): number {
-    let bound = this.bound;
-    if (bound === null || records !== this.records || state !== this.state || records.length !== this.recordsLength || state.length !== this.stateLength) {
-      bound = this.bind(records, state);
+    let handle = this.handle;
+    if (handle === null || records !== this.records || state !== this.state || records.length !== this.recordsLength || state.length !== this.stateLength) {
+      handle = this.bind(records, state);
     }
-    return bound(buf, start, end);
+    return this.addon.scan(buf, start, end, handle);
   }
 
-  private bind(records: Int32Array, state: Int32Array): BoundScan {
-    const bound = this.addon.bindScanner(records, state, this.limits.maxMsgSize, this.limits.maxBodySize);
-    this.bound = bound;
+  private bind(records: Int32Array, state: Int32Array): ScanHandle {
+    const handle = this.addon.bindScanner(records, state, this.limits.maxMsgSize, this.limits.maxBodySize);
+    this.handle = handle;
     this.records = records;
     this.state = state;
     this.recordsLength = records.length;
     this.stateLength = state.length;
-    return bound;
+    return handle;
   }
 }
 
@@ -149,7 +151,7 @@ export class RoutedFrameScanner implements FrameScanner {
   /** Work per byte in the last call (starts high: the first call goes native). */
   private density = 1;
 
-  constructor(addon: Pick<Addon, 'bindScanner' | 'splitMpub'>, limits: ScanLimits) {
+  constructor(addon: Pick<Addon, 'bindScanner' | 'scan' | 'splitMpub'>, limits: ScanLimits) {
     this.ts = new TsFrameScanner(limits);
     this.native = new NativeFrameScanner(addon, limits);
   }

@@ -70,14 +70,16 @@ differentialSuite('differential: addon argument checks', (t, addon) => {
     assert.throws(() => fn('executeBatch')(i32, f64, u8, i32, i32, u8, 0, 'x'), (err: unknown) => err instanceof TypeError && (err as Error).message.startsWith('executeBatch:'));
   });
 
-  t('a bound scan checks its own arguments the same way', () => {
-    const scan = addon.bindScanner(new Int32Array(8), new Int32Array(STATE_SLOTS), 1024, 4096) as (...args: unknown[]) => unknown;
+  t('scan checks its arguments the same way, and takes only a handle from bindScanner', () => {
+    const handle = addon.bindScanner(new Int32Array(8), new Int32Array(STATE_SLOTS), 1024, 4096);
+    const scan = fn('scan');
     const buf = new TextEncoder().encode('NOP\n');
-    assert.is(scan(buf, 0, 4), 1);
-    for (const b of [[buf, 0], ['NOP\n', 0, 4], [i32, 0, 4], [buf, '0', 4], [buf, 0, 2 ** 60]]) {
+    assert.is(scan(buf, 0, 4, handle), 1);
+    const bad = [[buf, 0, 4], ['NOP\n', 0, 4, handle], [i32, 0, 4, handle], [buf, '0', 4, handle], [buf, 0, 2 ** 60, handle], [buf, 0, 4, {}], [buf, 0, 4, null], [buf, 0, 4, i32], [buf, 0, 4, scan]];
+    for (const b of bad) {
       assert.throws(() => scan(...b), (err: unknown) => err instanceof TypeError && (err as Error).message.startsWith('scan:'));
     }
-    assert.is(scan(buf, 3, 1), -1, 'start after end');
-    assert.is(scan(buf, -1, 4), -1, 'negative start');
+    assert.is(scan(buf, 3, 1, handle), -1, 'start after end');
+    assert.is(scan(buf, -1, 4, handle), -1, 'negative start');
   });
 });

@@ -11,6 +11,7 @@ import {
   Cmd,
   RECORD_STRIDE,
   R_CODE,
+  R_LINE_END,
   R_LINE_START,
   R_STATUS,
   STATE_SLOTS,
@@ -22,7 +23,7 @@ import {
   mpubResumeCheck,
   type ScanLimits,
 } from '../../src/native/backend.js';
-import { NativeFrameScanner } from '../../src/native/addon.js';
+import { NativeFrameScanner, type ScanHandle } from '../../src/native/addon.js';
 import { TsFrameScanner } from '../../src/native/fallback/frame-scanner.js';
 import { rawAddon } from './asan-addon.js';
 import { KINDS, LIMIT_PRESETS, Sink, assertAgree, diffScan, hexDump, scaled, type ScanCase } from './generators.js';
@@ -275,21 +276,26 @@ if (addon !== null) {
     assert.is(native.scan(bytes, 0, 4, recA, stD), -1, 'detached state array');
     assert.is(new Int32Array(moved)[S_CONSUMED], bytes.length, 'the moved memory was not written after the move');
   });
-  t('a bound scan holds its arrays for as long as it lives, and no longer', async () => {
+  t('a scanner handle holds its arrays for as long as it lives, and no longer', async () => {
     const limits = LIMIT_PRESETS[0]!;
     const bytes = new TextEncoder().encode('NOP\n');
-    const records = new Int32Array(RECORD_STRIDE);
-    const state = new Int32Array(STATE_SLOTS);
-    const bound = addon.bindScanner(records, state, limits.maxMsgSize, limits.maxBodySize);
-    // The native side keeps raw pointers into them: JS must not be able to drop or swap them.
-    assert.is(Reflect.deleteProperty(bound, 'records'), false);
-    assert.is(Reflect.set(bound, 'state', new Int32Array(STATE_SLOTS)), false);
-    assert.is(Reflect.get(bound, 'records'), records);
-    assert.is(bound(bytes, 0, bytes.length), 1);
-    // Once the scanners are gone their arrays are collected (a reference held from C++ that
-    // is never released would keep every connection's arrays for good).
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
+    // The native side keeps raw pointers into the arrays: while the handle lives, they must too,
+    // though nothing in JS refers to them any more. (Made in a plain function, as below.)
+    const [handle, weakRecords] = ((): [ScanHandle, WeakRef<Int32Array>] => {
+      const records = new Int32Array(RECORD_STRIDE);
+      return [addon.bindScanner(records, new Int32Array(STATE_SLOTS), limits.maxMsgSize, limits.maxBodySize), new WeakRef(records)];
+    })();
+    for (let round = 0; round < 3; round++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      gc();
+    }
+    assert.ok(weakRecords.deref() !== undefined, 'records array collected while its handle lives');
+    assert.is(addon.scan(bytes, 0, bytes.length, handle), 1);
+    assert.is(weakRecords.deref()![R_LINE_END], 3, 'the scan wrote into the held array');
+    // Once the scanners are gone their arrays are collected (a reference held from C++ that
+    // is never released would keep every connection's arrays for good).
     // (Made in a plain function: a suspended async function keeps its dead temporaries.)
     const held = ((): WeakRef<Int32Array>[] => {
       const refs: WeakRef<Int32Array>[] = [];

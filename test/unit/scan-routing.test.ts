@@ -1,13 +1,13 @@
 // RoutedFrameScanner (src/native/addon.ts): which scanner each call goes to. Socket reads full of
 // small commands, or MPUBs of many messages, cross into C++; reads of a few large PUBs and the
 // rescan of one held command stay in TypeScript, where the micro bench measured them faster.
-// The "addon" here is the TypeScript scanner behind the addon's bindScanner() signature, counting
-// the calls of the scans it binds, so the test runs with or without a compiler; what each path returns is covered by the
+// The "addon" here is the TypeScript scanner behind the addon's bindScanner() and scan() signatures,
+// counting the scan() calls, so the test runs with or without a compiler; what each path returns is covered by the
 // differential parser test (native, alternating and routed runs against the twin).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { S_RESUME_AT } from '../../src/native/backend.js';
-import { RoutedFrameScanner } from '../../src/native/addon.js';
+import { RoutedFrameScanner, type ScanHandle } from '../../src/native/addon.js';
 import { TsFrameScanner } from '../../src/native/fallback/frame-scanner.js';
 import { FrameParser } from '../../src/protocol/frame-parser.js';
 
@@ -19,11 +19,13 @@ function countingAddon(): ConstructorParameters<typeof RoutedFrameScanner>[0] & 
   const inner = new TsFrameScanner(LIMITS);
   const a = {
     calls: 0,
-    bindScanner(rec: Int32Array, st: Int32Array): (buf: Uint8Array, start: number, end: number) => number {
-      return (buf, start, end) => {
-        a.calls++;
-        return inner.scan(buf, start, end, rec, st);
-      };
+    bindScanner(rec: Int32Array, st: Int32Array): ScanHandle {
+      return { rec, st } as unknown as ScanHandle;
+    },
+    scan(buf: Uint8Array, start: number, end: number, handle: ScanHandle): number {
+      a.calls++;
+      const { rec, st } = handle as unknown as { rec: Int32Array; st: Int32Array };
+      return inner.scan(buf, start, end, rec, st);
     },
     splitMpub(buf: Uint8Array, start: number, len: number, _max: number, starts: Int32Array, lens: Int32Array): number {
       return inner.splitMpub(buf, start, len, starts, lens);
