@@ -117,6 +117,16 @@ export class FrameParser {
   private acc: Buffer = EMPTY;
   private accStart = 0;
   private accLen = 0;
+  /**
+   * The last owned buffer of the body now in `carryParts`, and one whose body died with a
+   * feed(), free to take the next body's small pieces: recycled as the partial and carry
+   * buffers are, instead of a fresh allocation of a few KiB each time a read ends or begins
+   * with a few bytes of a large body (about one read in eight with 4 KiB PUBs). Two spares:
+   * a read may complete a body that used one and hold the next in another.
+   */
+  private accInCarry: Buffer = EMPTY;
+  private spareAcc: Buffer = EMPTY;
+  private spareAcc2: Buffer = EMPTY;
   /** The body of the SRC_PARTS record (the two swap as the partial and carry buffers do). */
   private carryParts = new BodyParts();
 
@@ -208,7 +218,14 @@ export class FrameParser {
     this.chunk = chunk;
     this.pos = 0;
     // The last SRC_PARTS record died with the previous chunk: let go of the reads it held.
-    if (this.carryParts.count > 0) this.carryParts.clear();
+    if (this.carryParts.count > 0) {
+      this.carryParts.clear();
+      if (this.accInCarry !== EMPTY) {
+        if (this.spareAcc === EMPTY) this.spareAcc = this.accInCarry;
+        else this.spareAcc2 = this.accInCarry;
+        this.accInCarry = EMPTY;
+      }
+    }
   }
 
   /** Parse the next batch of records from the current chunk; 0 when the chunk is used up. */
@@ -311,7 +328,16 @@ export class FrameParser {
       if (this.acc.length - this.accLen < len) {
         this.closeAcc();
         // Room for what the body still needs (it is at least this piece), up to PARTS_ACC_MAX.
-        this.acc = Buffer.allocUnsafe(Math.max(len, Math.min(this.partialNeed - this.partialLen, PARTS_ACC_MAX)));
+        const want = Math.max(len, Math.min(this.partialNeed - this.partialLen, PARTS_ACC_MAX));
+        if (this.spareAcc.length >= want) {
+          this.acc = this.spareAcc;
+          this.spareAcc = EMPTY;
+        } else if (this.spareAcc2.length >= want) {
+          this.acc = this.spareAcc2;
+          this.spareAcc2 = EMPTY;
+        } else {
+          this.acc = Buffer.allocUnsafe(want);
+        }
         this.accStart = this.accLen = 0;
       }
       copyBytes.call(chunk, this.acc, this.accLen, from, to);
@@ -454,6 +480,7 @@ export class FrameParser {
       const spareParts = this.carryParts;
       this.carryParts = this.parts;
       this.parts = spareParts;
+      this.accInCarry = this.acc;
       this.acc = EMPTY;
       this.inParts = false;
     }

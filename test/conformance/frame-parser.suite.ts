@@ -417,6 +417,65 @@ export function frameParserSuite(name: string, backend: Backend): void {
     assert.ok(PARTS_MIN_BODY > 200 && PARTS_MIN_PIECE <= PARTS_MIN_BODY);
   });
 
+  t('small pieces of held bodies go into owned buffers that are reused only once the body that used one died with a feed()', () => {
+    const limits = { maxMsgSize: 1024 * 1024, maxBodySize: 2 * 1024 * 1024 };
+    // 40 PUBs of 3000-byte bodies, each its own bytes, cut so that every read ends 100 bytes into
+    // a body or begins 100 bytes before one ends: each read completes a held body and holds the
+    // next, and both have a piece under PARTS_MIN_PIECE, copied into an owned buffer.
+    const cmds: Buffer[] = [];
+    const bodies: Buffer[] = [];
+    for (let i = 0; i < 40; i++) {
+      const body = Buffer.alloc(3000);
+      for (let k = 0; k < body.length; k++) body[k] = (i * 7 + k * 13 + (k >>> 5)) & 0xff;
+      bodies.push(body);
+      cmds.push(sized(`PUB t${i}`, body.toString('latin1')));
+    }
+    const bytes = Buffer.concat(cmds);
+    const cuts: number[] = [];
+    let at = 0;
+    for (let i = 0; i < cmds.length; i++) {
+      const head = cmds[i]!.length - 3000;
+      cuts.push(i % 2 === 0 ? at + head + 100 : at + cmds[i]!.length - 100);
+      at += cmds[i]!.length;
+    }
+    const chunks = splitAt(bytes, cuts);
+    assert.ok(PARTS_MIN_PIECE > 100 && PARTS_MIN_BODY < 3000);
+    const parser = new FrameParser(backend.createFrameScanner(limits));
+    let seen = 0;
+    /** Owned buffers (not reads) of each body, and the read whose feed() completed it. */
+    const owners = new Map<Uint8Array, number[]>();
+    chunks.forEach((chunk, k) => {
+      parser.feed(chunk);
+      for (let n = parser.next(); n > 0; n = parser.next()) {
+        for (let i = 0; i < n; i++) {
+          const b = i * RECORD_STRIDE;
+          const rec = parser.records;
+          assert.is(rec[b + R_CODE], Cmd.PUB);
+          // Checked after the whole next(), which has also held the next body's first piece.
+          const got = Buffer.from(parser.body(rec[b + R_SRC]!, rec[b + R_BODY_START]!, rec[b + R_BODY_LEN]!));
+          assert.ok(got.equals(bodies[seen]!), `body ${seen}`);
+          if (rec[b + R_SRC] === SRC_PARTS) {
+            const parts = parser.bodyParts;
+            for (let j = 0; j < parts.count; j++) {
+              const buf = parts.bufs[j]!;
+              if ((chunks as Uint8Array[]).includes(buf)) continue;
+              const uses = owners.get(buf) ?? [];
+              if (!uses.includes(k)) uses.push(k);
+              owners.set(buf, uses);
+            }
+          }
+          seen++;
+        }
+      }
+    });
+    assert.is(seen, 40);
+    // Owned buffers are reused (a few serve all 40 bodies) ...
+    const reused = [...owners.values()].filter((uses) => uses.length > 1).length;
+    assert.ok(reused > 0 && owners.size < 10, `${owners.size} owned buffers, ${reused} reused`);
+    // ... but never by two bodies completed by the same read (both of whose records were alive).
+    for (const uses of owners.values()) assert.is(new Set(uses).size, uses.length);
+  });
+
   t('splitMpub lists an MPUB body\'s messages by offset, at any count, and refuses what nsqd would (-1)', () => {
     const scanner = backend.createFrameScanner(LIMITS);
     // Sizes that vary, and sizes all alike (the walk's fast path).
