@@ -311,9 +311,6 @@ export function respondV1(res: ServerResponse, status: number, data: unknown): v
   } else if (data instanceof Uint8Array) {
     body = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     type = TEXT_TYPE;
-  } else if (data instanceof JsonText) {
-    body = Buffer.from(data.text, 'utf8');
-    type = JSON_TYPE;
   } else {
     body = Buffer.from(goJSON(data), 'utf8');
     type = JSON_TYPE;
@@ -361,17 +358,77 @@ export async function renderInSlices<T>(items: Iterable<T>, render: (item: T) =>
   return parts;
 }
 
-/** A V1 answer whose JSON text is already made (sent as JSON, not as plain text). */
-export class JsonText {
-  constructor(readonly text: string) {}
+/**
+ * A V1 answer whose text is its parts one after another (made by renderInSlices: a topic, a
+ * producer or a registration each), JSON or plain text. It is turned into bytes a slice of time
+ * at a time too (encodeInSlices), not in one go: at scale the text is tens of megabytes, and one
+ * Buffer.from of it held up every connection for as long as it took.
+ */
+export class SlicedText {
+  constructor(
+    readonly parts: readonly string[],
+    readonly json: boolean,
+  ) {}
+}
+
+/** Bytes per block of an answer encoded by encodeInSlices. */
+export const ENCODE_BLOCK_BYTES = 64 * 1024;
+const NO_BYTES = Buffer.alloc(0);
+
+/**
+ * The UTF-8 bytes of `parts` one after another, as blocks of up to ENCODE_BLOCK_BYTES (a part
+ * longer than a block is a block of its own), letting the event loop run whenever `sliceMs` has
+ * passed since it last did. No part is split across blocks.
+ */
+export async function encodeInSlices(parts: readonly string[], sliceMs: number): Promise<Buffer[]> {
+  const blocks: Buffer[] = [];
+  let block = NO_BYTES;
+  let used = 0;
+  let since = performance.now();
+  for (const part of parts) {
+    const n = Buffer.byteLength(part, 'utf8');
+    if (n > block.length - used) {
+      if (used > 0) blocks.push(block.subarray(0, used));
+      used = 0;
+      if (n >= ENCODE_BLOCK_BYTES) {
+        blocks.push(Buffer.from(part, 'utf8'));
+        block = NO_BYTES;
+      } else {
+        block = Buffer.allocUnsafe(ENCODE_BLOCK_BYTES);
+        used = block.write(part, 0, 'utf8');
+      }
+    } else {
+      used += block.write(part, used, 'utf8');
+    }
+    if (performance.now() - since >= sliceMs) {
+      await yieldToEventLoop();
+      since = performance.now();
+    }
+  }
+  if (used > 0) blocks.push(block.subarray(0, used));
+  return blocks;
+}
+
+/** Send a SlicedText as a V1 success response (as respondV1 sends its text in one piece). */
+async function respondV1Sliced(res: ServerResponse, out: SlicedText, sliceMs: number): Promise<void> {
+  const blocks = await encodeInSlices(out.parts, sliceMs);
+  if (res.destroyed) return;
+  let total = 0;
+  for (const b of blocks) total += b.length;
+  res.setHeader(V1_HEADER, V1_HEADER_VALUE);
+  res.writeHead(200, total === 0 ? { 'Content-Length': '0' } : { 'Content-Type': out.json ? JSON_TYPE : TEXT_TYPE, 'Content-Length': String(total) });
+  for (const b of blocks) res.write(b);
+  res.end();
 }
 
 /** What a V1 handler returns: data for a 200 (see respondV1), or an HttpError. */
-export type V1Outcome = string | Uint8Array | object | number | boolean | null | HttpError | JsonText;
+export type V1Outcome = string | Uint8Array | object | number | boolean | null | HttpError | SlicedText;
 
-function sendV1(res: ServerResponse, out: V1Outcome): void {
+function sendV1(res: ServerResponse, out: V1Outcome): void | Promise<void> {
   if (out instanceof HttpError) respondV1Error(res, out.status, out.message);
+  else if (out instanceof SlicedText) return respondV1Sliced(res, out, RENDER_SLICE_MS);
   else respondV1(res, 200, out);
+  return undefined;
 }
 
 /** A route handler answering with NSQ's V1 conventions what `fn` returns (or resolves to). */
@@ -379,8 +436,7 @@ export function v1Handler(fn: (req: IncomingMessage, params: Params) => V1Outcom
   return (req, res, params) => {
     const out = fn(req, params);
     if (out instanceof Promise) return out.then((o) => sendV1(res, o));
-    sendV1(res, out);
-    return undefined;
+    return sendV1(res, out);
   };
 }
 

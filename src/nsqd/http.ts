@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { parseLogLevel } from '../internal/log.js';
 import { ReqParams } from '../internal/go-url.js';
-import { goJSON, HttpError, JsonText, logRequests, readBody, renderInSlices, RENDER_SLICE_MS, respondText, v1Handler as v1, type V1Outcome } from '../internal/http.js';
+import { goJSON, HttpError, logRequests, readBody, renderInSlices, RENDER_SLICE_MS, respondText, SlicedText, v1Handler as v1, type V1Outcome } from '../internal/http.js';
 import { Router } from '../internal/router.js';
 import { toNanos } from '../internal/duration.js';
 import { ClientError } from '../protocol/errors.js';
@@ -136,8 +136,8 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
     const channelName = p.get('channel') ?? '';
     const includeClients = BOOL_PARAMS[p.get('include_clients') ?? ''] ?? true;
     const includeMem = BOOL_PARAMS[p.get('include_mem') ?? ''] ?? true;
-    if (p.get('format') === 'json') return new JsonText(await statsJson(nsqd, topicName, channelName, includeClients, includeMem));
-    return statsTextSliced(nsqd, topicName, channelName, includeClients, includeMem);
+    if (p.get('format') === 'json') return new SlicedText(await statsJson(nsqd, topicName, channelName, includeClients, includeMem), true);
+    return new SlicedText(await statsTextSliced(nsqd, topicName, channelName, includeClients, includeMem), false);
   }));
 
   // nsq-ts: Prometheus exposition of the same figures (Go nsqd answers 404 here).
@@ -338,13 +338,22 @@ async function renderTopics(nsqd: Nsqd, topicName: string, channelName: string, 
   return renderInSlices(eachTopicStats(nsqd, list, channelName, includeClients, topicName === '' ? null : topicName), render, sliceMs);
 }
 
-/** /stats?format=json's text, exactly goJSON(statsDocument(...)) for the same state, made a topic at a time (renderTopics). */
-export async function statsJson(nsqd: Nsqd, topicName: string, channelName: string, includeClients: boolean, includeMem: boolean, sliceMs = RENDER_SLICE_MS): Promise<string> {
+/**
+ * /stats?format=json's text in parts (a topic's each; see SlicedText), which read one after
+ * another exactly as goJSON(statsDocument(...)) for the same state, made a topic at a time
+ * (renderTopics).
+ */
+export async function statsJson(nsqd: Nsqd, topicName: string, channelName: string, includeClients: boolean, includeMem: boolean, sliceMs = RENDER_SLICE_MS): Promise<string[]> {
   const topics = await renderTopics(nsqd, topicName, channelName, includeClients, goJSON, sliceMs);
-  let out = `${goJSON(statsHead(nsqd)).slice(0, -1)},"topics":${topics === null ? 'null' : `[${topics.join(',')}]`}`;
-  if (includeMem) out += `,"memory":${goJSON(memStats())}`;
+  const out = [`${goJSON(statsHead(nsqd)).slice(0, -1)},"topics":${topics === null ? 'null' : '['}`];
+  if (topics !== null) {
+    for (let i = 0; i < topics.length; i++) out.push(i === 0 ? topics[i]! : `,${topics[i]!}`);
+    out.push(']');
+  }
+  if (includeMem) out.push(`,"memory":${goJSON(memStats())}`);
   const producers = statsProducers(nsqd, topicName === '' ? null : topicName, includeClients, topics === null);
-  return `${out},"producers":${goJSON(producers)},"native":${nsqd.backend.native}}`;
+  out.push(`,"producers":${goJSON(producers)},"native":${nsqd.backend.native}}`);
+  return out;
 }
 
 /**
@@ -352,9 +361,9 @@ export async function statsJson(nsqd: Nsqd, topicName: string, channelName: stri
  * topic at a time (renderTopics). `nowSec` (for clients' connected times) and the uptime are
  * read once, at the start.
  */
-export async function statsTextSliced(nsqd: Nsqd, topicName: string, channelName: string, includeClients: boolean, includeMem: boolean, sliceMs = RENDER_SLICE_MS, nowSec = Math.floor(Date.now() / 1000), uptimeNs = process.hrtime.bigint() - nsqd.startHrtime): Promise<string> {
+export async function statsTextSliced(nsqd: Nsqd, topicName: string, channelName: string, includeClients: boolean, includeMem: boolean, sliceMs = RENDER_SLICE_MS, nowSec = Math.floor(Date.now() / 1000), uptimeNs = process.hrtime.bigint() - nsqd.startHrtime): Promise<string[]> {
   const topics = await renderTopics(nsqd, topicName, channelName, includeClients, (t) => topicText(t, nowSec), sliceMs);
   const head = statsTextHead({ ...statsHead(nsqd), ...(includeMem ? { memory: memStats() } : {}) }, uptimeNs);
   const producers = statsProducers(nsqd, topicName === '' ? null : topicName, includeClients, topics === null) ?? [];
-  return head + statsTextTopics(topics ?? []) + producersText(producers, nowSec);
+  return [head, ...statsTextTopics(topics ?? []), producersText(producers, nowSec)];
 }

@@ -207,7 +207,7 @@ function clientLine(c: ClientStats, nowSec: number): string {
 
 /** The default (text) /stats format. */
 export function statsText(doc: StatsDocument, uptimeNs: bigint, nowSec = Math.floor(Date.now() / 1000)): string {
-  return statsTextHead(doc, uptimeNs) + statsTextTopics((doc.topics ?? []).map((t) => topicText(t, nowSec))) + producersText(doc.producers ?? [], nowSec);
+  return statsTextHead(doc, uptimeNs) + statsTextTopics((doc.topics ?? []).map((t) => topicText(t, nowSec))).join('') + producersText(doc.producers ?? [], nowSec);
 }
 
 /** The text format's lines before its topics: version, start, uptime, health, memory. */
@@ -221,9 +221,9 @@ export function statsTextHead(doc: Pick<StatsDocument, 'version' | 'health' | 's
   return out;
 }
 
-/** The text format's Topics section, from each topic's text (topicText). */
-export function statsTextTopics(topics: readonly string[]): string {
-  return topics.length === 0 ? '\nTopics: None\n' : `\nTopics:${topics.join('')}`;
+/** The text format's Topics section in parts, from each topic's text (topicText). */
+export function statsTextTopics(topics: readonly string[]): string[] {
+  return topics.length === 0 ? ['\nTopics: None\n'] : ['\nTopics:', ...topics];
 }
 
 /** One topic in the text format: its line, then each channel's and its clients'. */

@@ -7,7 +7,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ReqParams } from '../internal/go-url.js';
-import { goJSON, HttpError, JsonText, logRequests, renderInSlices, RENDER_SLICE_MS, respondText, v1Handler as v1 } from '../internal/http.js';
+import { goJSON, HttpError, logRequests, renderInSlices, RENDER_SLICE_MS, respondText, SlicedText, v1Handler as v1 } from '../internal/http.js';
 import { Router } from '../internal/router.js';
 import { errorText, type Logger } from '../internal/log.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
@@ -90,14 +90,21 @@ export function nodesDocument(host: HttpHost): { producers: Record<string, unkno
 }
 
 /**
- * /nodes' text, exactly goJSON(nodesDocument(host)) for the same state, made a producer at a time
+ * /nodes' text in parts (a producer's each; see SlicedText), which read one after another exactly
+ * as goJSON(nodesDocument(host)) for the same state, made a producer at a time
  * (renderInSlices): with hundreds of nsqds of thousands of topics the whole answer takes a few
  * hundred milliseconds, which would otherwise hold up every lookup and every nsqd's PING.
  * Registrations may change between slices, as they may between Go's per-producer lookups.
  */
-export async function nodesJson(host: HttpHost, sliceMs = RENDER_SLICE_MS): Promise<string> {
+export async function nodesJson(host: HttpHost, sliceMs = RENDER_SLICE_MS): Promise<string[]> {
   const parts = await renderInSlices(nodeProducers(host), (p) => goJSON(nodeJSON(host, p)), sliceMs);
-  return `{"producers":[${parts.join(',')}]}`;
+  return ['{"producers":[', ...commaSeparated(parts), ']}'];
+}
+
+/** `parts` as parts of a JSON list's or object's members: a comma before each but the first. */
+function commaSeparated(parts: string[]): string[] {
+  for (let i = 1; i < parts.length; i++) parts[i] = `,${parts[i]!}`;
+  return parts;
 }
 
 /** One producer of a /debug entry, with Go's field names (and its zero time for never tombstoned). */
@@ -133,12 +140,13 @@ export function debugDocument(host: HttpHost): Record<string, Record<string, unk
 }
 
 /**
- * /debug's text, exactly goJSON(debugDocument(host)) for the same state, made a registration at
- * a time (renderInSlices), as /nodes is: it lists every registration of every nsqd.
+ * /debug's text in parts (a registration's each), which read one after another exactly as
+ * goJSON(debugDocument(host)) for the same state, made a registration at a time
+ * (renderInSlices), as /nodes is: it lists every registration of every nsqd.
  */
-export async function debugJson(host: HttpHost, sliceMs = RENDER_SLICE_MS): Promise<string> {
+export async function debugJson(host: HttpHost, sliceMs = RENDER_SLICE_MS): Promise<string[]> {
   const parts = await renderInSlices(debugEntries(host), ([key, producers]) => `${goJSON(key)}:${goJSON(producers.map(debugProducerJSON))}`, sliceMs);
-  return `{${parts.join(',')}}`;
+  return ['{', ...commaSeparated(parts), '}'];
 }
 
 /** nsqlookupd's HTTP request handler: every v1.3.0 route on NSQ's router semantics. */
@@ -153,7 +161,7 @@ export function createHttpHandler(host: HttpHost): (req: IncomingMessage, res: S
   // nsq-ts: Prometheus exposition (Go nsqlookupd answers 404 here).
   router.add('GET', '/metrics', nsqlookupdMetrics(host).handler);
 
-  router.add('GET', '/debug', v1(async () => new JsonText(await debugJson(host))));
+  router.add('GET', '/debug', v1(async () => new SlicedText(await debugJson(host), true)));
 
   router.add('GET', '/lookup', v1((req) => {
     const topic = topicParam(req);
@@ -172,7 +180,7 @@ export function createHttpHandler(host: HttpHost): (req: IncomingMessage, res: S
     return { channels: db.findRegistrations('channel', topic, '*').map((r) => r.subKey) };
   }));
 
-  router.add('GET', '/nodes', v1(async () => new JsonText(await nodesJson(host))));
+  router.add('GET', '/nodes', v1(async () => new SlicedText(await nodesJson(host), true)));
 
   router.add('POST', '/topic/create', v1((req) => {
     const topic = topicParam(req);

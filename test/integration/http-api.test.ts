@@ -1163,7 +1163,7 @@ test('GET /stats is made a topic at a time (the event loop runs between), JSON a
       // before the answer is ready. With an unlimited budget it never yields.
       let ran = false;
       setImmediate(() => (ran = true));
-      const sliced = await statsJson(d.nsqd, '', '', true, false, 0);
+      const sliced = (await statsJson(d.nsqd, '', '', true, false, 0)).join('');
       assert.ok(ran, 'the event loop ran while /stats was being made');
       assert.is(sliced, goJSON(statsDocument(d.nsqd, '', '', true, false)));
       ran = false;
@@ -1177,7 +1177,7 @@ test('GET /stats is made a topic at a time (the event loop runs between), JSON a
       for (const [, topic, channel, clients] of queries) {
         for (const mem of [false, true]) {
           const whole = statsText(statsDocument(d.nsqd, topic, channel, clients, mem), uptime, nowSec);
-          const text = await statsTextSliced(d.nsqd, topic, channel, clients, mem, 0, nowSec, uptime);
+          const text = (await statsTextSliced(d.nsqd, topic, channel, clients, mem, 0, nowSec, uptime)).join('');
           // Memory figures move between two readings: compare the rest.
           const noMem = (t: string): string => t.replace(/\nMemory:\n(?: {3}.*\n)*/, '\nMemory:\n');
           assert.is(noMem(text), noMem(whole), `${topic}/${channel}/${clients}/${mem}`);

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { goTransportError, httpRequestRaw, HttpTimeoutError, requestV1 } from '../../src/internal/http-client.js';
 import { goUrlParseError, parseQuery, ReqParams, unescapeGo, URLEscapeError } from '../../src/internal/go-url.js';
-import { goJSON, readBody, respondText, respondV1, respondV1Error } from '../../src/internal/http.js';
+import { encodeInSlices, ENCODE_BLOCK_BYTES, goJSON, readBody, respondText, respondV1, respondV1Error, SlicedText, v1Handler } from '../../src/internal/http.js';
 import { goNoSuchHost } from '../../src/internal/listen.js';
 import { cleanPath, Router } from '../../src/internal/router.js';
 
@@ -76,9 +76,15 @@ function setup(): Router {
       res.write('partial');
       throw new Error('late boom');
     })
-    .add('GET', '/dir/', (_req, res) => respondV1(res, 200, 'dir'));
+    .add('GET', '/dir/', (_req, res) => respondV1(res, 200, 'dir'))
+    .add('GET', '/sliced/json', v1Handler(async () => new SlicedText(SLICED_PARTS, true)))
+    .add('GET', '/sliced/text', v1Handler(() => new SlicedText(['a', 'é', 'b'], false)))
+    .add('GET', '/sliced/empty', v1Handler(() => new SlicedText(['', ''], true)));
   return router;
 }
+
+/** Parts of a sliced answer: multi-byte characters, empty parts, and parts larger than a block. */
+const SLICED_PARTS = ['{"a":[', '"héllo ☃ 𝄞"', '', ...Array.from({ length: 300 }, (_, i) => `,"${'x'.repeat(i * 7)}ü"`), `,"${'y'.repeat(ENCODE_BLOCK_BYTES + 3)}"`, `,"${'z'.repeat(ENCODE_BLOCK_BYTES - 20)}"`, ']}'];
 
 test.before(async () => {
   const router = setup();
@@ -187,6 +193,44 @@ test('outgoing requests as Go\'s http.Transport makes them: Accept-Encoding gzip
   } finally {
     server.close();
   }
+});
+
+test('encodeInSlices: the parts\' UTF-8 bytes in blocks of at most ENCODE_BLOCK_BYTES (a larger part alone), the event loop running between slices', async () => {
+  const whole = Buffer.from(SLICED_PARTS.join(''), 'utf8');
+  let ran = false;
+  setImmediate(() => (ran = true));
+  const blocks = await encodeInSlices(SLICED_PARTS, 0);
+  assert.ok(ran, 'the event loop ran while the parts were encoded');
+  assert.ok(Buffer.concat(blocks).equals(whole));
+  const big = SLICED_PARTS.filter((p) => Buffer.byteLength(p) >= ENCODE_BLOCK_BYTES).length;
+  assert.is(big, 1);
+  assert.is(blocks.filter((b) => b.length > ENCODE_BLOCK_BYTES).length, big, 'only a part larger than a block makes a larger block');
+  assert.ok(blocks.length < 20, `${blocks.length} blocks`);
+  ran = false;
+  const immediate = new Promise<void>((res) => setImmediate(() => { ran = true; res(); }));
+  assert.ok(Buffer.concat(await encodeInSlices(SLICED_PARTS, Infinity)).equals(whole));
+  assert.not.ok(ran, 'without slicing nothing else runs');
+  await immediate;
+  assert.equal(await encodeInSlices([], 0), []);
+  assert.equal(await encodeInSlices(['', ''], 0), []);
+});
+
+test('a SlicedText answer is sent as respondV1 sends its text in one piece', async () => {
+  const json = await request('GET', '/sliced/json');
+  assert.is(json.status, 200);
+  assert.is(json.body, SLICED_PARTS.join(''));
+  assert.is(json.headers['content-length'], String(Buffer.byteLength(SLICED_PARTS.join(''))));
+  assert.is(json.headers['content-type'], 'application/json; charset=utf-8');
+  assert.is(json.headers['x-nsq-content-type'], 'nsq; version=1.0');
+  const text = await request('GET', '/sliced/text');
+  assert.is(text.body, 'aéb');
+  assert.is(text.headers['content-length'], '4');
+  assert.is(text.headers['content-type'], 'text/plain; charset=utf-8');
+  const empty = await request('GET', '/sliced/empty');
+  assert.is(empty.body, '');
+  assert.is(empty.headers['content-length'], '0');
+  assert.is(empty.headers['content-type'], undefined);
+  assert.is(empty.headers['x-nsq-content-type'], 'nsq; version=1.0');
 });
 
 test('unknown path is 404 NOT_FOUND', async () => {
