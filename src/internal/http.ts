@@ -315,9 +315,14 @@ export function respondV1(res: ServerResponse, status: number, data: unknown): v
     body = Buffer.from(goJSON(data), 'utf8');
     type = JSON_TYPE;
   }
-  // Go's server only sniffs a Content-Type from a non-empty body: an empty string has none.
-  res.writeHead(status, body.length === 0 ? { 'Content-Length': '0' } : { 'Content-Type': type, 'Content-Length': String(body.length) });
+  writeV1Head(res, status, body.length, type);
   res.end(body);
+}
+
+/** The status line and headers of a V1 success response of `length` bytes of `type`. */
+function writeV1Head(res: ServerResponse, status: number, length: number, type: string): void {
+  // Go's server only sniffs a Content-Type from a non-empty body: an empty string has none.
+  res.writeHead(status, length === 0 ? { 'Content-Length': '0' } : { 'Content-Type': type, 'Content-Length': String(length) });
 }
 
 /** Send an NSQ "V1" error response: `{"message":"<message>"}` as JSON with the V1 header. */
@@ -347,14 +352,32 @@ export const RENDER_SLICE_MS = 4;
  */
 export async function renderInSlices<T>(items: Iterable<T>, render: (item: T) => string, sliceMs: number): Promise<string[]> {
   const parts: string[] = [];
-  let since = performance.now();
+  const slices = new TimeSlices(sliceMs);
   for (const item of items) {
     parts.push(render(item));
-    if (performance.now() - since >= sliceMs) {
-      await yieldToEventLoop();
-      since = performance.now();
-    }
+    if (slices.due) await slices.next();
   }
+  return parts;
+}
+
+/** Work done in slices of `ms` milliseconds: `due` once a slice is used up, `next()` lets the event loop run. */
+class TimeSlices {
+  private since = performance.now();
+  constructor(private readonly ms: number) {}
+
+  get due(): boolean {
+    return performance.now() - this.since >= this.ms;
+  }
+
+  async next(): Promise<void> {
+    await yieldToEventLoop();
+    this.since = performance.now();
+  }
+}
+
+/** `parts` as the members of a JSON list or object: a comma before each but the first (in place). */
+export function commaSeparated(parts: string[]): string[] {
+  for (let i = 1; i < parts.length; i++) parts[i] = `,${parts[i]!}`;
   return parts;
 }
 
@@ -384,7 +407,7 @@ export async function encodeInSlices(parts: readonly string[], sliceMs: number):
   const blocks: Buffer[] = [];
   let block = NO_BYTES;
   let used = 0;
-  let since = performance.now();
+  const slices = new TimeSlices(sliceMs);
   for (const part of parts) {
     const n = Buffer.byteLength(part, 'utf8');
     if (n > block.length - used) {
@@ -400,10 +423,7 @@ export async function encodeInSlices(parts: readonly string[], sliceMs: number):
     } else {
       used += block.write(part, used, 'utf8');
     }
-    if (performance.now() - since >= sliceMs) {
-      await yieldToEventLoop();
-      since = performance.now();
-    }
+    if (slices.due) await slices.next();
   }
   if (used > 0) blocks.push(block.subarray(0, used));
   return blocks;
@@ -416,7 +436,7 @@ async function respondV1Sliced(res: ServerResponse, out: SlicedText, sliceMs: nu
   let total = 0;
   for (const b of blocks) total += b.length;
   res.setHeader(V1_HEADER, V1_HEADER_VALUE);
-  res.writeHead(200, total === 0 ? { 'Content-Length': '0' } : { 'Content-Type': out.json ? JSON_TYPE : TEXT_TYPE, 'Content-Length': String(total) });
+  writeV1Head(res, 200, total, out.json ? JSON_TYPE : TEXT_TYPE);
   for (const b of blocks) res.write(b);
   res.end();
 }

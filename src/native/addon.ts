@@ -74,12 +74,9 @@ export class NativeFrameScanner implements FrameScanner {
   ) {}
 
   scan(buf: Uint8Array, start: number, end: number, records: Int32Array, state: Int32Array): number {
-    const handle = this.handle;
-    if (handle !== null && records === this.records && state === this.state && records.length === this.recordsLength && state.length === this.stateLength) {
-      return this.addon.scan(buf, start, end, handle);
-    }
-    if (handle !== null && records !== this.records) return (this.other ??= new NativeFrameScanner(this.addon, this.limits)).scanBound(buf, start, end, records, state);
-    return this.addon.scan(buf, start, end, this.bind(records, state));
+    // Another records array than the bound one goes to the second binding.
+    const s = this.handle === null || records === this.records ? this : (this.other ??= new NativeFrameScanner(this.addon, this.limits));
+    return s.scanBound(buf, start, end, records, state);
   }
 
   splitMpub(buf: Uint8Array, start: number, len: number, starts: Int32Array, lens: Int32Array): number {

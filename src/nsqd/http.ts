@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { parseLogLevel } from '../internal/log.js';
 import { ReqParams } from '../internal/go-url.js';
-import { goJSON, HttpError, logRequests, readBody, renderInSlices, RENDER_SLICE_MS, respondText, SlicedText, v1Handler as v1, type V1Outcome } from '../internal/http.js';
+import { commaSeparated, goJSON, HttpError, logRequests, readBody, renderInSlices, RENDER_SLICE_MS, respondText, SlicedText, v1Handler as v1, type V1Outcome } from '../internal/http.js';
 import { Router } from '../internal/router.js';
 import { toNanos } from '../internal/duration.js';
 import { ClientError } from '../protocol/errors.js';
@@ -345,11 +345,9 @@ async function renderTopics(nsqd: Nsqd, topicName: string, channelName: string, 
  */
 export async function statsJson(nsqd: Nsqd, topicName: string, channelName: string, includeClients: boolean, includeMem: boolean, sliceMs = RENDER_SLICE_MS): Promise<string[]> {
   const topics = await renderTopics(nsqd, topicName, channelName, includeClients, goJSON, sliceMs);
-  const out = [`${goJSON(statsHead(nsqd)).slice(0, -1)},"topics":${topics === null ? 'null' : '['}`];
-  if (topics !== null) {
-    for (let i = 0; i < topics.length; i++) out.push(i === 0 ? topics[i]! : `,${topics[i]!}`);
-    out.push(']');
-  }
+  const head = `${goJSON(statsHead(nsqd)).slice(0, -1)},"topics":`;
+  // (An array literal, not push(...topics): a call's arguments are limited, topics are not.)
+  const out = topics === null ? [`${head}null`] : [`${head}[`, ...commaSeparated(topics), ']'];
   if (includeMem) out.push(`,"memory":${goJSON(memStats())}`);
   const producers = statsProducers(nsqd, topicName === '' ? null : topicName, includeClients, topics === null);
   out.push(`,"producers":${goJSON(producers)},"native":${nsqd.backend.native}}`);

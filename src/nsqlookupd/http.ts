@@ -7,7 +7,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ReqParams } from '../internal/go-url.js';
-import { goJSON, HttpError, logRequests, renderInSlices, RENDER_SLICE_MS, respondText, SlicedText, v1Handler as v1 } from '../internal/http.js';
+import { commaSeparated, goJSON, HttpError, logRequests, renderInSlices, RENDER_SLICE_MS, respondText, SlicedText, v1Handler as v1 } from '../internal/http.js';
 import { Router } from '../internal/router.js';
 import { errorText, type Logger } from '../internal/log.js';
 import { isValidChannelName, isValidTopicName } from '../protocol/names.js';
@@ -99,12 +99,6 @@ export function nodesDocument(host: HttpHost): { producers: Record<string, unkno
 export async function nodesJson(host: HttpHost, sliceMs = RENDER_SLICE_MS): Promise<string[]> {
   const parts = await renderInSlices(nodeProducers(host), (p) => goJSON(nodeJSON(host, p)), sliceMs);
   return ['{"producers":[', ...commaSeparated(parts), ']}'];
-}
-
-/** `parts` as parts of a JSON list's or object's members: a comma before each but the first. */
-function commaSeparated(parts: string[]): string[] {
-  for (let i = 1; i < parts.length; i++) parts[i] = `,${parts[i]!}`;
-  return parts;
 }
 
 /** One producer of a /debug entry, with Go's field names (and its zero time for never tombstoned). */
