@@ -87,6 +87,18 @@ class Scanner {
     state_[kSResumeCheck] = 0;
     const size_t start = pos;
     size_t n = 0;
+    if (state_[kSResumeBase] != 0) {
+      // The rest of an MPUB whose start is not in buf: its record first, then the scan goes on.
+      const int64_t q = ResumeParts(start, resume_at, resume_index, resume_check);
+      if (q < 0) return ret_;
+      pos = static_cast<size_t>(q);
+      n = 1;
+    } else {
+      state_[kSResumeLineLen] = 0;
+      state_[kSResumeSize] = 0;
+      state_[kSResumeCount] = 0;
+      state_[kSResumePrefix] = 0;
+    }
     while (pos < end_) {
       if (n == capacity_) break;
       const uint8_t* nlp = static_cast<const uint8_t*>(std::memchr(buf_ + pos, '\n', end_ - pos));
@@ -124,7 +136,6 @@ class Scanner {
       }
       // MPUB: walk the messages as nsqd reads them; body_size is only range-checked.
       const int64_t declared = line_len + 4 + size;
-      const int64_t max_end = static_cast<int64_t>(body_at) + limits_.max_body_size;
       const int64_t rel = static_cast<int64_t>(pos);
       if (end_ - body_at < 4) {
         return Incomplete(pos, kStageMpubCount, std::max<int64_t>(declared, static_cast<int64_t>(body_at) + 4 - rel), code, line_len, 0, n);
@@ -134,57 +145,14 @@ class Scanner {
       int64_t p = static_cast<int64_t>(body_at) + 4;
       const int64_t e = static_cast<int64_t>(end_);
       int32_t i = 0;
-      if (pos == start && resume_index > 0 && resume_index < count && resume_at >= p - rel && resume_at <= e - rel &&
+      if (n == 0 && pos == start && resume_index > 0 && resume_index < count && resume_at >= p - rel && resume_at <= e - rel &&
           resume_check == MpubResumeCheck(static_cast<int32_t>(resume_at), resume_index, size, count)) {
         // Messages before the resume point were walked (and found valid) by an earlier call.
         p = rel + resume_at;
         i = resume_index;
       }
-      const int32_t first = i;
-      // A message as large as the one before it takes the fast path (see kNoSize).
-      const int64_t lim = std::min(e, max_end);
-      int64_t same = kNoSize;
-      for (; i < count; i++) {
-        if (same != kNoSize) {
-          // Runs of messages as large as the last one, four at a time: the four size loads do
-          // not depend on one another, and one branch covers them (what the one-message fast
-          // path below would do four times over). Measured (FrameParser, MPUBs of 200 messages
-          // in 64 KiB reads, medians of 15 rounds, 3 runs): 16 B 3.6-4.7 -> 1.8-2.5 us a read,
-          // 200 B 1.65-1.85 -> 1.03-1.43 us.
-          const int64_t stride = 4 + same;
-          while (count - i >= 4 && p + 4 * stride <= lim) {
-            const bool all = (ReadInt32(buf_ + p) == same) & (ReadInt32(buf_ + p + stride) == same) &
-                             (ReadInt32(buf_ + p + 2 * stride) == same) & (ReadInt32(buf_ + p + 3 * stride) == same);
-            if (!all) break;
-            p += 4 * stride;
-            i += 4;
-          }
-          if (i == count) break;
-        }
-        if (p + 4 > lim) {
-          if (p + 4 > max_end) return Stop(n, kTooBig, code, pos, line_end, static_cast<int32_t>(p + 4 - static_cast<int64_t>(body_at)), size);
-          walked_ += i - first;
-          Incomplete(pos, kStageMpubMsgSize, MpubNeed(declared, p + 4 - rel, e - rel, max_end - rel), code, line_len, i, n);
-          return ResumePoint(p - rel, i, size, count, n);
-        }
-        const int32_t msz = ReadInt32(buf_ + p);
-        if (msz == same && p + 4 + same <= lim) {
-          p += 4 + same;
-          continue;
-        }
-        if (msz <= 0 || msz > limits_.max_msg_size) return Stop(n, kBadMsgSize, code, pos, line_end, i, msz);
-        PrefetchNextSizes(buf_, p, msz, e);
-        p += 4;
-        if (p + msz > max_end) return Stop(n, kTooBig, code, pos, line_end, static_cast<int32_t>(p + msz - static_cast<int64_t>(body_at)), size);
-        if (e - p < msz) {
-          walked_ += i - first;
-          Incomplete(pos, kStageMpubMsgBody, MpubNeed(declared, p + msz - rel, e - rel, max_end - rel), code, line_len, i, n);
-          return ResumePoint(p - 4 - rel, i, size, count, n);
-        }
-        p += msz;
-        same = msz;
-      }
-      walked_ += count - first;
+      p = WalkMpub(n, rel, pos, pos, line_end, p, i, i, count, size, line_len);
+      if (p < 0) return ret_;
       Record(n++, code, kComplete, pos, line_end, body_at, static_cast<int32_t>(p - static_cast<int64_t>(body_at)), size);
       pos = static_cast<size_t>(p);
     }
@@ -192,6 +160,136 @@ class Scanner {
   }
 
  private:
+  // Walks messages i.. of an MPUB from buf_[p] (`count` in all; those from `first` count as
+  // walked): its first byte is at buffer position `rel` (before the scan's start when it is
+  // resumed from parts; only positions from p on are read), its line is line_len bytes and its
+  // body_size `size`. Returns the position after its last message; or -1 when the call ends at
+  // it (incomplete at `consumed`, or an error record n with the line at ls-le), with Run()'s
+  // result in ret_.
+  int64_t WalkMpub(size_t n, int64_t rel, size_t consumed, size_t ls, size_t le, int64_t p, int32_t i, int32_t first,
+                   int32_t count, int32_t size, int64_t line_len) {
+    const int64_t body_at = rel + line_len + 4;
+    const int64_t declared = line_len + 4 + size;
+    const int64_t max_end = body_at + limits_.max_body_size;
+    const int64_t e = static_cast<int64_t>(end_);
+    // A message as large as the one before it takes the fast path (see kNoSize).
+    const int64_t lim = std::min(e, max_end);
+    int64_t same = kNoSize;
+    for (; i < count; i++) {
+      if (same != kNoSize) {
+        // Runs of messages as large as the last one, four at a time: the four size loads do
+        // not depend on one another, and one branch covers them (what the one-message fast
+        // path below would do four times over). Measured (FrameParser, MPUBs of 200 messages
+        // in 64 KiB reads, medians of 15 rounds, 3 runs): 16 B 3.6-4.7 -> 1.8-2.5 us a read,
+        // 200 B 1.65-1.85 -> 1.03-1.43 us.
+        const int64_t stride = 4 + same;
+        while (count - i >= 4 && p + 4 * stride <= lim) {
+          const bool all = (ReadInt32(buf_ + p) == same) & (ReadInt32(buf_ + p + stride) == same) &
+                           (ReadInt32(buf_ + p + 2 * stride) == same) & (ReadInt32(buf_ + p + 3 * stride) == same);
+          if (!all) break;
+          p += 4 * stride;
+          i += 4;
+        }
+        if (i == count) break;
+      }
+      if (p + 4 > lim) {
+        if (p + 4 > max_end) return StopWalk(n, kTooBig, ls, le, p + 4 - body_at, size);
+        walked_ += i - first;
+        Incomplete(consumed, kStageMpubMsgSize, MpubNeed(declared, p + 4 - rel, e - rel, max_end - rel), kMpub, line_len, i, n);
+        ret_ = ResumePoint(p - rel, i, size, count, n);
+        return -1;
+      }
+      const int32_t msz = ReadInt32(buf_ + p);
+      if (msz == same && p + 4 + same <= lim) {
+        p += 4 + same;
+        continue;
+      }
+      if (msz <= 0 || msz > limits_.max_msg_size) return StopWalk(n, kBadMsgSize, ls, le, i, msz);
+      PrefetchNextSizes(buf_, p, msz, e);
+      p += 4;
+      if (p + msz > max_end) return StopWalk(n, kTooBig, ls, le, p + msz - body_at, size);
+      if (e - p < msz) {
+        walked_ += i - first;
+        Incomplete(consumed, kStageMpubMsgBody, MpubNeed(declared, p + msz - rel, e - rel, max_end - rel), kMpub, line_len, i, n);
+        ret_ = ResumePoint(p - 4 - rel, i, size, count, n);
+        return -1;
+      }
+      p += msz;
+      same = msz;
+    }
+    walked_ += count - first;
+    return p;
+  }
+
+  int64_t StopWalk(size_t n, int32_t status, size_t ls, size_t le, int64_t body_len, int64_t size) {
+    ret_ = Stop(n, status, kMpub, ls, le, body_len, size);
+    return -1;
+  }
+
+  // The kSResumeBase walk (src/native/backend.ts S_RESUME_BASE): record 0 and the position after
+  // the MPUB, or -1 with Run()'s result in ret_.
+  int64_t ResumeParts(size_t start, int64_t at, int32_t index, int32_t check) {
+    const int64_t base = state_[kSResumeBase];
+    const int64_t line_len = state_[kSResumeLineLen];
+    const int32_t size = state_[kSResumeSize];
+    const int32_t count = state_[kSResumeCount];
+    const int32_t prefix = state_[kSResumePrefix];
+    state_[kSResumeBase] = 0;
+    state_[kSResumeLineLen] = 0;
+    state_[kSResumeSize] = 0;
+    state_[kSResumeCount] = 0;
+    state_[kSResumePrefix] = 0;
+    const int64_t held = base - at;
+    const bool prefix_ok = held <= 0 ? prefix == 0 : (held >= 4 || (prefix >= 0 && prefix < (int32_t{1} << (8 * held))));
+    if (!(base > 0 && line_len >= 1 && line_len <= kMaxLineLength && size >= 1 && size <= limits_.max_body_size &&
+          count >= 1 && count <= max_messages_ && index >= 0 && index < count && at >= line_len + 8 &&
+          base - (line_len + 4) <= limits_.max_body_size &&
+          check == MpubResumeCheck(static_cast<int32_t>(at), index, size, count) && prefix_ok)) {
+      ret_ = -1;
+      return -1;
+    }
+    const int64_t s = static_cast<int64_t>(start);
+    const int64_t e = static_cast<int64_t>(end_);
+    const int64_t rel = s - base;
+    const int64_t body_at = rel + line_len + 4;
+    const int64_t max_end = body_at + limits_.max_body_size;
+    const int64_t declared = line_len + 4 + size;
+    int64_t p = rel + at;
+    int32_t i = index;
+    if (held > 0) {
+      // Message i's size field began before buf: kSResumePrefix is its first bytes, or all of
+      // it when its body began before buf too.
+      const int64_t rest = held >= 4 ? 0 : 4 - held;
+      if (e - s < rest) {
+        Incomplete(start, kStageMpubMsgSize, MpubNeed(declared, at + 4, e - rel, max_end - rel), kMpub, line_len, i, 0);
+        ret_ = ResumePoint(at, i, size, count, 0);
+        return -1;
+      }
+      uint32_t v = static_cast<uint32_t>(prefix);
+      for (int64_t k = 0; k < rest; k++) v = (v << 8) | buf_[start + static_cast<size_t>(k)];
+      const int32_t msz = static_cast<int32_t>(v);
+      if (msz <= 0 || msz > limits_.max_msg_size) return StopWalk(0, kBadMsgSize, 0, 0, i, msz);
+      p += 4;
+      if (p + msz > max_end) return StopWalk(0, kTooBig, 0, 0, p + msz - body_at, size);
+      if (e - p < msz) {
+        Incomplete(start, kStageMpubMsgBody, MpubNeed(declared, p + msz - rel, e - rel, max_end - rel), kMpub, line_len, i, 0);
+        ret_ = ResumePoint(at, i, size, count, 0);
+        return -1;
+      }
+      if (p + msz < s) {
+        // A message that ended before buf: not where an earlier walk stopped.
+        ret_ = -1;
+        return -1;
+      }
+      p += msz;
+      i++;
+    }
+    p = WalkMpub(0, rel, start, 0, 0, p, i, index, count, size, line_len);
+    if (p < 0) return -1;
+    Record(0, kMpub, kComplete, 0, 0, line_len + 4, static_cast<int32_t>(p - body_at), size);
+    return p;
+  }
+
   // Publishers repeat themselves: a stream of PUBs is mostly one line ("PUB topic\n") after
   // another, often with one size. The command just recorded at `at` (a line of `line_len` bytes,
   // its size field and `size` bytes, ending at `next`) is a template. While the bytes at the next
@@ -296,6 +394,7 @@ class Scanner {
   ScanLimits limits_;
   int64_t max_messages_;
   int64_t walked_ = 0;
+  int32_t ret_ = 0;
 };
 
 }  // namespace

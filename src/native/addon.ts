@@ -6,6 +6,7 @@ import {
   S_CONSUMED,
   S_RESUME_AT,
   S_STAGE,
+  S_RESUME_BASE,
   S_WALKED,
   type Backend,
   type DirLocker,
@@ -154,8 +155,10 @@ export class RoutedFrameScanner implements FrameScanner {
   }
 
   scan(buf: Uint8Array, start: number, end: number, records: Int32Array, state: Int32Array): number {
-    // A held MPUB rescanned with a resume hint is walked only from the hint on.
-    const from = start + state[S_RESUME_AT]!;
+    // A held MPUB rescanned with a resume hint is walked only from the hint on (an MPUB resumed
+    // from parts, from where its next message begins in buf).
+    const base = state[S_RESUME_BASE]!;
+    const from = start + (base === 0 ? state[S_RESUME_AT]! : Math.max(0, state[S_RESUME_AT]! - base));
     // Two call sites, each seeing one class, so that V8 inlines both (one site choosing between
     // the scanners was polymorphic, and cost the native path ~10% of a 64 KiB read of 4 KiB PUBs
     // once a stream had sent calls both ways).

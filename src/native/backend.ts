@@ -104,8 +104,25 @@ export const S_RESUME_CHECK = 10;
  * stopped the scan with an error is not counted.
  */
 export const S_WALKED = 11;
+/**
+ * Input slots, read and cleared by every scan() call, to walk on through the messages of an
+ * MPUB whose start is not in `buf` (held since earlier reads as ranges of them, FrameParser
+ * SRC_PARTS): buf[start] is byte S_RESUME_BASE (> 0) of that MPUB, whose line is
+ * S_RESUME_LINE_LEN bytes, declared body size S_RESUME_SIZE and message count S_RESUME_COUNT;
+ * the walk goes on at S_RESUME_AT (message S_RESUME_INDEX's size field, with the check word
+ * S_RESUME_CHECK). When that size field began before `buf`, its first S_RESUME_BASE -
+ * S_RESUME_AT (1..3) bytes are S_RESUME_PREFIX, big-endian. The MPUB's record is record 0 (its
+ * line at 0-0, its body at S_RESUME_LINE_LEN + 4, as command offsets), and the scan goes on
+ * after it as usual; while it is still incomplete the call writes no record and reports it with
+ * S_CONSUMED = start. Inputs that do not describe such a walk make the call return -1.
+ */
+export const S_RESUME_BASE = 12;
+export const S_RESUME_LINE_LEN = 13;
+export const S_RESUME_SIZE = 14;
+export const S_RESUME_COUNT = 15;
+export const S_RESUME_PREFIX = 16;
 /** Number of slots in a state array. */
-export const STATE_SLOTS = 12;
+export const STATE_SLOTS = 17;
 
 /** The check word of an MPUB resume point (S_MPUB_CHECK), from the point and the command's declared size and count. */
 export function mpubResumeCheck(at: number, index: number, size: number, count: number): number {

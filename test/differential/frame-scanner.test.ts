@@ -17,6 +17,7 @@ import {
   STATE_SLOTS,
   S_CONSUMED,
   S_RESUME_AT,
+  S_RESUME_BASE,
   S_RESUME_CHECK,
   S_RESUME_INDEX,
   ScanStatus,
@@ -208,6 +209,8 @@ if (addon !== null) {
     // Sanity of the comparison itself: a record array sized exactly, the state pre-filled.
     const rec = new Int32Array(RECORD_STRIDE);
     const st = new Int32Array(STATE_SLOTS).fill(12345);
+    // (Not the S_RESUME_BASE inputs: junk there is a walk no scan can resume, and returns -1.)
+    st.fill(0, S_RESUME_BASE, STATE_SLOTS);
     assert.is(new NativeFrameScanner(addon, { maxMsgSize: 1024, maxBodySize: 4096 }).scan(new TextEncoder().encode('NOP\nNOP\n'), 0, 8, rec, st), 1);
     assert.ok(!st.includes(12345));
   });

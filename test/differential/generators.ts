@@ -16,14 +16,21 @@ import {
   ID_STATE_SLOTS,
   STAGE_MPUB_MSG_BODY,
   STAGE_STOPPED,
+  STAGE_NONE,
   STAGE_MPUB_MSG_SIZE,
   S_CONSUMED,
   S_INDEX,
+  S_LINE_LEN,
   S_MPUB_AT,
   S_MPUB_CHECK,
   S_RESUME_AT,
   S_RESUME_CHECK,
   S_RESUME_INDEX,
+  S_RESUME_BASE,
+  S_RESUME_LINE_LEN,
+  S_RESUME_SIZE,
+  S_RESUME_COUNT,
+  S_RESUME_PREFIX,
   S_STAGE,
   S_WALKED,
   type FrameScanner,
@@ -31,7 +38,7 @@ import {
 } from '../../src/native/backend.js';
 import { NativeFrameScanner, RoutedFrameScanner } from '../../src/native/addon.js';
 import { tsFrameEncoder } from '../../src/native/fallback/frame-encoder.js';
-import { TsFrameScanner } from '../../src/native/fallback/frame-scanner.js';
+import { TsFrameScanner, readInt32 } from '../../src/native/fallback/frame-scanner.js';
 import { tsRecordCodec } from '../../src/native/fallback/record-codec.js';
 import { FrameParser, type PartsPolicy } from '../../src/protocol/frame-parser.js';
 import { rng } from '../conformance/frame-parser.suite.js';
@@ -165,7 +172,10 @@ function slotDiff(name: string, a: ArrayLike<number>, b: ArrayLike<number>): str
 }
 
 const SLOT_NAMES = ['R_CODE', 'R_STATUS', 'R_SRC', 'R_LINE_START', 'R_LINE_END', 'R_BODY_START', 'R_BODY_LEN', 'R_SIZE'];
-const STATE_NAMES = ['S_CONSUMED', 'S_STAGE', 'S_NEED', 'S_CODE', 'S_LINE_LEN', 'S_INDEX', 'S_MPUB_AT', 'S_MPUB_CHECK', 'S_RESUME_AT', 'S_RESUME_INDEX', 'S_RESUME_CHECK', 'S_WALKED'];
+const STATE_NAMES = [
+  'S_CONSUMED', 'S_STAGE', 'S_NEED', 'S_CODE', 'S_LINE_LEN', 'S_INDEX', 'S_MPUB_AT', 'S_MPUB_CHECK', 'S_RESUME_AT', 'S_RESUME_INDEX', 'S_RESUME_CHECK', 'S_WALKED',
+  'S_RESUME_BASE', 'S_RESUME_LINE_LEN', 'S_RESUME_SIZE', 'S_RESUME_COUNT', 'S_RESUME_PREFIX',
+];
 
 /** One differential case: what was fed (for the report) and a check returning the difference or null. */
 export interface DiffCase {
@@ -511,6 +521,14 @@ export interface ScanCase extends DiffCase {
    * must then equal a scan without it.
    */
   resumeCut: number;
+  /**
+   * With resumeCut: resume as FrameParser does for an MPUB held in parts (S_RESUME_BASE),
+   * scanning only [resumeCut, end) with the MPUB's line, size, count and the bytes of the size
+   * field before the cut given in the state.
+   */
+  resumeParts?: boolean;
+  /** Leave the S_RESUME_BASE inputs as pre-filled (junk) instead of zero. */
+  junkInputs?: boolean;
 }
 
 /** Place `bytes` in a bigger buffer (garbage around it, maybe a view with a byteOffset) and pick start/end. */
@@ -574,6 +592,8 @@ export function genScanCase(seed: number): ScanCase {
   const capacity = capacityOf(r);
   const fill = r.chance(0.5) ? -0x5a5a5a5b : r.range(-0x80000000, 0x7fffffff);
   const resumeCut = r.chance(0.4) ? start + r.int(end - start + 1) : -1;
+  const resumeParts = resumeCut >= 0 && r.chance(0.5);
+  const junkInputs = resumeCut < 0 && r.chance(0.03);
   return {
     kind: 'scan',
     seed,
@@ -585,9 +605,12 @@ export function genScanCase(seed: number): ScanCase {
     limits,
     fill,
     resumeCut,
+    resumeParts,
+    junkInputs,
     describe: () =>
       `scan(buf[${buf.length}] byteOffset ${buf.byteOffset}, start ${start}, end ${end}, records capacity ${capacity}, state[${STATE_SLOTS}], maxMsgSize ${limits.maxMsgSize}, maxBodySize ${limits.maxBodySize}) with arrays pre-filled with ${fill}` +
-      (resumeCut >= 0 ? `, resuming from a scan of [${start}, ${resumeCut})` : ''),
+      (junkInputs ? ' (S_RESUME_BASE inputs too)' : '') +
+      (resumeCut >= 0 ? `, resuming ${resumeParts ? 'from parts ' : ''}from a scan of [${start}, ${resumeCut})` : ''),
   };
 }
 
@@ -608,10 +631,14 @@ export function diffScan(addon: RawAddon, c: ScanCase): string | null {
   const recB = new Int32Array(c.capacity * RECORD_STRIDE).fill(c.fill);
   const stA = new Int32Array(STATE_SLOTS).fill(c.fill);
   const stB = new Int32Array(STATE_SLOTS).fill(c.fill);
+  if (c.junkInputs !== true) {
+    for (const st of [stA, stB]) st.fill(0, S_RESUME_BASE, S_RESUME_PREFIX + 1);
+  }
   const before = c.buf.slice();
   const out: string[] = [];
   let resumed = false;
   let cutIndex = 0;
+  let from = c.start;
   if (c.resumeCut >= 0) {
     // The scan a resume point comes from: both must report the same one.
     const cutA = new Int32Array(STATE_SLOTS);
@@ -628,17 +655,43 @@ export function diffScan(addon: RawAddon, c: ScanCase): string | null {
       }
       cutIndex = cutA[S_INDEX]!;
       resumed = true;
+      if (c.resumeParts === true) {
+        // The MPUB's start stays behind: only [resumeCut, end) is scanned.
+        const lineLen = cutA[S_LINE_LEN]!;
+        const base = c.resumeCut - c.start;
+        const at = cutA[S_MPUB_AT]!;
+        let prefix = 0;
+        for (let k = at; k < Math.min(at + 4, base); k++) prefix = (prefix << 8) | c.buf[c.start + k]!;
+        for (const st of [stA, stB]) {
+          st[S_RESUME_BASE] = base;
+          st[S_RESUME_LINE_LEN] = lineLen;
+          st[S_RESUME_SIZE] = readInt32(c.buf, c.start + lineLen);
+          st[S_RESUME_COUNT] = readInt32(c.buf, c.start + lineLen + 4);
+          st[S_RESUME_PREFIX] = prefix | 0;
+        }
+        from = c.resumeCut;
+      }
     }
     recA.fill(c.fill);
     recB.fill(c.fill);
   }
-  const nA = new NativeFrameScanner(addon, c.limits).scan(c.buf, c.start, c.end, recA, stA);
-  const nB = tsScannerFor(c.limits).scan(c.buf, c.start, c.end, recB, stB);
+  const nA = new NativeFrameScanner(addon, c.limits).scan(c.buf, from, c.end, recA, stA);
+  const nB = tsScannerFor(c.limits).scan(c.buf, from, c.end, recB, stB);
   if (resumed) {
     // Resuming must not change the outcome: compare with a scan that walks every message.
     const recW = new Int32Array(c.capacity * RECORD_STRIDE).fill(c.fill);
     const stW = new Int32Array(STATE_SLOTS);
     const nW = tsScannerFor(c.limits).scan(c.buf, c.start, c.end, recW, stW);
+    if (from !== c.start) {
+      // From parts, the MPUB's record is in command offsets (line 0-0, body after its size
+      // field), and while it is incomplete it is reported at the cut.
+      if (nW > 0) {
+        recW[R_LINE_START] = 0;
+        recW[R_LINE_END] = 0;
+        if (recW[R_BODY_START]! >= 0) recW[R_BODY_START] = recW[R_BODY_START]! - c.start;
+      }
+      if (nW === 0 && stW[S_CONSUMED] === c.start && stW[S_STAGE] !== STAGE_NONE) stW[S_CONSUMED] = from;
+    }
     // S_WALKED differs by design: the resumed walk skips the messages before the resume index
     // (unless that MPUB stopped the scan, and so counts on neither side).
     const skipped = stW[S_WALKED]! - stB[S_WALKED]!;

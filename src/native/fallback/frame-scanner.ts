@@ -20,7 +20,12 @@ import {
   S_MPUB_CHECK,
   S_RESUME_AT,
   S_RESUME_CHECK,
+  S_RESUME_BASE,
+  S_RESUME_COUNT,
   S_RESUME_INDEX,
+  S_RESUME_LINE_LEN,
+  S_RESUME_PREFIX,
+  S_RESUME_SIZE,
   S_STAGE,
   S_WALKED,
   ScanStatus,
@@ -163,6 +168,17 @@ export class TsFrameScanner implements FrameScanner {
     this.walked = 0;
     let n = 0;
     let pos = start;
+    if (state[S_RESUME_BASE] !== 0) {
+      // The rest of an MPUB whose start is not in buf: its record first, then the scan goes on.
+      pos = this.resumeParts(buf, start, end, records, state, resumeAt, resumeIndex, resumeCheck);
+      if (pos < 0) return this.ret;
+      n = 1;
+    } else {
+      state[S_RESUME_LINE_LEN] = 0;
+      state[S_RESUME_SIZE] = 0;
+      state[S_RESUME_COUNT] = 0;
+      state[S_RESUME_PREFIX] = 0;
+    }
     while (pos < end) {
       if (n === capacity) break;
       const nl = buf.indexOf(NL, pos);
@@ -208,47 +224,135 @@ export class TsFrameScanner implements FrameScanner {
       let p = bodyAt + 4;
       let i = 0;
       if (
-        pos === start && resumeIndex > 0 && resumeIndex < count && resumeAt >= p - pos && resumeAt <= end - pos &&
+        n === 0 && pos === start && resumeIndex > 0 && resumeIndex < count && resumeAt >= p - pos && resumeAt <= end - pos &&
         resumeCheck === mpubResumeCheck(resumeAt, resumeIndex, size, count)
       ) {
         // Messages before the resume point were walked (and found valid) by an earlier call.
         p = pos + resumeAt;
         i = resumeIndex;
       }
-      const first = i;
-      // A message as large as the one before it takes the fast path (see NO_SIZE).
-      const lim = Math.min(end, maxEnd);
-      let same = NO_SIZE;
-      for (; i < count; i++) {
-        if (p + 4 > lim) {
-          if (p + 4 > maxEnd) return this.stop(records, n, ScanStatus.TOO_BIG, code, pos, lineEnd, p + 4 - bodyAt, size, end, state);
-          this.walked += i - first;
-          this.incomplete(state, pos, STAGE_MPUB_MSG_SIZE, this.mpubNeed(declared, p + 4 - pos, end - pos, maxEnd - pos), code, lineLen, i, n);
-          return this.resumePoint(state, p - pos, i, size, count, n);
-        }
-        const msz = readInt32(buf, p);
-        if (msz === same && p + 4 + same <= lim) {
-          p += 4 + same;
-          continue;
-        }
-        if (msz <= 0 || msz > this.maxMsgSize) {
-          return this.stop(records, n, ScanStatus.BAD_MSG_SIZE, code, pos, lineEnd, i, msz, end, state);
-        }
-        p += 4;
-        if (p + msz > maxEnd) return this.stop(records, n, ScanStatus.TOO_BIG, code, pos, lineEnd, p + msz - bodyAt, size, end, state);
-        if (end - p < msz) {
-          this.walked += i - first;
-          this.incomplete(state, pos, STAGE_MPUB_MSG_BODY, this.mpubNeed(declared, p + msz - pos, end - pos, maxEnd - pos), code, lineLen, i, n);
-          return this.resumePoint(state, p - 4 - pos, i, size, count, n);
-        }
-        p += msz;
-        same = msz;
-      }
-      this.walked += count - first;
+      p = this.walkMpub(buf, end, records, state, n, pos, pos, pos, lineEnd, p, i, i, count, size, lineLen);
+      if (p < 0) return this.ret;
       writeRecord(records, n++, code, ScanStatus.COMPLETE, pos, lineEnd, bodyAt, p - bodyAt, size);
       pos = p;
     }
     return this.incomplete(state, pos, STAGE_NONE, 0, Cmd.UNKNOWN, 0, 0, n);
+  }
+
+  /** scan()'s result when a walk ended the call (walkMpub or resumeParts returned -1). */
+  private ret = 0;
+
+  /**
+   * Walk messages i.. of an MPUB from buf[p] (`count` in all; those from `first` count as walked): its first byte is at buffer
+   * position `rel` (before `start` when it is resumed from parts: then only positions from p on
+   * are read), its line is lineLen bytes and its body_size `size`. Returns the position after its
+   * last message; or -1 when the call ends at it (incomplete at `consumed`, or an error record n
+   * with the line at ls-le), with scan()'s result in `ret`.
+   */
+  private walkMpub(buf: Uint8Array, end: number, records: Int32Array, state: Int32Array, n: number, rel: number, consumed: number, ls: number, le: number, p: number, i: number, first: number, count: number, size: number, lineLen: number): number {
+    const bodyAt = rel + lineLen + 4;
+    const declared = lineLen + 4 + size;
+    const maxEnd = bodyAt + this.maxBodySize;
+    // A message as large as the one before it takes the fast path (see NO_SIZE).
+    const lim = Math.min(end, maxEnd);
+    let same = NO_SIZE;
+    for (; i < count; i++) {
+      if (p + 4 > lim) {
+        if (p + 4 > maxEnd) return this.stopWalk(records, n, ScanStatus.TOO_BIG, ls, le, p + 4 - bodyAt, size, end, state);
+        this.walked += i - first;
+        this.incomplete(state, consumed, STAGE_MPUB_MSG_SIZE, this.mpubNeed(declared, p + 4 - rel, end - rel, maxEnd - rel), Cmd.MPUB, lineLen, i, n);
+        this.ret = this.resumePoint(state, p - rel, i, size, count, n);
+        return -1;
+      }
+      const msz = readInt32(buf, p);
+      if (msz === same && p + 4 + same <= lim) {
+        p += 4 + same;
+        continue;
+      }
+      if (msz <= 0 || msz > this.maxMsgSize) return this.stopWalk(records, n, ScanStatus.BAD_MSG_SIZE, ls, le, i, msz, end, state);
+      p += 4;
+      if (p + msz > maxEnd) return this.stopWalk(records, n, ScanStatus.TOO_BIG, ls, le, p + msz - bodyAt, size, end, state);
+      if (end - p < msz) {
+        this.walked += i - first;
+        this.incomplete(state, consumed, STAGE_MPUB_MSG_BODY, this.mpubNeed(declared, p + msz - rel, end - rel, maxEnd - rel), Cmd.MPUB, lineLen, i, n);
+        this.ret = this.resumePoint(state, p - 4 - rel, i, size, count, n);
+        return -1;
+      }
+      p += msz;
+      same = msz;
+    }
+    this.walked += count - first;
+    return p;
+  }
+
+  private stopWalk(records: Int32Array, n: number, status: number, ls: number, le: number, bodyLen: number, size: number, end: number, state: Int32Array): number {
+    this.ret = this.stop(records, n, status, Cmd.MPUB, ls, le, bodyLen, size, end, state);
+    return -1;
+  }
+
+  /**
+   * The S_RESUME_BASE walk (see backend.ts): record 0 and the position after the MPUB, or -1
+   * with scan()'s result in `ret`.
+   */
+  private resumeParts(buf: Uint8Array, start: number, end: number, records: Int32Array, state: Int32Array, at: number, index: number, check: number): number {
+    const base = state[S_RESUME_BASE]!;
+    const lineLen = state[S_RESUME_LINE_LEN]!;
+    const size = state[S_RESUME_SIZE]!;
+    const count = state[S_RESUME_COUNT]!;
+    const prefix = state[S_RESUME_PREFIX]!;
+    state[S_RESUME_BASE] = 0;
+    state[S_RESUME_LINE_LEN] = 0;
+    state[S_RESUME_SIZE] = 0;
+    state[S_RESUME_COUNT] = 0;
+    state[S_RESUME_PREFIX] = 0;
+    const held = base - at;
+    // The C++ twin's checks: a walk these inputs cannot describe is a caller bug.
+    if (
+      !(base > 0 && lineLen >= 1 && lineLen <= MAX_LINE_LENGTH && size >= 1 && size <= this.maxBodySize && count >= 1 &&
+        count <= this.maxMessages && index >= 0 && index < count && at >= lineLen + 8 &&
+        base - (lineLen + 4) <= this.maxBodySize && check === mpubResumeCheck(at, index, size, count) &&
+        (held <= 0 ? prefix === 0 : held >= 4 || (prefix >= 0 && prefix < 1 << (8 * held))))
+    ) {
+      this.ret = -1;
+      return -1;
+    }
+    const rel = start - base;
+    const bodyAt = rel + lineLen + 4;
+    const maxEnd = bodyAt + this.maxBodySize;
+    let p = rel + at;
+    let i = index;
+    if (held > 0) {
+      // Message i's size field began before buf: S_RESUME_PREFIX is its first bytes, or all of
+      // it when its body began before buf too.
+      const rest = held >= 4 ? 0 : 4 - held;
+      if (end - start < rest) {
+        this.incomplete(state, start, STAGE_MPUB_MSG_SIZE, this.mpubNeed(lineLen + 4 + size, at + 4, end - rel, maxEnd - rel), Cmd.MPUB, lineLen, i, 0);
+        this.ret = this.resumePoint(state, at, i, size, count, 0);
+        return -1;
+      }
+      let msz = prefix;
+      for (let k = 0; k < rest; k++) msz = (msz << 8) | buf[start + k]!;
+      msz |= 0;
+      if (msz <= 0 || msz > this.maxMsgSize) return this.stopWalk(records, 0, ScanStatus.BAD_MSG_SIZE, 0, 0, i, msz, end, state);
+      p += 4;
+      if (p + msz > maxEnd) return this.stopWalk(records, 0, ScanStatus.TOO_BIG, 0, 0, p + msz - bodyAt, size, end, state);
+      if (end - p < msz) {
+        this.incomplete(state, start, STAGE_MPUB_MSG_BODY, this.mpubNeed(lineLen + 4 + size, p + msz - rel, end - rel, maxEnd - rel), Cmd.MPUB, lineLen, i, 0);
+        this.ret = this.resumePoint(state, at, i, size, count, 0);
+        return -1;
+      }
+      if (p + msz < start) {
+        // A message that ended before buf: not where an earlier walk stopped.
+        this.ret = -1;
+        return -1;
+      }
+      p += msz;
+      i++;
+    }
+    p = this.walkMpub(buf, end, records, state, 0, rel, start, 0, 0, p, i, index, count, size, lineLen);
+    if (p < 0) return -1;
+    writeRecord(records, 0, Cmd.MPUB, ScanStatus.COMPLETE, 0, 0, lineLen + 4, p - bodyAt, size);
+    return p;
   }
 
   /**
