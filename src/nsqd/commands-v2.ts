@@ -18,7 +18,7 @@ import type { NsqdContext } from './context.js';
 import { identify, type IdentifyUpgrade } from './identify.js';
 import { TLS_NOT_REQUIRED } from './options.js';
 import type { BodyParts } from '../protocol/body-parts.js';
-import type { MessageBatch, PublishScratch } from './message-batch.js';
+import { contiguousBatch, type MessageBatch, type PublishScratch } from './message-batch.js';
 
 /** What a command handler returns now: a response frame, an error, or nothing. */
 export type SyncResult = string | Buffer | ClientError | null;
@@ -227,7 +227,7 @@ export class CommandsV2 {
       case Cmd.DPUB:
         return this.pub(code, status, buf, ls, le, bodyStart, bodyLen, size, parts);
       case Cmd.MPUB:
-        return this.mpub(status, buf, ls, le, bodyStart, bodyLen, size);
+        return this.mpub(status, buf, ls, le, bodyStart, bodyLen, size, parts);
       case Cmd.REQ:
       case Cmd.TOUCH:
         return this.reqOrTouch(code, splitParams(buf, ls, le));
@@ -490,18 +490,19 @@ export class CommandsV2 {
     return 'OK';
   }
 
-  private mpub(status: number, buf: Uint8Array, ls: number, le: number, bodyStart: number, bodyLen: number, size: number): CommandResult {
+  /** MPUB; `parts`, when set, is the body (held across reads, walked by the scanner), and buf holds only the line. */
+  private mpub(status: number, buf: Uint8Array, ls: number, le: number, bodyStart: number, bodyLen: number, size: number, parts: BodyParts | null): CommandResult {
     const params = this.publishParams(buf, ls, le);
     const pre = this.headerCheck(Cmd.MPUB, params);
     if (pre instanceof Promise) {
-      const body = Buffer.from(buf.subarray(Math.max(bodyStart, 0), Math.max(bodyStart, 0) + Math.max(bodyLen, 0)));
-      return pre.then((e) => e ?? this.mpubBody(params, status, body, 0, bodyLen, size));
+      const body = parts !== null ? parts.join() : Buffer.from(buf.subarray(Math.max(bodyStart, 0), Math.max(bodyStart, 0) + Math.max(bodyLen, 0)));
+      return pre.then((e) => e ?? this.mpubBody(params, status, body, 0, bodyLen, size, null));
     }
     if (pre !== null) return pre;
-    return this.mpubBody(params, status, buf, bodyStart, bodyLen, size);
+    return this.mpubBody(params, status, buf, bodyStart, bodyLen, size, parts);
   }
 
-  private mpubBody(params: string[], status: number, buf: Uint8Array, bodyStart: number, bodyLen: number, size: number): CommandResult {
+  private mpubBody(params: string[], status: number, buf: Uint8Array, bodyStart: number, bodyLen: number, size: number, parts: BodyParts | null): CommandResult {
     const o = this.host.opts;
     switch (status) {
       case ScanStatus.BAD_SIZE:
@@ -516,11 +517,26 @@ export class CommandsV2 {
         // Not an nsqd error: its messages ran past --max-body-size, which nsqd would buffer unbounded.
         return new FatalClientError('E_BAD_BODY', `MPUB body too big ${bodyLen} > ${o.maxBodySize}`);
     }
-    const parsed = parseMpubBody(buf, bodyStart, bodyLen, o.maxMsgSize, o.maxBodySize, this.host.mpubSplitter, this.host.publishScratch);
+    const scratch = this.host.publishScratch;
+    let parsed: MessageBatch | ClientError | null;
+    if (parts !== null) {
+      // Walked and checked by the scanner as it arrived; its messages stay in the reads.
+      parsed = scratch.splitParts(parts);
+      if (parsed === null) {
+        // (Only if the reads changed under the parser.) The joined body words nsqd's error.
+        const body = parts.join();
+        parsed = parseMpubBody(body, 0, body.length, o.maxMsgSize, o.maxBodySize, this.host.mpubSplitter, scratch);
+      }
+    } else {
+      parsed = parseMpubBody(buf, bodyStart, bodyLen, o.maxMsgSize, o.maxBodySize, this.host.mpubSplitter, scratch);
+    }
     if (parsed instanceof ClientError) return parsed;
     const topicName = params[1]!;
     const topic = this.host.getTopic(topicName);
-    return this.published(topic.putMessages(parsed, 0), 'E_MPUB_FAILED', 'MPUB', topicName, parsed.count);
+    const stored = topic.putMessages(parsed, 0);
+    const count = parsed.count;
+    scratch.release();
+    return this.published(stored, 'E_MPUB_FAILED', 'MPUB', topicName, count);
   }
 }
 
@@ -543,10 +559,10 @@ export function parseMpubBody(buf: Uint8Array, start: number, len: number, maxMs
     scratch.lens = new Int32Array(cap);
   }
   const { starts, lens } = scratch;
-  if (splitter.splitMpub(buf, start, len, starts, lens) === count) return { buf, starts, lens, count, parts: null };
+  if (splitter.splitMpub(buf, start, len, starts, lens) === count) return contiguousBatch(buf, starts, lens, count);
   // Refused: the TypeScript walk names the first message that fails, and nsqd's error is worded for it.
   const walked = walkMpubMessages(buf, start + 4, end, count, maxMsgSize, starts, lens);
-  if (walked === count) return { buf, starts, lens, count, parts: null };
+  if (walked === count) return contiguousBatch(buf, starts, lens, count);
   const i = -walked - 1;
   const pos = i === 0 ? start + 4 : starts[i - 1]! + lens[i - 1]!;
   if (end - pos < 4) return new FatalClientError('E_BAD_MESSAGE', `MPUB failed to read message(${i}) body size`);

@@ -14,7 +14,7 @@ import { configOptionValue } from '../internal/config.js';
 import { parseMpubBody } from './commands-v2.js';
 import { nsqdMetrics } from './metrics.js';
 import { memStats, producersText, statsTextHead, statsTextTopics, topicStats, topicText, watchGc, type StatsDocument, type TopicStats } from './stats.js';
-import type { MessageBatch } from './message-batch.js';
+import { contiguousBatch, type MessageBatch } from './message-batch.js';
 import type { Topic } from './topic.js';
 
 const BOOL_PARAMS: Record<string, boolean> = { true: true, '1': true, false: false, '0': false };
@@ -122,7 +122,7 @@ export function createHttpHandler(nsqd: Nsqd): (req: IncomingMessage, res: Serve
         }
         start = nl + 1;
       }
-      msgs = { buf: body, starts: Int32Array.from(starts), lens: Int32Array.from(lens), count: starts.length, parts: null };
+      msgs = contiguousBatch(body, Int32Array.from(starts), Int32Array.from(lens), starts.length);
     }
     const err = await t.topic.putMessages(msgs, 0);
     if (err !== null) return new HttpError(503, 'EXITING');

@@ -99,6 +99,16 @@ export function sampleSession(): { bytes: Buffer; expected: ParsedCommand[] } {
   return { bytes: Buffer.concat(parts), expected };
 }
 
+/** Feed `chunks` to `parser` and call `visit` with each record (its first slot in parser.records), as they come. */
+function eachRecord(parser: FrameParser, chunks: Uint8Array[], visit: (rec: Int32Array, b: number) => void): void {
+  for (const c of chunks) {
+    parser.feed(c);
+    for (let n = parser.next(); n > 0; n = parser.next()) {
+      for (let i = 0; i < n; i++) visit(parser.records, i * RECORD_STRIDE);
+    }
+  }
+}
+
 /** Split buf at the given cut points. */
 function splitAt(buf: Buffer, cuts: number[]): Buffer[] {
   const out: Buffer[] = [];
@@ -351,31 +361,24 @@ export function frameParserSuite(name: string, backend: Backend): void {
       const parser = new FrameParser(backend.createFrameScanner(limits));
       let got: { bufs: Uint8Array[]; from: number[]; to: number[] } | null = null;
       let cmds = 0;
-      for (const c of chunks) {
-        parser.feed(c);
-        for (let n = parser.next(); n > 0; n = parser.next()) {
-          for (let i = 0; i < n; i++) {
-            const b = i * RECORD_STRIDE;
-            const rec = parser.records;
-            cmds++;
-            if (rec[b + R_CODE] !== Cmd.PUB) continue;
-            assert.is(rec[b + R_SRC], SRC_PARTS, `${label}: source`);
-            const line = Buffer.from(parser.source(SRC_PARTS)).toString('latin1', rec[b + R_LINE_START]!, rec[b + R_LINE_END]!);
-            assert.is(line, 'PUB big', `${label}: line`);
-            assert.is(rec[b + R_BODY_LEN], body.length);
-            const parts = parser.bodyParts;
-            assert.is(parts.length, body.length, `${label}: length`);
-            const joined = Buffer.alloc(body.length + 3);
-            assert.is(parts.copyTo(joined, 3), body.length + 3);
-            assert.ok(joined.subarray(3).equals(body), `${label}: copyTo`);
-            assert.throws(() => parts.copyTo(joined, 4), RangeError, `${label}: copyTo past the end`);
-            assert.ok(Buffer.from(parser.body(SRC_PARTS, rec[b + R_BODY_START]!, body.length)).equals(body), `${label}: body()`);
-            assert.ok(parts.count <= maxParts, `${label}: ${parts.count} parts, at most ${maxParts}`);
-            const n = parts.count;
-            got = { bufs: parts.bufs.slice(0, n), from: parts.from.slice(0, n), to: parts.to.slice(0, n) };
-          }
-        }
-      }
+      eachRecord(parser, chunks, (rec, b) => {
+        cmds++;
+        if (rec[b + R_CODE] !== Cmd.PUB) return;
+        assert.is(rec[b + R_SRC], SRC_PARTS, `${label}: source`);
+        const line = Buffer.from(parser.source(SRC_PARTS)).toString('latin1', rec[b + R_LINE_START]!, rec[b + R_LINE_END]!);
+        assert.is(line, 'PUB big', `${label}: line`);
+        assert.is(rec[b + R_BODY_LEN], body.length);
+        const parts = parser.bodyParts;
+        assert.is(parts.length, body.length, `${label}: length`);
+        const joined = Buffer.alloc(body.length + 3);
+        assert.is(parts.copyTo(joined, 3), body.length + 3);
+        assert.ok(joined.subarray(3).equals(body), `${label}: copyTo`);
+        assert.throws(() => parts.copyTo(joined, 4), RangeError, `${label}: copyTo past the end`);
+        assert.ok(Buffer.from(parser.body(SRC_PARTS, rec[b + R_BODY_START]!, body.length)).equals(body), `${label}: body()`);
+        assert.ok(parts.count <= maxParts, `${label}: ${parts.count} parts, at most ${maxParts}`);
+        const n = parts.count;
+        got = { bufs: parts.bufs.slice(0, n), from: parts.from.slice(0, n), to: parts.to.slice(0, n) };
+      });
       assert.is(cmds, 2, `${label}: commands`);
       assert.ok(got !== null);
       return got!;
@@ -415,6 +418,57 @@ export function frameParserSuite(name: string, backend: Backend): void {
     assert.is(parser.next(), 1);
     assert.is(parser.records[R_SRC], SRC_CARRY);
     assert.ok(PARTS_MIN_BODY > 200 && PARTS_MIN_PIECE <= PARTS_MIN_BODY);
+  });
+
+  t('an MPUB that spans reads is held as ranges of them and walked on read by read: one scan a read, its body as sent however it is cut', () => {
+    const limits = { maxMsgSize: 1024 * 1024, maxBodySize: 2 * 1024 * 1024 };
+    const r = prng(11);
+    // 400 messages of 1-400 bytes (~80 KB), then a NOP.
+    const bodies = Array.from({ length: 400 }, (_, i) => Buffer.from(Array.from({ length: 1 + Math.floor(r() * 400) }, (_, k) => (i * 7 + k) & 0xff)));
+    const body = mpubBody(bodies);
+    const bytes = Buffer.concat([Buffer.from('MPUB big\n', 'latin1'), body, Buffer.from('NOP\n', 'latin1')]);
+    const mpubBodyBytes = body.subarray(4);
+    const run = (chunks: Uint8Array[], label: string): { parts: number; scans: number; src: number } => {
+      const inner = backend.createFrameScanner(limits);
+      let scans = 0;
+      const parser = new FrameParser({ scan: (b, s, e, rec, st) => (scans++, inner.scan(b, s, e, rec, st)) });
+      const codes: number[] = [];
+      let parts = 0;
+      let src = -1;
+      eachRecord(parser, chunks, (rec, b) => {
+        codes.push(rec[b + R_CODE]!);
+        assert.is(rec[b + R_STATUS], ScanStatus.COMPLETE, `${label}: status`);
+        if (rec[b + R_CODE] !== Cmd.MPUB) return;
+        src = rec[b + R_SRC]!;
+        const line = Buffer.from(parser.source(src)).toString('latin1', rec[b + R_LINE_START]!, rec[b + R_LINE_END]!);
+        assert.is(line, 'MPUB big', `${label}: line`);
+        assert.is(rec[b + R_BODY_LEN], mpubBodyBytes.length, `${label}: body length`);
+        assert.ok(Buffer.from(parser.body(src, rec[b + R_BODY_START]!, rec[b + R_BODY_LEN]!)).equals(mpubBodyBytes), `${label}: body`);
+        if (src === SRC_PARTS) parts = parser.bodyParts.count;
+      });
+      assert.equal(codes, [Cmd.MPUB, Cmd.NOP], `${label}: commands`);
+      return { parts, scans, src };
+    };
+    // 16 KiB reads: the body is ranges of them, one scanner call per read.
+    const reads = Array.from({ length: Math.ceil(bytes.length / 16384) }, (_, k) => bytes.subarray(16384 * k, 16384 * (k + 1)));
+    const big = run(reads, '16 KiB reads');
+    assert.is(big.src, SRC_PARTS);
+    assert.is(big.parts, reads.length);
+    assert.is(big.scans, reads.length, 'one scan a read');
+    // One byte at a time (every size field split every way), and random cuts.
+    assert.is(run([...bytes].map((b) => Buffer.of(b)), 'one byte at a time').src, SRC_PARTS);
+    for (let k = 0; k < 100; k++) {
+      const cuts = Array.from({ length: 1 + Math.floor(r() * 40) }, () => 1 + Math.floor(r() * (bytes.length - 1)));
+      run(splitAt(bytes, cuts), `split ${cuts}`);
+    }
+    // Below PARTS_MIN_BODY an MPUB is copied, as before.
+    const small = Buffer.concat([Buffer.from('MPUB s\n', 'latin1'), mpubBody(['a', 'bc', 'def'])]);
+    const parser = new FrameParser(backend.createFrameScanner(limits));
+    parser.feed(small.subarray(0, 20));
+    assert.is(parser.next(), 0);
+    parser.feed(small.subarray(20));
+    assert.is(parser.next(), 1);
+    assert.is(parser.records[R_SRC], SRC_CARRY);
   });
 
   t('small pieces of held bodies go into owned buffers that are reused only once the body that used one died with a feed()', () => {

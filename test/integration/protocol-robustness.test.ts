@@ -662,4 +662,80 @@ test('SUB and PUB arriving while a channel or topic is deleted are refused ("exi
   }
 });
 
+
+// ---------------------------------------------------------------------------------------------
+// MPUBs held across reads (FrameParser SRC_PARTS: walked read by read, never copied whole)
+
+/** Write `b` in pieces of 1..maxPiece bytes, each its own write after a turn of the loop, so nsqd reads it in many pieces. */
+async function writeInPieces(c: WireConn, b: Buffer, seed: number, maxPiece: number): Promise<void> {
+  let x = seed;
+  for (let i = 0; i < b.length;) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const n = 1 + ((x >>> 8) % maxPiece);
+    const piece = b.subarray(i, Math.min(b.length, i + n));
+    await new Promise<void>((res, rej) => c.socket.write(piece, (e) => (e ? rej(e) : res())));
+    await new Promise((r) => setImmediate(r));
+    i += n;
+  }
+}
+
+test('MPUBs that span many reads publish every message whole and in order, however the stream is cut', async () => {
+  const d = await startNsqd();
+  try {
+    // Messages of 16 B, 200 B, 5 KB (larger than most pieces) and of mixed sizes; each body unique.
+    const batches: Buffer[][] = [
+      Array.from({ length: 300 }, (_, i) => Buffer.concat([Buffer.from(`a${i}:`), bytes(i, 16)])),
+      Array.from({ length: 60 }, (_, i) => Buffer.concat([Buffer.from(`b${i}:`), bytes(1000 + i, 200)])),
+      Array.from({ length: 4 }, (_, i) => Buffer.concat([Buffer.from(`c${i}:`), bytes(2000 + i, 5000)])),
+      Array.from({ length: 80 }, (_, i) => Buffer.concat([Buffer.from(`d${i}:`), bytes(3000 + i, 1 + ((i * 397) % 1500))])),
+    ];
+    const expected = batches.flat().map((b) => b.toString('latin1'));
+    for (const [seed, maxPiece] of [[1, 7], [2, 700], [3, 9000]] as const) {
+      const topic = `spanned_${seed}`;
+      const c = await WireConn.open(d.tcpPort);
+      const s = await WireConn.open(d.tcpPort);
+      try {
+        c.socket.setNoDelay(true);
+        await writeInPieces(c, Buffer.concat(batches.flatMap((b) => [line(`MPUB ${topic}`), mpubBody(b)])), seed, maxPiece);
+        for (let i = 0; i < batches.length; i++) await c.expectResponse('OK');
+        await s.sub(topic, 'ch');
+        s.write(`RDY ${expected.length}\n`);
+        const got: string[] = [];
+        while (got.length < expected.length) got.push((await s.readMessage()).body.toString('latin1'));
+        assert.equal(got, expected, `pieces of up to ${maxPiece} bytes`);
+      } finally {
+        c.close();
+        s.close();
+      }
+    }
+    await assertHealthy(d);
+  } finally {
+    await d.close();
+  }
+});
+
+test('an MPUB held across reads whose later message has a bad size fails with nsqd\'s error and publishes none of it', async () => {
+  const d = await startNsqd();
+  try {
+    const good = Array.from({ length: 50 }, (_, i) => bytes(i, 100));
+    const body = mpubBody([...good, 'x']);
+    // Message 50's size field (just before its one byte) becomes 0.
+    body.writeInt32BE(0, body.length - 5);
+    const c = await WireConn.open(d.tcpPort);
+    try {
+      c.socket.setNoDelay(true);
+      await writeInPieces(c, Buffer.concat([line('MPUB spanned_bad'), body]), 9, 400);
+      await c.expectError('E_BAD_MESSAGE MPUB invalid message(50) body size 0');
+      await c.expectClosed();
+    } finally {
+      c.close();
+    }
+    const stats = JSON.parse((await http('GET', `${d.url}/stats?format=json&topic=spanned_bad`)).text) as { topics: { message_count: number }[] };
+    assert.is(stats.topics[0]?.message_count ?? 0, 0);
+    await assertHealthy(d);
+  } finally {
+    await d.close();
+  }
+});
+
 test.run();
