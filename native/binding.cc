@@ -17,7 +17,7 @@
 namespace {
 
 // Bump when the exported interface changes; the loader refuses an addon built for another.
-constexpr uint32_t kAbiVersion = 8;
+constexpr uint32_t kAbiVersion = 9;
 
 bool ThrowType(Napi::Env env, const char* msg) {
   Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();

@@ -22,7 +22,7 @@ import { TsFrameScanner, readInt32 } from './fallback/frame-scanner.js';
 import { tsRecordCodec } from './fallback/record-codec.js';
 
 /** ABI version of the addon this code speaks to (native/binding.cc kAbiVersion). */
-export const ADDON_ABI_VERSION = 8;
+export const ADDON_ABI_VERSION = 9;
 
 /** The raw exports of native/binding.cc. */
 interface Addon {
