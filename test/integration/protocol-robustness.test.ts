@@ -679,8 +679,9 @@ async function writeInPieces(c: WireConn, b: Buffer, seed: number, maxPiece: num
   }
 }
 
-test('MPUBs that span many reads publish every message whole and in order, however the stream is cut', async () => {
-  const d = await startNsqd();
+for (const [what, opts] of [['memory queues', {}], ['disk queues (--mem-queue-size=0)', { memQueueSize: 0 }]] as const) {
+test(`MPUBs that span many reads publish every message whole and in order, however the stream is cut: ${what}`, async () => {
+  const d = await startNsqd(opts);
   try {
     // Messages of 16 B, 200 B, 5 KB (larger than most pieces) and of mixed sizes; each body unique.
     const batches: Buffer[][] = [
@@ -713,6 +714,7 @@ test('MPUBs that span many reads publish every message whole and in order, howev
     await d.close();
   }
 });
+}
 
 test('an MPUB held across reads whose later message has a bad size fails with nsqd\'s error and publishes none of it', async () => {
   const d = await startNsqd();
