@@ -207,6 +207,18 @@ class Traffic {
       const c = checkedBody(this.rnd() < 0.5 ? 9 + this.int(2000) : 2048 + this.int(2049), this.int(256));
       return Buffer.concat([Buffer.from(r < 0.1 ? `PUB ${t}\n` : `DPUB ${t} ${this.int(100)}\n`), int32(c.length), c]);
     }
+    if (r < 0.25) {
+      // An MPUB of bodies that check themselves, often large enough to be held across reads
+      // (and walked read by read) with messages cut by the reads.
+      const n = 2 + this.int(30);
+      const parts: Buffer[] = [int32(n)];
+      for (let i = 0; i < n; i++) {
+        const c = checkedBody(9 + this.int(600), this.int(256));
+        parts.push(int32(c.length), c);
+      }
+      const all = Buffer.concat(parts);
+      return Buffer.concat([Buffer.from(`MPUB ${t}\n`), int32(all.length), all]);
+    }
     if (r < 0.5) return Buffer.concat([Buffer.from(`PUB ${t}\n`), int32(b.length), b]);
     if (r < 0.8) {
       const n = 1 + this.int(20);
