@@ -393,7 +393,7 @@ class IOLoop {
    */
   private precheckPending(): void {
     const p = this.parser;
-    const result = this.commands.headerCheck(p.pendingCode, splitParams(p.source(2), 0, p.pendingLineEnd));
+    const result = this.commands.headerCheck(p.pendingCode, splitParams(p.pendingLineSource, p.pendingLineStart, p.pendingLineEnd));
     // An auth refresh (async) is left for when the whole command is here.
     if (result !== null && !(result instanceof Promise)) this.finish(result);
   }
@@ -420,7 +420,7 @@ class IOLoop {
     const p = this.parser;
     const stage = p.pendingStage;
     if (this.busy || this.answers.length > 0 || this.client.closed || stage < STAGE_SIZE || stage === STAGE_STOPPED) return null;
-    const pre = this.commands.headerCheck(p.pendingCode, splitParams(p.source(2), 0, p.pendingLineEnd));
+    const pre = this.commands.headerCheck(p.pendingCode, splitParams(p.pendingLineSource, p.pendingLineStart, p.pendingLineEnd));
     return pre instanceof Promise || pre === null ? this.commands.readFailure(p.pendingCode, stage, p.pendingIndex, cause) : pre;
   }
 

@@ -28,6 +28,7 @@ import {
   S_RESUME_SIZE,
   S_STAGE,
   R_BODY_LEN,
+  R_BODY_START,
   R_LINE_END,
   R_LINE_START,
   R_STATUS,
@@ -155,6 +156,15 @@ export class FrameParser {
   private spareAcc2: Buffer = EMPTY;
   /** The body of the SRC_PARTS record (the two swap as the partial and carry buffers do). */
   private carryParts = new BodyParts();
+  /**
+   * Where the line and size field of the command held in parts are: headBuf from headOff, left
+   * in the read they came in (or in the buffer they were held in before the body went to
+   * parts), not copied; and those of the SRC_PARTS record (carryHead, from carryHeadOff).
+   */
+  private headBuf: Uint8Array = EMPTY;
+  private headOff = 0;
+  private carryHead: Uint8Array = EMPTY;
+  private carryHeadOff = 0;
 
   constructor(scanner: Pick<FrameScanner, 'scan'>, capacity = 512, parts: PartsPolicy = { minBody: PARTS_MIN_BODY, minPiece: PARTS_MIN_PIECE }) {
     this.scanner = scanner;
@@ -166,7 +176,7 @@ export class FrameParser {
 
   /** The buffer a record's offsets refer to (for SRC_PARTS, its line and size field). */
   source(src: number): Uint8Array {
-    return src === SRC_CHUNK ? this.chunk : src === SRC_CARRY || src === SRC_PARTS ? this.carry : this.partial;
+    return src === SRC_CHUNK ? this.chunk : src === SRC_CARRY ? this.carry : src === SRC_PARTS ? this.carryHead : this.partial;
   }
 
   /** The body of the SRC_PARTS record: ranges whose lengths sum to its R_BODY_LEN. */
@@ -204,10 +214,22 @@ export class FrameParser {
     return this.partialCode as Cmd;
   }
 
-  /** Line end (exclusive, without `\r\n`) of the pending command in source(SRC_PARTIAL); its line starts at 0. */
+  /** The buffer holding the pending command's line (once complete), from pendingLineStart to pendingLineEnd. */
+  get pendingLineSource(): Uint8Array {
+    return this.inParts ? this.headBuf : this.partial;
+  }
+
+  /** Where the pending command's line starts in pendingLineSource. */
+  get pendingLineStart(): number {
+    return this.inParts ? this.headOff : 0;
+  }
+
+  /** Line end (exclusive, without `\r\n`) of the pending command in pendingLineSource. */
   get pendingLineEnd(): number {
-    let end = this.partialLineLen - 1;
-    if (end > 0 && this.partial[end - 1] === 0x0d) end--;
+    const buf = this.pendingLineSource;
+    const start = this.pendingLineStart;
+    let end = start + this.partialLineLen - 1;
+    if (end > start && buf[end - 1] === 0x0d) end--;
     return end;
   }
 
@@ -246,6 +268,7 @@ export class FrameParser {
     // The last SRC_PARTS record died with the previous chunk: let go of the reads it held.
     if (this.carryParts.count > 0) {
       this.carryParts.clear();
+      this.carryHead = EMPTY;
       if (this.accInCarry !== EMPTY) {
         if (this.spareAcc === EMPTY) this.spareAcc = this.accInCarry;
         else this.spareAcc2 = this.accInCarry;
@@ -311,19 +334,15 @@ export class FrameParser {
   /** Hold chunk[from, end), the start of the pending command: copied into the partial buffer, or its body in parts. */
   private holdPartial(chunk: Uint8Array, from: number, end: number): void {
     if (this.wantsParts() || this.wantsMpubParts(chunk, from)) {
-      const head = this.partialLineLen + 4;
-      if (this.partial.length < head || this.partial === this.carry) this.partial = Buffer.allocUnsafe(Math.max(head, 256));
-      // A line is a few dozen bytes: a loop beats Buffer#copy's fixed cost there.
-      const partial = this.partial;
-      if (head <= 64) for (let i = 0; i < head; i++) partial[i] = chunk[from + i]!;
-      else copyBytes.call(chunk, partial, 0, from, from + head);
+      // The line and size field stay in the read (it does not change once fed): copying them
+      // out was a tenth of a 64 KiB read of 4 KiB PUBs natively (Buffer#copy several times that).
       if (this.partialCode === Cmd.MPUB) {
-        this.partialLen = 0;
         this.toMpubParts(chunk, from, end);
         return;
       }
+      const head = this.partialLineLen + 4;
       this.partialLen = head;
-      this.startParts();
+      this.startParts(chunk, from);
       this.addPiece(chunk, from + head, end);
       return;
     }
@@ -331,15 +350,15 @@ export class FrameParser {
   }
 
   /**
-   * Hold the pending MPUB, whose bytes so far are buf[from, end) (its line and size field
-   * already copied into `partial`), in parts: those after its size field are the first piece.
+   * Hold the pending MPUB, whose bytes so far are buf[from, end), in parts: its line and size
+   * field stay where they are, and the bytes after them are the first piece.
    */
   private toMpubParts(buf: Uint8Array, from: number, end: number): void {
     const head = this.partialLineLen + 4;
     this.partialSize = readInt32(buf, from + head - 4);
     this.partialCount = readInt32(buf, from + head);
     this.partialLen = head;
-    this.startParts();
+    this.startParts(buf, from);
     this.mpubParts = true;
     this.addPiece(buf, from + head, end);
     this.fieldHeld = 0;
@@ -409,9 +428,12 @@ export class FrameParser {
       return 0;
     }
     const rec = this.records;
-    if (rec[R_STATUS] === ScanStatus.COMPLETE) this.addPiece(chunk, pos, pos + this.partialLineLen + 4 + rec[R_BODY_LEN]! - base);
+    if (rec[R_STATUS] === ScanStatus.COMPLETE) {
+      this.addPiece(chunk, pos, pos + this.partialLineLen + 4 + rec[R_BODY_LEN]! - base);
+      rec[R_BODY_START] = rec[R_BODY_START]! + this.headOff;
+    }
     rec[R_SRC] = SRC_PARTS;
-    rec[R_LINE_START] = 0;
+    rec[R_LINE_START] = this.headOff;
     rec[R_LINE_END] = this.pendingLineEnd;
     this.heldBecomesCarry();
     return this.afterScan(chunk, n);
@@ -436,8 +458,11 @@ export class FrameParser {
     );
   }
 
-  private startParts(): void {
+  /** Hold the pending command's body in parts, its line and size field at buf[from, ...). */
+  private startParts(buf: Uint8Array, from: number): void {
     this.inParts = true;
+    this.headBuf = buf;
+    this.headOff = from;
     this.parts.clear();
     this.acc = EMPTY;
     this.accStart = this.accLen = 0;
@@ -568,8 +593,10 @@ export class FrameParser {
       }
       this.takePending(state);
       if (this.wantsParts()) {
-        // The held bytes are exactly the line and size field (a body is only held once they are).
-        this.startParts();
+        // The held bytes are exactly the line and size field (a body is only held once they are);
+        // `partial` keeps them (it becomes the carry when the body completes, and is not written
+        // before the feed() after that).
+        this.startParts(held, 0);
         continue;
       }
       if (this.wantsMpubParts(held, 0)) {
@@ -589,9 +616,9 @@ export class FrameParser {
 
   /** The record of the held body command, now whole (partialLen === partialNeed); it becomes the carry. */
   private completeBody(): number {
-    const bodyStart = this.partialLineLen + 4;
-    const size = this.partialNeed - bodyStart;
-    writeRecord(this.records, 0, this.partialCode, ScanStatus.COMPLETE, 0, this.pendingLineEnd, bodyStart, size, size);
+    const size = this.partialNeed - this.partialLineLen - 4;
+    const start = this.pendingLineStart;
+    writeRecord(this.records, 0, this.partialCode, ScanStatus.COMPLETE, start, this.pendingLineEnd, start + this.partialLineLen + 4, size, size);
     this.markSource(1, this.inParts ? SRC_PARTS : SRC_CARRY);
     this.heldBecomesCarry();
     return 1;
@@ -615,6 +642,9 @@ export class FrameParser {
       this.parts = spareParts;
       this.accInCarry = this.acc;
       this.acc = EMPTY;
+      this.carryHead = this.headBuf;
+      this.carryHeadOff = this.headOff;
+      this.headBuf = EMPTY;
       this.inParts = false;
     }
     this.partialLen = 0;
