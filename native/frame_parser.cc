@@ -82,22 +82,18 @@ class Scanner {
     const int64_t resume_at = state_[kSResumeAt];
     const int32_t resume_index = state_[kSResumeIndex];
     const int32_t resume_check = state_[kSResumeCheck];
-    state_[kSResumeAt] = 0;
-    state_[kSResumeIndex] = 0;
-    state_[kSResumeCheck] = 0;
+    const PartsInputs parts{state_[kSResumeBase], state_[kSResumeLineLen], state_[kSResumeSize], state_[kSResumeCount],
+                            state_[kSResumePrefix]};
+    std::fill(state_ + kSResumeAt, state_ + kSResumeCheck + 1, 0);
+    std::fill(state_ + kSResumeBase, state_ + kSResumePrefix + 1, 0);
     const size_t start = pos;
     size_t n = 0;
-    if (state_[kSResumeBase] != 0) {
+    if (parts.base != 0) {
       // The rest of an MPUB whose start is not in buf: its record first, then the scan goes on.
-      const int64_t q = ResumeParts(start, resume_at, resume_index, resume_check);
+      const int64_t q = ResumeParts(start, resume_at, resume_index, resume_check, parts);
       if (q < 0) return ret_;
       pos = static_cast<size_t>(q);
       n = 1;
-    } else {
-      state_[kSResumeLineLen] = 0;
-      state_[kSResumeSize] = 0;
-      state_[kSResumeCount] = 0;
-      state_[kSResumePrefix] = 0;
     }
     while (pos < end_) {
       if (n == capacity_) break;
@@ -160,6 +156,15 @@ class Scanner {
   }
 
  private:
+  // The S_RESUME_BASE inputs of a call (read, then cleared, at its start).
+  struct PartsInputs {
+    int64_t base;
+    int64_t line_len;
+    int32_t size;
+    int32_t count;
+    int32_t prefix;
+  };
+
   // Walks messages i.. of an MPUB from buf_[p] (`count` in all; those from `first` count as
   // walked): its first byte is at buffer position `rel` (before the scan's start when it is
   // resumed from parts; only positions from p on are read), its line is line_len bytes and its
@@ -228,17 +233,12 @@ class Scanner {
 
   // The kSResumeBase walk (src/native/backend.ts S_RESUME_BASE): record 0 and the position after
   // the MPUB, or -1 with Run()'s result in ret_.
-  int64_t ResumeParts(size_t start, int64_t at, int32_t index, int32_t check) {
-    const int64_t base = state_[kSResumeBase];
-    const int64_t line_len = state_[kSResumeLineLen];
-    const int32_t size = state_[kSResumeSize];
-    const int32_t count = state_[kSResumeCount];
-    const int32_t prefix = state_[kSResumePrefix];
-    state_[kSResumeBase] = 0;
-    state_[kSResumeLineLen] = 0;
-    state_[kSResumeSize] = 0;
-    state_[kSResumeCount] = 0;
-    state_[kSResumePrefix] = 0;
+  int64_t ResumeParts(size_t start, int64_t at, int32_t index, int32_t check, const PartsInputs& in) {
+    const int64_t base = in.base;
+    const int64_t line_len = in.line_len;
+    const int32_t size = in.size;
+    const int32_t count = in.count;
+    const int32_t prefix = in.prefix;
     const int64_t held = base - at;
     const bool prefix_ok = held <= 0 ? prefix == 0 : (held >= 4 || (prefix >= 0 && prefix < (int32_t{1} << (8 * held))));
     if (!(base > 0 && line_len >= 1 && line_len <= kMaxLineLength && size >= 1 && size <= limits_.max_body_size &&

@@ -521,7 +521,7 @@ export class CommandsV2 {
     let parsed: MessageBatch | ClientError | null;
     if (parts !== null) {
       // Walked and checked by the scanner as it arrived; its messages stay in the reads.
-      parsed = scratch.splitParts(parts);
+      parsed = scratch.splitParts(parts, o.maxMsgSize);
       if (parsed === null) {
         // (Only if the reads changed under the parser.) The joined body words nsqd's error.
         const body = parts.join();

@@ -1,6 +1,7 @@
 import type { RecordRing } from '../native/record-ring.js';
 import type { BodyParts } from '../protocol/body-parts.js';
 import { MSG_HEADER_LENGTH } from '../protocol/message.js';
+import { walkMpubMessages } from '../native/fallback/frame-scanner.js';
 
 /**
  * Message bodies to publish: body i is buf[starts[i], starts[i] + lens[i]), i < count; or, when
@@ -71,9 +72,10 @@ export class PublishScratch {
    * checked: one segment per read for the messages wholly inside it, and the messages that
    * straddle two reads joined in `stitch` (a segment between those). Nothing else is copied: the
    * queue copies each body once, as from a contiguous MPUB. Null when the parts do not hold
-   * `count` messages as the scan said (never, unless the reads changed). Valid until release().
+   * `count` messages of 1..maxMsgSize bytes as the scan said (never, unless the reads changed).
+   * Valid until release().
    */
-  splitParts(parts: BodyParts): MessageBatch | null {
+  splitParts(parts: BodyParts, maxMsgSize: number): MessageBatch | null {
     if (parts.count === 0 || parts.length < 4) return null;
     this.cParts = parts;
     this.cK = 0;
@@ -97,30 +99,25 @@ export class PublishScratch {
     let segBuf: Uint8Array = EMPTY;
     let stitchAt = 0;
     for (let i = 0; i < count; i++) {
-      // The messages wholly inside this range, in a tight loop over locals.
-      const buf = this.cBuf;
-      const to = this.cTo;
-      let p = this.cP;
-      while (i < count && to - p >= 4) {
-        const size = ((buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!) | 0;
-        if (size < 1 || size > to - p - 4 || size > left - 4) break;
-        if (buf !== segBuf) {
+      // The messages wholly inside this range (the twin's walk, which stops at the first that is not).
+      const walked = walkMpubMessages(this.cBuf, this.cP, this.cTo, count - i, maxMsgSize, starts, lens, i);
+      const whole = walked >= 0 ? walked : -walked - 1;
+      if (whole > 0) {
+        if (this.cBuf !== segBuf) {
           if (seg >= 0) segEnds[seg] = i;
-          segBufs[++seg] = buf;
-          segBuf = buf;
+          segBufs[++seg] = this.cBuf;
+          segBuf = this.cBuf;
         }
-        starts[i] = p + 4;
-        lens[i] = size;
-        p += 4 + size;
-        left -= 4 + size;
-        i++;
+        i += whole;
+        const after = starts[i - 1]! + lens[i - 1]!;
+        left -= after - this.cP;
+        this.cP = after;
       }
-      this.cP = p;
       if (i === count) break;
       if (left < 4) return this.endSplit(null);
       const size = this.readSize();
       left -= 4;
-      if (size < 1 || size > left) return this.endSplit(null);
+      if (size < 1 || size > maxMsgSize || size > left) return this.endSplit(null);
       left -= size;
       if (this.cP === this.cTo) this.nextRange();
       let src: Uint8Array;
@@ -208,7 +205,7 @@ export class PublishScratch {
 export function pushBatchMessages(ring: RecordRing, headers: Uint8Array, b: MessageBatch): number {
   if (b.parts !== null) return ring.pushMessageParts(headers, b.parts) ? 1 : 0;
   if (b.segCount === 0) return ring.pushMessages(headers, b.buf, b.starts, b.lens, 0, b.count);
-  // One call per segment: per read the MPUB came in, and per message that straddled two.
+  // One call per segment: per read the MPUB came in, and per run of messages joined from two.
   let first = 0;
   for (let k = 0; k < b.segCount; k++) {
     const end = b.segEnds[k]!;

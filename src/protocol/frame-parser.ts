@@ -47,9 +47,9 @@ export const SRC_CARRY = 1;
 /** Record source: offsets point into the partial buffer (the incomplete command at the end). */
 export const SRC_PARTIAL = 2;
 /**
- * Record source: a PUB, DPUB or MPUB that spanned chunks, held without copying its body. Its
- * line and size field are in source(SRC_PARTS) (the line from 0, the body offset just after the
- * size, as for SRC_CARRY), and its body is `bodyParts`: ranges of the chunks it arrived in, and
+ * Record source: a PUB, DPUB or MPUB that spanned chunks, held without copying it. Its line and
+ * size field are in source(SRC_PARTS) where they arrived (the record's line offsets, its body
+ * offset just after the size), and its body is `bodyParts`: ranges of the chunks it arrived in, and
  * copies of pieces too small to be worth holding a chunk for. An MPUB's messages were walked
  * and checked by the scans of those chunks, one scan a chunk (S_RESUME_BASE).
  */
@@ -124,20 +124,18 @@ export class FrameParser {
   private partialMpubAt = 0;
   private partialMpubCheck = 0;
   /**
-   * Whether the pending command is an MPUB held in parts (its line and size field in `partial`,
-   * the rest in `parts`), walked on by each read's scan (S_RESUME_BASE); its declared body size
-   * and message count; and the bytes known of the size field at partialMpubAt (fieldHeld of them,
-   * big-endian in fieldVal), which the scan needs when that field began in an earlier read.
+   * For an MPUB held in parts (walked on by each read's scan, S_RESUME_BASE): its message count
+   * (the first bytes of its parts), and the bytes known of the size field at partialMpubAt
+   * (fieldHeld of them, big-endian in fieldVal), which the scan needs when that field began in
+   * an earlier read.
    */
-  private mpubParts = false;
-  private partialSize = 0;
   private partialCount = 0;
   private fieldVal = 0;
   private fieldHeld = 0;
   private stopped = false;
   private readonly minBody: number;
   private readonly minPiece: number;
-  /** Whether the pending command's body is held in `parts` (its line and size in `partial`). */
+  /** Whether the pending command's body is held in `parts` (its line and size at headBuf[headOff]). */
   private inParts = false;
   private parts = new BodyParts();
   /** Owned buffer small pieces are copied into; acc[accStart, accLen) is not yet in `parts`. */
@@ -159,12 +157,11 @@ export class FrameParser {
   /**
    * Where the line and size field of the command held in parts are: headBuf from headOff, left
    * in the read they came in (or in the buffer they were held in before the body went to
-   * parts), not copied; and those of the SRC_PARTS record (carryHead, from carryHeadOff).
+   * parts), not copied; and the buffer of those of the SRC_PARTS record (its records say where).
    */
   private headBuf: Uint8Array = EMPTY;
   private headOff = 0;
   private carryHead: Uint8Array = EMPTY;
-  private carryHeadOff = 0;
 
   constructor(scanner: Pick<FrameScanner, 'scan'>, capacity = 512, parts: PartsPolicy = { minBody: PARTS_MIN_BODY, minPiece: PARTS_MIN_PIECE }) {
     this.scanner = scanner;
@@ -282,7 +279,7 @@ export class FrameParser {
     if (this.stopped) return 0;
     let done = 0;
     if (this.partialLen > 0) {
-      if (this.mpubParts) return this.resumeMpubParts();
+      if (this.inParts && this.partialCode === Cmd.MPUB) return this.resumeMpubParts();
       done = this.completePartial();
       // (A rescan of held bytes may also have recorded commands after the held one.)
       if (this.stopped || this.partialLen > 0 || done > 1 || (done === 1 && this.recordsAfterFirst === null)) return done;
@@ -355,11 +352,9 @@ export class FrameParser {
    */
   private toMpubParts(buf: Uint8Array, from: number, end: number): void {
     const head = this.partialLineLen + 4;
-    this.partialSize = readInt32(buf, from + head - 4);
     this.partialCount = readInt32(buf, from + head);
     this.partialLen = head;
     this.startParts(buf, from);
-    this.mpubParts = true;
     this.addPiece(buf, from + head, end);
     this.fieldHeld = 0;
     this.fieldVal = 0;
@@ -410,7 +405,7 @@ export class FrameParser {
     state[S_RESUME_INDEX] = this.partialIndex;
     state[S_RESUME_CHECK] = this.partialMpubCheck;
     state[S_RESUME_LINE_LEN] = this.partialLineLen;
-    state[S_RESUME_SIZE] = this.partialSize;
+    state[S_RESUME_SIZE] = readInt32(this.headBuf, this.headOff + this.partialLineLen);
     state[S_RESUME_COUNT] = this.partialCount;
     state[S_RESUME_PREFIX] = base > at ? this.fieldVal : 0;
     const n = this.scanner.scan(chunk, pos, end, this.records, state);
@@ -643,14 +638,12 @@ export class FrameParser {
       this.accInCarry = this.acc;
       this.acc = EMPTY;
       this.carryHead = this.headBuf;
-      this.carryHeadOff = this.headOff;
       this.headBuf = EMPTY;
       this.inParts = false;
     }
     this.partialLen = 0;
     this.partialStage = STAGE_NONE;
     this.partialMpubAt = 0;
-    this.mpubParts = false;
   }
 
   private markSource(n: number, src: number): void {

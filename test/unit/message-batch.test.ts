@@ -34,7 +34,7 @@ test('splitParts yields the messages of any cut of an MPUB body, reads kept as s
     const body = mpubBody(msgs).subarray(4);
     const cuts = Array.from({ length: Math.floor(r() * 12) }, () => 1 + Math.floor(r() * (body.length - 1)));
     const parts = partsOf(body, cuts);
-    const b = scratch.splitParts(parts);
+    const b = scratch.splitParts(parts, 1 << 20);
     assert.ok(b !== null, `round ${round}`);
     assert.is(b.count, n);
     assert.equal(bodiesOf(b), msgs.map((m) => m.toString('latin1')), `round ${round}, cuts ${cuts}`);
@@ -52,7 +52,7 @@ test('splitParts keeps messages wholly inside a read in that read (not copied)',
   const body = mpubBody(msgs).subarray(4);
   // Cut inside message 5's body: messages 0-4 in the first read, 6-9 in the second, 5 stitched.
   const parts = partsOf(body, [4 + 5 * 104 + 50]);
-  const b = new PublishScratch().splitParts(parts);
+  const b = new PublishScratch().splitParts(parts, 1 << 20);
   assert.ok(b !== null);
   assert.is(b.segCount, 3);
   assert.equal([b.segEnds[0], b.segEnds[1], b.segEnds[2]], [5, 6, 10]);
@@ -64,11 +64,11 @@ test('splitParts keeps messages wholly inside a read in that read (not copied)',
 test('splitParts refuses parts that do not hold the count of messages they declare', () => {
   const body = mpubBody(['abc', 'de']).subarray(4);
   const scratch = new PublishScratch();
-  assert.is(scratch.splitParts(partsOf(body.subarray(0, body.length - 1), [3])), null, 'a message cut short');
+  assert.is(scratch.splitParts(partsOf(body.subarray(0, body.length - 1), [3]), 1 << 20), null, 'a message cut short');
   const zero = Buffer.from(body);
   zero.writeInt32BE(0, 4);
-  assert.is(scratch.splitParts(partsOf(zero, [])), null, 'a zero size');
-  assert.is(scratch.splitParts(new BodyParts()), null, 'no bytes');
+  assert.is(scratch.splitParts(partsOf(zero, []), 1 << 20), null, 'a zero size');
+  assert.is(scratch.splitParts(new BodyParts(), 1 << 20), null, 'no bytes');
 });
 
 test.run();

@@ -107,25 +107,26 @@ export function readInt32(buf: Uint8Array, at: number): number {
 const NO_SIZE = 0x7fffffff;
 
 /**
- * Walk `count` MPUB messages ([int32 size][bytes]) from buf[pos] to `end` into starts/lens.
- * Returns count, or -(i + 1) for the first message i whose size is unreadable, not
- * 1..maxMsgSize, or whose bytes run past `end` (the caller words nsqd's error from i).
+ * Walk `count` MPUB messages ([int32 size][bytes]) from buf[pos] to `end` into starts/lens from
+ * index `first`. Returns count, or -(i + 1) for the first message i whose size is unreadable,
+ * not 1..maxMsgSize, or whose bytes run past `end` (the caller words nsqd's error from i, or
+ * goes on from there: messages before i are in starts/lens).
  */
-export function walkMpubMessages(buf: Uint8Array, pos: number, end: number, count: number, maxMsgSize: number, starts: Int32Array, lens: Int32Array): number {
+export function walkMpubMessages(buf: Uint8Array, pos: number, end: number, count: number, maxMsgSize: number, starts: Int32Array, lens: Int32Array, first = 0): number {
   let same = NO_SIZE;
   for (let i = 0; i < count; i++) {
     if (end - pos < 4) return -(i + 1);
     const size = readInt32(buf, pos);
     if (size === same && pos + 4 + same <= end) {
-      starts[i] = pos + 4;
-      lens[i] = same;
+      starts[first + i] = pos + 4;
+      lens[first + i] = same;
       pos += 4 + same;
       continue;
     }
     pos += 4;
     if (size < 1 || size > maxMsgSize || size > end - pos) return -(i + 1);
-    starts[i] = pos;
-    lens[i] = size;
+    starts[first + i] = pos;
+    lens[first + i] = size;
     pos += size;
     same = size;
   }
@@ -162,22 +163,21 @@ export class TsFrameScanner implements FrameScanner {
     const resumeAt = state[S_RESUME_AT]!;
     const resumeIndex = state[S_RESUME_INDEX]!;
     const resumeCheck = state[S_RESUME_CHECK]!;
-    state[S_RESUME_AT] = 0;
-    state[S_RESUME_INDEX] = 0;
-    state[S_RESUME_CHECK] = 0;
+    const base = state[S_RESUME_BASE]!;
+    const lineLen0 = state[S_RESUME_LINE_LEN]!;
+    const size0 = state[S_RESUME_SIZE]!;
+    const count0 = state[S_RESUME_COUNT]!;
+    const prefix = state[S_RESUME_PREFIX]!;
+    state[S_RESUME_AT] = state[S_RESUME_INDEX] = state[S_RESUME_CHECK] = 0;
+    state[S_RESUME_BASE] = state[S_RESUME_LINE_LEN] = state[S_RESUME_SIZE] = state[S_RESUME_COUNT] = state[S_RESUME_PREFIX] = 0;
     this.walked = 0;
     let n = 0;
     let pos = start;
-    if (state[S_RESUME_BASE] !== 0) {
+    if (base !== 0) {
       // The rest of an MPUB whose start is not in buf: its record first, then the scan goes on.
-      pos = this.resumeParts(buf, start, end, records, state, resumeAt, resumeIndex, resumeCheck);
+      pos = this.resumeParts(buf, start, end, records, state, resumeAt, resumeIndex, resumeCheck, base, lineLen0, size0, count0, prefix);
       if (pos < 0) return this.ret;
       n = 1;
-    } else {
-      state[S_RESUME_LINE_LEN] = 0;
-      state[S_RESUME_SIZE] = 0;
-      state[S_RESUME_COUNT] = 0;
-      state[S_RESUME_PREFIX] = 0;
     }
     while (pos < end) {
       if (n === capacity) break;
@@ -294,17 +294,10 @@ export class TsFrameScanner implements FrameScanner {
    * The S_RESUME_BASE walk (see backend.ts): record 0 and the position after the MPUB, or -1
    * with scan()'s result in `ret`.
    */
-  private resumeParts(buf: Uint8Array, start: number, end: number, records: Int32Array, state: Int32Array, at: number, index: number, check: number): number {
-    const base = state[S_RESUME_BASE]!;
-    const lineLen = state[S_RESUME_LINE_LEN]!;
-    const size = state[S_RESUME_SIZE]!;
-    const count = state[S_RESUME_COUNT]!;
-    const prefix = state[S_RESUME_PREFIX]!;
-    state[S_RESUME_BASE] = 0;
-    state[S_RESUME_LINE_LEN] = 0;
-    state[S_RESUME_SIZE] = 0;
-    state[S_RESUME_COUNT] = 0;
-    state[S_RESUME_PREFIX] = 0;
+  private resumeParts(
+    buf: Uint8Array, start: number, end: number, records: Int32Array, state: Int32Array, at: number, index: number, check: number,
+    base: number, lineLen: number, size: number, count: number, prefix: number,
+  ): number {
     const held = base - at;
     // The C++ twin's checks: a walk these inputs cannot describe is a caller bug.
     if (
