@@ -11,7 +11,7 @@ namespace nsq {
 constexpr int kRecordStride = 8;
 constexpr int kRCode = 0, kRStatus = 1, kRSrc = 2, kRLineStart = 3, kRLineEnd = 4, kRBodyStart = 5, kRBodyLen = 6, kRSize = 7;
 // State slots.
-constexpr int kStateSlots = 17;
+constexpr int kStateSlots = 19;
 constexpr int kSConsumed = 0, kSStage = 1, kSNeed = 2, kSCode = 3, kSLineLen = 4, kSIndex = 5;
 // Where an incomplete MPUB's walk stopped (message kSIndex's size field, from the command start)
 // and its check word; inputs to resume that walk on a later call (read and cleared by every call).
@@ -20,6 +20,8 @@ constexpr int kSMpubAt = 6, kSMpubCheck = 7, kSResumeAt = 8, kSResumeIndex = 9, 
 constexpr int kSWalked = 11;
 // Inputs to walk on through an MPUB whose start is not in buf (src/native/backend.ts S_RESUME_BASE).
 constexpr int kSResumeBase = 12, kSResumeLineLen = 13, kSResumeSize = 14, kSResumeCount = 15, kSResumePrefix = 16;
+// The range a bound scan covers (src/native/backend.ts S_SCAN_START): read and cleared by the binding.
+constexpr int kSScanStart = 17, kSScanEnd = 18;
 
 // The check word binding a resume point to its message index and to the MPUB's size and count
 // (src/native/backend.ts mpubResumeCheck).

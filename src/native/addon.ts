@@ -7,6 +7,8 @@ import {
   S_RESUME_AT,
   S_STAGE,
   S_RESUME_BASE,
+  S_SCAN_END,
+  S_SCAN_START,
   S_WALKED,
   type Backend,
   type DirLocker,
@@ -22,7 +24,7 @@ import { TsFrameScanner, readInt32 } from './fallback/frame-scanner.js';
 import { tsRecordCodec } from './fallback/record-codec.js';
 
 /** ABI version of the addon this code speaks to (native/binding.cc kAbiVersion). */
-export const ADDON_ABI_VERSION = 9;
+export const ADDON_ABI_VERSION = 10;
 
 /** The raw exports of native/binding.cc. */
 interface Addon {
@@ -31,8 +33,11 @@ interface Addon {
   sourceHash?: string;
   /** A handle binding a scanner to these arrays and limits, for scan() (it holds the arrays while it lives). */
   bindScanner(records: Int32Array, state: Int32Array, maxMsgSize: number, maxBodySize: number): ScanHandle;
-  /** Scan buf[start, end) into the arrays `handle` was bound to: the records written, or -1. */
-  scan(buf: Uint8Array, start: number, end: number, handle: ScanHandle): number;
+  /**
+   * Scan buf[start, end) into the arrays `handle` was bound to, start and end being in its state's
+   * S_SCAN_START and S_SCAN_END (cleared by the call): the records written, or -1.
+   */
+  scan(buf: Uint8Array, handle: ScanHandle): number;
   gather(out: Uint8Array, outOffset: number, sources: readonly Uint8Array[], index: Int32Array, offsets: Int32Array, lengths: Int32Array, count: number): number;
   pushRecords(dest: Uint8Array, destPos: number, src: Uint8Array, starts: Int32Array, lens: Int32Array, first: number, count: number): number;
   pushMessages(dest: Uint8Array, destPos: number, headers: Uint8Array, src: Uint8Array, starts: Int32Array, lens: Int32Array, first: number, count: number): number;
@@ -90,7 +95,12 @@ export class NativeFrameScanner implements FrameScanner {
     if (handle === null || records !== this.records || state !== this.state || records.length !== this.recordsLength || state.length !== this.stateLength) {
       handle = this.bind(records, state);
     }
-    return this.addon.scan(buf, start, end, handle);
+    // The range goes in the state (the addon reads int32 slots there); one that is not an int32
+    // range is refused as the twin refuses it.
+    if ((start | 0) !== start || (end | 0) !== end) return -1;
+    state[S_SCAN_START] = start;
+    state[S_SCAN_END] = end;
+    return this.addon.scan(buf, handle);
   }
 
   private bind(records: Int32Array, state: Int32Array): ScanHandle {

@@ -121,8 +121,16 @@ export const S_RESUME_LINE_LEN = 13;
 export const S_RESUME_SIZE = 14;
 export const S_RESUME_COUNT = 15;
 export const S_RESUME_PREFIX = 16;
+/**
+ * Input slots, read and cleared by every scan() call: the range the addon's bound scan covers,
+ * written by the native wrapper from its start and end arguments (two int32 stores in place of
+ * two N-API number conversions). The TypeScript scanner takes the range from its arguments and
+ * clears these alike, so that both leave the same state.
+ */
+export const S_SCAN_START = 17;
+export const S_SCAN_END = 18;
 /** Number of slots in a state array. */
-export const STATE_SLOTS = 17;
+export const STATE_SLOTS = 19;
 
 /** The check word of an MPUB resume point (S_MPUB_CHECK), from the point and the command's declared size and count. */
 export function mpubResumeCheck(at: number, index: number, size: number, count: number): number {

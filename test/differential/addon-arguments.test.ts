@@ -4,7 +4,7 @@
 // `npm run test:asan` this runs against the sanitizer build. The wrappers in src/native never
 // pass such arguments; this guards the boundary itself.
 import * as assert from 'uvu/assert';
-import { STATE_SLOTS } from '../../src/native/backend.js';
+import { STATE_SLOTS, S_SCAN_END, S_SCAN_START } from '../../src/native/backend.js';
 import { differentialSuite } from './generators.js';
 
 differentialSuite('differential: addon argument checks', (t, addon) => {
@@ -70,16 +70,33 @@ differentialSuite('differential: addon argument checks', (t, addon) => {
     assert.throws(() => fn('executeBatch')(i32, f64, u8, i32, i32, u8, 0, 'x'), (err: unknown) => err instanceof TypeError && (err as Error).message.startsWith('executeBatch:'));
   });
 
-  t('scan checks its arguments the same way, and takes only a handle from bindScanner', () => {
-    const handle = addon.bindScanner(new Int32Array(8), new Int32Array(STATE_SLOTS), 1024, 4096);
+  t('scan checks its arguments the same way, takes only a handle from bindScanner, and its range from the bound state', () => {
+    const state = new Int32Array(STATE_SLOTS);
+    const handle = addon.bindScanner(new Int32Array(8), state, 1024, 4096);
     const scan = fn('scan');
     const buf = new TextEncoder().encode('NOP\n');
-    assert.is(scan(buf, 0, 4, handle), 1);
-    const bad = [[buf, 0, 4], ['NOP\n', 0, 4, handle], [i32, 0, 4, handle], [buf, '0', 4, handle], [buf, 0, 2 ** 60, handle], [buf, 0, 4, {}], [buf, 0, 4, null], [buf, 0, 4, i32], [buf, 0, 4, scan]];
+    const range = (start: number, end: number): void => {
+      state[S_SCAN_START] = start;
+      state[S_SCAN_END] = end;
+    };
+    range(0, 4);
+    assert.is(scan(buf, handle), 1);
+    assert.is(state[S_SCAN_START], 0, 'the range inputs are cleared');
+    assert.is(state[S_SCAN_END], 0, 'the range inputs are cleared');
+    assert.is(scan(buf, handle), 0, 'a cleared range is empty');
+    const bad = [[buf], ['NOP\n', handle], [i32, handle], [buf, {}], [buf, null], [buf, i32], [buf, scan], [handle, buf]];
     for (const b of bad) {
+      range(0, 4);
       assert.throws(() => scan(...b), (err: unknown) => err instanceof TypeError && (err as Error).message.startsWith('scan:'));
     }
-    assert.is(scan(buf, 3, 1, handle), -1, 'start after end');
-    assert.is(scan(buf, -1, 4, handle), -1, 'negative start');
+    range(3, 1);
+    assert.is(scan(buf, handle), -1, 'start after end');
+    range(-1, 4);
+    assert.is(scan(buf, handle), -1, 'negative start');
+    range(0, 5);
+    assert.is(scan(buf, handle), -1, 'end past the buffer');
+    assert.is(state[S_SCAN_END], 0, 'cleared on a refusal too');
+    const short = new Int32Array(STATE_SLOTS - 2);
+    assert.is(scan(buf, addon.bindScanner(new Int32Array(8), short, 1024, 4096)), -1, 'a state array too short to hold the range');
   });
 });

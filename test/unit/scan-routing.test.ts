@@ -6,7 +6,7 @@
 // differential parser test (native, alternating and routed runs against the twin).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { S_RESUME_AT } from '../../src/native/backend.js';
+import { S_RESUME_AT, S_SCAN_END, S_SCAN_START } from '../../src/native/backend.js';
 import { RoutedFrameScanner, type ScanHandle } from '../../src/native/addon.js';
 import { TsFrameScanner } from '../../src/native/fallback/frame-scanner.js';
 import { FrameParser } from '../../src/protocol/frame-parser.js';
@@ -22,10 +22,11 @@ function countingAddon(): ConstructorParameters<typeof RoutedFrameScanner>[0] & 
     bindScanner(rec: Int32Array, st: Int32Array): ScanHandle {
       return { rec, st } as unknown as ScanHandle;
     },
-    scan(buf: Uint8Array, start: number, end: number, handle: ScanHandle): number {
+    scan(buf: Uint8Array, handle: ScanHandle): number {
       a.calls++;
       const { rec, st } = handle as unknown as { rec: Int32Array; st: Int32Array };
-      return inner.scan(buf, start, end, rec, st);
+      // The range, as the addon takes it: from the bound state.
+      return inner.scan(buf, st[S_SCAN_START]!, st[S_SCAN_END]!, rec, st);
     },
     splitMpub(buf: Uint8Array, start: number, len: number, _max: number, starts: Int32Array, lens: Int32Array): number {
       return inner.splitMpub(buf, start, len, starts, lens);

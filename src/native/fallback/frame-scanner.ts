@@ -25,6 +25,8 @@ import {
   S_RESUME_INDEX,
   S_RESUME_LINE_LEN,
   S_RESUME_PREFIX,
+  S_SCAN_END,
+  S_SCAN_START,
   S_RESUME_SIZE,
   S_STAGE,
   S_WALKED,
@@ -158,7 +160,9 @@ export class TsFrameScanner implements FrameScanner {
   scan(buf: Uint8Array, start: number, end: number, records: Int32Array, state: Int32Array): number {
     const capacity = (records.length / RECORD_STRIDE) | 0;
     // The C++ twin's argument checks: no room, a bad range or a short state is a caller bug.
-    if (capacity === 0 || start < 0 || start > end || end > buf.length || end > 0x7fffffff || state.length < STATE_SLOTS) return -1;
+    // (The native wrapper's range inputs, which the addon clears whatever it returns: see S_SCAN_START.)
+    state[S_SCAN_START] = state[S_SCAN_END] = 0;
+    if (capacity === 0 || start < 0 || start > end || end > buf.length || (start | 0) !== start || (end | 0) !== end || state.length < STATE_SLOTS) return -1;
     // A resume hint applies only to an MPUB at `start`, in this call.
     const resumeAt = state[S_RESUME_AT]!;
     const resumeIndex = state[S_RESUME_INDEX]!;
