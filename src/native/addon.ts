@@ -156,8 +156,12 @@ const LEARN_MIN_BYTES = 256;
 export class RoutedFrameScanner implements FrameScanner {
   private readonly ts: TsFrameScanner;
   private readonly native: NativeFrameScanner;
-  /** Work per byte in the last call (starts high: the first call goes native). */
-  private density = 1;
+  /**
+   * Work per byte in the last call, as work / bytes (a ratio kept unreduced, so that no call
+   * divides; it starts at one per byte, high: the first call goes native).
+   */
+  private work = 1;
+  private bytes = 1;
 
   constructor(addon: Pick<Addon, 'bindScanner' | 'scan' | 'splitMpub'>, limits: ScanLimits) {
     this.ts = new TsFrameScanner(limits);
@@ -172,7 +176,7 @@ export class RoutedFrameScanner implements FrameScanner {
     // Two call sites, each seeing one class, so that V8 inlines both (one site choosing between
     // the scanners was polymorphic, and cost the native path ~10% of a 64 KiB read of 4 KiB PUBs
     // once a stream had sent calls both ways).
-    const n = (end - from) * this.density >= NATIVE_SCAN_MIN_WORK ? this.native.scan(buf, start, end, records, state) : this.ts.scan(buf, start, end, records, state);
+    const n = (end - from) * this.work >= NATIVE_SCAN_MIN_WORK * this.bytes ? this.native.scan(buf, start, end, records, state) : this.ts.scan(buf, start, end, records, state);
     if (n >= 0) this.learn(from, end, state, n);
     return n;
   }
@@ -192,7 +196,10 @@ export class RoutedFrameScanner implements FrameScanner {
    */
   private learn(from: number, end: number, state: Int32Array, n: number): void {
     const walked = (state[S_STAGE] === STAGE_NONE ? state[S_CONSUMED]! : end) - from;
-    if (walked >= LEARN_MIN_BYTES) this.density = (n * SCAN_LINE_WORK + state[S_WALKED]!) / walked;
+    if (walked >= LEARN_MIN_BYTES) {
+      this.work = n * SCAN_LINE_WORK + state[S_WALKED]!;
+      this.bytes = walked;
+    }
   }
 }
 

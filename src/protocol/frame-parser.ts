@@ -276,7 +276,8 @@ export class FrameParser {
 
   /** Parse the next batch of records from the current chunk; 0 when the chunk is used up. */
   next(): number {
-    if (this.stopped) return 0;
+    // A used-up chunk has nothing more to give, whatever is held (the call that ends each read).
+    if (this.stopped || this.pos >= this.chunk.length) return 0;
     let done = 0;
     if (this.partialLen > 0) {
       if (this.inParts && this.partialCode === Cmd.MPUB) return this.resumeMpubParts();
