@@ -29,8 +29,10 @@ import {
   S_STAGE,
   R_BODY_LEN,
   R_BODY_START,
+  R_CODE,
   R_LINE_END,
   R_LINE_START,
+  R_SIZE,
   R_STATUS,
   ScanStatus,
   writeRecord,
@@ -280,8 +282,12 @@ export class FrameParser {
     if (this.stopped || this.pos >= this.chunk.length) return 0;
     let done = 0;
     if (this.partialLen > 0) {
-      if (this.inParts && this.partialCode === Cmd.MPUB) return this.resumeMpubParts();
-      done = this.completePartial();
+      if (this.inParts) {
+        if (this.partialCode === Cmd.MPUB) return this.resumeMpubParts();
+        done = this.completePartsBody();
+      } else {
+        done = this.completePartial();
+      }
       // (A rescan of held bytes may also have recorded commands after the held one.)
       if (this.stopped || this.partialLen > 0 || done > 1 || (done === 1 && this.recordsAfterFirst === null)) return done;
     }
@@ -311,10 +317,31 @@ export class FrameParser {
       this.pos = consumed;
       return n;
     }
+    this.pos = end;
     // An incomplete command at `consumed`: keep its bytes for the next chunk.
+    const code = state[S_CODE]!;
+    if (stage === STAGE_BODY && (code === Cmd.PUB || code === Cmd.DPUB)) {
+      // A PUB awaiting the rest of its body, as every read of a stream of large PUBs ends: only
+      // the four facts a body needs are taken (an MPUB's walk fields are 0 while nothing is held).
+      const need = state[S_NEED]!;
+      const lineLen = state[S_LINE_LEN]!;
+      this.partialStage = STAGE_BODY;
+      this.partialNeed = need;
+      this.partialCode = code;
+      this.partialLineLen = lineLen;
+      this.partialIndex = 0;
+      if (need - lineLen - 4 >= this.minBody) {
+        const head = lineLen + 4;
+        this.partialLen = head;
+        this.startParts(chunk, consumed);
+        this.addPiece(chunk, consumed + head, end);
+      } else {
+        this.holdCopy(chunk, consumed, end);
+      }
+      return n;
+    }
     this.takePending(state);
     this.holdPartial(chunk, consumed, end);
-    this.pos = end;
     return n;
   }
 
@@ -520,6 +547,40 @@ export class FrameParser {
     return this.partialStage === STAGE_BODY ? this.completeBodyBytes() : this.completeHeld();
   }
 
+  /**
+   * next()'s completion of a PUB or DPUB body held in parts: its record (record 0, SRC_PARTS) is
+   * written here, and the held state handed to the carry, with no more field traffic than that
+   * takes (this runs once a read in a stream of large PUBs).
+   */
+  private completePartsBody(): number {
+    const chunk = this.chunk;
+    const pos = this.pos;
+    const need = this.partialNeed;
+    const take = Math.min(need - this.partialLen, chunk.length - pos);
+    this.addPiece(chunk, pos, pos + take);
+    this.pos = pos + take;
+    if (this.partialLen < need) return 0;
+    const lineLen = this.partialLineLen;
+    const size = need - lineLen - 4;
+    const head = this.headOff;
+    const rec = this.records;
+    rec[R_CODE] = this.partialCode;
+    rec[R_STATUS] = ScanStatus.COMPLETE;
+    rec[R_SRC] = SRC_PARTS;
+    rec[R_LINE_START] = head;
+    rec[R_LINE_END] = this.pendingLineEnd;
+    rec[R_BODY_START] = head + lineLen + 4;
+    rec[R_BODY_LEN] = size;
+    rec[R_SIZE] = size;
+    // A line and size field that came in pieces are in the partial buffer, which the record
+    // keeps: the next command held must not be copied over them.
+    if (this.headBuf === this.partial) this.partialBecomesCarry();
+    this.partsBecomeCarry();
+    this.partialLen = 0;
+    this.partialStage = STAGE_NONE;
+    return 1;
+  }
+
   /** completePartial() for a body command (PUB, DPUB, IDENTIFY, AUTH) held for the rest of its body. */
   private completeBodyBytes(): number {
     const chunk = this.chunk;
@@ -626,25 +687,33 @@ export class FrameParser {
    * the next partial command instead of a fresh allocation per command that spans reads.
    */
   private heldBecomesCarry(): void {
-    const spare = this.carry;
-    this.carry = this.partial;
-    this.partial = spare.length >= 256 ? spare : Buffer.allocUnsafe(256);
-    if (this.inParts) {
-      // The carry's ranges were let go by the feed() before this completion (a feed completes
-      // at most one held command), so they take the next body.
-      this.closeAcc();
-      const spareParts = this.carryParts;
-      this.carryParts = this.parts;
-      this.parts = spareParts;
-      this.accInCarry = this.acc;
-      this.acc = EMPTY;
-      this.carryHead = this.headBuf;
-      this.headBuf = EMPTY;
-      this.inParts = false;
-    }
+    this.partialBecomesCarry();
+    if (this.inParts) this.partsBecomeCarry();
     this.partialLen = 0;
     this.partialStage = STAGE_NONE;
     this.partialMpubAt = 0;
+  }
+
+  /** The partial buffer becomes the carry, and the carry's buffer the next partial (see heldBecomesCarry). */
+  private partialBecomesCarry(): void {
+    const spare = this.carry;
+    this.carry = this.partial;
+    this.partial = spare.length >= 256 ? spare : Buffer.allocUnsafe(256);
+  }
+
+  /** The body held in parts becomes the SRC_PARTS record's (see heldBecomesCarry). */
+  private partsBecomeCarry(): void {
+    // The carry's ranges were let go by the feed() before this completion (a feed completes
+    // at most one held command), so they take the next body.
+    this.closeAcc();
+    const spareParts = this.carryParts;
+    this.carryParts = this.parts;
+    this.parts = spareParts;
+    this.accInCarry = this.acc;
+    this.acc = EMPTY;
+    this.carryHead = this.headBuf;
+    this.headBuf = EMPTY;
+    this.inParts = false;
   }
 
   private markSource(n: number, src: number): void {
