@@ -494,7 +494,17 @@ export class FrameParser {
   /** Add chunk[from, to) to the held body: as a range of the chunk, or copied when short. */
   private addPiece(chunk: Uint8Array, from: number, to: number): void {
     const len = to - from;
-    if (len <= 0) return;
+    // The common case kept small enough for V8 to inline where a read's body pieces are added.
+    if (len >= this.minPiece && this.accLen === this.accStart) {
+      this.parts.add(chunk, from, to);
+      this.partialLen += len;
+    } else if (len > 0) {
+      this.addPieceSlow(chunk, from, to, len);
+    }
+  }
+
+  /** addPiece() of a short piece, or after short pieces were copied. */
+  private addPieceSlow(chunk: Uint8Array, from: number, to: number, len: number): void {
     if (len >= this.minPiece) {
       this.closeAcc();
       this.parts.add(chunk, from, to);
@@ -563,18 +573,22 @@ export class FrameParser {
     const lineLen = this.partialLineLen;
     const size = need - lineLen - 4;
     const head = this.headOff;
+    const headBuf = this.headBuf;
+    // (pendingLineEnd, for this record's line)
+    let lineEnd = head + lineLen - 1;
+    if (lineEnd > head && headBuf[lineEnd - 1] === 0x0d) lineEnd--;
     const rec = this.records;
     rec[R_CODE] = this.partialCode;
     rec[R_STATUS] = ScanStatus.COMPLETE;
     rec[R_SRC] = SRC_PARTS;
     rec[R_LINE_START] = head;
-    rec[R_LINE_END] = this.pendingLineEnd;
+    rec[R_LINE_END] = lineEnd;
     rec[R_BODY_START] = head + lineLen + 4;
     rec[R_BODY_LEN] = size;
     rec[R_SIZE] = size;
     // A line and size field that came in pieces are in the partial buffer, which the record
     // keeps: the next command held must not be copied over them.
-    if (this.headBuf === this.partial) this.partialBecomesCarry();
+    if (headBuf === this.partial) this.partialBecomesCarry();
     this.partsBecomeCarry();
     this.partialLen = 0;
     this.partialStage = STAGE_NONE;
