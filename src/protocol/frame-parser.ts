@@ -170,7 +170,8 @@ export class FrameParser {
     this.records = new Int32Array(capacity * RECORD_STRIDE);
     this.recordsAfterFirst = capacity > 1 ? this.records.subarray(RECORD_STRIDE) : null;
     this.minBody = parts.minBody;
-    this.minPiece = parts.minPiece;
+    // (At least 1: an empty piece is never a range.)
+    this.minPiece = Math.max(1, parts.minPiece);
   }
 
   /** The buffer a record's offsets refer to (for SRC_PARTS, its line and size field). */
@@ -595,14 +596,13 @@ export class FrameParser {
     return 1;
   }
 
-  /** completePartial() for a body command (PUB, DPUB, IDENTIFY, AUTH) held for the rest of its body. */
+  /** completePartial() for a body command (PUB, DPUB, IDENTIFY, AUTH) held for the rest of its body, copied. */
   private completeBodyBytes(): number {
     const chunk = this.chunk;
     const end = chunk.length;
     if (this.pos >= end) return 0;
     const take = Math.min(this.partialNeed - this.partialLen, end - this.pos);
-    if (this.inParts) this.addPiece(chunk, this.pos, this.pos + take);
-    else this.append(chunk, this.pos, this.pos + take);
+    this.append(chunk, this.pos, this.pos + take);
     this.pos += take;
     // Its size was checked before it was held, so it is complete once its body is: its record
     // is known without scanning it again.
@@ -615,7 +615,7 @@ export class FrameParser {
     const end = chunk.length;
     const state = this.state;
     for (;;) {
-      if (this.partialStage === STAGE_BODY) return this.completeBodyBytes();
+      if (this.partialStage === STAGE_BODY) return this.inParts ? this.completePartsBody() : this.completeBodyBytes();
       if (this.pos >= end) return 0;
       if (this.partialStage === STAGE_LINE) {
         const nl = chunk.indexOf(0x0a, this.pos);
@@ -685,12 +685,11 @@ export class FrameParser {
     }
   }
 
-  /** The record of the held body command, now whole (partialLen === partialNeed); it becomes the carry. */
+  /** The record of the held body command copied whole (partialLen === partialNeed); it becomes the carry. */
   private completeBody(): number {
     const size = this.partialNeed - this.partialLineLen - 4;
-    const start = this.pendingLineStart;
-    writeRecord(this.records, 0, this.partialCode, ScanStatus.COMPLETE, start, this.pendingLineEnd, start + this.partialLineLen + 4, size, size);
-    this.markSource(1, this.inParts ? SRC_PARTS : SRC_CARRY);
+    writeRecord(this.records, 0, this.partialCode, ScanStatus.COMPLETE, 0, this.pendingLineEnd, this.partialLineLen + 4, size, size);
+    this.markSource(1, SRC_CARRY);
     this.heldBecomesCarry();
     return 1;
   }
