@@ -137,10 +137,15 @@ export const NATIVE_HEADERS_MIN_MESSAGES = 8;
 export const SCAN_LINE_WORK = 12;
 /**
  * A scan() call crosses into C++ only when it is expected to do at least this much work: the
- * raw addon wins from 2 PUBs per call and from one MPUB of 8 messages (bench/micro), and loses
- * below (0.75x for a single command: the call costs more than a line).
+ * raw addon wins from 2 PUBs per call and from one MPUB of 4 messages (bench/micro since the
+ * range went into the state, ABI 10; it was 8 messages before), and loses below (0.91-0.98x for a
+ * single command: the call costs about what a line does). So a line and four messages: 2 PUBs
+ * are 24, one MPUB of 4 messages 16, and a resumed walk (no line) goes native from 16
+ * messages. With 24 (from one MPUB of 12 messages) the parse rows of MPUBs of 4 KiB messages
+ * (16 a read, walked from where the last read stopped) ran on the twin at 0.99-1.02x; with 16
+ * they run native at 1.08-1.23x (three runs).
  */
-export const NATIVE_SCAN_MIN_WORK = 2 * SCAN_LINE_WORK;
+export const NATIVE_SCAN_MIN_WORK = 16;
 
 /** Calls that walk fewer bytes do not change the routing scanner's estimate (see learn()). */
 const LEARN_MIN_BYTES = 256;

@@ -130,11 +130,12 @@ test('MPUBs of many small messages go native; MPUBs of a few large messages stay
 });
 
 test('an MPUB held across reads is routed by the messages each read walks (from the resume point), not by all it holds', () => {
-  // 200 x 4 KiB: each 64 KiB read adds ~16 messages to the held MPUB; the walk resumes where the
-  // last one stopped, so a read's scan is ~16 messages of work, below the native threshold. (The
-  // scan of a read where one MPUB ends and the next starts may go either way: ~15 messages and a
-  // line; so may the first of all, before anything is known.)
-  const [n, calls, native, resumed, resumedNative] = parse(repeat(mpub(4096, 200), 3));
+  // 200 x 16 KiB: each 64 KiB read adds ~4 messages to the held MPUB; the walk resumes where the
+  // last one stopped, so a read's scan is ~4 messages of work, below the native threshold (had
+  // the scan been weighed by all the MPUB holds, 200 messages, it would go native). (The scan of
+  // a read where one MPUB ends and the next starts may go either way: ~3 messages and a line; so
+  // may the first of all, before anything is known.)
+  const [n, calls, native, resumed, resumedNative] = parse(repeat(mpub(16384, 200), 3));
   assert.is(n, 3);
   assert.ok(resumed > 30, `${resumed} of ${calls} calls resumed: the MPUBs were walked read by read`);
   assert.ok(resumedNative <= 2, `${resumedNative} of ${resumed} resumed scans native (at most where the next MPUB starts)`);
