@@ -29,6 +29,12 @@ import { goTimeFormat, strftimeToGoLayout } from './strftime.js';
 const WRITE_BATCH_BYTES = 1 << 20;
 
 /**
+ * The fsync a background sync runs (node:fs's): a test replaces it to hold a sync open and
+ * order what happens meanwhile (test/integration/nsq-to-file-sync.test.ts).
+ */
+export const backgroundSync: { fsync: (fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => void } = { fsync };
+
+/**
  * The per-topic file name template (computeFilenameFormat): <TOPIC>, <HOST> and <PID> replaced,
  * <REV> kept when gzip, rotation or a work dir needs it (an error if missing) and dropped
  * otherwise, `.gz` appended for gzip; <DATETIME> is filled in at each rotation check.
@@ -225,7 +231,7 @@ export class FileLogger {
     const batch = this.pending;
     this.pending = [];
     this.syncing = batch;
-    fsync(fd, (err) => {
+    backgroundSync.fsync(fd, (err) => {
       // The file was closed meanwhile: close synced it, and finished these.
       if (this.syncing !== batch) return;
       if (err !== null) this.die('failed syncing messages', err);
