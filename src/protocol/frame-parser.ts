@@ -29,10 +29,8 @@ import {
   S_STAGE,
   R_BODY_LEN,
   R_BODY_START,
-  R_CODE,
   R_LINE_END,
   R_LINE_START,
-  R_SIZE,
   R_STATUS,
   ScanStatus,
   writeRecord,
@@ -323,25 +321,15 @@ export class FrameParser {
     const code = state[S_CODE]!;
     if (stage === STAGE_BODY && (code === Cmd.PUB || code === Cmd.DPUB)) {
       // A PUB awaiting the rest of its body, as every read of a stream of large PUBs ends: only
-      // the four facts a body needs are taken (an MPUB's walk fields are 0 while nothing is held).
-      const need = state[S_NEED]!;
-      const lineLen = state[S_LINE_LEN]!;
+      // the facts a body needs are taken (an MPUB's walk fields are 0 while nothing is held).
       this.partialStage = STAGE_BODY;
-      this.partialNeed = need;
+      this.partialNeed = state[S_NEED]!;
       this.partialCode = code;
-      this.partialLineLen = lineLen;
+      this.partialLineLen = state[S_LINE_LEN]!;
       this.partialIndex = 0;
-      if (need - lineLen - 4 >= this.minBody) {
-        const head = lineLen + 4;
-        this.partialLen = head;
-        this.startParts(chunk, consumed);
-        this.addPiece(chunk, consumed + head, end);
-      } else {
-        this.holdCopy(chunk, consumed, end);
-      }
-      return n;
+    } else {
+      this.takePending(state);
     }
-    this.takePending(state);
     this.holdPartial(chunk, consumed, end);
     return n;
   }
@@ -574,25 +562,9 @@ export class FrameParser {
     const lineLen = this.partialLineLen;
     const size = need - lineLen - 4;
     const head = this.headOff;
-    const headBuf = this.headBuf;
-    // (pendingLineEnd, for this record's line)
-    let lineEnd = head + lineLen - 1;
-    if (lineEnd > head && headBuf[lineEnd - 1] === 0x0d) lineEnd--;
-    const rec = this.records;
-    rec[R_CODE] = this.partialCode;
-    rec[R_STATUS] = ScanStatus.COMPLETE;
-    rec[R_SRC] = SRC_PARTS;
-    rec[R_LINE_START] = head;
-    rec[R_LINE_END] = lineEnd;
-    rec[R_BODY_START] = head + lineLen + 4;
-    rec[R_BODY_LEN] = size;
-    rec[R_SIZE] = size;
-    // A line and size field that came in pieces are in the partial buffer, which the record
-    // keeps: the next command held must not be copied over them.
-    if (headBuf === this.partial) this.partialBecomesCarry();
-    this.partsBecomeCarry();
-    this.partialLen = 0;
-    this.partialStage = STAGE_NONE;
+    writeRecord(this.records, 0, this.partialCode, ScanStatus.COMPLETE, head, this.pendingLineEnd, head + lineLen + 4, size, size);
+    this.records[R_SRC] = SRC_PARTS;
+    this.heldBecomesCarry();
     return 1;
   }
 
@@ -700,33 +672,25 @@ export class FrameParser {
    * the next partial command instead of a fresh allocation per command that spans reads.
    */
   private heldBecomesCarry(): void {
-    this.partialBecomesCarry();
-    if (this.inParts) this.partsBecomeCarry();
-    this.partialLen = 0;
-    this.partialStage = STAGE_NONE;
-    this.partialMpubAt = 0;
-  }
-
-  /** The partial buffer becomes the carry, and the carry's buffer the next partial (see heldBecomesCarry). */
-  private partialBecomesCarry(): void {
     const spare = this.carry;
     this.carry = this.partial;
     this.partial = spare.length >= 256 ? spare : Buffer.allocUnsafe(256);
-  }
-
-  /** The body held in parts becomes the SRC_PARTS record's (see heldBecomesCarry). */
-  private partsBecomeCarry(): void {
-    // The carry's ranges were let go by the feed() before this completion (a feed completes
-    // at most one held command), so they take the next body.
-    this.closeAcc();
-    const spareParts = this.carryParts;
-    this.carryParts = this.parts;
-    this.parts = spareParts;
-    this.accInCarry = this.acc;
-    this.acc = EMPTY;
-    this.carryHead = this.headBuf;
-    this.headBuf = EMPTY;
-    this.inParts = false;
+    if (this.inParts) {
+      // The carry's ranges were let go by the feed() before this completion (a feed completes
+      // at most one held command), so they take the next body.
+      this.closeAcc();
+      const spareParts = this.carryParts;
+      this.carryParts = this.parts;
+      this.parts = spareParts;
+      this.accInCarry = this.acc;
+      this.acc = EMPTY;
+      this.carryHead = this.headBuf;
+      this.headBuf = EMPTY;
+      this.inParts = false;
+    }
+    this.partialLen = 0;
+    this.partialStage = STAGE_NONE;
+    this.partialMpubAt = 0;
   }
 
   private markSource(n: number, src: number): void {
